@@ -1,0 +1,24 @@
+# Row-major GEMM over scipy's BLAS, one entry point for both precisions.
+#
+# C (m x n) = alpha * op(A) @ op(B) + beta * C, every matrix row-major with the given leading
+# dimension. BLAS is column-major, so we ask it for C^T = op(B)^T op(A)^T: swap the operands
+# instead of transposing anything. Every dimension must fit in a C int (checked by callers).
+
+from cython cimport floating
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+
+
+cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
+                      floating alpha, const floating* a, int lda,
+                      const floating* b, int ldb,
+                      floating beta, floating* c, int ldc) noexcept nogil:
+    cdef char ta = b'T' if trans_a else b'N'
+    cdef char tb = b'T' if trans_b else b'N'
+    if m == 0 or n == 0:
+        return
+    if floating is float:
+        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
+              &beta, c, &ldc)
+    else:
+        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*> b, &ldb, <double*> a, &lda,
+              &beta, c, &ldc)

@@ -1,0 +1,160 @@
+"""Compiled core of nearest and bilinear upsampling, forward and backward (NCHW).
+
+``suite.upsample`` computes the per-axis index and weight tables once (PyTorch's coordinate
+rules, see its docstring) and passes them here. Every loop runs over (plane, row) pairs with
+static scheduling: each output row is written by exactly one thread, in a fixed order, so the
+results are bit-for-bit the same for every thread count, and N=1 large maps use every thread
+as well as large-N small maps do.
+
+Backward passes gather instead of scattering across rows: for each input row the output rows
+that read it form one contiguous range (the coordinate maps are monotone), so each thread owns
+whole rows of the gradient and no atomics are needed.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memcpy, memset
+
+
+cdef inline void nearest_row(const floating* src, Py_ssize_t in_w, floating* dst,
+                             Py_ssize_t out_w, const Py_ssize_t* w_index,
+                             Py_ssize_t w_repeat) noexcept nogil:
+    cdef Py_ssize_t iw, ow, r
+    cdef floating v
+    if w_repeat == 1:
+        memcpy(dst, src, out_w * sizeof(floating))
+    elif w_repeat == 2:
+        for iw in range(in_w):
+            v = src[iw]
+            dst[2 * iw] = v
+            dst[2 * iw + 1] = v
+    elif w_repeat > 2:
+        for iw in range(in_w):
+            v = src[iw]
+            for r in range(w_repeat):
+                dst[iw * w_repeat + r] = v
+    else:
+        for ow in range(out_w):
+            dst[ow] = src[w_index[ow]]
+
+
+def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                    const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+    """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
+
+    x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
+    w_index[ow] == ow // w_repeat (an integer scale: a vectorisable row), 0 otherwise.
+    Each input row is expanded once and the other output rows that read it are copies.
+    """
+    cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t p, plane, ih, oh, first, stop
+    cdef floating* dst
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
+            plane = p // in_h
+            ih = p - plane * in_h
+            first = row_start[ih]
+            stop = row_stop[ih]
+            if first < stop:
+                dst = &out[plane, first, 0]
+                nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
+                for oh in range(first + 1, stop):
+                    memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))
+
+
+def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
+                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
+                     const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+    """grad_x[p, ih, iw] = sum of grad_out[p, oh, ow] over the outputs that read (ih, iw)."""
+    cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
+    cdef Py_ssize_t out_w = grad_out.shape[2]
+    cdef Py_ssize_t p, plane, ih, iw, oh, ow, r
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating total
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
+            plane = p // in_h
+            ih = p - plane * in_h
+            dst = &grad_x[plane, ih, 0]
+            memset(dst, 0, in_w * sizeof(floating))
+            for oh in range(row_start[ih], row_stop[ih]):
+                src = &grad_out[plane, oh, 0]
+                if w_repeat > 0:
+                    for iw in range(in_w):
+                        total = src[iw * w_repeat]
+                        for r in range(1, w_repeat):
+                            total = total + src[iw * w_repeat + r]
+                        dst[iw] = dst[iw] + total
+                else:
+                    for ow in range(out_w):
+                        dst[w_index[ow]] = dst[w_index[ow]] + src[ow]
+
+
+def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                     const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                     const floating[::1] lh0, const floating[::1] lh1,
+                     const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                     const floating[::1] lw0, const floating[::1] lw1, int n_threads):
+    """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
+    with the tables indexed by oh (h*) and ow (w*)."""
+    cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t p, plane, oh, ow
+    cdef const floating* r0
+    cdef const floating* r1
+    cdef floating* dst
+    cdef floating a, b
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
+            plane = p // out_h
+            oh = p - plane * out_h
+            r0 = &x[plane, h0[oh], 0]
+            r1 = &x[plane, h1[oh], 0]
+            a = lh0[oh]
+            b = lh1[oh]
+            dst = &out[plane, oh, 0]
+            for ow in range(out_w):
+                dst[ow] = (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
+                           + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
+
+
+def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
+                      const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
+                      const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                      const floating[::1] lh0, const floating[::1] lh1,
+                      const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                      const floating[::1] lw0, const floating[::1] lw1, int n_threads):
+    """The adjoint of bilinear_forward; output rows [row_start[ih], row_stop[ih]) read row ih."""
+    cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
+    cdef Py_ssize_t out_w = grad_out.shape[2]
+    cdef Py_ssize_t p, plane, ih, oh, ow
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating weight, v
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
+            plane = p // in_h
+            ih = p - plane * in_h
+            dst = &grad_x[plane, ih, 0]
+            memset(dst, 0, in_w * sizeof(floating))
+            for oh in range(row_start[ih], row_stop[ih]):
+                weight = 0
+                if h0[oh] == ih:
+                    weight = weight + lh0[oh]
+                if h1[oh] == ih:
+                    weight = weight + lh1[oh]
+                src = &grad_out[plane, oh, 0]
+                for ow in range(out_w):
+                    v = weight * src[ow]
+                    dst[w0[ow]] = dst[w0[ow]] + lw0[ow] * v
+                    dst[w1[ow]] = dst[w1[ow]] + lw1[ow] * v

@@ -1,0 +1,49 @@
+"""Transposed convolution ("deconvolution") and upsampling kernels for the CPU.
+
+OpenMP-parallel Cython kernels (float32 and float64, NCHW) with PyTorch's semantics:
+
+>>> import numpy as np, suite
+>>> x = np.random.default_rng(0).standard_normal((1, 8, 16, 16), dtype=np.float32)
+>>> w = np.random.default_rng(1).standard_normal((8, 4, 4, 4), dtype=np.float32)
+>>> suite.deconv2d(x, w, stride=2, padding=1).shape
+(1, 4, 32, 32)
+>>> suite.upsample(x, scale_factor=2, mode="bilinear").shape
+(1, 8, 32, 32)
+
+``num_threads=None`` uses OpenMP's current limit (``OMP_NUM_THREADS``,
+``threadpoolctl.threadpool_limits``); an int pins OpenMP and BLAS to that many threads for one
+call. ``suite.reference`` holds the pure-NumPy definitions every kernel is tested against.
+"""
+
+from ._buildinfo import openmp_enabled
+from .conv import (
+    DECONV_ALGORITHMS,
+    bilinear_kernel,
+    col2im,
+    conv2d,
+    conv2d_output_shape,
+    deconv2d,
+    deconv2d_backward,
+    deconv2d_output_shape,
+    im2col,
+)
+from .upsample import UPSAMPLE_MODES, upsample, upsample_backward, upsample_output_size
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DECONV_ALGORITHMS",
+    "UPSAMPLE_MODES",
+    "bilinear_kernel",
+    "col2im",
+    "conv2d",
+    "conv2d_output_shape",
+    "deconv2d",
+    "deconv2d_backward",
+    "deconv2d_output_shape",
+    "im2col",
+    "openmp_enabled",
+    "upsample",
+    "upsample_backward",
+    "upsample_output_size",
+]

@@ -1,0 +1,180 @@
+"""Argument checking shared by every public function.
+
+Every mistake a caller can make becomes a ``TypeError`` (wrong kind of value) or a
+``ValueError`` (right kind, wrong value) whose message names the argument, shows the value and
+says what was expected, raised before any work. The compiled kernels trust what passes here.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from . import _buildinfo
+
+#: The dtypes the kernels are compiled for.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: Refuse outputs and workspaces beyond this many elements (2**40 floats is 4 TiB) before
+#: allocating anything: such a size is a mistake in the arguments, not a layer.
+MAX_ELEMENTS = 2**40
+
+#: BLAS takes C ints: every matrix dimension handed to GEMM must stay below this.
+MAX_BLAS_DIM = 2**31 - 1
+
+
+def _describe(value):
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def check_int(value, name, minimum=None):
+    """A Python or NumPy integer (not a bool), at least ``minimum``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_pair(value, name, minimum):
+    """An int or a pair of ints, each at least ``minimum``; returns a 2-tuple of ints."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or a pair (height, width), got {len(value)} values: "
+                f"{value!r}"
+            )
+        items = value
+    else:
+        items = (value, value)
+    result = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Integral):
+            raise TypeError(
+                f"{name} must be an int or a pair of ints, got {_describe(value)}"
+            )
+        item = int(item)
+        if item < minimum:
+            raise ValueError(f"{name} must be >= {minimum} in each dimension, got {value!r}")
+        result.append(item)
+    return tuple(result)
+
+
+def check_array(value, name, ndim):
+    """A float32 or float64 NumPy array with ``ndim`` dimensions (any strides)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if value.ndim != ndim:
+        raise ValueError(
+            f"{name} must have {ndim} dimensions, got {value.ndim} (shape {value.shape})"
+        )
+    if value.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got dtype {value.dtype}")
+    return value
+
+
+def check_same_dtype(reference, reference_name, other, other_name):
+    if other.dtype != reference.dtype:
+        raise TypeError(
+            f"{other_name} has dtype {other.dtype} but {reference_name} has dtype "
+            f"{reference.dtype}; both must be the same (float32 or float64)"
+        )
+
+
+def check_bias(bias, channels, dtype):
+    """None, or a 1-D array of ``channels`` values of ``dtype``; returned C-contiguous."""
+    if bias is None:
+        return None
+    if not isinstance(bias, np.ndarray):
+        raise TypeError(f"bias must be a numpy.ndarray or None, got {type(bias).__name__}")
+    if bias.dtype != dtype:
+        raise TypeError(f"bias must have dtype {dtype} like the input, got {bias.dtype}")
+    if bias.shape != (channels,):
+        raise ValueError(f"bias must have shape ({channels},), got {bias.shape}")
+    return np.ascontiguousarray(bias)
+
+
+def check_size(shape, name):
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise ValueError(
+            f"{name} would have shape {tuple(shape)} ({count} elements), more than the "
+            f"{MAX_ELEMENTS} this library allocates; check the arguments"
+        )
+
+
+def check_blas_dims(**dims):
+    for name, value in dims.items():
+        if value > MAX_BLAS_DIM:
+            raise ValueError(
+                f"this layer needs a GEMM with {name} = {value}, beyond BLAS's 32-bit "
+                f"dimensions; split the input"
+            )
+
+
+def make_output(out, shape, dtype, inputs):
+    """A fresh C-contiguous output, or ``out`` after checking it can be written as one.
+
+    ``inputs`` are (name, array) pairs that ``out`` must not overlap.
+    """
+    shape = tuple(int(s) for s in shape)
+    check_size(shape, "the output")
+    if out is None:
+        return np.empty(shape, dtype=dtype)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray or None, got {type(out).__name__}")
+    if out.shape != shape:
+        raise ValueError(f"out must have shape {shape}, got {out.shape}")
+    if out.dtype != dtype:
+        raise TypeError(f"out must have dtype {dtype}, got {out.dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    for name, array in inputs:
+        if array is not None and np.may_share_memory(out, array):
+            raise ValueError(f"out must not overlap the input {name}")
+    return out
+
+
+def contiguous(array):
+    """The array itself when C-contiguous and aligned, else a C-contiguous copy."""
+    if array.flags.c_contiguous and array.flags.aligned:
+        return array
+    return np.array(array, order="C", copy=True)
+
+
+def effective_n_threads(num_threads):
+    """The OpenMP thread count for one call: ``None`` means OpenMP's current limit."""
+    if num_threads is None:
+        return _buildinfo.omp_max_threads()
+    return check_int(num_threads, "num_threads", minimum=1)
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def check_scale(value, name):
+    """A finite, positive float or a pair of them; returns a 2-tuple of floats."""
+    items = value if isinstance(value, (tuple, list)) else (value, value)
+    if isinstance(value, (tuple, list)) and len(value) != 2:
+        raise ValueError(
+            f"{name} must be a number or a pair (height, width), got {len(value)} values: "
+            f"{value!r}"
+        )
+    result = []
+    for item in items:
+        if isinstance(item, (bool, np.bool_)) or not isinstance(item, numbers.Real):
+            raise TypeError(f"{name} must be a number or a pair of numbers, got {_describe(value)}")
+        item = float(item)
+        if not math.isfinite(item) or item <= 0:
+            raise ValueError(f"{name} must be finite and > 0, got {value!r}")
+        result.append(item)
+    return tuple(result)

@@ -1,0 +1,367 @@
+"""im2col / col2im, convolution and transposed convolution (NCHW, float32 and float64).
+
+Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold``,
+``conv2d``, ``conv_transpose2d``); weights use the Caffe/PyTorch layouts.
+"""
+
+import math
+
+import numpy as np
+
+from . import _conv
+from ._threads import blas_threads
+from ._validation import (
+    check_array,
+    check_bias,
+    check_blas_dims,
+    check_choice,
+    check_int,
+    check_pair,
+    check_same_dtype,
+    check_size,
+    contiguous,
+    effective_n_threads,
+    make_output,
+)
+
+__all__ = [
+    "im2col",
+    "col2im",
+    "conv2d",
+    "deconv2d",
+    "deconv2d_backward",
+    "deconv2d_output_shape",
+    "conv2d_output_shape",
+    "bilinear_kernel",
+    "DECONV_ALGORITHMS",
+]
+
+#: ``algorithm=`` values of :func:`deconv2d`.
+DECONV_ALGORITHMS = ("auto", "col2im")
+
+#: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
+#: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.
+GEMM_TARGET_COLUMNS = 2048
+
+#: ... but the column workspace of one batch stays below this many bytes.
+WORKSPACE_BUDGET_BYTES = 64 * 2**20
+
+
+def _images_per_gemm(n_images, columns_per_image, rows, itemsize):
+    """How many images share one GEMM (see GEMM_TARGET_COLUMNS and WORKSPACE_BUDGET_BYTES)."""
+    if n_images <= 1:
+        return 1
+    wanted = max(1, math.ceil(GEMM_TARGET_COLUMNS / columns_per_image))
+    affordable = max(1, WORKSPACE_BUDGET_BYTES // max(1, rows * columns_per_image * itemsize))
+    return int(min(n_images, wanted, affordable))
+
+
+def _check_input(x, name="x"):
+    x = check_array(x, name, 4)
+    if min(x.shape[1:]) < 1:
+        raise ValueError(
+            f"{name} must have at least one channel, row and column, got shape {x.shape}"
+        )
+    return x
+
+
+def _check_geometry(stride, padding, dilation):
+    return (
+        check_pair(stride, "stride", 1),
+        check_pair(padding, "padding", 0),
+        check_pair(dilation, "dilation", 1),
+    )
+
+
+def _sliding_positions(size, kernel, stride, padding, dilation, what):
+    """Number of kernel positions along one axis (the convolution's output size)."""
+    span = dilation * (kernel - 1) + 1
+    count = (size + 2 * padding - span) // stride + 1
+    if count < 1:
+        raise ValueError(
+            f"the kernel (size {kernel}, dilation {dilation}, extent {span}) does not fit in "
+            f"the padded {what} (size {size} + 2*{padding}): the output would be empty; "
+            f"check kernel_size, padding and dilation"
+        )
+    return count
+
+
+def conv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation=1):
+    """(N, C_out, H_out, W_out) of :func:`conv2d` for these shapes."""
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    n, _, h, w = input_shape
+    c_out, _, kh, kw = weight_shape
+    return (
+        n,
+        c_out,
+        _sliding_positions(h, kh, stride[0], padding[0], dilation[0], "input height"),
+        _sliding_positions(w, kw, stride[1], padding[1], dilation[1], "input width"),
+    )
+
+
+def deconv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
+                          dilation=1, groups=1):
+    """(N, C_out, H_out, W_out) of :func:`deconv2d`:
+    ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1`` (as ``torch.nn.ConvTranspose2d``)."""
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    output_padding = check_pair(output_padding, "output_padding", 0)
+    for axis, name in enumerate(("height", "width")):
+        if not (output_padding[axis] < stride[axis] or output_padding[axis] < dilation[axis]):
+            raise ValueError(
+                f"output_padding must be smaller than the stride or the dilation in each "
+                f"dimension, got output_padding={output_padding}, stride={stride}, "
+                f"dilation={dilation} ({name})"
+            )
+    n, _, h, w = input_shape
+    _, c_out_per_group, kh, kw = weight_shape
+    size = []
+    for axis, (length, k) in enumerate(((h, kh), (w, kw))):
+        out = ((length - 1) * stride[axis] - 2 * padding[axis] + dilation[axis] * (k - 1)
+               + output_padding[axis] + 1)
+        if out < 1:
+            raise ValueError(
+                f"padding={padding} is too large: the output {('height', 'width')[axis]} "
+                f"would be {out} (it must be at least 1)"
+            )
+        size.append(out)
+    return (n, c_out_per_group * groups, size[0], size[1])
+
+
+def _check_weight(weight, x):
+    """A 4-D weight of x's dtype with positive sizes (the layouts differ per operation)."""
+    weight = check_array(weight, "weight", 4)
+    check_same_dtype(x, "x", weight, "weight")
+    if min(weight.shape) < 1:
+        raise ValueError(
+            f"weight must have positive channel counts and kernel size, got shape {weight.shape}"
+        )
+    return weight
+
+
+def _check_groups(groups, in_channels, out_channels):
+    groups = check_int(groups, "groups", minimum=1)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({in_channels}) and the "
+            f"output channels ({out_channels})"
+        )
+    return groups
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None):
+    """Unfold sliding kH x kW patches of ``x`` into columns (``torch.nn.functional.unfold``).
+
+    x (N, C, H, W) -> (N, C*kH*kW, L), L = H_out*W_out with
+    ``H_out = (H + 2*pH - dH*(kH - 1) - 1)//sH + 1``; row ``c*kH*kW + i*kW + j`` of image n holds
+    x[n, c, h*sH - pH + i*dH, w*sW - pW + j*dW] (zero in the padding).
+
+    Cost: no FLOPs; reads x once and writes C*kH*kW*L values per image.
+    """
+    x = _check_input(x)
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    n_threads = effective_n_threads(num_threads)
+    n, c, h, w = x.shape
+    out_h = _sliding_positions(h, kernel[0], stride[0], padding[0], dilation[0], "input height")
+    out_w = _sliding_positions(w, kernel[1], stride[1], padding[1], dilation[1], "input width")
+    out = make_output(None, (n, c * kernel[0] * kernel[1], out_h * out_w), x.dtype, ())
+    _conv.im2col(contiguous(x), out, kernel[0], kernel[1], stride[0], stride[1],
+                 padding[0], padding[1], dilation[0], dilation[1], out_h, out_w, n_threads)
+    return out
+
+
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
+           num_threads=None):
+    """Sum columns back into images (``torch.nn.functional.fold``), the adjoint of im2col.
+
+    cols (N, C*kH*kW, L) -> (N, C, H, W) with (H, W) = output_size; L must be the number of
+    kernel positions on that image. Overlapping patches add up.
+
+    Cost: C*kH*kW*L additions per image; reads cols once, writes the image once.
+    """
+    cols = check_array(cols, "cols", 3)
+    size = check_pair(output_size, "output_size", 1)
+    kernel = check_pair(kernel_size, "kernel_size", 1)
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    n_threads = effective_n_threads(num_threads)
+    n, rows, length = cols.shape
+    kk = kernel[0] * kernel[1]
+    if rows < 1 or rows % kk:
+        raise ValueError(
+            f"cols must have a positive multiple of kH*kW = {kk} rows (C*kH*kW), got {rows} "
+            f"(shape {cols.shape})"
+        )
+    col_h = _sliding_positions(size[0], kernel[0], stride[0], padding[0], dilation[0],
+                               "output height")
+    col_w = _sliding_positions(size[1], kernel[1], stride[1], padding[1], dilation[1],
+                               "output width")
+    if length != col_h * col_w:
+        raise ValueError(
+            f"cols has {length} columns but output_size={size} with kernel_size={kernel}, "
+            f"stride={stride}, padding={padding}, dilation={dilation} has "
+            f"{col_h}x{col_w} = {col_h * col_w} kernel positions"
+        )
+    out = make_output(None, (n, rows // kk, size[0], size[1]), cols.dtype, ())
+    _conv.col2im(contiguous(cols), out, kernel[0], kernel[1], stride[0], stride[1],
+                 padding[0], padding[1], dilation[0], dilation[1], col_h, col_w, n_threads)
+    return out
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None,
+           num_threads=None):
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW), bias (C_out,) or None ->
+    (N, C_out, H_out, W_out), ``H_out = (H + 2*pH - dH*(kH - 1) - 1)//sH + 1``.
+
+    Method: im2col, then one GEMM per group for a batch of images (several small images share
+    one GEMM). Cost: 2*C_out*(C_in/groups)*kH*kW*H_out*W_out FLOPs per image; a column
+    workspace of C_in*kH*kW*H_out*W_out values per batched image (none for a 1x1, stride-1,
+    unpadded convolution of one image).
+    """
+    x = _check_input(x)
+    weight = _check_weight(weight, x)
+    c_out, c_in_per_group, kh, kw = weight.shape
+    groups = _check_groups(groups, x.shape[1], c_out)
+    if c_in_per_group * groups != x.shape[1]:
+        raise ValueError(
+            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
+            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
+        )
+    bias = check_bias(bias, c_out, x.dtype)
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    n_threads = effective_n_threads(num_threads)
+    shape = conv2d_output_shape(x.shape, weight.shape, stride, padding, dilation)
+    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    n, _, out_h, out_w = shape
+    if n == 0:
+        return out
+    per_image = out_h * out_w
+    nb = _images_per_gemm(n, per_image, x.shape[1] * kh * kw + c_out, x.itemsize)
+    check_size((x.shape[1] * kh * kw, nb * per_image), "the column workspace")
+    check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
+    with blas_threads(num_threads):
+        _conv.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
+                            padding[0], padding[1], dilation[0], dilation[1], groups, nb,
+                            n_threads)
+    return out
+
+
+def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
+    x = _check_input(x)
+    weight = _check_weight(weight, x)
+    c_in, c_out_per_group = weight.shape[:2]
+    if c_in != x.shape[1]:
+        raise ValueError(
+            f"weight must have shape (C_in, C_out/groups, kH, kW) with C_in = {x.shape[1]} "
+            f"(the channels of x), got {weight.shape}"
+        )
+    groups = check_int(groups, "groups", minimum=1)
+    if c_in % groups:
+        raise ValueError(f"groups={groups} must divide the input channels ({c_in})")
+    shape = deconv2d_output_shape(x.shape, weight.shape, stride, padding, output_padding,
+                                  dilation, groups)
+    stride, padding, dilation = _check_geometry(stride, padding, dilation)
+    return x, weight, stride, padding, dilation, groups, shape
+
+
+def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1,
+             groups=1, *, algorithm="auto", out=None, num_threads=None):
+    """Transposed convolution ("deconvolution"), as ``torch.nn.functional.conv_transpose2d``.
+
+    x (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW), bias (C_out,) or None ->
+    (N, C_out, H_out, W_out), ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1``:
+    every input pixel scatters its kernel-weighted value into the output,
+    ``y[n, co, ih*sH - pH + i*dH, iw*sW - pW + j*dW] += x[n, ci, ih, iw] * w[ci, co, i, j]``.
+
+    algorithm: ``"col2im"`` (Caffe's method: per group ``col = W^T x`` by one GEMM with
+    M = C_out/groups*kH*kW, N = images*H*W, K = C_in/groups, then col2im scatter-adds the columns
+    into the output, bias included), ``"auto"`` (the fastest available; today col2im).
+
+    Cost: 2*C_in*(C_out/groups)*kH*kW*H*W FLOPs per image; a column workspace of
+    C_out*kH*kW*H*W values per batched image; the scatter overlaps where the kernel is larger
+    than the stride.
+    """
+    algorithm = check_choice(algorithm, "algorithm", DECONV_ALGORITHMS)
+    x, weight, stride, padding, dilation, groups, shape = _check_deconv_arguments(
+        x, weight, stride, padding, output_padding, dilation, groups)
+    bias = check_bias(bias, shape[1], x.dtype)
+    n_threads = effective_n_threads(num_threads)
+    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    n, c_out = shape[:2]
+    if n == 0:
+        return out
+    c_in, c_out_per_group, kh, kw = weight.shape
+    per_image = x.shape[2] * x.shape[3]
+    nb = _images_per_gemm(n, per_image, c_out * kh * kw + c_in, x.itemsize)
+    check_size((c_out * kh * kw, nb * per_image), "the column workspace")
+    check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
+    with blas_threads(num_threads):
+        _conv.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
+                              stride[0], stride[1], padding[0], padding[1],
+                              dilation[0], dilation[1], groups, nb, n_threads)
+    return out
+
+
+def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0, dilation=1,
+                      groups=1, *, num_threads=None):
+    """Gradients of :func:`deconv2d` with respect to x, weight and bias.
+
+    grad_out (N, C_out, H_out, W_out) of the forward output's shape ->
+    (grad_x like x, grad_weight like weight, grad_bias (C_out,)).
+
+    Method: cols = im2col(grad_out) on the input's grid (one workspace shared by both GEMMs);
+    grad_x = W cols (a convolution of grad_out with the same weight), grad_weight = x cols^T
+    summed over images, grad_bias = grad_out summed over N, H, W.
+    Cost: 4*C_in*(C_out/groups)*kH*kW*H*W FLOPs per image (two GEMMs) plus N*C_out*H_out*W_out
+    additions; a workspace of C_out*kH*kW*H*W values per batched image.
+    """
+    x, weight, stride, padding, dilation, groups, shape = _check_deconv_arguments(
+        x, weight, stride, padding, output_padding, dilation, groups)
+    grad_out = check_array(grad_out, "grad_out", 4)
+    check_same_dtype(x, "x", grad_out, "grad_out")
+    if grad_out.shape != shape:
+        raise ValueError(
+            f"grad_out must have the forward output's shape {shape}, got {grad_out.shape}"
+        )
+    n_threads = effective_n_threads(num_threads)
+    n, c_out = shape[:2]
+    c_in, c_out_per_group, kh, kw = weight.shape
+    grad_x = np.empty(x.shape, dtype=x.dtype)
+    grad_w = np.zeros(weight.shape, dtype=x.dtype)
+    grad_b = np.zeros(c_out, dtype=x.dtype)
+    if n == 0:
+        return grad_x, grad_w, grad_b
+    per_image = x.shape[2] * x.shape[3]
+    nb = _images_per_gemm(n, per_image, c_out * kh * kw + c_in, x.itemsize)
+    check_size((c_out * kh * kw, nb * per_image), "the column workspace")
+    check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
+    with blas_threads(num_threads):
+        _conv.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
+                                       grad_x, grad_w, grad_b,
+                                       stride[0], stride[1], padding[0], padding[1],
+                                       dilation[0], dilation[1], groups, nb, n_threads)
+    return grad_x, grad_w, grad_b
+
+
+def bilinear_kernel(factor, channels, dtype=np.float32):
+    """Caffe's BilinearFiller weights for a grouped deconvolution that upsamples by ``factor``.
+
+    Returns (channels, 1, K, K) with ``K = 2*factor - factor % 2``,
+    ``w[i, j] = (1 - |i/f - c|) * (1 - |j/f - c|)``, ``f = ceil(K/2)``,
+    ``c = (2f - 1 - f % 2) / (2f)``. Use with ``stride=factor``,
+    ``padding=ceil((factor - 1)/2)``, ``groups=channels``: the result equals bilinear
+    ``align_corners=False`` upsampling except within ``factor`` pixels of the border.
+    """
+    factor = check_int(factor, "factor", minimum=1)
+    channels = check_int(channels, "channels", minimum=1)
+    dtype = np.dtype(dtype)
+    if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    size = 2 * factor - factor % 2
+    check_size((channels, 1, size, size), "the kernel")
+    f = math.ceil(size / 2)
+    center = (2 * f - 1 - f % 2) / (2.0 * f)
+    taps = 1 - np.abs(np.arange(size) / f - center)
+    kernel = np.outer(taps, taps).astype(dtype)
+    return np.ascontiguousarray(np.broadcast_to(kernel, (channels, 1, size, size)))

@@ -1,0 +1,256 @@
+"""Nearest and bilinear upsampling (and downsampling), forward and backward, NCHW.
+
+Coordinates follow PyTorch's ``torch.nn.functional.interpolate`` (``aten/src/ATen/native/
+UpSample.h``), per axis, with ``in`` the input size and ``out`` the output size:
+
+* output size: ``size``, or ``floor(in * scale_factor)``;
+* an axis whose output size equals its input size is copied unchanged (PyTorch does so
+  whatever the scale factor);
+* ``nearest``: ``src = (dst * in) // out`` when ``size`` was given (exact integer arithmetic),
+  ``min(floor(dst / scale_factor), in - 1)`` when a scale factor was given; an output exactly
+  twice the input takes ``dst // 2`` (PyTorch's fast path, whatever the scale factor);
+* ``nearest-exact``: ``((2*dst + 1) * in) // (2*out)``, or ``min(floor((dst + 0.5) /
+  scale_factor), in - 1)`` with a scale factor;
+* ``bilinear``: with ``align_corners=True`` ``src = dst * (in - 1)/(out - 1)`` (0 when
+  out == 1); otherwise ``src = max(scale*(dst + 0.5) - 0.5, 0)`` with ``scale = 1/scale_factor``
+  if a scale factor was given, else ``in/out``; ``i0 = min(floor(src), in - 1)``,
+  ``i1 = i0 + (i0 < in - 1)``, ``l1 = src - i0``, ``l0 = 1 - l1``.
+
+At exact ties (``dst*in/out`` a whole number reached through rounding) PyTorch's float
+evaluation rounds either way depending on dtype and code path; the integer rules above are
+exact and agree with it everywhere else.
+"""
+
+import math
+
+import numpy as np
+
+from . import _upsample
+from ._validation import (
+    check_array,
+    check_choice,
+    check_pair,
+    check_scale,
+    check_size,
+    contiguous,
+    effective_n_threads,
+    make_output,
+)
+
+__all__ = ["upsample", "upsample_backward", "upsample_output_size", "UPSAMPLE_MODES"]
+
+#: ``mode=`` values of :func:`upsample`.
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
+
+
+def _check_mode(mode, align_corners):
+    mode = check_choice(mode, "mode", UPSAMPLE_MODES)
+    if mode == "bilinear":
+        if align_corners is None:
+            return mode, False
+        if not isinstance(align_corners, (bool, np.bool_)):
+            raise TypeError(
+                f"align_corners must be True, False or None, got {align_corners!r} "
+                f"({type(align_corners).__name__})"
+            )
+        return mode, bool(align_corners)
+    if align_corners is not None:
+        raise ValueError(
+            f"align_corners only applies to mode='bilinear'; leave it None for mode={mode!r} "
+            f"(got align_corners={align_corners!r})"
+        )
+    return mode, False
+
+
+def upsample_output_size(input_size, size=None, scale_factor=None):
+    """(H_out, W_out) and the per-axis scale factors (None when ``size`` was given).
+
+    ``input_size`` is (H, W); exactly one of ``size`` and ``scale_factor`` must be given.
+    """
+    if (size is None) == (scale_factor is None):
+        raise ValueError(
+            "give exactly one of size and scale_factor, got "
+            + ("both" if size is not None else "neither")
+        )
+    if size is not None:
+        out = check_pair(size, "size", 1)
+        return out, (None, None)
+    scales = check_scale(scale_factor, "scale_factor")
+    out = []
+    for length, scale in zip(input_size, scales):
+        value = math.floor(length * scale)
+        if value < 1:
+            raise ValueError(
+                f"scale_factor={scale_factor!r} turns an input of size {tuple(input_size)} "
+                f"into an empty output; the output size floor(in * scale_factor) must be >= 1"
+            )
+        out.append(value)
+    check_size(out, "the output")
+    return tuple(out), scales
+
+
+def _nearest_index(in_size, out_size, scale, exact):
+    dst = np.arange(out_size, dtype=np.int64)
+    if out_size == in_size:
+        return dst.astype(np.intp)
+    if scale is None:
+        if exact:
+            index = ((2 * dst + 1) * in_size) // (2 * out_size)
+        else:
+            index = (dst * in_size) // out_size
+    elif not exact and out_size == 2 * in_size:
+        index = dst // 2
+    elif scale.is_integer():
+        k = int(scale)
+        index = (2 * dst + 1) // (2 * k) if exact else dst // k
+    else:
+        offset = 0.5 if exact else 0.0
+        index = np.floor((dst + offset) / scale).astype(np.int64)
+    return np.minimum(index, in_size - 1).astype(np.intp)
+
+
+def _row_ranges(source_rows, in_size):
+    """For each input row, the range [start, stop) of output rows that read it.
+
+    ``source_rows`` is non-decreasing, so each range is contiguous (empty for rows skipped
+    when downsampling).
+    """
+    rows = np.arange(in_size)
+    start = np.searchsorted(source_rows, rows, side="left").astype(np.intp)
+    stop = np.searchsorted(source_rows, rows, side="right").astype(np.intp)
+    return start, stop
+
+
+def _repeat_factor(index, in_size, out_size):
+    """k when index[o] == o // k for every o (an integer scale), else 0."""
+    if out_size % in_size:
+        return 0
+    k = out_size // in_size
+    if np.array_equal(index, np.arange(out_size) // k):
+        return k
+    return 0
+
+
+def _linear_tables(in_size, out_size, scale, align_corners, dtype):
+    dst = np.arange(out_size, dtype=np.float64)
+    if out_size == in_size:
+        i0 = dst.astype(np.intp)
+        l1 = np.zeros(out_size)
+    else:
+        if align_corners:
+            ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
+            src = ratio * dst
+        else:
+            ratio = 1.0 / scale if scale is not None else in_size / out_size
+            src = np.maximum(ratio * (dst + 0.5) - 0.5, 0.0)
+        i0 = np.minimum(np.floor(src).astype(np.intp), in_size - 1)
+        l1 = np.clip(src - i0, 0.0, 1.0)
+    i1 = (i0 + (i0 < in_size - 1)).astype(np.intp)
+    return i0, i1, (1.0 - l1).astype(dtype), l1.astype(dtype)
+
+
+class _Plan:
+    """Index and weight tables of one upsampling, shared by forward and backward."""
+
+    def __init__(self, in_hw, out_hw, scales, mode, align_corners, dtype):
+        (in_h, in_w), (out_h, out_w) = in_hw, out_hw
+        self.mode = mode
+        if mode == "bilinear":
+            self.h = _linear_tables(in_h, out_h, scales[0], align_corners, dtype)
+            self.w = _linear_tables(in_w, out_w, scales[1], align_corners, dtype)
+            h0, h1 = self.h[0], self.h[1]
+            rows = np.arange(in_h)
+            # Output rows reading input row ih: those with h1 >= ih and h0 <= ih.
+            self.row_start = np.searchsorted(h1, rows, side="left").astype(np.intp)
+            self.row_stop = np.searchsorted(h0, rows, side="right").astype(np.intp)
+        else:
+            exact = mode == "nearest-exact"
+            h_index = _nearest_index(in_h, out_h, scales[0], exact)
+            self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
+            self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
+            self.row_start, self.row_stop = _row_ranges(h_index, in_h)
+
+    def forward(self, x_planes, out_planes, n_threads):
+        if self.mode == "bilinear":
+            _upsample.bilinear_forward(x_planes, out_planes, *self.h[:2], *self.h[2:],
+                                       *self.w[:2], *self.w[2:], n_threads)
+        else:
+            _upsample.nearest_forward(x_planes, out_planes, self.row_start, self.row_stop,
+                                      self.w_index, self.w_repeat, n_threads)
+
+    def backward(self, grad_planes, out_planes, n_threads):
+        if self.mode == "bilinear":
+            _upsample.bilinear_backward(grad_planes, out_planes, self.row_start, self.row_stop,
+                                        *self.h[:2], *self.h[2:], *self.w[:2], *self.w[2:],
+                                        n_threads)
+        else:
+            _upsample.nearest_backward(grad_planes, out_planes, self.row_start, self.row_stop,
+                                       self.w_index, self.w_repeat, n_threads)
+
+
+def _check_input(x, name):
+    x = check_array(x, name, 4)
+    if min(x.shape[1:]) < 1:
+        raise ValueError(
+            f"{name} must have at least one channel, row and column, got shape {x.shape}"
+        )
+    return x
+
+
+def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None, *,
+             out=None, num_threads=None):
+    """Resize feature maps, as ``torch.nn.functional.interpolate`` (see the module docstring).
+
+    x (N, C, H, W) -> (N, C, H_out, W_out) with (H_out, W_out) = ``size`` or
+    ``floor((H, W) * scale_factor)``; mode ``nearest`` | ``nearest-exact`` | ``bilinear``;
+    ``align_corners`` (bilinear only) defaults to False. Integer nearest scales expand each
+    input row once and copy it to the other output rows.
+
+    Cost: no parameters; nearest moves N*C*(H*W + H_out*W_out) values and does no arithmetic,
+    bilinear does 6 multiply-adds per output value. Parallel over (image, channel, row).
+    """
+    x = _check_input(x, "x")
+    mode, align_corners = _check_mode(mode, align_corners)
+    (out_h, out_w), scales = upsample_output_size(x.shape[2:], size, scale_factor)
+    n_threads = effective_n_threads(num_threads)
+    n, c, h, w = x.shape
+    out = make_output(out, (n, c, out_h, out_w), x.dtype, (("x", x),))
+    if n == 0:
+        return out
+    plan = _Plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype)
+    plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
+                 n_threads)
+    return out
+
+
+def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode="nearest",
+                      align_corners=None, *, num_threads=None):
+    """Gradient of :func:`upsample` with respect to its input (its adjoint).
+
+    grad_out (N, C, H_out, W_out) with the forward output's shape, ``input_shape`` the forward
+    input's (N, C, H, W) -> grad_x (N, C, H, W): every output value's gradient goes back to the
+    input values it was read from, with the same weights. Deterministic and parallel over
+    (image, channel, input row): each thread gathers whole rows.
+    """
+    grad_out = _check_input(grad_out, "grad_out")
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) != 4:
+        raise ValueError(f"input_shape must be a 4-tuple (N, C, H, W), got {input_shape!r}")
+    input_shape = tuple(check_pair(input_shape[:2], "input_shape", 0)
+                        + check_pair(input_shape[2:], "input_shape", 1))
+    mode, align_corners = _check_mode(mode, align_corners)
+    (out_h, out_w), scales = upsample_output_size(input_shape[2:], size, scale_factor)
+    n, c, h, w = input_shape
+    if grad_out.shape != (n, c, out_h, out_w):
+        raise ValueError(
+            f"grad_out must have the forward output's shape {(n, c, out_h, out_w)}, "
+            f"got {grad_out.shape}"
+        )
+    n_threads = effective_n_threads(num_threads)
+    grad_x = make_output(None, input_shape, grad_out.dtype, ())
+    if n * c == 0:
+        return grad_x
+    plan = _Plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype)
+    plan.backward(contiguous(grad_out).reshape(n * c, out_h, out_w),
+                  grad_x.reshape(n * c, h, w), n_threads)
+    return grad_x
+
