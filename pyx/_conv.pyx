@@ -21,8 +21,13 @@ from _cython_blas cimport gemm
 
 
 # ---------------------------------------------------------------------------------------------
-# One channel plane <-> its kH*kW rows of a column matrix
+# Geometry shared by im2col and col2im
 # ---------------------------------------------------------------------------------------------
+
+cdef struct Window:
+    Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw
+    Py_ssize_t col_h, col_w     # kernel positions along each axis (the columns' grid)
+
 
 cdef inline void valid_columns(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t width,
                                Py_ssize_t n_columns, Py_ssize_t* lo,
@@ -45,117 +50,115 @@ cdef inline void valid_columns(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t 
     hi[0] = end
 
 
-cdef inline void im2col_plane(const floating* im, Py_ssize_t height, Py_ssize_t width,
-                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                              Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                              Py_ssize_t col_h, Py_ssize_t col_w,
-                              floating* col, Py_ssize_t ld_col) noexcept nogil:
-    """Write rows i*kw + j (each col_h*col_w long, ld_col apart) of one channel's columns.
+cdef inline void im2col_kernel_row(const floating* im, Py_ssize_t height, Py_ssize_t width,
+                                   const Window* g, Py_ssize_t i,
+                                   floating* col, Py_ssize_t ld_col) noexcept nogil:
+    """Write the kw column rows of kernel row i (rows i*kw + j, ld_col apart) of one plane.
 
-    Caffe's loop order: kernel row, kernel column, output row, output column; writes are
-    strictly sequential and a row that falls in the padding is zero-filled at once.
+    Caffe's loop order within: kernel column, output row, output column; writes are strictly
+    sequential and a row that falls in the padding is zero-filled at once.
     """
-    cdef Py_ssize_t i, j, oh, ow, h, offset, lo, hi
+    cdef Py_ssize_t j, oh, ow, h, offset, lo, hi, col_w = g.col_w, sw = g.sw
     cdef floating* dst
     cdef const floating* src
-    for i in range(kh):
-        for j in range(kw):
-            offset = j * dw - pw
-            valid_columns(offset, sw, width, col_w, &lo, &hi)
-            dst = col + (i * kw + j) * ld_col
-            for oh in range(col_h):
-                h = oh * sh - ph + i * dh
-                if h < 0 or h >= height:
-                    memset(dst, 0, col_w * sizeof(floating))
+    for j in range(g.kw):
+        offset = j * g.dw - g.pw
+        valid_columns(offset, sw, width, col_w, &lo, &hi)
+        dst = col + (i * g.kw + j) * ld_col
+        for oh in range(g.col_h):
+            h = oh * g.sh - g.ph + i * g.dh
+            if h < 0 or h >= height:
+                memset(dst, 0, col_w * sizeof(floating))
+            else:
+                src = im + h * width
+                for ow in range(lo):
+                    dst[ow] = 0
+                if sw == 1:
+                    for ow in range(lo, hi):
+                        dst[ow] = src[ow + offset]
                 else:
-                    src = im + h * width
-                    for ow in range(lo):
-                        dst[ow] = 0
-                    if sw == 1:
-                        for ow in range(lo, hi):
-                            dst[ow] = src[ow + offset]
-                    else:
-                        for ow in range(lo, hi):
-                            dst[ow] = src[ow * sw + offset]
-                    for ow in range(hi, col_w):
-                        dst[ow] = 0
-                dst += col_w
+                    for ow in range(lo, hi):
+                        dst[ow] = src[ow * sw + offset]
+                for ow in range(hi, col_w):
+                    dst[ow] = 0
+            dst += col_w
 
 
-cdef inline void col2im_plane(const floating* col, Py_ssize_t ld_col,
-                              Py_ssize_t height, Py_ssize_t width,
-                              Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                              Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                              Py_ssize_t col_h, Py_ssize_t col_w,
-                              floating* im) noexcept nogil:
-    """Scatter-add one channel's kH*kW column rows into its (already initialised) plane."""
-    cdef Py_ssize_t i, j, oh, ow, h, offset, lo, hi
+cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t height,
+                            Py_ssize_t width, const Window* g, Py_ssize_t h,
+                            floating* dst) noexcept nogil:
+    """Add into output row h (already initialised) every column value that lands on it.
+
+    Gather form of col2im: the kernel rows i with h = oh*sh - ph + i*dh for a whole oh in
+    range contribute their kw column rows; the row stays in cache and is written by one thread.
+    """
+    cdef Py_ssize_t i, j, oh, ow, t, offset, lo, hi, sw = g.sw
     cdef const floating* src
-    cdef floating* dst
-    for i in range(kh):
-        for j in range(kw):
-            offset = j * dw - pw
-            valid_columns(offset, sw, width, col_w, &lo, &hi)
-            src = col + (i * kw + j) * ld_col
-            for oh in range(col_h):
-                h = oh * sh - ph + i * dh
-                if 0 <= h < height:
-                    dst = im + h * width
-                    if sw == 1:
-                        for ow in range(lo, hi):
-                            dst[ow + offset] += src[ow]
-                    else:
-                        for ow in range(lo, hi):
-                            dst[ow * sw + offset] += src[ow]
-                src += col_w
+    for i in range(g.kh):
+        t = h + g.ph - i * g.dh
+        if t < 0 or t % g.sh != 0:
+            continue
+        oh = t // g.sh
+        if oh >= g.col_h:
+            continue
+        for j in range(g.kw):
+            offset = j * g.dw - g.pw
+            valid_columns(offset, sw, width, g.col_w, &lo, &hi)
+            src = col + (i * g.kw + j) * ld_col + oh * g.col_w
+            if sw == 1:
+                for ow in range(lo, hi):
+                    dst[ow + offset] += src[ow]
+            else:
+                for ow in range(lo, hi):
+                    dst[ow * sw + offset] += src[ow]
 
 
 # ---------------------------------------------------------------------------------------------
-# Batched drivers, parallel over (image, channel) planes
+# Batched drivers
 # ---------------------------------------------------------------------------------------------
-# Column layout: image n, channel c, kernel tap r lives in row c*kH*kW + r, starting at
-# column n*image_offset ... for the packed layout (image_offset = L, ld_col = n_images*L), or
-# at the start of image n's own matrix for the unfold layout (image_offset = C*kH*kW*L,
-# ld_col = L). Both are "col + n*image_offset + row*ld_col".
+# Planes: image n, channel c of an image tensor is at  base + n*image_stride + c*height*width.
+# Columns: image n, channel c, kernel tap r is the row segment starting at
+#     col + n*col_image_offset + (c*kh*kw + r)*ld_col
+# which covers both the packed layout (images side by side: col_image_offset = L,
+# ld_col = n_images*L) and unfold's layout (col_image_offset = C*kh*kw*L, ld_col = L).
 
-cdef void im2col_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
-                        Py_ssize_t height, Py_ssize_t width,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                        Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                        Py_ssize_t col_h, Py_ssize_t col_w,
-                        floating* col, Py_ssize_t image_offset, Py_ssize_t ld_col,
-                        int n_threads) noexcept nogil:
-    cdef Py_ssize_t p, n, c
-    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
+cdef void im2col_images(const floating* x, Py_ssize_t image_stride, Py_ssize_t n_images,
+                        Py_ssize_t channels, Py_ssize_t height, Py_ssize_t width,
+                        const Window* g, floating* col, Py_ssize_t col_image_offset,
+                        Py_ssize_t ld_col, int n_threads) noexcept nogil:
+    """Parallel over (image, channel, kernel row): every task writes its own kw column rows."""
+    cdef Py_ssize_t task, p, n, c, i, kh = g.kh
+    for task in prange(n_images * channels * kh, schedule="static", num_threads=n_threads):
+        p = task // kh
+        i = task - p * kh
         n = p // channels
         c = p - n * channels
-        im2col_plane(x + p * height * width, height, width, kh, kw, sh, sw, ph, pw, dh, dw,
-                     col_h, col_w, col + n * image_offset + c * kh * kw * ld_col, ld_col)
+        im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
+                          col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)
 
 
-cdef void col2im_images(const floating* col, Py_ssize_t image_offset, Py_ssize_t ld_col,
+cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
                         Py_ssize_t n_images, Py_ssize_t channels,
-                        Py_ssize_t height, Py_ssize_t width,
-                        Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
-                        Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                        Py_ssize_t col_h, Py_ssize_t col_w,
-                        const floating* bias, floating* im, int n_threads) noexcept nogil:
-    """im = bias (or 0) + col2im(col); bias may be NULL."""
-    cdef Py_ssize_t p, n, c, q, plane = height * width
+                        Py_ssize_t height, Py_ssize_t width, const Window* g,
+                        const floating* bias, floating* im, Py_ssize_t image_stride,
+                        int n_threads) noexcept nogil:
+    """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL."""
+    cdef Py_ssize_t task, p, n, c, h, q, kk = g.kh * g.kw
     cdef floating* dst
     cdef floating value
-    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
+    for task in prange(n_images * channels * height, schedule="static", num_threads=n_threads):
+        p = task // height
+        h = task - p * height
         n = p // channels
         c = p - n * channels
-        dst = im + p * plane
-        if bias == NULL:
-            memset(dst, 0, plane * sizeof(floating))
-        else:
+        dst = im + n * image_stride + (c * height + h) * width
+        value = 0
+        if bias != NULL:
             value = bias[c]
-            for q in range(plane):
-                dst[q] = value
-        col2im_plane(col + n * image_offset + c * kh * kw * ld_col, ld_col, height, width,
-                     kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w, dst)
+        for q in range(width):
+            dst[q] = value
+        col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g, h,
+                   dst)
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
@@ -200,6 +203,39 @@ cdef void fill_planes(floating* out, Py_ssize_t channels, Py_ssize_t plane,
             out[c * plane + q] = value
 
 
+cdef void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        const floating* a, Py_ssize_t lda, const floating* b, Py_ssize_t ldb,
+                        floating beta, floating* c, Py_ssize_t ldc,
+                        int n_threads) noexcept nogil:
+    """C = op(A) op(B) + beta*C (row-major), split into n_threads blocks of C's rows or columns,
+    each a single-threaded BLAS call on its own OpenMP thread (BLAS is held at one thread by
+    the caller). One thread pool for the whole kernel: no hand-over between OpenMP's threads
+    and BLAS's, and no nesting."""
+    cdef Py_ssize_t t, lo, hi, blocks
+    cdef floating one = 1
+    cdef bint split_rows = m >= n
+    blocks = n_threads
+    if blocks > (m if split_rows else n) // 16:
+        blocks = (m if split_rows else n) // 16
+    if blocks <= 1:
+        gemm(trans_a, trans_b, <int> m, <int> n, <int> k, one, a, <int> lda, b, <int> ldb,
+             beta, c, <int> ldc)
+        return
+    for t in prange(blocks, schedule="static", num_threads=n_threads):
+        if split_rows:
+            lo = (t * m // blocks) // 16 * 16
+            hi = m if t == blocks - 1 else ((t + 1) * m // blocks) // 16 * 16
+            gemm(trans_a, trans_b, <int> (hi - lo), <int> n, <int> k, one,
+                 a + (lo if trans_a else lo * lda), <int> lda, b, <int> ldb,
+                 beta, c + lo * ldc, <int> ldc)
+        else:
+            lo = (t * n // blocks) // 16 * 16
+            hi = n if t == blocks - 1 else ((t + 1) * n // blocks) // 16 * 16
+            gemm(trans_a, trans_b, <int> m, <int> (hi - lo), <int> k, one,
+                 a, <int> lda, b + (lo * ldb if trans_b else lo), <int> ldb,
+                 beta, c + lo, <int> ldc)
+
+
 cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
     cdef floating* p
     if count <= 0:
@@ -211,20 +247,39 @@ cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
 
 
 # ---------------------------------------------------------------------------------------------
-# Entry points (called by suite.conv with validated, C-contiguous arrays)
+# Entry points (called by suite.conv with validated, C-contiguous arrays; BLAS held at one
+# thread by the caller for those that run GEMMs)
 # ---------------------------------------------------------------------------------------------
+
+cdef inline Window make_window(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                               Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+                               Py_ssize_t col_h, Py_ssize_t col_w) noexcept:
+    cdef Window g
+    g.kh = kh
+    g.kw = kw
+    g.sh = sh
+    g.sw = sw
+    g.ph = ph
+    g.pw = pw
+    g.dh = dh
+    g.dw = dw
+    g.col_h = col_h
+    g.col_w = col_w
+    return g
+
 
 def im2col(const floating[:, :, :, ::1] x, floating[:, :, ::1] out,
            Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
            Py_ssize_t col_h, Py_ssize_t col_w, int n_threads):
     """out (N, C*kh*kw, col_h*col_w) = unfold(x)."""
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w)
     cdef Py_ssize_t n = x.shape[0], channels = x.shape[1]
     if n == 0:
         return
     with nogil:
-        im2col_images(&x[0, 0, 0, 0], n, channels, x.shape[2], x.shape[3],
-                      kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w,
+        im2col_images(&x[0, 0, 0, 0], channels * x.shape[2] * x.shape[3], n, channels,
+                      x.shape[2], x.shape[3], &g,
                       &out[0, 0, 0], out.shape[1] * out.shape[2], out.shape[2], n_threads)
 
 
@@ -233,14 +288,15 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, ::1] out,
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
            Py_ssize_t col_h, Py_ssize_t col_w, int n_threads):
     """out (N, C, H, W) = fold(cols)."""
-    cdef Py_ssize_t n = out.shape[0]
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w)
+    cdef Py_ssize_t n = out.shape[0], channels = out.shape[1]
     if n == 0:
         return
     with nogil:
         col2im_images(&cols[0, 0, 0], cols.shape[1] * cols.shape[2], cols.shape[2],
-                      n, out.shape[1], out.shape[2], out.shape[3],
-                      kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w,
-                      NULL, &out[0, 0, 0, 0], n_threads)
+                      n, channels, out.shape[2], out.shape[3], &g,
+                      NULL, &out[0, 0, 0, 0], channels * out.shape[2] * out.shape[3],
+                      n_threads)
 
 
 def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
@@ -248,7 +304,7 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                   Py_ssize_t images_per_gemm, int n_threads):
-    """out = conv2d(x, weight) + bias by im2col + one GEMM per group and image batch.
+    """out = conv2d(x, weight) + bias: per batch of images and group, im2col then one GEMM.
 
     weight (C_out, C_in/groups, kh, kw); bias None or (C_out,).
     """
@@ -256,20 +312,22 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
-    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, g, ld
+    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * L
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
     cdef bint pointwise = (kk == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0
                            and L == height * width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
     cdef floating* col = NULL
     cdef floating* packed_out = NULL
-    cdef floating one = 1, zero = 0, beta
+    cdef floating zero = 0, one = 1, beta
     if N == 0:
         return
     if bias is not None:
         b_ptr = &bias[0]
     try:
-        col = allocate(c_in * kk * nb * L, col)
+        col = allocate(K * nb * L, col)
         if nb > 1:
             packed_out = allocate(c_out * nb * L, col)
         with nogil:
@@ -277,29 +335,26 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
             while n0 < N:
                 cur = min(nb, N - n0)
                 ld = cur * L
-                if pointwise and cur == 1:
-                    operand = &x[n0, 0, 0, 0]
-                else:
-                    im2col_images(&x[n0, 0, 0, 0], cur, c_in, height, width,
-                                  kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w,
-                                  col, L, ld, n_threads)
-                    operand = col
-                if cur == 1:
-                    beta = zero
-                    if b_ptr != NULL:
-                        fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
-                        beta = one
-                    for g in range(groups):
-                        gemm(False, False, <int> cog, <int> L, <int> K,
-                             one, &weight[g * cog, 0, 0, 0], <int> K,
-                             operand + g * K * ld, <int> ld,
-                             beta, &out[n0, g * cog, 0, 0], <int> L)
-                else:
-                    for g in range(groups):
-                        gemm(False, False, <int> cog, <int> ld, <int> K,
-                             one, &weight[g * cog, 0, 0, 0], <int> K,
-                             operand + g * K * ld, <int> ld,
-                             zero, packed_out + g * cog * ld, <int> ld)
+                beta = zero
+                if cur == 1 and b_ptr != NULL:
+                    fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
+                    beta = one
+                for grp in range(groups):
+                    if pointwise and cur == 1:
+                        operand = &x[n0, grp * cig, 0, 0]
+                    else:
+                        im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
+                                      height, width, &g, col, L, ld, n_threads)
+                        operand = col
+                    if cur == 1:
+                        parallel_gemm(False, False, cog, L, K, &weight[grp * cog, 0, 0, 0], K,
+                                      operand, ld, beta, &out[n0, grp * cog, 0, 0], L,
+                                      n_threads)
+                    else:
+                        parallel_gemm(False, False, cog, ld, K, &weight[grp * cog, 0, 0, 0], K,
+                                      operand, ld, zero, packed_out + grp * cog * ld, ld,
+                                      n_threads)
+                if cur > 1:
                     unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
                                   n_threads)
                 n0 += cur
@@ -313,7 +368,8 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                     Py_ssize_t images_per_gemm, int n_threads):
-    """out = conv_transpose2d(x, weight) + bias by Caffe's method: col = W^T x, then col2im.
+    """out = conv_transpose2d(x, weight) + bias by Caffe's method, per batch of images and
+    group: col = W_g^T x_g (one GEMM), then col2im into the group's output channels.
 
     weight (C_in, C_out/groups, kh, kw); bias None or (C_out,).
     """
@@ -321,18 +377,20 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, M = cog * kk
-    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, g, ld
+    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t out_image = c_out * out_h * out_w
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
     cdef floating* col = NULL
     cdef floating* packed = NULL
-    cdef floating one = 1, zero = 0
+    cdef floating zero = 0
     if N == 0:
         return
     if bias is not None:
         b_ptr = &bias[0]
     try:
-        col = allocate(c_out * kk * nb * HW, col)
+        col = allocate(M * nb * HW, col)
         if nb > 1:
             packed = allocate(c_in * nb * HW, col)
         with nogil:
@@ -345,14 +403,12 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                 else:
                     pack_images(&x[n0, 0, 0, 0], cur, c_in, HW, packed, n_threads)
                     operand = packed
-                for g in range(groups):
-                    gemm(True, False, <int> M, <int> ld, <int> cig,
-                         one, &weight[g * cig, 0, 0, 0], <int> M,
-                         operand + g * cig * ld, <int> ld,
-                         zero, col + g * M * ld, <int> ld)
-                col2im_images(col, HW, ld, cur, c_out, out_h, out_w,
-                              kh, kw, sh, sw, ph, pw, dh, dw, height, width,
-                              b_ptr, &out[n0, 0, 0, 0], n_threads)
+                for grp in range(groups):
+                    parallel_gemm(True, False, M, ld, cig, &weight[grp * cig, 0, 0, 0], M,
+                                  operand + grp * cig * ld, ld, zero, col, ld, n_threads)
+                    col2im_images(col, HW, ld, cur, cog, out_h, out_w, &g,
+                                  NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                  &out[n0, grp * cog, 0, 0], out_image, n_threads)
                 n0 += cur
     finally:
         free(col)
@@ -369,61 +425,58 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
                              Py_ssize_t images_per_gemm, int n_threads):
     """Gradients of conv_transpose2d with respect to x, weight and bias.
 
-    cols = im2col(grad_out) on the input's grid (C_out*kh*kw rows, H*W columns per image);
-    grad_x = W cols (a convolution of grad_out), grad_w = sum_n x_n cols_n^T,
-    grad_b = grad_out summed over N, H, W.
+    Per batch of images and group: cols = im2col(grad_out_g) on the input's grid
+    (C_out/groups*kh*kw rows, H*W columns per image), grad_w_g += x_g cols^T,
+    grad_x_g = W_g cols (a convolution of grad_out); grad_b = grad_out summed over N, H, W.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = grad_out.shape[1], out_h = grad_out.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, M = cog * kk
-    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, g, ld, c, n, q
-    cdef Py_ssize_t plane = out_h * out_w
+    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld, c, n, q
+    cdef Py_ssize_t plane = out_h * out_w, grad_image = c_out * plane
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
     cdef const floating* operand
     cdef const floating* src
     cdef floating* col = NULL
     cdef floating* packed = NULL
-    cdef floating one = 1, zero = 0, beta
+    cdef floating* packed_grad = NULL
+    cdef floating zero = 0, one = 1, beta
     cdef double total
     if N == 0:
         return
     try:
-        col = allocate(c_out * kk * nb * HW, col)
+        col = allocate(M * nb * HW, col)
         if nb > 1:
             packed = allocate(c_in * nb * HW, col)
+            packed_grad = allocate(c_in * nb * HW, col)
         with nogil:
             n0 = 0
             while n0 < N:
                 cur = min(nb, N - n0)
                 ld = cur * HW
-                im2col_images(&grad_out[n0, 0, 0, 0], cur, c_out, out_h, out_w,
-                              kh, kw, sh, sw, ph, pw, dh, dw, height, width,
-                              col, HW, ld, n_threads)
                 if cur == 1:
                     operand = &x[n0, 0, 0, 0]
                 else:
                     pack_images(&x[n0, 0, 0, 0], cur, c_in, HW, packed, n_threads)
                     operand = packed
                 beta = zero if n0 == 0 else one
-                for g in range(groups):
-                    gemm(False, True, <int> cig, <int> M, <int> ld,
-                         one, operand + g * cig * ld, <int> ld,
-                         col + g * M * ld, <int> ld,
-                         beta, &grad_w[g * cig, 0, 0, 0], <int> M)
-                if cur == 1:
-                    for g in range(groups):
-                        gemm(False, False, <int> cig, <int> HW, <int> M,
-                             one, &weight[g * cig, 0, 0, 0], <int> M,
-                             col + g * M * ld, <int> ld,
-                             zero, &grad_x[n0, g * cig, 0, 0], <int> HW)
-                else:
-                    for g in range(groups):
-                        gemm(False, False, <int> cig, <int> ld, <int> M,
-                             one, &weight[g * cig, 0, 0, 0], <int> M,
-                             col + g * M * ld, <int> ld,
-                             zero, packed + g * cig * ld, <int> ld)
-                    unpack_images(packed, cur, c_in, HW, NULL, &grad_x[n0, 0, 0, 0],
+                for grp in range(groups):
+                    im2col_images(&grad_out[n0, grp * cog, 0, 0], grad_image, cur, cog,
+                                  out_h, out_w, &g, col, HW, ld, n_threads)
+                    parallel_gemm(False, True, cig, M, ld, operand + grp * cig * ld, ld,
+                                  col, ld, beta, &grad_w[grp * cig, 0, 0, 0], M, n_threads)
+                    if cur == 1:
+                        parallel_gemm(False, False, cig, HW, M, &weight[grp * cig, 0, 0, 0], M,
+                                      col, ld, zero, &grad_x[n0, grp * cig, 0, 0], HW,
+                                      n_threads)
+                    else:
+                        parallel_gemm(False, False, cig, ld, M, &weight[grp * cig, 0, 0, 0], M,
+                                      col, ld, zero, packed_grad + grp * cig * ld, ld,
+                                      n_threads)
+                if cur > 1:
+                    unpack_images(packed_grad, cur, c_in, HW, NULL, &grad_x[n0, 0, 0, 0],
                                   n_threads)
                 n0 += cur
             for c in prange(c_out, schedule="static", num_threads=n_threads):
@@ -436,3 +489,4 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
     finally:
         free(col)
         free(packed)
+        free(packed_grad)

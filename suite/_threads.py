@@ -1,6 +1,4 @@
-"""Thread counts: OpenMP's for the loops, BLAS's for the GEMMs, one level at a time."""
-
-import contextlib
+"""Thread counts: one level of parallelism at a time (OpenMP, with BLAS single-threaded)."""
 
 from threadpoolctl import ThreadpoolController
 
@@ -18,12 +16,11 @@ def _thread_controller():
     return _controller
 
 
-def blas_threads(num_threads):
-    """Limit BLAS to ``num_threads`` for the duration of a call; ``None`` leaves it as is.
+def single_threaded_blas():
+    """Hold BLAS at one thread for a kernel that splits its GEMMs across OpenMP threads.
 
-    The kernels never call BLAS from inside an OpenMP region, so BLAS may use the same number
-    of threads as the OpenMP loops between the GEMMs without oversubscribing the machine.
+    The kernels run everything, GEMMs included, on one OpenMP thread pool: each thread calls
+    BLAS on its own block. BLAS's own threads would nest inside (oversubscription) or, when
+    alternating with OpenMP's, fight over the cores while the other pool spins down.
     """
-    if num_threads is None:
-        return contextlib.nullcontext()
-    return _thread_controller().limit(limits=num_threads, user_api="blas")
+    return _thread_controller().limit(limits=1, user_api="blas")

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from . import _conv
-from ._threads import blas_threads
+from ._threads import single_threaded_blas
 from ._validation import (
     check_array,
     check_bias,
@@ -237,10 +237,10 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     if n == 0:
         return out
     per_image = out_h * out_w
-    nb = _images_per_gemm(n, per_image, x.shape[1] * kh * kw + c_out, x.itemsize)
-    check_size((x.shape[1] * kh * kw, nb * per_image), "the column workspace")
+    nb = _images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
+    check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
-    with blas_threads(num_threads):
+    with single_threaded_blas():
         _conv.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
                             padding[0], padding[1], dilation[0], dilation[1], groups, nb,
                             n_threads)
@@ -293,10 +293,10 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
         return out
     c_in, c_out_per_group, kh, kw = weight.shape
     per_image = x.shape[2] * x.shape[3]
-    nb = _images_per_gemm(n, per_image, c_out * kh * kw + c_in, x.itemsize)
-    check_size((c_out * kh * kw, nb * per_image), "the column workspace")
+    nb = _images_per_gemm(n, per_image, c_out_per_group * kh * kw + c_in, x.itemsize)
+    check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
-    with blas_threads(num_threads):
+    with single_threaded_blas():
         _conv.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
                               stride[0], stride[1], padding[0], padding[1],
                               dilation[0], dilation[1], groups, nb, n_threads)
@@ -333,10 +333,10 @@ def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0
     if n == 0:
         return grad_x, grad_w, grad_b
     per_image = x.shape[2] * x.shape[3]
-    nb = _images_per_gemm(n, per_image, c_out * kh * kw + c_in, x.itemsize)
-    check_size((c_out * kh * kw, nb * per_image), "the column workspace")
+    nb = _images_per_gemm(n, per_image, c_out_per_group * kh * kw + c_in, x.itemsize)
+    check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
-    with blas_threads(num_threads):
+    with single_threaded_blas():
         _conv.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
                                        grad_x, grad_w, grad_b,
                                        stride[0], stride[1], padding[0], padding[1],

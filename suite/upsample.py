@@ -4,17 +4,17 @@ Coordinates follow PyTorch's ``torch.nn.functional.interpolate`` (``aten/src/ATe
 UpSample.h``), per axis, with ``in`` the input size and ``out`` the output size:
 
 * output size: ``size``, or ``floor(in * scale_factor)``;
-* an axis whose output size equals its input size is copied unchanged (PyTorch does so
-  whatever the scale factor);
 * ``nearest``: ``src = (dst * in) // out`` when ``size`` was given (exact integer arithmetic),
-  ``min(floor(dst / scale_factor), in - 1)`` when a scale factor was given; an output exactly
-  twice the input takes ``dst // 2`` (PyTorch's fast path, whatever the scale factor);
+  ``min(floor(dst / scale_factor), in - 1)`` when a scale factor was given; whatever the scale
+  factor, an output as large as the input copies it and one exactly twice as large takes
+  ``dst // 2`` (PyTorch's fast paths, e.g. in 5 with scale 1.19 or 2.1);
 * ``nearest-exact``: ``((2*dst + 1) * in) // (2*out)``, or ``min(floor((dst + 0.5) /
   scale_factor), in - 1)`` with a scale factor;
 * ``bilinear``: with ``align_corners=True`` ``src = dst * (in - 1)/(out - 1)`` (0 when
   out == 1); otherwise ``src = max(scale*(dst + 0.5) - 0.5, 0)`` with ``scale = 1/scale_factor``
   if a scale factor was given, else ``in/out``; ``i0 = min(floor(src), in - 1)``,
-  ``i1 = i0 + (i0 < in - 1)``, ``l1 = src - i0``, ``l0 = 1 - l1``.
+  ``i1 = i0 + (i0 < in - 1)``, ``l1 = src - i0``, ``l0 = 1 - l1``; an output as large as the
+  input copies it, whatever the scale factor (as PyTorch does).
 
 At exact ties (``dst*in/out`` a whole number reached through rounding) PyTorch's float
 evaluation rounds either way depending on dtype and code path; the integer rules above are
@@ -91,7 +91,7 @@ def upsample_output_size(input_size, size=None, scale_factor=None):
 
 def _nearest_index(in_size, out_size, scale, exact):
     dst = np.arange(out_size, dtype=np.int64)
-    if out_size == in_size:
+    if out_size == in_size and not exact:
         return dst.astype(np.intp)
     if scale is None:
         if exact:
