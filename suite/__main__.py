@@ -1,0 +1,50 @@
+"""Command line: ``python -m suite info`` and ``python -m suite compare [...]``."""
+
+import argparse
+import platform
+import sys
+
+
+def info():
+    """Print what this build is and which thread pools it will use."""
+    import numpy
+    import scipy
+    from threadpoolctl import threadpool_info
+
+    import suite
+    from suite import _buildinfo
+
+    print(f"suite {suite.__version__} from {suite.__path__[0]}")
+    print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
+    print(f"numpy {numpy.__version__}, scipy {scipy.__version__}")
+    openmp = "yes" if _buildinfo.openmp_enabled() else "NO (serial build: one thread)"
+    print(f"OpenMP compiled in: {openmp}")
+    print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
+    print(f"compile flags: {_buildinfo.compile_flags()}")
+    print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
+    print("thread pools seen by threadpoolctl:")
+    for lib in threadpool_info():
+        extra = lib.get("architecture") or lib.get("threading_layer") or ""
+        print(f"  {lib['user_api']:6} {lib['internal_api']:9} {lib.get('version') or '?':12} "
+              f"threads={lib['num_threads']:<3} {extra:10} {lib['filepath']}")
+    return 0
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__)
+    parser.add_argument("command", choices=("info", "compare"),
+                        help="info: describe this build; compare: time the kernels against "
+                             "NumPy, PyTorch and OpenCV (see 'compare --help')")
+    args, rest = parser.parse_known_args(argv[:1])
+    if args.command == "info":
+        if argv[1:]:
+            parser.error(f"info takes no arguments, got {argv[1:]}")
+        return info()
+    from suite import compare
+
+    return compare.main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
