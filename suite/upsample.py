@@ -21,6 +21,7 @@ evaluation rounds either way depending on dtype and code path; the integer rules
 exact and agree with it everywhere else.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -150,7 +151,11 @@ def _linear_tables(in_size, out_size, scale, align_corners, dtype):
 
 
 class _Plan:
-    """Index and weight tables of one upsampling, shared by forward and backward."""
+    """Index and weight tables of one upsampling, shared by forward and backward.
+
+    Plans are cached (:func:`_plan`): a network calls the same resize again and again, and
+    building the tables costs more than upsampling a small map.
+    """
 
     def __init__(self, in_hw, out_hw, scales, mode, align_corners, dtype):
         (in_h, in_w), (out_h, out_w) = in_hw, out_hw
@@ -170,6 +175,13 @@ class _Plan:
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
 
+        for table in vars(self).values():
+            if isinstance(table, np.ndarray):
+                table.flags.writeable = False
+            elif isinstance(table, tuple):
+                for item in table:
+                    item.flags.writeable = False
+
     def forward(self, x_planes, out_planes, n_threads):
         if self.mode == "bilinear":
             _upsample.bilinear_forward(x_planes, out_planes, *self.h[:2], *self.h[2:],
@@ -186,6 +198,11 @@ class _Plan:
         else:
             _upsample.nearest_backward(grad_planes, out_planes, self.row_start, self.row_stop,
                                        self.w_index, self.w_repeat, n_threads)
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(in_hw, out_hw, scales, mode, align_corners, dtype):
+    return _Plan(in_hw, out_hw, scales, mode, align_corners, np.dtype(dtype))
 
 
 def _check_input(x, name):
@@ -217,7 +234,7 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     out = make_output(out, (n, c, out_h, out_w), x.dtype, (("x", x),))
     if n == 0:
         return out
-    plan = _Plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype)
+    plan = _plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
     plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
                  n_threads)
     return out
@@ -249,7 +266,7 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
     grad_x = make_output(None, input_shape, grad_out.dtype, ())
     if n * c == 0:
         return grad_x
-    plan = _Plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype)
+    plan = _plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype.str)
     plan.backward(contiguous(grad_out).reshape(n * c, out_h, out_w),
                   grad_x.reshape(n * c, h, w), n_threads)
     return grad_x

@@ -1,0 +1,426 @@
+"""Shared helpers for the test suite.
+
+The reference implementation (``suite/reference.py``) is pure NumPy and must stay usable
+even when the compiled package is not built, so ``load_reference()`` falls back to loading
+it by file path when ``import suite`` fails.  Test modules import the helpers below with
+``from conftest import ...`` (pytest puts ``tests/`` on ``sys.path``).
+"""
+
+import importlib
+import importlib.util
+import os
+import zlib
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# Norm-relative tolerances: max|a - b| <= TOL[dtype] * max(1, max|expected|).
+TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+DTYPES = [np.float32, np.float64]
+DTYPE_IDS = ["f32", "f64"]
+
+
+def load_reference():
+    """``suite.reference``, by package import if possible, else by file path."""
+    try:
+        return importlib.import_module("suite.reference")
+    except Exception:  # the compiled package is missing or broken: the oracle is not
+        path = os.path.join(ROOT, "suite", "reference.py")
+        spec = importlib.util.spec_from_file_location("suite_reference_standalone", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+
+def load_suite():
+    """The compiled public package. A missing build is an error, never a skip: a suite that
+    skipped every kernel test would look green while testing nothing."""
+    return importlib.import_module("suite")
+
+
+def require_torch():
+    """PyTorch, the second oracle. Without it the test is skipped, unless
+    SUITE_REQUIRE_TORCH=1 (set by CI, which installs it): then its absence is a failure."""
+    if os.environ.get("SUITE_REQUIRE_TORCH") == "1":
+        return importlib.import_module("torch")
+    return pytest.importorskip("torch")
+
+
+def tolerance(dtype):
+    return TOL[np.dtype(dtype)]
+
+
+def assert_close(actual, expected, dtype=None, tol=None, err_msg=""):
+    """Shape, dtype and norm-relative value check.
+
+    ``dtype`` is the dtype ``actual`` must have (defaults to ``expected.dtype``) and picks
+    the tolerance unless ``tol`` is given.
+    """
+    actual = np.asarray(actual)
+    expected = np.asarray(expected)
+    dtype = np.dtype(dtype if dtype is not None else expected.dtype)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != {expected.shape} {err_msg}"
+    assert actual.dtype == dtype, f"dtype {actual.dtype} != {dtype} {err_msg}"
+    if tol is None:
+        tol = tolerance(dtype)
+    if expected.size == 0:
+        return
+    a = actual.astype(np.float64)
+    e = expected.astype(np.float64)
+    assert np.all(np.isfinite(a)), f"non-finite values in result {err_msg}"
+    err = float(np.max(np.abs(a - e)))
+    scale = max(1.0, float(np.max(np.abs(e))))
+    assert err <= tol * scale, (
+        f"max|a-b| = {err:.3e} > {tol:.1e} * {scale:.3e} {err_msg}\n"
+        f"worst at {np.unravel_index(np.argmax(np.abs(a - e)), a.shape)}")
+
+
+def assert_adjoint(lhs, rhs, tol=1e-12):
+    """``<A x, y>`` vs ``<x, A^T y>`` relative to the magnitude of the terms."""
+    lhs = float(lhs)
+    rhs = float(rhs)
+    assert abs(lhs - rhs) <= tol * max(1.0, abs(lhs), abs(rhs)), (lhs, rhs)
+
+
+def seeded_rng(*key):
+    """A generator seeded from a stable hash of ``key`` (so each config has its own data)."""
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def randn(rng, shape, dtype):
+    """Fresh standard-normal data of ``dtype`` (never zeros, never arange)."""
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def noncontiguous(a, kind):
+    """A view of the same values as ``a`` that is not C-contiguous.
+
+    ``kind`` is ``"transposed"`` (the last two axes stored swapped; ``"sliced"`` for 1-D),
+    ``"sliced"`` (every other element of a bigger buffer) or ``"fortran"``.
+    """
+    if kind == "transposed" and a.ndim < 2:
+        kind = "sliced"
+    if kind == "transposed":
+        v = np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2)
+    elif kind == "sliced":
+        big = np.empty(tuple(2 * n for n in a.shape), dtype=a.dtype)
+        big[...] = np.nan
+        v = big[tuple(slice(None, None, 2) for _ in a.shape)]
+        v[...] = a
+    elif kind == "fortran":
+        v = np.asfortranarray(a)
+    else:
+        raise ValueError(kind)
+    assert np.array_equal(v, a)
+    return v
+
+
+@pytest.fixture
+def rng(request):
+    """A fresh generator seeded from the test's node id."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))
+
+
+@pytest.fixture(scope="session")
+def ref():
+    return load_reference()
+
+
+# ----------------------------------------------------------------------------------------
+# configuration sweeps (shared by the reference, kernel and thread tests)
+# ----------------------------------------------------------------------------------------
+
+def _pair_id(v):
+    return f"{v[0]}" if v[0] == v[1] else f"{v[0]}x{v[1]}"
+
+
+class Deconv:
+    """One transposed-convolution configuration (also used for conv2d via ``as_conv``)."""
+
+    def __init__(self, N, C_in, C_out, H, W, k, s=1, p=0, op=0, d=1, groups=1, bias=True):
+        as_pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        self.N, self.C_in, self.C_out, self.H, self.W = N, C_in, C_out, H, W
+        self.k, self.s, self.p, self.op, self.d = map(as_pair, (k, s, p, op, d))
+        self.groups, self.bias = groups, bias
+
+    @property
+    def out_hw(self):
+        return tuple((n - 1) * self.s[a] - 2 * self.p[a] + self.d[a] * (self.k[a] - 1)
+                     + self.op[a] + 1 for a, n in enumerate((self.H, self.W)))
+
+    def valid(self):
+        return (min(self.out_hw) > 0 and self.C_in % self.groups == 0
+                and self.C_out % self.groups == 0
+                and all(self.op[a] < max(self.s[a], self.d[a]) for a in range(2)))
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C_in, self.H, self.W)
+
+    @property
+    def w_shape(self):
+        return (self.C_in, self.C_out // self.groups) + self.k
+
+    @property
+    def y_shape(self):
+        return (self.N, self.C_out) + self.out_hw
+
+    @property
+    def kwargs(self):
+        return dict(stride=self.s, padding=self.p, output_padding=self.op, dilation=self.d,
+                    groups=self.groups)
+
+    def data(self, dtype, seed=0):
+        rng = seeded_rng("deconv", self.id, seed)
+        x = randn(rng, self.x_shape, dtype)
+        w = randn(rng, self.w_shape, dtype)
+        b = randn(rng, (self.C_out,), dtype) if self.bias else None
+        return x, w, b
+
+    @property
+    def id(self):
+        return (f"n{self.N}c{self.C_in}-{self.C_out}g{self.groups}_{self.H}x{self.W}"
+                f"_k{_pair_id(self.k)}s{_pair_id(self.s)}p{_pair_id(self.p)}"
+                f"o{_pair_id(self.op)}d{_pair_id(self.d)}{'_b' if self.bias else ''}")
+
+    def __repr__(self):
+        return f"Deconv({self.id})"
+
+
+class Conv:
+    """One convolution / im2col configuration."""
+
+    def __init__(self, N, C_in, C_out, H, W, k, s=1, p=0, d=1, groups=1, bias=True):
+        as_pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        self.N, self.C_in, self.C_out, self.H, self.W = N, C_in, C_out, H, W
+        self.k, self.s, self.p, self.d = map(as_pair, (k, s, p, d))
+        self.groups, self.bias = groups, bias
+
+    @property
+    def out_hw(self):
+        return tuple((n + 2 * self.p[a] - self.d[a] * (self.k[a] - 1) - 1) // self.s[a] + 1
+                     for a, n in enumerate((self.H, self.W)))
+
+    def valid(self):
+        return (min(self.out_hw) > 0 and self.C_in % self.groups == 0
+                and self.C_out % self.groups == 0)
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C_in, self.H, self.W)
+
+    @property
+    def w_shape(self):
+        return (self.C_out, self.C_in // self.groups) + self.k
+
+    @property
+    def y_shape(self):
+        return (self.N, self.C_out) + self.out_hw
+
+    @property
+    def cols_shape(self):
+        return (self.N, self.C_in * self.k[0] * self.k[1], self.out_hw[0] * self.out_hw[1])
+
+    @property
+    def kwargs(self):
+        return dict(stride=self.s, padding=self.p, dilation=self.d, groups=self.groups)
+
+    @property
+    def unfold_kwargs(self):
+        return dict(stride=self.s, padding=self.p, dilation=self.d)
+
+    def data(self, dtype, seed=0):
+        rng = seeded_rng("conv", self.id, seed)
+        x = randn(rng, self.x_shape, dtype)
+        w = randn(rng, self.w_shape, dtype)
+        b = randn(rng, (self.C_out,), dtype) if self.bias else None
+        return x, w, b
+
+    @property
+    def id(self):
+        return (f"n{self.N}c{self.C_in}-{self.C_out}g{self.groups}_{self.H}x{self.W}"
+                f"_k{_pair_id(self.k)}s{_pair_id(self.s)}p{_pair_id(self.p)}"
+                f"d{_pair_id(self.d)}{'_b' if self.bias else ''}")
+
+    def __repr__(self):
+        return f"Conv({self.id})"
+
+
+DECONV_HANDPICKED = [
+    Deconv(1, 1, 1, 1, 1, 1),                                          # scalar
+    Deconv(1, 1, 1, 1, 1, 3, s=2, bias=False),                         # 1x1 input
+    Deconv(2, 3, 5, 7, 7, (3, 2), s=(2, 1), p=(1, 0), op=(1, 0)),      # odd channels, non-square
+    Deconv(2, 4, 6, 5, 5, 4, s=2, p=1),                                # DCGAN block
+    Deconv(1, 6, 9, 4, 5, 3, s=2, p=1, op=1, groups=3),                # groups
+    Deconv(2, 5, 5, 6, 4, 4, s=2, p=1, groups=5, bias=False),          # depthwise (bilinear)
+    Deconv(1, 2, 3, 5, 6, (3, 2), s=1, op=(1, 2), d=(2, 3)),           # op < dilation
+    Deconv(1, 3, 2, 4, 3, 2, s=3, op=2),                               # stride > kernel
+    Deconv(2, 2, 3, 5, 7, (5, 3), s=(3, 1), p=(2, 0), op=(2, 1), d=(1, 2)),  # asymmetric
+    Deconv(1, 3, 4, 7, 7, 3, s=1, p=2, bias=False),                    # shrinking output
+    Deconv(1, 3, 1, 5, 4, 9, s=3, p=4, op=2),                          # FSRCNN head
+    Deconv(3, 2, 2, 1, 7, (1, 3), s=(1, 2), p=(0, 1)),                 # H = 1
+    Deconv(1, 2, 3, 2, 3, 7, s=2, p=0),                                # kernel > input
+    Deconv(2, 4, 6, 3, 5, 1, groups=2),                                # pure GEMM
+    Deconv(1, 3, 3, 7, 1, (2, 1), s=(2, 3), op=(1, 2), bias=False),    # W = 1
+    Deconv(1, 2, 2, 3, 3, 4, s=2, p=(3, 0)),                           # padding > k/2
+]
+
+
+def _random_deconv(rng):
+    groups = int(rng.choice([1, 1, 2, 3]))
+    k = tuple(int(v) for v in rng.integers(1, 6, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.choice([1, 1, 2, 3], 2))
+    p = tuple(int(rng.integers(0, d[a] * (k[a] - 1) + 2)) for a in range(2))
+    op = tuple(int(rng.integers(0, max(s[a], d[a]))) for a in range(2))
+    H, W = (int(v) for v in rng.choice([1, 2, 3, 4, 5, 7], 2))
+    return Deconv(int(rng.integers(1, 4)), groups * int(rng.integers(1, 4)),
+                  groups * int(rng.integers(1, 4)), H, W, k, s, p, op, d, groups,
+                  bool(rng.integers(0, 2)))
+
+
+def deconv_configs(n_random=40, seed=2024):
+    rng = np.random.default_rng(seed)
+    configs = list(DECONV_HANDPICKED)
+    seen = {c.id for c in configs}
+    while len(configs) < len(DECONV_HANDPICKED) + n_random:
+        c = _random_deconv(rng)
+        if c.valid() and c.id not in seen:
+            seen.add(c.id)
+            configs.append(c)
+    assert all(c.valid() for c in configs)
+    return configs
+
+
+CONV_HANDPICKED = [
+    Conv(1, 1, 1, 1, 1, 1),
+    Conv(2, 3, 5, 7, 7, 3, p=1),
+    Conv(1, 3, 4, 7, 9, (3, 2), s=(2, 1), p=(1, 0)),
+    Conv(2, 6, 9, 5, 6, 3, s=2, p=1, groups=3, bias=False),
+    Conv(1, 5, 5, 7, 7, 3, p=1, groups=5),                     # depthwise
+    Conv(1, 2, 3, 7, 8, (3, 2), p=(2, 1), d=(2, 3)),
+    Conv(2, 2, 3, 7, 5, (5, 3), s=(3, 1), p=(2, 0), d=(1, 2)),
+    Conv(1, 3, 2, 1, 7, (1, 3), s=(1, 2), p=(0, 1)),
+    Conv(1, 3, 2, 2, 2, 5, p=2, bias=False),                   # kernel > input
+    Conv(3, 4, 6, 3, 5, 1, groups=2),                          # 1x1
+    Conv(1, 2, 2, 7, 1, (2, 1), s=(2, 3)),
+    Conv(1, 2, 2, 4, 4, 3, p=3),                               # padding > k/2
+]
+
+
+def _random_conv(rng):
+    groups = int(rng.choice([1, 1, 2, 3]))
+    k = tuple(int(v) for v in rng.integers(1, 6, 2))
+    s = tuple(int(v) for v in rng.integers(1, 4, 2))
+    d = tuple(int(v) for v in rng.choice([1, 1, 2, 3], 2))
+    p = tuple(int(rng.integers(0, k[a] + 1)) for a in range(2))
+    H, W = (int(v) for v in rng.choice([1, 2, 3, 5, 7, 8], 2))
+    return Conv(int(rng.integers(1, 4)), groups * int(rng.integers(1, 4)),
+                groups * int(rng.integers(1, 4)), H, W, k, s, p, d, groups,
+                bool(rng.integers(0, 2)))
+
+
+def conv_configs(n_random=36, seed=7):
+    rng = np.random.default_rng(seed)
+    configs = list(CONV_HANDPICKED)
+    seen = {c.id for c in configs}
+    while len(configs) < len(CONV_HANDPICKED) + n_random:
+        c = _random_conv(rng)
+        if c.valid() and c.id not in seen:
+            seen.add(c.id)
+            configs.append(c)
+    assert all(c.valid() for c in configs)
+    return configs
+
+
+class Up:
+    """One upsample configuration: exactly one of ``size`` / ``scale_factor``."""
+
+    def __init__(self, N, C, H, W, mode, size=None, scale_factor=None, align_corners=None):
+        self.N, self.C, self.H, self.W = N, C, H, W
+        self.mode, self.size, self.scale_factor = mode, size, scale_factor
+        self.align_corners = align_corners
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    @property
+    def out_hw(self):
+        if self.size is not None:
+            return (self.size, self.size) if isinstance(self.size, int) else tuple(self.size)
+        sf = self.scale_factor
+        sH, sW = (sf, sf) if not isinstance(sf, tuple) else sf
+        return (int(np.floor(self.H * sH)), int(np.floor(self.W * sW)))
+
+    @property
+    def y_shape(self):
+        return (self.N, self.C) + self.out_hw
+
+    @property
+    def kwargs(self):
+        return dict(size=self.size, scale_factor=self.scale_factor, mode=self.mode,
+                    align_corners=self.align_corners)
+
+    def torch_comparable(self):
+        """True where PyTorch's floating-point nearest indices cannot hit a tie (DESIGN.md).
+
+        Integer scale factors, bilinear, coprime sizes (nearest) and odd input sizes
+        (nearest-exact) are tie-free; PyTorch evaluates ``dst * (1/scale_factor)`` in float32
+        where the reference divides exactly, so other nearest scale factors are not compared.
+        """
+        ins, outs = (self.H, self.W), self.out_hw
+        if self.scale_factor is not None:
+            sf = self.scale_factor
+            sfs = (sf, sf) if not isinstance(sf, tuple) else sf
+            if all(float(v).is_integer() for v in sfs):
+                return True
+            return self.mode == "bilinear"
+        if self.mode == "nearest":
+            return all(np.gcd(i, o) == 1 or o == i for i, o in zip(ins, outs))
+        if self.mode == "nearest-exact":
+            return all(i % 2 == 1 for i in ins)
+        return True
+
+    @property
+    def id(self):
+        how = (f"size{self.size}" if self.size is not None else f"sf{self.scale_factor}")
+        how = how.replace(" ", "").replace("(", "").replace(")", "").replace(",", "x")
+        ac = "" if self.align_corners is None else f"_ac{int(self.align_corners)}"
+        return f"{self.mode}{ac}_n{self.N}c{self.C}_{self.H}x{self.W}_{how}"
+
+    def __repr__(self):
+        return f"Up({self.id})"
+
+
+def upsample_configs():
+    configs = []
+    shapes = [(1, 1, 1, 1), (2, 3, 7, 5), (1, 2, 4, 6), (1, 1, 1, 7), (2, 1, 5, 1),
+              (1, 3, 3, 3)]
+    modes = [("nearest", None), ("nearest-exact", None), ("bilinear", False),
+             ("bilinear", True)]
+    how = [dict(scale_factor=2), dict(scale_factor=3), dict(scale_factor=(2, 3)),
+           dict(scale_factor=1.5), dict(scale_factor=(0.5, 2.5)), dict(size=(11, 13)),
+           dict(size=9), dict(size=(1, 4)), dict(scale_factor=1)]
+    rng = np.random.default_rng(31)
+    for mode, ac in modes:
+        for i, h in enumerate(how):
+            # each (mode, how) pair on two of the shapes, always incl. an odd-sized one
+            for shape in (shapes[1], shapes[[0, 2, 3, 4, 5][(i + len(configs)) % 5]]):
+                c = Up(*shape, mode=mode, align_corners=ac, **h)
+                if min(c.out_hw) > 0:
+                    configs.append(c)
+        # PyTorch's fast paths: out == in and out == 2*in with a non-integer scale factor
+        configs.append(Up(1, 2, 5, 5, mode, scale_factor=(1.19, 2.1), align_corners=ac))
+        configs.append(Up(2, 1, 3, 6, mode, scale_factor=(2.19, 1.1), align_corners=ac))
+        # random sizes, including downsampling
+        for _ in range(4):
+            H, W = (int(v) for v in rng.integers(1, 10, 2))
+            size = tuple(int(v) for v in rng.integers(1, 20, 2))
+            configs.append(Up(int(rng.integers(1, 3)), int(rng.integers(1, 4)), H, W, mode,
+                              size=size, align_corners=ac))
+    ids = [c.id for c in configs]
+    assert len(set(ids)) == len(ids), [i for i in ids if ids.count(i) > 1]
+    return configs

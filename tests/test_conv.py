@@ -1,0 +1,391 @@
+"""deconv2d, deconv2d_backward, conv2d, im2col and col2im against the reference and PyTorch.
+
+Every kernel is checked on a seeded sweep of configurations (``conftest.deconv_configs`` /
+``conv_configs``: sizes 1 and 7, odd channels, non-square kernels, asymmetric stride,
+padding and dilation, output padding, groups, with and without bias) in both dtypes, plus
+empty batches, non-contiguous inputs, ``out=`` and adjoint identities.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import (require_torch, DTYPE_IDS, DTYPES, Conv, Deconv, assert_adjoint, assert_close,
+                      conv_configs, deconv_configs, load_reference, load_suite, noncontiguous,
+                      randn, seeded_rng)
+
+suite = load_suite()
+R = load_reference()
+
+DECONV = deconv_configs()
+CONV = conv_configs()
+DECONV_IDS = [c.id for c in DECONV]
+CONV_IDS = [c.id for c in CONV]
+ALGORITHMS = ["auto", "col2im", "phase"]
+# algorithms that may legitimately be missing in this version (ValueError naming "algorithm")
+OPTIONAL_ALGORITHMS = {"phase"}
+
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+
+
+def deconv(x, w, b, cfg, algorithm="auto", **kwargs):
+    try:
+        return suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=algorithm, **kwargs)
+    except ValueError as exc:
+        if algorithm in OPTIONAL_ALGORITHMS and "algorithm" in str(exc):
+            pytest.skip(f"algorithm={algorithm!r} not available yet: {exc}")
+        raise
+
+
+def snapshot(*arrays):
+    return [None if a is None else a.copy() for a in arrays]
+
+
+def assert_unchanged(arrays, copies):
+    for a, c in zip(arrays, copies):
+        if a is not None:
+            np.testing.assert_array_equal(a, c, err_msg="an input was modified")
+
+
+def torch_or_skip():
+    return require_torch()
+
+
+def t(torch, a, requires_grad=False):
+    return None if a is None else torch.tensor(np.asarray(a, dtype=np.float64),
+                                               requires_grad=requires_grad)
+
+
+# ----------------------------------------------------------------------------------------
+# deconv2d
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV, ids=DECONV_IDS)
+def test_deconv2d_matches_reference(cfg, dtype, algorithm):
+    x, w, b = cfg.data(dtype)
+    copies = snapshot(x, w, b)
+    y = deconv(x, w, b, cfg, algorithm)
+    expected = R.deconv2d(*(None if a is None else a.astype(np.float64) for a in (x, w, b)),
+                          **cfg.kwargs)
+    assert_close(y, expected, dtype)
+    assert y.flags.c_contiguous
+    assert_unchanged((x, w, b), copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV, ids=DECONV_IDS)
+def test_deconv2d_vs_torch(cfg, dtype):
+    torch = torch_or_skip()
+    x, w, b = cfg.data(dtype)
+    expected = torch.nn.functional.conv_transpose2d(t(torch, x), t(torch, w), t(torch, b),
+                                                    **cfg.kwargs).numpy()
+    assert_close(suite.deconv2d(x, w, b, **cfg.kwargs), expected, dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV[:8], ids=DECONV_IDS[:8])
+def test_deconv2d_empty_batch(cfg, dtype, algorithm):
+    x, w, b = cfg.data(dtype)
+    x0 = x[:0]
+    y = deconv(x0, w, b, cfg, algorithm)
+    assert y.shape == (0,) + cfg.y_shape[1:]
+    assert y.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran"])
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("cfg", [DECONV[2], DECONV[4], DECONV[8]],
+                         ids=[DECONV_IDS[2], DECONV_IDS[4], DECONV_IDS[8]])
+def test_deconv2d_noncontiguous_inputs(cfg, algorithm, kind):
+    x, w, b = cfg.data(np.float64)
+    expected = deconv(x, w, b, cfg, algorithm)
+    xv, wv, bv = (noncontiguous(a, kind) for a in (x, w, b))
+    copies = snapshot(xv, wv, bv)
+    y = deconv(xv, wv, bv, cfg, algorithm)
+    assert_close(y, expected)
+    assert_close(y, R.deconv2d(x, w, b, **cfg.kwargs))
+    assert y.flags.c_contiguous
+    assert_unchanged((xv, wv, bv), copies)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@dtypes
+def test_deconv2d_out(dtype, algorithm):
+    cfg = DECONV[4]
+    x, w, b = cfg.data(dtype)
+    out = np.full(cfg.y_shape, np.nan, dtype=dtype)
+    y = deconv(x, w, b, cfg, algorithm, out=out)
+    assert y is out
+    assert_close(out, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
+                                 b.astype(np.float64), **cfg.kwargs), dtype)
+    # a second call into the same (now dirty) buffer overwrites, not accumulates
+    y2 = deconv(x, w, None, cfg, algorithm, out=out)
+    assert y2 is out
+    assert_close(out, R.deconv2d(x.astype(np.float64), w.astype(np.float64), None,
+                                 **cfg.kwargs), dtype)
+
+
+def test_deconv2d_bilinear_kernel_layer():
+    # FCN-style fixed upsampling layer: depthwise deconvolution with Caffe's bilinear filler.
+    rng = seeded_rng("fcn")
+    for factor in (2, 3, 4):
+        C = 3
+        x = randn(rng, (1, C, 5, 6), np.float32)
+        w = suite.bilinear_kernel(factor, C, dtype=np.float32)
+        pad = -(-(factor - 1) // 2)
+        y = suite.deconv2d(x, w, stride=factor, padding=pad, groups=C)
+        expected = R.deconv2d(x.astype(np.float64), R.bilinear_kernel(factor, C),
+                              stride=factor, padding=pad, groups=C)
+        assert_close(y, expected, np.float32)
+
+
+# ----------------------------------------------------------------------------------------
+# deconv2d_backward
+# ----------------------------------------------------------------------------------------
+
+def backward_data(cfg, dtype):
+    x, w, _ = cfg.data(dtype)
+    g = randn(seeded_rng("grad", cfg.id), cfg.y_shape, dtype)
+    return g, x, w
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV, ids=DECONV_IDS)
+def test_deconv2d_backward_matches_reference(cfg, dtype):
+    g, x, w = backward_data(cfg, dtype)
+    copies = snapshot(g, x, w)
+    gx, gw, gb = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
+    egx, egw, egb = R.deconv2d_backward(g.astype(np.float64), x.astype(np.float64),
+                                        w.astype(np.float64), **cfg.kwargs)
+    assert_close(gx, egx, dtype, err_msg="grad_input")
+    assert_close(gw, egw, dtype, err_msg="grad_weight")
+    assert_close(gb, egb, dtype, err_msg="grad_bias")
+    assert_unchanged((g, x, w), copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV, ids=DECONV_IDS)
+def test_deconv2d_backward_vs_torch_autograd(cfg, dtype):
+    torch = torch_or_skip()
+    g, x, w = backward_data(cfg, dtype)
+    tx, tw = t(torch, x, True), t(torch, w, True)
+    tb = torch.zeros(cfg.C_out, dtype=torch.float64, requires_grad=True)
+    ty = torch.nn.functional.conv_transpose2d(tx, tw, tb, **cfg.kwargs)
+    ty.backward(t(torch, g))
+    gx, gw, gb = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
+    assert_close(gx, tx.grad.numpy(), dtype, err_msg="grad_input")
+    assert_close(gw, tw.grad.numpy(), dtype, err_msg="grad_weight")
+    assert_close(gb, tb.grad.numpy(), dtype, err_msg="grad_bias")
+
+
+@pytest.mark.parametrize("cfg", DECONV, ids=DECONV_IDS)
+def test_deconv2d_backward_adjoint(cfg):
+    # <deconv2d(x, w), g> == <x, grad_input> == <w, grad_weight>, and <1*b, g> == <b, gb>
+    g, x, w = backward_data(cfg, np.float64)
+    y = suite.deconv2d(x, w, None, **cfg.kwargs)
+    gx, gw, gb = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
+    lhs = np.vdot(y, g)
+    assert_adjoint(lhs, np.vdot(x, gx))
+    assert_adjoint(lhs, np.vdot(w, gw))
+    b = randn(seeded_rng("bias", cfg.id), (cfg.C_out,), np.float64)
+    yb = suite.deconv2d(x, w, b, **cfg.kwargs)
+    assert_adjoint(np.vdot(yb - y, g), np.vdot(b, gb))
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV[:6], ids=DECONV_IDS[:6])
+def test_deconv2d_backward_empty_batch(cfg, dtype):
+    g, x, w = backward_data(cfg, dtype)
+    gx, gw, gb = suite.deconv2d_backward(g[:0], x[:0], w, **cfg.kwargs)
+    assert gx.shape == (0,) + x.shape[1:] and gx.dtype == dtype
+    assert gw.shape == w.shape and gw.dtype == dtype
+    assert gb.shape == (cfg.C_out,) and gb.dtype == dtype
+    np.testing.assert_array_equal(gw, 0)
+    np.testing.assert_array_equal(gb, 0)
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran"])
+@pytest.mark.parametrize("cfg", [DECONV[2], DECONV[8]], ids=[DECONV_IDS[2], DECONV_IDS[8]])
+def test_deconv2d_backward_noncontiguous(cfg, kind):
+    g, x, w = backward_data(cfg, np.float64)
+    views = [noncontiguous(a, kind) for a in (g, x, w)]
+    copies = snapshot(*views)
+    got = suite.deconv2d_backward(*views, **cfg.kwargs)
+    for a, e in zip(got, R.deconv2d_backward(g, x, w, **cfg.kwargs)):
+        assert_close(a, e)
+        assert a.flags.c_contiguous
+    assert_unchanged(views, copies)
+
+
+# ----------------------------------------------------------------------------------------
+# conv2d
+# ----------------------------------------------------------------------------------------
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_conv2d_matches_reference(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    copies = snapshot(x, w, b)
+    y = suite.conv2d(x, w, b, **cfg.kwargs)
+    expected = R.conv2d(*(None if a is None else a.astype(np.float64) for a in (x, w, b)),
+                        **cfg.kwargs)
+    assert_close(y, expected, dtype)
+    assert y.flags.c_contiguous
+    assert_unchanged((x, w, b), copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_conv2d_vs_torch(cfg, dtype):
+    torch = torch_or_skip()
+    x, w, b = cfg.data(dtype)
+    expected = torch.nn.functional.conv2d(t(torch, x), t(torch, w), t(torch, b),
+                                          **cfg.kwargs).numpy()
+    assert_close(suite.conv2d(x, w, b, **cfg.kwargs), expected, dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV[:6], ids=CONV_IDS[:6])
+def test_conv2d_empty_batch(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    y = suite.conv2d(x[:0], w, b, **cfg.kwargs)
+    assert y.shape == (0,) + cfg.y_shape[1:] and y.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran"])
+@pytest.mark.parametrize("cfg", [CONV[2], CONV[3], CONV[6]],
+                         ids=[CONV_IDS[2], CONV_IDS[3], CONV_IDS[6]])
+def test_conv2d_noncontiguous_inputs(cfg, kind):
+    x, w, b = cfg.data(np.float64)
+    if b is None:
+        b = randn(seeded_rng("b", cfg.id), (cfg.C_out,), np.float64)
+    views = [noncontiguous(a, kind) for a in (x, w, b)]
+    copies = snapshot(*views)
+    y = suite.conv2d(*views, **cfg.kwargs)
+    assert_close(y, R.conv2d(x, w, b, **cfg.kwargs))
+    assert y.flags.c_contiguous
+    assert_unchanged(views, copies)
+
+
+@dtypes
+def test_conv2d_out(dtype):
+    cfg = CONV[3]
+    x, w, _ = cfg.data(dtype)
+    out = np.full(cfg.y_shape, np.nan, dtype=dtype)
+    for _ in range(2):  # the second call writes into a dirty buffer
+        y = suite.conv2d(x, w, None, **cfg.kwargs, out=out)
+        assert y is out
+        assert_close(out, R.conv2d(x.astype(np.float64), w.astype(np.float64), None,
+                                   **cfg.kwargs), dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", DECONV[::4], ids=DECONV_IDS[::4])
+def test_deconv2d_grad_input_is_conv2d(cfg, dtype):
+    # DESIGN.md: grad_input = conv2d(grad_out, W) (weight read as (C_in, C_out//g, kH, kW))
+    g, x, w = backward_data(cfg, dtype)
+    gx, _, _ = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
+    c = suite.conv2d(g, w, None, cfg.s, cfg.p, cfg.d, cfg.groups)
+    assert_close(gx, c[:, :, :cfg.H, :cfg.W], dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# im2col / col2im
+# ----------------------------------------------------------------------------------------
+
+def cols_data(cfg, dtype):
+    return randn(seeded_rng("cols", cfg.id), cfg.cols_shape, dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_im2col_matches_reference(cfg, dtype):
+    x, _, _ = cfg.data(dtype)
+    copy = x.copy()
+    cols = suite.im2col(x, cfg.k, **cfg.unfold_kwargs)
+    # im2col only copies: exact in both dtypes
+    np.testing.assert_array_equal(cols, R.im2col(x, cfg.k, **cfg.unfold_kwargs))
+    assert cols.dtype == dtype and cols.flags.c_contiguous
+    np.testing.assert_array_equal(x, copy)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_col2im_matches_reference(cfg, dtype):
+    cols = cols_data(cfg, dtype)
+    copy = cols.copy()
+    img = suite.col2im(cols, (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs)
+    assert_close(img, R.col2im(cols.astype(np.float64), (cfg.H, cfg.W), cfg.k,
+                               **cfg.unfold_kwargs), dtype)
+    assert img.flags.c_contiguous
+    np.testing.assert_array_equal(cols, copy)
+
+
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_im2col_col2im_vs_torch(cfg):
+    torch = torch_or_skip()
+    F = torch.nn.functional
+    x, _, _ = cfg.data(np.float64)
+    cols = cols_data(cfg, np.float64)
+    assert_close(suite.im2col(x, cfg.k, **cfg.unfold_kwargs),
+                 F.unfold(t(torch, x), cfg.k, **cfg.unfold_kwargs).numpy())
+    assert_close(suite.col2im(cols, (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs),
+                 F.fold(t(torch, cols), (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs).numpy())
+
+
+@pytest.mark.parametrize("cfg", CONV, ids=CONV_IDS)
+def test_im2col_col2im_adjoint(cfg):
+    x, _, _ = cfg.data(np.float64)
+    y = cols_data(cfg, np.float64)
+    lhs = np.vdot(suite.im2col(x, cfg.k, **cfg.unfold_kwargs), y)
+    rhs = np.vdot(x, suite.col2im(y, (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs))
+    assert_adjoint(lhs, rhs)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", CONV[:5], ids=CONV_IDS[:5])
+def test_im2col_col2im_empty_batch(cfg, dtype):
+    x, _, _ = cfg.data(dtype)
+    cols = suite.im2col(x[:0], cfg.k, **cfg.unfold_kwargs)
+    assert cols.shape == (0,) + cfg.cols_shape[1:] and cols.dtype == dtype
+    img = suite.col2im(cols_data(cfg, dtype)[:0], (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs)
+    assert img.shape == (0,) + cfg.x_shape[1:] and img.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran"])
+@pytest.mark.parametrize("cfg", [CONV[2], CONV[6]], ids=[CONV_IDS[2], CONV_IDS[6]])
+def test_im2col_col2im_noncontiguous(cfg, kind):
+    x, _, _ = cfg.data(np.float64)
+    cols = cols_data(cfg, np.float64)
+    xv, cv = noncontiguous(x, kind), noncontiguous(cols, kind)
+    copies = snapshot(xv, cv)
+    np.testing.assert_array_equal(suite.im2col(xv, cfg.k, **cfg.unfold_kwargs),
+                                  R.im2col(x, cfg.k, **cfg.unfold_kwargs))
+    assert_close(suite.col2im(cv, (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs),
+                 R.col2im(cols, (cfg.H, cfg.W), cfg.k, **cfg.unfold_kwargs))
+    assert_unchanged((xv, cv), copies)
+
+
+# ----------------------------------------------------------------------------------------
+# a larger layer from the catalogue (exercises blocking / threading paths)
+# ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@dtypes
+def test_deconv2d_dcgan_like_layer(dtype, algorithm):
+    cfg = Deconv(2, 32, 16, 8, 8, 4, s=2, p=1)
+    x, w, b = cfg.data(dtype)
+    y = deconv(x, w, b, cfg, algorithm)
+    assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), **cfg.kwargs), dtype)
+
+
+@dtypes
+def test_conv2d_larger_layer(dtype):
+    cfg = Conv(2, 16, 24, 15, 13, 3, p=1)
+    x, w, b = cfg.data(dtype)
+    assert_close(suite.conv2d(x, w, b, **cfg.kwargs),
+                 R.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
+                          **cfg.kwargs), dtype)

@@ -1,0 +1,181 @@
+"""upsample, upsample_backward and bilinear_kernel against the reference and PyTorch."""
+
+import numpy as np
+import pytest
+
+from conftest import (require_torch, DTYPE_IDS, DTYPES, Up, assert_adjoint, assert_close, load_reference,
+                      load_suite, noncontiguous, randn, seeded_rng, upsample_configs)
+
+suite = load_suite()
+R = load_reference()
+
+UP = upsample_configs()
+UP_IDS = [c.id for c in UP]
+UP_TORCH = [c for c in UP if c.torch_comparable()]
+UP_TORCH_IDS = [c.id for c in UP_TORCH]
+
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+
+
+def data(cfg, dtype):
+    rng = seeded_rng("up", cfg.id)
+    return randn(rng, cfg.x_shape, dtype), randn(rng, cfg.y_shape, dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UP, ids=UP_IDS)
+def test_upsample_matches_reference(cfg, dtype):
+    x, _ = data(cfg, dtype)
+    copy = x.copy()
+    y = suite.upsample(x, **cfg.kwargs)
+    assert_close(y, R.upsample(x.astype(np.float64), **cfg.kwargs), dtype)
+    assert y.flags.c_contiguous
+    if cfg.mode != "bilinear":  # a pure gather: exact
+        np.testing.assert_array_equal(y, R.upsample(x, **cfg.kwargs))
+    np.testing.assert_array_equal(x, copy)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UP, ids=UP_IDS)
+def test_upsample_backward_matches_reference(cfg, dtype):
+    _, g = data(cfg, dtype)
+    copy = g.copy()
+    gx = suite.upsample_backward(g, cfg.x_shape, **cfg.kwargs)
+    assert_close(gx, R.upsample_backward(g.astype(np.float64), cfg.x_shape, **cfg.kwargs),
+                 dtype)
+    assert gx.flags.c_contiguous
+    np.testing.assert_array_equal(g, copy)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UP_TORCH, ids=UP_TORCH_IDS)
+def test_upsample_and_backward_vs_torch(cfg, dtype):
+    torch = require_torch()
+    x, g = data(cfg, dtype)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, size=cfg.size, scale_factor=cfg.scale_factor,
+                                         mode=cfg.mode, align_corners=cfg.align_corners)
+    ty.backward(torch.tensor(g))
+    assert_close(suite.upsample(x, **cfg.kwargs), ty.detach().numpy().astype(dtype), dtype)
+    assert_close(suite.upsample_backward(g, cfg.x_shape, **cfg.kwargs),
+                 tx.grad.numpy().astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("cfg", UP, ids=UP_IDS)
+def test_upsample_adjoint(cfg):
+    x, g = data(cfg, np.float64)
+    lhs = np.vdot(suite.upsample(x, **cfg.kwargs), g)
+    rhs = np.vdot(x, suite.upsample_backward(g, cfg.x_shape, **cfg.kwargs))
+    assert_adjoint(lhs, rhs)
+
+
+def test_nearest_3x3_to_6x6_literal():
+    x = np.array([[1., 2., 3.], [4., 5., 6.], [7., 8., 9.]], dtype=np.float32)[None, None]
+    expected = np.array([
+        [1., 1., 2., 2., 3., 3.],
+        [1., 1., 2., 2., 3., 3.],
+        [4., 4., 5., 5., 6., 6.],
+        [4., 4., 5., 5., 6., 6.],
+        [7., 7., 8., 8., 9., 9.],
+        [7., 7., 8., 8., 9., 9.],
+    ], dtype=np.float32)
+    for kw in (dict(scale_factor=2), dict(size=6), dict(size=(6, 6))):
+        y = suite.upsample(x, mode="nearest", **kw)
+        np.testing.assert_array_equal(y[0, 0], expected)
+        assert y.dtype == np.float32
+    np.testing.assert_array_equal(
+        suite.upsample_backward(expected[None, None], (1, 1, 3, 3), scale_factor=2)[0, 0],
+        4 * x[0, 0])
+
+
+@pytest.mark.parametrize("in_size,out_size,mode,dst,src", [
+    (4, 94, "nearest", 47, 2),          # DESIGN.md's tie examples: exact integer rules
+    (4, 97, "nearest-exact", 48, 2),
+    (3, 7, "nearest", 6, 2),
+    (5, 2, "nearest-exact", 1, 3),
+])
+def test_nearest_exact_integer_rule(in_size, out_size, mode, dst, src):
+    x = np.arange(in_size, dtype=np.float64)[None, None, None, :] + 0.25
+    y = suite.upsample(x, size=(1, out_size), mode=mode)
+    assert y[0, 0, 0, dst] == src + 0.25
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear"])
+@pytest.mark.parametrize("sf", [(1.19, 2.1), (2.19, 1.1), (2.2, 0.5)], ids=str)
+def test_non_integer_scale_factor_rules(mode, sf):
+    # floor(dst / sf) with the scale factor (not the size ratio), plus PyTorch's fast paths
+    cfg = Up(1, 2, 5, 6, mode, scale_factor=sf)
+    x, g = data(cfg, np.float64)
+    y = suite.upsample(x, scale_factor=sf, mode=mode)
+    assert_close(y, R.upsample(x, scale_factor=sf, mode=mode))
+    assert_close(suite.upsample_backward(g, x.shape, scale_factor=sf, mode=mode),
+                 R.upsample_backward(g, x.shape, scale_factor=sf, mode=mode))
+
+
+@dtypes
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("nearest-exact", None),
+                                     ("bilinear", False), ("bilinear", True)])
+def test_upsample_empty_batch(mode, ac, dtype):
+    x = randn(seeded_rng("e", mode), (2, 3, 4, 5), dtype)[:0]
+    y = suite.upsample(x, scale_factor=2, mode=mode, align_corners=ac)
+    assert y.shape == (0, 3, 8, 10) and y.dtype == dtype
+    gx = suite.upsample_backward(np.empty((0, 3, 8, 10), dtype), (0, 3, 4, 5), scale_factor=2,
+                                 mode=mode, align_corners=ac)
+    assert gx.shape == (0, 3, 4, 5) and gx.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran"])
+@pytest.mark.parametrize("cfg", [c for c in UP if c.N * c.C > 1 and min(c.x_shape[2:]) > 1][::9],
+                         ids=lambda c: c.id)
+def test_upsample_noncontiguous(cfg, kind):
+    x, g = data(cfg, np.float64)
+    xv, gv = noncontiguous(x, kind), noncontiguous(g, kind)
+    xc, gc = xv.copy(), gv.copy()
+    assert_close(suite.upsample(xv, **cfg.kwargs), R.upsample(x, **cfg.kwargs))
+    assert_close(suite.upsample_backward(gv, cfg.x_shape, **cfg.kwargs),
+                 R.upsample_backward(g, cfg.x_shape, **cfg.kwargs))
+    np.testing.assert_array_equal(xv, xc)
+    np.testing.assert_array_equal(gv, gc)
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced"])
+def test_upsample_channel_slice_view(kind):
+    # a channel-sliced view of a bigger batch (a common real-world layout)
+    big = randn(seeded_rng("big", kind), (2, 6, 5, 7), np.float32)
+    v = big[:, 1:5:2] if kind == "sliced" else big.transpose(0, 1, 3, 2)
+    assert_close(suite.upsample(v, scale_factor=3, mode="bilinear"),
+                 R.upsample(v.astype(np.float64), scale_factor=3, mode="bilinear"), np.float32)
+
+
+@dtypes
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("nearest-exact", None),
+                                     ("bilinear", False), ("bilinear", True)])
+def test_upsample_out(mode, ac, dtype):
+    x = randn(seeded_rng("out", mode, ac), (2, 3, 4, 5), dtype)
+    out = np.full((2, 3, 9, 7), np.nan, dtype=dtype)
+    for _ in range(2):
+        y = suite.upsample(x, size=(9, 7), mode=mode, align_corners=ac, out=out)
+        assert y is out
+        assert_close(out, R.upsample(x.astype(np.float64), size=(9, 7), mode=mode,
+                                     align_corners=ac), dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# bilinear_kernel
+# ----------------------------------------------------------------------------------------
+
+def test_bilinear_kernel_literal():
+    v = np.array([0.25, 0.75, 0.75, 0.25])
+    w = suite.bilinear_kernel(2, 3)
+    assert w.shape == (3, 1, 4, 4) and w.dtype == np.float32
+    for c in range(3):
+        np.testing.assert_allclose(w[c, 0], np.outer(v, v), rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("factor", [1, 2, 3, 4, 5, 8, 32])
+@dtypes
+def test_bilinear_kernel_matches_reference(factor, dtype):
+    w = suite.bilinear_kernel(factor, 2, dtype=dtype)
+    assert w.dtype == dtype
+    assert_close(w, R.bilinear_kernel(factor, 2), dtype)
+    assert w.flags.c_contiguous and w.flags.writeable
