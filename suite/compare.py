@@ -1,0 +1,579 @@
+"""A short peer comparison on the catalogue's layers: ``python -m suite.compare [--quick]``.
+
+What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
+
+* **deconv**: for every catalogue layer with a transposed convolution, ``suite.deconv2d``
+  (``algorithm="auto"`` and ``"col2im"``, allocating its output) against
+  ``torch.nn.functional.conv_transpose2d`` on its default path (oneDNN for float32 where
+  torch picks it) and on its im2col path (``torch.backends.mkldnn.flags(enabled=False)``).
+* **nearest x2**: ``suite.upsample`` into a preallocated ``out=`` (the reference) and
+  allocating, ``np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)`` (one thread by nature),
+  ``torch.nn.functional.interpolate`` and ``cv2.resize(INTER_NEAREST)``.
+* **bilinear x2** (``align_corners=False``): ``suite.upsample`` (``out=``), torch, and
+  ``cv2.resize(INTER_LINEAR)``.
+
+OpenCV works on channels-last images: its input is prepared once, untimed, as contiguous
+(H, W, C) arrays, one per image (and per block of at most CV_CN_MAX channels: 512 in OpenCV 4,
+128 in OpenCV 5), which it resizes one by one into preallocated outputs. So the cv2 column
+times the resize of images already in OpenCV's preferred layout, not an NCHW layer (a real
+NCHW pipeline would add two transposes).
+
+Upsample shapes: ``yolov3-up`` 1x256x13x13, ``fpn-p4`` 2x256x32x32 (the upsample alone,
+without its add) and ``map-64x256`` 1x64x256x256 (a large map that lives in memory).
+
+Timing: every contestant of a case is warmed up (its output also checked against suite's),
+then gets an inner loop long enough for each sample to take ``--min-time``; the samples are
+taken round-robin (suite, peer, peer, ..., suite, peer, ...; the order rotates each repeat)
+so machine noise hits all of them, and the median of ``--repeats`` samples is reported with
+``ratio = peer time / suite time`` (> 1: suite is faster) and geometric means of the ratios.
+The machine's copy bandwidth (``np.copyto`` of a 256 MiB float32 array, one thread; bytes read
++ written per second; also torch's ``copy_`` at each thread count when torch is installed) is
+measured in the same run, and nearest x2 is reported in GB/s (input read + output written) and
+as a % of ``np.copyto``'s.
+
+Thread counts: ``torch.set_num_threads(t)``, ``cv2.setNumThreads(t)``, ``num_threads=t`` for
+suite. A peer that is not installed is reported as such; one that fails on a case is reported
+as an error; neither stops the run.
+"""
+
+import argparse
+import contextlib
+import csv
+import math
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+import warnings
+import zlib
+
+import numpy as np
+
+from .catalogue import DECONV_LAYERS, get_layer
+
+__all__ = ["main"]
+
+#: Upsample cases: (name, input shape). The catalogue entries plus one large map.
+UPSAMPLE_CASES = (
+    ("yolov3-up", get_layer("yolov3-up").input_shape),
+    ("fpn-p4", get_layer("fpn-p4").input_shape),
+    ("map-64x256", (1, 64, 256, 256)),
+)
+
+#: ``--quick``: deconvolution layers kept (one or two per network, the cheap ones).
+QUICK_DECONV = ("dcgan-g2", "dcgan-out", "fcn8s-up2", "fcn8s-up8", "unet-up1", "erfnet-up",
+                "fsrcnn-x3", "stylegan-up")
+
+SECTIONS = ("deconv", "nearest", "bilinear")
+
+DEFAULT_REPEATS = 11
+QUICK_REPEATS = 7
+
+
+# ---------------------------------------------------------------------------------------
+# peers
+# ---------------------------------------------------------------------------------------
+
+def _import_peer(name):
+    """(module, None) or (None, "not installed ...")."""
+    try:
+        if name == "torch":
+            import torch
+            import torch.nn.functional  # noqa: F401
+            return torch, None
+        if name == "cv2":
+            import cv2
+            return cv2, None
+    except Exception as exc:  # ImportError, or a broken install
+        return None, f"not installed ({type(exc).__name__}: {exc})"
+    raise ValueError(name)
+
+
+# ---------------------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------------------
+
+class Contestant:
+    """One implementation of a case: ``fn()`` returns the result as an NCHW-comparable array.
+
+    ``context`` (a callable returning a context manager) is entered around each timed inner
+    loop, not around each call; ``status`` is set instead of ``fn`` when it cannot run.
+    """
+
+    def __init__(self, name, fn=None, context=None, status=None, to_nchw=None):
+        self.name = name
+        self.fn = fn
+        self.context = context
+        self.status = status
+        self.to_nchw = to_nchw
+        self.samples = []
+        self.number = 0
+        self.check = ""
+
+    @property
+    def ok(self):
+        return self.status is None
+
+    @property
+    def median(self):
+        return statistics.median(self.samples) if self.samples else math.nan
+
+    @property
+    def best(self):
+        return min(self.samples) if self.samples else math.nan
+
+
+def _timed(fn, number, context):
+    with context() if context is not None else contextlib.nullcontext():
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        return time.perf_counter() - start
+
+
+def _calibrate(fn, min_time, context):
+    """Calls per sample so that one sample takes about ``min_time`` (timeit's autorange)."""
+    number = 1
+    while True:
+        total = _timed(fn, number, context)
+        if total >= 0.2 * min_time or number >= 10**6:
+            return max(1, math.ceil(number * min_time / max(total, 1e-9)))
+        number *= 10
+
+
+def _relative_error(actual, expected):
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return math.inf
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
+
+
+def run_case(contestants, repeats, min_time, tol):
+    """Warm up, check against ``contestants[0]``, calibrate, then sample round-robin."""
+    expected = None
+    for c in contestants:
+        if not c.ok:
+            continue
+        try:
+            with c.context() if c.context is not None else contextlib.nullcontext():
+                result = c.fn()
+            result = c.to_nchw(result) if c.to_nchw is not None else np.asarray(result)
+            if expected is None:
+                expected = np.array(result, copy=True)
+                c.check = "ref"
+            else:
+                err = _relative_error(result, expected)
+                c.check = "ok" if err <= tol else f"MISMATCH {err:.1e}"
+            c.number = _calibrate(c.fn, min_time, c.context)
+        except Exception as exc:  # a peer that cannot do this case
+            c.status = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:60]}"
+    running = [c for c in contestants if c.ok]
+    for r in range(repeats):
+        shift = r % len(running) if running else 0
+        for c in running[shift:] + running[:shift]:
+            c.samples.append(_timed(c.fn, c.number, c.context) / c.number)
+
+
+# ---------------------------------------------------------------------------------------
+# the cases
+# ---------------------------------------------------------------------------------------
+
+class Case:
+    def __init__(self, section, name, shape, threads, contestants, flops=0, bytes_moved=0):
+        self.section = section
+        self.name = name
+        self.shape = shape
+        self.threads = threads
+        self.contestants = contestants
+        self.flops = flops
+        self.bytes_moved = bytes_moved
+
+    @property
+    def reference(self):
+        return self.contestants[0]
+
+    def ratio(self, c):
+        ref = self.reference
+        if not (c.ok and ref.ok and c.samples and ref.samples):
+            return math.nan
+        return c.median / ref.median
+
+
+def _tensor(torch, a):
+    return None if a is None else torch.from_numpy(a)
+
+
+def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
+    x, weight, bias = layer.make_inputs(dtype, seed=0)
+    kw = layer.deconv_kwargs
+    contestants = [
+        Contestant("suite-auto", lambda: suite.deconv2d(x, weight, bias, **kw,
+                                                        algorithm="auto",
+                                                        num_threads=threads)),
+        Contestant("suite-col2im", lambda: suite.deconv2d(x, weight, bias, **kw,
+                                                          algorithm="col2im",
+                                                          num_threads=threads)),
+    ]
+    if torch is None:
+        contestants += [Contestant("torch", status=torch_status),
+                        Contestant("torch-im2col", status=torch_status)]
+    else:
+        F = torch.nn.functional
+        xt, wt, bt = _tensor(torch, x), _tensor(torch, weight), _tensor(torch, bias)
+
+        def torch_deconv():
+            return F.conv_transpose2d(xt, wt, bt, **kw)
+
+        def no_mkldnn():
+            return torch.backends.mkldnn.flags(enabled=False)
+
+        to_numpy = lambda t: t.numpy()  # noqa: E731
+        contestants += [Contestant("torch", torch_deconv, to_nchw=to_numpy),
+                        Contestant("torch-im2col", torch_deconv, context=no_mkldnn,
+                                   to_nchw=to_numpy)]
+    return Case("deconv", layer.name, layer.input_shape, threads, contestants,
+                flops=layer.deconv_flops)
+
+
+def _cv2_block_channels(cv2, channels, dtype):
+    """The most channels one cv2 image may have (CV_CN_MAX: 512 in OpenCV 4, 128 in 5)."""
+    block = channels
+    while block > 1:
+        try:
+            cv2.resize(np.zeros((2, 2, block), dtype=dtype), (4, 4),
+                       interpolation=cv2.INTER_NEAREST)
+            return block
+        except Exception:
+            block = (block + 1) // 2
+    return 1
+
+
+def _cv2_contestant(name, cv2, cv2_status, x, interpolation):
+    if cv2 is None:
+        return Contestant(name, status=cv2_status)
+    n, c, h, w = x.shape
+    block = _cv2_block_channels(cv2, c, x.dtype)
+    # one contiguous (H, W, <= block) array per image and channel block, prepared untimed
+    images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
+              for i in range(n) for j in range(0, c, block)]
+    outs = [np.empty((2 * h, 2 * w, im.shape[2]), dtype=x.dtype) for im in images]
+    flag = getattr(cv2, interpolation)
+
+    def resize():
+        return [cv2.resize(im, (2 * w, 2 * h), dst=o, interpolation=flag)
+                for im, o in zip(images, outs)]
+
+    def to_nchw(results):
+        planes = [r.reshape(2 * h, 2 * w, -1).transpose(2, 0, 1) for r in results]
+        return np.concatenate(planes).reshape(n, c, 2 * h, 2 * w)
+
+    return Contestant(name, resize, to_nchw=to_nchw)
+
+
+def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status, cv2,
+                   cv2_status):
+    rng = np.random.default_rng(zlib.crc32(f"{name}/{mode}".encode()))
+    x = rng.standard_normal(shape).astype(dtype)
+    n, c, h, w = shape
+    out = np.empty((n, c, 2 * h, 2 * w), dtype=dtype)
+    contestants = [
+        Contestant("suite", lambda: suite.upsample(x, scale_factor=2, mode=mode, out=out,
+                                                   num_threads=threads)),
+    ]
+    if mode == "nearest":
+        contestants += [
+            Contestant("suite-alloc", lambda: suite.upsample(x, scale_factor=2, mode=mode,
+                                                             num_threads=threads)),
+            Contestant("numpy-repeat", lambda: np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)),
+        ]
+    if torch is None:
+        contestants.append(Contestant("torch", status=torch_status))
+    else:
+        F = torch.nn.functional
+        xt = torch.from_numpy(x)
+        extra = {} if mode == "nearest" else {"align_corners": False}
+        contestants.append(Contestant(
+            "torch", lambda: F.interpolate(xt, scale_factor=2, mode=mode, **extra),
+            to_nchw=lambda t: t.numpy()))
+    contestants.append(_cv2_contestant(
+        "cv2-nhwc", cv2, cv2_status, x,
+        "INTER_NEAREST" if mode == "nearest" else "INTER_LINEAR"))
+    itemsize = np.dtype(dtype).itemsize
+    return Case(mode, name, shape, threads, contestants,
+                bytes_moved=(x.size + out.size) * itemsize)
+
+
+def measure_copy_bandwidth(mib, repeats, min_time, threads, torch):
+    """GB/s (bytes read + written) of np.copyto, and of torch ``copy_`` per thread count."""
+    n = mib * 2**20 // 4
+    src = np.random.default_rng(0).standard_normal(n, dtype=np.float32)
+    dst = np.empty_like(src)
+    nbytes = 2 * src.nbytes
+    contestants = [Contestant("np.copyto", lambda: np.copyto(dst, src))]
+    run_case(contestants, repeats, min_time, tol=0.0)
+    result = {"np.copyto": nbytes / contestants[0].median / 1e9}
+    if torch is not None:
+        ts, td = torch.from_numpy(src), torch.from_numpy(dst)
+        for t in threads:
+            torch.set_num_threads(t)
+            c = Contestant(f"torch-copy_-t{t}", lambda: td.copy_(ts))
+            run_case([c], repeats, min_time, tol=0.0)
+            result[c.name] = nbytes / c.median / 1e9
+    return result
+
+
+# ---------------------------------------------------------------------------------------
+# reporting
+# ---------------------------------------------------------------------------------------
+
+def _geomean(values):
+    values = [v for v in values if v > 0 and math.isfinite(v)]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else math.nan
+
+
+def _ms(seconds):
+    if not math.isfinite(seconds):
+        return "-"
+    return f"{seconds * 1e3:.3f}" if seconds < 0.1 else f"{seconds * 1e3:.1f}"
+
+
+def _cell(case, c):
+    if not c.ok:
+        return "not installed" if c.status.startswith("not installed") else "error"
+    text = _ms(c.median)
+    if c is not case.reference:
+        text += f" ({case.ratio(c):.2f})"
+    if c.check.startswith("MISMATCH"):
+        text += " !"
+    return text
+
+
+def _align(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for r in rows:
+        cells = [r[0].ljust(widths[0])] + [v.rjust(widths[i]) for i, v in enumerate(r)
+                                              if i > 0]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _shape_text(shape):
+    return "x".join(map(str, shape))
+
+
+def format_section(section, cases, dtype, copy_gbps):
+    if not cases:
+        return ""
+    names = [c.name for c in cases[0].contestants]
+    ref = names[0]
+    title = {"deconv": "deconvolution", "nearest": "nearest x2",
+             "bilinear": "bilinear x2 (align_corners=False)"}[section]
+    header = ["case", "shape", "thr", ref]
+    if section == "deconv":
+        header.append("GFLOP/s")
+    if section == "nearest":
+        header += ["GB/s", "%copy"]
+    header += [f"{n} (ratio)" for n in names[1:]]
+    rows = [header]
+    for case in cases:
+        r = case.reference
+        row = [case.name, _shape_text(case.shape), str(case.threads), _cell(case, r)]
+        if section == "deconv":
+            row.append(f"{case.flops / r.median / 1e9:.1f}" if r.samples else "-")
+        if section == "nearest":
+            gbps = case.bytes_moved / r.median / 1e9 if r.samples else math.nan
+            row += [f"{gbps:.1f}", f"{100 * gbps / copy_gbps:.0f}%" if copy_gbps else "-"]
+        row += [_cell(case, c) for c in case.contestants[1:]]
+        rows.append(row)
+    for t in sorted({c.threads for c in cases}):
+        sub = [c for c in cases if c.threads == t]
+        row = ["geomean", "", str(t), ""]
+        row += [""] * (1 if section == "deconv" else 2 if section == "nearest" else 0)
+        for i in range(1, len(names)):
+            g = _geomean([case.ratio(case.contestants[i]) for case in sub])
+            row.append(f"{g:.2f}" if math.isfinite(g) else "-")
+        rows.append(row)
+    text = (f"{title}, {np.dtype(dtype).name}: median ms (ratio = peer time / {ref} time; "
+            f"> 1: suite faster)\n" + _align(rows))
+    notes = sorted({f"  {c.name}: {c.status}" for case in cases for c in case.contestants
+                    if not c.ok} | {f"  {c.name} on {case.name} t={case.threads}: {c.check}"
+                                    for case in cases for c in case.contestants
+                                    if c.check.startswith("MISMATCH")})
+    return text + ("\n" + "\n".join(notes) if notes else "")
+
+
+def write_csv(path, cases, dtype, bandwidth):
+    fields = ["section", "case", "shape", "dtype", "threads", "contestant", "reference",
+              "median_s", "min_s", "repeats", "number", "ratio", "gflops", "gbps",
+              "pct_copy", "check", "status"]
+    copy = bandwidth.get("np.copyto")
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        for name, gbps in bandwidth.items():
+            writer.writerow(dict(section="copy", case=name, dtype="float32", contestant=name,
+                                 gbps=f"{gbps:.4g}", status="ok"))
+        for case in cases:
+            for c in case.contestants:
+                med = c.median
+                row = dict(section=case.section, case=case.name,
+                           shape=_shape_text(case.shape), dtype=np.dtype(dtype).name,
+                           threads=case.threads, contestant=c.name,
+                           reference=case.reference.name, repeats=len(c.samples),
+                           number=c.number, check=c.check, status=c.status or "ok")
+                if c.samples:
+                    row.update(median_s=f"{med:.6g}", min_s=f"{c.best:.6g}",
+                               ratio=f"{case.ratio(c):.4g}")
+                    if case.flops:
+                        row["gflops"] = f"{case.flops / med / 1e9:.4g}"
+                    if case.bytes_moved:
+                        gbps = case.bytes_moved / med / 1e9
+                        row["gbps"] = f"{gbps:.4g}"
+                        if copy:
+                            row["pct_copy"] = f"{100 * gbps / copy:.1f}"
+                writer.writerow(row)
+
+
+# ---------------------------------------------------------------------------------------
+# command line
+# ---------------------------------------------------------------------------------------
+
+def _load_text():
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
+
+
+def _parse_threads(text):
+    n = os.cpu_count() or 1
+    values = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        v = n if part.upper() == "N" else int(part)
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"thread counts must be >= 1, got {part!r}")
+        if v not in values:
+            values.append(v)
+    if not values:
+        raise argparse.ArgumentTypeError(f"no thread counts in {text!r}")
+    return values
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m suite.compare",
+        description="Time suite's deconvolution and upsampling against PyTorch, OpenCV and "
+                    "NumPy on the catalogue's layers (ratio = peer / suite, > 1: suite "
+                    "faster).")
+    p.add_argument("--quick", action="store_true",
+                   help=f"fewer repeats ({QUICK_REPEATS}) and a subset of the deconvolution "
+                        f"layers ({', '.join(QUICK_DECONV)})")
+    p.add_argument("--threads", type=_parse_threads, default=None,
+                   help="comma-separated thread counts, N = os.cpu_count() (default 1,N)")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--layers", default=None, metavar="REGEX",
+                   help="only cases whose name matches this regular expression (re.search)")
+    p.add_argument("--sections", default=",".join(SECTIONS),
+                   help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--repeats", type=int, default=None,
+                   help=f"samples per contestant (default {DEFAULT_REPEATS}, "
+                        f"{QUICK_REPEATS} with --quick)")
+    p.add_argument("--min-time", type=float, default=0.02, metavar="SECONDS",
+                   help="minimum duration of one sample (the inner loop adapts; default 0.02)")
+    p.add_argument("--copy-mib", type=int, default=256,
+                   help="size of the np.copyto bandwidth array in MiB (default 256)")
+    p.add_argument("--csv", default=None, metavar="PATH", help="write a tidy CSV here")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    import suite
+
+    threads = args.threads or _parse_threads("1,N")
+    repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
+    if repeats < 1 or args.min_time < 0 or args.copy_mib < 1:
+        raise SystemExit("--repeats and --copy-mib must be >= 1, --min-time >= 0")
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
+    dtype = np.dtype(args.dtype)
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    pattern = re.compile(args.layers) if args.layers else None
+    keep = lambda name: pattern is None or pattern.search(name)  # noqa: E731
+
+    torch, torch_status = _import_peer("torch")
+    cv2, cv2_status = _import_peer("cv2")
+    warnings.filterwarnings("ignore", message=".*TF32.*")
+    print(f"suite {suite.__version__} (OpenMP {'on' if suite.openmp_enabled() else 'off'}), "
+          f"numpy {np.__version__}, torch {torch.__version__ if torch else torch_status}, "
+          f"cv2 {cv2.__version__ if cv2 else cv2_status}; python {platform.python_version()}"
+          f", {os.cpu_count()} CPUs; dtype {dtype.name}, threads {threads}, "
+          f"{repeats} repeats, samples >= {args.min_time * 1e3:g} ms", flush=True)
+
+    load_start = _load_text()
+    print(f"load average before: {load_start}", flush=True)
+    bandwidth = measure_copy_bandwidth(args.copy_mib, repeats, args.min_time, threads, torch)
+    print("copy bandwidth (read + write): "
+          + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()), flush=True)
+
+    plans = []
+    if "deconv" in sections:
+        layers = [l for l in DECONV_LAYERS if not args.quick or l.name in QUICK_DECONV]
+        plans += [("deconv", l) for l in layers if keep(l.name)]
+    for mode in ("nearest", "bilinear"):
+        if mode in sections:
+            plans += [(mode, case) for case in UPSAMPLE_CASES if keep(case[0])]
+
+    cases = []
+    for t in threads:
+        if torch is not None:
+            torch.set_num_threads(t)
+        if cv2 is not None:
+            cv2.setNumThreads(t)
+        for section, item in plans:
+            if section == "deconv":
+                case = _deconv_case(item, dtype, t, suite, torch, torch_status)
+            else:
+                case = _upsample_case(section, item[0], item[1], dtype, t, suite, torch,
+                                      torch_status, cv2, cv2_status)
+            run_case(case.contestants, repeats, args.min_time, tol)
+            cases.append(case)
+            for c in case.contestants:
+                if c.ok:
+                    extra = f"ratio {case.ratio(c):5.2f}" if c is not case.reference else ""
+                    print(f"[{section}] {case.name} t={t} {c.name}: {_ms(c.median)} ms "
+                          f"({len(c.samples)} x {c.number} calls) {extra} "
+                          f"check {c.check}".rstrip(), flush=True)
+                else:
+                    print(f"[{section}] {case.name} t={t} {c.name}: {c.status}", flush=True)
+
+    print()
+    print(f"load average (1, 5, 15 min) before: {load_start}, after: {_load_text()} on "
+          f"{os.cpu_count()} CPUs (other work on the machine slows the multi-thread runs)")
+    print("copy bandwidth (read + write): "
+          + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))
+    for section in SECTIONS:
+        text = format_section(section, [c for c in cases if c.section == section], dtype,
+                              bandwidth.get("np.copyto"))
+        if text:
+            print()
+            print(text)
+    sys.stdout.flush()
+    if args.csv:
+        write_csv(args.csv, cases, dtype, bandwidth)
+        print(f"\nwrote {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
