@@ -253,7 +253,7 @@ cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
 
 cdef inline Window make_window(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
                                Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
-                               Py_ssize_t col_h, Py_ssize_t col_w) noexcept:
+                               Py_ssize_t col_h, Py_ssize_t col_w) noexcept nogil:
     cdef Window g
     g.kh = kh
     g.kw = kw
@@ -490,3 +490,144 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
         free(col)
         free(packed)
         free(packed_grad)
+
+
+cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
+                        Py_ssize_t channels, Py_ssize_t q_h, Py_ssize_t q_w,
+                        const floating* bias, floating* out, Py_ssize_t image_stride,
+                        Py_ssize_t out_w, Py_ssize_t out_plane, Py_ssize_t first_h,
+                        Py_ssize_t first_w, Py_ssize_t sh, Py_ssize_t sw,
+                        int n_threads) noexcept nogil:
+    """out[n, c, first_h + sh*t, first_w + sw*u] = y[c, n*q_h*q_w + t*q_w + u] + bias[c].
+
+    y may be NULL (a phase no kernel tap reaches): the positions get the bias, or zero.
+    """
+    cdef Py_ssize_t task, p, n, c, t, u
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating value
+    for task in prange(n_images * channels * q_h, schedule="static", num_threads=n_threads):
+        p = task // q_h
+        t = task - p * q_h
+        n = p // channels
+        c = p - n * channels
+        value = 0
+        if bias != NULL:
+            value = bias[c]
+        dst = out + n * image_stride + c * out_plane + (first_h + sh * t) * out_w + first_w
+        if y == NULL:
+            for u in range(q_w):
+                dst[u * sw] = value
+        else:
+            src = y + c * ld_y + n * q_h * q_w + t * q_w
+            for u in range(q_w):
+                dst[u * sw] = src[u] + value
+
+
+def deconv2d_phase(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                   const floating[::1] bias, floating[:, :, :, ::1] out,
+                   const Py_ssize_t[:, ::1] phases_h, const Py_ssize_t[:, ::1] phases_w,
+                   Py_ssize_t step_h, Py_ssize_t step_w, Py_ssize_t dil_h, Py_ssize_t dil_w,
+                   Py_ssize_t groups, Py_ssize_t images_per_gemm, int n_threads):
+    """out = conv_transpose2d(x, weight) + bias by sub-pixel (phase) decomposition.
+
+    The output splits into stride_h x stride_w phases; output row oh belongs to phase
+    (oh + pH) % sH. Within a phase the transposed convolution is a stride-1 correlation of x
+    with the sub-kernel of the taps that land there, so each phase is an im2col (stride 1,
+    dilation dil = d / gcd(s, d)) and one GEMM (M = C_out/groups, N = images*Q, K =
+    C_in/groups*taps), and its result is written once into the phase's output positions
+    with the bias. No column workspace of the output's size, no overlapping scatter.
+
+    phases_h[r] = (taps, first_tap, pad, count, first_out) for phase r along the height
+    (taps kernel rows first_tap + m*step_h; im2col padding pad; count output rows starting at
+    first_out, every stride_h-th); phases_w likewise.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3]
+    cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
+    cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
+    cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
+    cdef Py_ssize_t ci, co, a, b, offset, max_col = 0, max_y = 0, q
+    cdef Window g
+    cdef const floating* b_ptr = NULL
+    cdef floating* packed_w = NULL
+    cdef floating* col = NULL
+    cdef floating* y = NULL
+    cdef floating* dst
+    cdef floating zero = 0
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    for rh in range(sh):
+        for rw in range(sw):
+            q = phases_h[rh, 3] * phases_w[rw, 3]
+            max_col = max(max_col, cig * phases_h[rh, 0] * phases_w[rw, 0] * q)
+            max_y = max(max_y, cog * q)
+    try:
+        packed_w = allocate(c_in * cog * kh * kw, packed_w)
+        col = allocate(max_col * nb, packed_w)
+        y = allocate(max_y * nb, packed_w)
+        with nogil:
+            # Sub-kernels, once per call: for group grp and phase (rh, rw) a row-major
+            # (C_out/groups) x (C_in/groups * th * tw) matrix, taps flipped so that the
+            # phase is a plain correlation (the im2col tap a reads kernel row
+            # first + (th - 1 - a)*step).
+            offset = 0
+            for grp in range(groups):
+                for rh in range(sh):
+                    for rw in range(sw):
+                        th = phases_h[rh, 0]
+                        tw = phases_w[rw, 0]
+                        K = cig * th * tw
+                        for co in range(cog):
+                            for ci in range(cig):
+                                for a in range(th):
+                                    for b in range(tw):
+                                        packed_w[offset + co * K + (ci * th + a) * tw + b] = (
+                                            weight[grp * cig + ci, co,
+                                                   phases_h[rh, 1] + (th - 1 - a) * step_h,
+                                                   phases_w[rw, 1] + (tw - 1 - b) * step_w])
+                        offset += cog * K
+            n0 = 0
+            while n0 < N:
+                cur = min(nb, N - n0)
+                offset = 0
+                for grp in range(groups):
+                    for rh in range(sh):
+                        for rw in range(sw):
+                            th = phases_h[rh, 0]
+                            tw = phases_w[rw, 0]
+                            qh = phases_h[rh, 3]
+                            qw = phases_w[rw, 3]
+                            K = cig * th * tw
+                            dst = &out[n0, grp * cog, 0, 0]
+                            if qh * qw == 0:
+                                pass
+                            elif K == 0:
+                                scatter_phase(NULL, 0, cur, cog, qh, qw,
+                                              NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                              dst, out_image, out_w, out_h * out_w,
+                                              phases_h[rh, 4], phases_w[rw, 4], sh, sw,
+                                              n_threads)
+                            else:
+                                g = make_window(th, tw, 1, 1, phases_h[rh, 2],
+                                                      phases_w[rw, 2], dil_h, dil_w, qh, qw)
+                                ld = cur * qh * qw
+                                im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
+                                              height, width, &g, col, qh * qw, ld, n_threads)
+                                parallel_gemm(False, False, cog, ld, K, packed_w + offset, K,
+                                              col, ld, zero, y, ld, n_threads)
+                                scatter_phase(y, ld, cur, cog, qh, qw,
+                                              NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                              dst, out_image, out_w, out_h * out_w,
+                                              phases_h[rh, 4], phases_w[rw, 4], sh, sw,
+                                              n_threads)
+                            offset += cog * K
+                n0 += cur
+    finally:
+        free(packed_w)
+        free(col)
+        free(y)

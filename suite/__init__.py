@@ -19,6 +19,7 @@ from ._buildinfo import openmp_enabled
 from .conv import (
     DECONV_ALGORITHMS,
     bilinear_kernel,
+    choose_algorithm,
     col2im,
     conv2d,
     conv2d_output_shape,
@@ -35,6 +36,7 @@ __all__ = [
     "DECONV_ALGORITHMS",
     "UPSAMPLE_MODES",
     "bilinear_kernel",
+    "choose_algorithm",
     "col2im",
     "conv2d",
     "conv2d_output_shape",
