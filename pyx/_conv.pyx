@@ -18,6 +18,8 @@ from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 
 from _cython_blas cimport gemm
+from _interpolation cimport bilinear_row, nearest_row
+from _openmp_helpers cimport omp_get_thread_num
 
 
 # ---------------------------------------------------------------------------------------------
@@ -524,35 +526,68 @@ cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
                 dst[u * sw] = src[u] + value
 
 
-def deconv2d_phase(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
-                   const floating[::1] bias, floating[:, :, :, ::1] out,
-                   const Py_ssize_t[:, ::1] phases_h, const Py_ssize_t[:, ::1] phases_w,
-                   Py_ssize_t step_h, Py_ssize_t step_w, Py_ssize_t dil_h, Py_ssize_t dil_w,
-                   Py_ssize_t groups, Py_ssize_t images_per_gemm, int n_threads):
-    """out = conv_transpose2d(x, weight) + bias by sub-pixel (phase) decomposition.
+def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
+                              const Py_ssize_t[:, ::1] phases_h,
+                              const Py_ssize_t[:, ::1] phases_w,
+                              Py_ssize_t step_h, Py_ssize_t step_w, Py_ssize_t groups,
+                              floating[::1] packed):
+    """Sub-kernels of a transposed convolution for :func:`phase_correlation`.
 
-    The output splits into stride_h x stride_w phases; output row oh belongs to phase
-    (oh + pH) % sH. Within a phase the transposed convolution is a stride-1 correlation of x
-    with the sub-kernel of the taps that land there, so each phase is an im2col (stride 1,
-    dilation dil = d / gcd(s, d)) and one GEMM (M = C_out/groups, N = images*Q, K =
-    C_in/groups*taps), and its result is written once into the phase's output positions
-    with the bias. No column workspace of the output's size, no overlapping scatter.
+    For group grp and phase (rh, rw), in that order, a row-major (C_out/groups) x
+    (C_in/groups * th * tw) matrix; the taps are flipped so that each phase is a plain
+    correlation (im2col tap a reads kernel row first + (th - 1 - a)*step).
+    weight (C_in, C_out/groups, kh, kw); packed has C_in*C_out/groups*kh*kw values.
+    """
+    cdef Py_ssize_t cig = weight.shape[0] // groups, cog = weight.shape[1]
+    cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef Py_ssize_t offset = 0, grp, rh, rw, th, tw, K, co, ci, a, b
+    with nogil:
+        for grp in range(groups):
+            for rh in range(sh):
+                for rw in range(sw):
+                    th = phases_h[rh, 0]
+                    tw = phases_w[rw, 0]
+                    K = cig * th * tw
+                    for co in range(cog):
+                        for ci in range(cig):
+                            for a in range(th):
+                                for b in range(tw):
+                                    packed[offset + co * K + (ci * th + a) * tw + b] = weight[
+                                        grp * cig + ci, co,
+                                        phases_h[rh, 1] + (th - 1 - a) * step_h,
+                                        phases_w[rw, 1] + (tw - 1 - b) * step_w]
+                    offset += cog * K
 
-    phases_h[r] = (taps, first_tap, pad, count, first_out) for phase r along the height
-    (taps kernel rows first_tap + m*step_h; im2col padding pad; count output rows starting at
-    first_out, every stride_h-th); phases_w likewise.
+
+def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
+                      const floating[::1] bias, floating[:, :, :, ::1] out,
+                      const Py_ssize_t[:, ::1] phases_h, const Py_ssize_t[:, ::1] phases_w,
+                      Py_ssize_t dil_h, Py_ssize_t dil_w, Py_ssize_t groups,
+                      Py_ssize_t images_per_gemm, int n_threads):
+    """out = bias + the phase-decomposed operator: sub-pixel transposed convolution, or a
+    nearest upsampling followed by a convolution with collapsed kernels.
+
+    The output splits into len(phases_h) x len(phases_w) phases (the stride, or the scale);
+    output row first_out + t*len(phases_h) belongs to phase r of phases_h. Each phase is a
+    stride-1 correlation of x with its own sub-kernel: an im2col of x (kernel th x tw,
+    dilation dil, padding pad), one GEMM per group (M = C_out/groups, N = images*count_h*
+    count_w, K = C_in/groups*th*tw), and one write of the result with the bias into the
+    phase's output positions. Every output element is written exactly once.
+
+    phases_h[r] = (th, -, pad, count, first_out); phases_w likewise. packed_w holds, for each
+    group and phase in (group, rh, rw) order, a row-major (C_out/groups) x (C_in/groups*th*tw)
+    matrix.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
-    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
-    cdef Py_ssize_t ci, co, a, b, offset, max_col = 0, max_y = 0, q
+    cdef Py_ssize_t offset, max_col = 0, max_y = 0, q
     cdef Window g
     cdef const floating* b_ptr = NULL
-    cdef floating* packed_w = NULL
+    cdef const floating* b_grp
     cdef floating* col = NULL
     cdef floating* y = NULL
     cdef floating* dst
@@ -567,35 +602,16 @@ def deconv2d_phase(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
             max_col = max(max_col, cig * phases_h[rh, 0] * phases_w[rw, 0] * q)
             max_y = max(max_y, cog * q)
     try:
-        packed_w = allocate(c_in * cog * kh * kw, packed_w)
-        col = allocate(max_col * nb, packed_w)
-        y = allocate(max_y * nb, packed_w)
+        col = allocate(max_col * nb, col)
+        y = allocate(max_y * nb, col)
         with nogil:
-            # Sub-kernels, once per call: for group grp and phase (rh, rw) a row-major
-            # (C_out/groups) x (C_in/groups * th * tw) matrix, taps flipped so that the
-            # phase is a plain correlation (the im2col tap a reads kernel row
-            # first + (th - 1 - a)*step).
-            offset = 0
-            for grp in range(groups):
-                for rh in range(sh):
-                    for rw in range(sw):
-                        th = phases_h[rh, 0]
-                        tw = phases_w[rw, 0]
-                        K = cig * th * tw
-                        for co in range(cog):
-                            for ci in range(cig):
-                                for a in range(th):
-                                    for b in range(tw):
-                                        packed_w[offset + co * K + (ci * th + a) * tw + b] = (
-                                            weight[grp * cig + ci, co,
-                                                   phases_h[rh, 1] + (th - 1 - a) * step_h,
-                                                   phases_w[rw, 1] + (tw - 1 - b) * step_w])
-                        offset += cog * K
             n0 = 0
             while n0 < N:
                 cur = min(nb, N - n0)
                 offset = 0
                 for grp in range(groups):
+                    b_grp = NULL if b_ptr == NULL else b_ptr + grp * cog
+                    dst = &out[n0, grp * cog, 0, 0]
                     for rh in range(sh):
                         for rw in range(sw):
                             th = phases_h[rh, 0]
@@ -603,31 +619,127 @@ def deconv2d_phase(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] 
                             qh = phases_h[rh, 3]
                             qw = phases_w[rw, 3]
                             K = cig * th * tw
-                            dst = &out[n0, grp * cog, 0, 0]
                             if qh * qw == 0:
                                 pass
                             elif K == 0:
-                                scatter_phase(NULL, 0, cur, cog, qh, qw,
-                                              NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                              dst, out_image, out_w, out_h * out_w,
-                                              phases_h[rh, 4], phases_w[rw, 4], sh, sw,
-                                              n_threads)
+                                scatter_phase(NULL, 0, cur, cog, qh, qw, b_grp, dst, out_image,
+                                              out_w, out_h * out_w, phases_h[rh, 4],
+                                              phases_w[rw, 4], sh, sw, n_threads)
                             else:
                                 g = make_window(th, tw, 1, 1, phases_h[rh, 2],
-                                                      phases_w[rw, 2], dil_h, dil_w, qh, qw)
+                                                phases_w[rw, 2], dil_h, dil_w, qh, qw)
                                 ld = cur * qh * qw
                                 im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
                                               height, width, &g, col, qh * qw, ld, n_threads)
-                                parallel_gemm(False, False, cog, ld, K, packed_w + offset, K,
+                                parallel_gemm(False, False, cog, ld, K, &packed_w[offset], K,
                                               col, ld, zero, y, ld, n_threads)
-                                scatter_phase(y, ld, cur, cog, qh, qw,
-                                              NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                              dst, out_image, out_w, out_h * out_w,
-                                              phases_h[rh, 4], phases_w[rw, 4], sh, sw,
-                                              n_threads)
+                                scatter_phase(y, ld, cur, cog, qh, qw, b_grp, dst, out_image,
+                                              out_w, out_h * out_w, phases_h[rh, 4],
+                                              phases_w[rw, 4], sh, sw, n_threads)
                             offset += cog * K
                 n0 += cur
     finally:
-        free(packed_w)
         free(col)
         free(y)
+
+
+cdef void upsample_plane(const floating* src, Py_ssize_t in_w, floating* dst,
+                         Py_ssize_t up_h, Py_ssize_t up_w, bint bilinear,
+                         const Py_ssize_t* h_index, const Py_ssize_t* w_index,
+                         Py_ssize_t w_repeat,
+                         const Py_ssize_t* h0, const Py_ssize_t* h1,
+                         const floating* lh0, const floating* lh1,
+                         const Py_ssize_t* w0, const Py_ssize_t* w1,
+                         const floating* lw0, const floating* lw1) noexcept nogil:
+    """One upsampled plane (up_h x up_w) from one input plane, row by row."""
+    cdef Py_ssize_t oh
+    for oh in range(up_h):
+        if bilinear:
+            bilinear_row(src + h0[oh] * in_w, src + h1[oh] * in_w, lh0[oh], lh1[oh],
+                         dst + oh * up_w, up_w, w0, w1, lw0, lw1)
+        elif oh > 0 and h_index[oh] == h_index[oh - 1]:
+            memcpy(dst + oh * up_w, dst + (oh - 1) * up_w, up_w * sizeof(floating))
+        else:
+            nearest_row(src + h_index[oh] * in_w, in_w, dst + oh * up_w, up_w, w_index,
+                        w_repeat)
+
+
+def upsample_conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                           const floating[::1] bias, floating[:, :, :, ::1] out,
+                           Py_ssize_t up_h, Py_ssize_t up_w, bint bilinear,
+                           const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
+                           Py_ssize_t w_repeat,
+                           const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                           const floating[::1] lh0, const floating[::1] lh1,
+                           const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                           const floating[::1] lw0, const floating[::1] lw1,
+                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                           Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                           Py_ssize_t images_per_gemm, int n_threads):
+    """out = conv2d(upsample(x), weight) + bias without the upsampled tensor.
+
+    Like conv2d_im2col, but each task first interpolates one input plane into a buffer of
+    its thread (up_h x up_w) and packs that plane's convolution columns from it: the
+    workspace is one upsampled plane per thread instead of the whole N x C upsampled map.
+    Nearest tables: h_index, w_index, w_repeat; bilinear tables: h0, h1, lh0, lh1, w0, w1,
+    lw0, lw1 (the unused set may be any arrays).
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
+    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t in_plane = height * width, up_plane = up_h * up_w
+    cdef Py_ssize_t task, n, c, i
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    cdef const floating* b_ptr = NULL
+    cdef floating* col = NULL
+    cdef floating* planes = NULL
+    cdef floating* packed_out = NULL
+    cdef floating* buf
+    cdef floating zero = 0, one = 1, beta
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    try:
+        col = allocate(K * nb * L, col)
+        planes = allocate(n_threads * up_plane, col)
+        if nb > 1:
+            packed_out = allocate(c_out * nb * L, col)
+        with nogil:
+            n0 = 0
+            while n0 < N:
+                cur = min(nb, N - n0)
+                ld = cur * L
+                beta = zero
+                if cur == 1 and b_ptr != NULL:
+                    fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
+                    beta = one
+                for grp in range(groups):
+                    for task in prange(cur * cig, schedule="static", num_threads=n_threads):
+                        n = task // cig
+                        c = task - n * cig
+                        buf = planes + omp_get_thread_num() * up_plane
+                        upsample_plane(&x[n0 + n, grp * cig + c, 0, 0], width, buf,
+                                       up_h, up_w, bilinear, &h_index[0], &w_index[0],
+                                       w_repeat, &h0[0], &h1[0], &lh0[0], &lh1[0],
+                                       &w0[0], &w1[0], &lw0[0], &lw1[0])
+                        for i in range(kh):
+                            im2col_kernel_row(buf, up_h, up_w, &g, i,
+                                              col + n * L + c * kk * ld, ld)
+                    if cur == 1:
+                        parallel_gemm(False, False, cog, L, K, &weight[grp * cog, 0, 0, 0], K,
+                                      col, ld, beta, &out[n0, grp * cog, 0, 0], L, n_threads)
+                    else:
+                        parallel_gemm(False, False, cog, ld, K, &weight[grp * cog, 0, 0, 0], K,
+                                      col, ld, zero, packed_out + grp * cog * ld, ld,
+                                      n_threads)
+                if cur > 1:
+                    unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
+                                  n_threads)
+                n0 += cur
+    finally:
+        free(col)
+        free(planes)
+        free(packed_out)

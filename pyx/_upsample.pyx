@@ -15,27 +15,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from libc.string cimport memcpy, memset
 
-
-cdef inline void nearest_row(const floating* src, Py_ssize_t in_w, floating* dst,
-                             Py_ssize_t out_w, const Py_ssize_t* w_index,
-                             Py_ssize_t w_repeat) noexcept nogil:
-    cdef Py_ssize_t iw, ow, r
-    cdef floating v
-    if w_repeat == 1:
-        memcpy(dst, src, out_w * sizeof(floating))
-    elif w_repeat == 2:
-        for iw in range(in_w):
-            v = src[iw]
-            dst[2 * iw] = v
-            dst[2 * iw + 1] = v
-    elif w_repeat > 2:
-        for iw in range(in_w):
-            v = src[iw]
-            for r in range(w_repeat):
-                dst[iw * w_repeat + r] = v
-    else:
-        for ow in range(out_w):
-            dst[ow] = src[w_index[ow]]
+from _interpolation cimport bilinear_row, nearest_row
 
 
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
@@ -105,25 +85,15 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
     with the tables indexed by oh (h*) and ow (w*)."""
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, oh, ow
-    cdef const floating* r0
-    cdef const floating* r1
-    cdef floating* dst
-    cdef floating a, b
+    cdef Py_ssize_t p, plane, oh
     if planes == 0:
         return
     with nogil:
         for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
             plane = p // out_h
             oh = p - plane * out_h
-            r0 = &x[plane, h0[oh], 0]
-            r1 = &x[plane, h1[oh], 0]
-            a = lh0[oh]
-            b = lh1[oh]
-            dst = &out[plane, oh, 0]
-            for ow in range(out_w):
-                dst[ow] = (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
-                           + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
+            bilinear_row(&x[plane, h0[oh], 0], &x[plane, h1[oh], 0], lh0[oh], lh1[oh],
+                         &out[plane, oh, 0], out_w, &w0[0], &w1[0], &lw0[0], &lw1[0])
 
 
 def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
@@ -158,3 +128,73 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
                     v = weight * src[ow]
                     dst[w0[ow]] = dst[w0[ow]] + lw0[ow] * v
                     dst[w1[ow]] = dst[w1[ow]] + lw1[ow] * v
+
+
+def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
+                floating[:, :, ::1] out, const Py_ssize_t[::1] h_index,
+                const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+    """out[p, oh, ow] = skip[p, oh, ow] + x[p, h_index[oh], w_index[ow]] in one pass.
+
+    out may be skip itself (in-place accumulation: each element is read, then written, by
+    the same iteration).
+    """
+    cdef Py_ssize_t planes = x.shape[0], in_w = x.shape[2]
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t p, plane, oh, ow, iw, r
+    cdef const floating* src
+    cdef const floating* add
+    cdef floating* dst
+    cdef floating v
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
+            plane = p // out_h
+            oh = p - plane * out_h
+            src = &x[plane, h_index[oh], 0]
+            add = &skip[plane, oh, 0]
+            dst = &out[plane, oh, 0]
+            if w_repeat == 2:
+                for iw in range(in_w):
+                    v = src[iw]
+                    dst[2 * iw] = add[2 * iw] + v
+                    dst[2 * iw + 1] = add[2 * iw + 1] + v
+            elif w_repeat > 0:
+                for iw in range(in_w):
+                    v = src[iw]
+                    for r in range(w_repeat):
+                        dst[iw * w_repeat + r] = add[iw * w_repeat + r] + v
+            else:
+                for ow in range(out_w):
+                    dst[ow] = add[ow] + src[w_index[ow]]
+
+
+def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
+                 floating[:, :, ::1] out,
+                 const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                 const floating[::1] lh0, const floating[::1] lh1,
+                 const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                 const floating[::1] lw0, const floating[::1] lw1, int n_threads):
+    """out = skip + bilinear_forward(x) in one pass; out may be skip itself."""
+    cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t p, plane, oh, ow
+    cdef const floating* r0
+    cdef const floating* r1
+    cdef const floating* add
+    cdef floating* dst
+    cdef floating a, b
+    if planes == 0:
+        return
+    with nogil:
+        for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
+            plane = p // out_h
+            oh = p - plane * out_h
+            r0 = &x[plane, h0[oh], 0]
+            r1 = &x[plane, h1[oh], 0]
+            a = lh0[oh]
+            b = lh1[oh]
+            add = &skip[plane, oh, 0]
+            dst = &out[plane, oh, 0]
+            for ow in range(out_w):
+                dst[ow] = add[ow] + (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
+                                     + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))

@@ -28,6 +28,7 @@ from .conv import (
     deconv2d_output_shape,
     im2col,
 )
+from .fused import upsample_add, upsample_conv2d
 from .upsample import UPSAMPLE_MODES, upsample, upsample_backward, upsample_output_size
 
 __version__ = "0.1.0"
@@ -46,6 +47,8 @@ __all__ = [
     "im2col",
     "openmp_enabled",
     "upsample",
+    "upsample_add",
     "upsample_backward",
+    "upsample_conv2d",
     "upsample_output_size",
 ]

@@ -341,10 +341,13 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
         nb = _images_per_gemm(n, per_phase, rows + c_out_per_group, x.itemsize)
         check_size((rows, nb * per_phase), "the column workspace")
         check_blas_dims(M=c_out_per_group, N=nb * per_phase, K=rows)
+        weight = contiguous(weight)
+        packed = np.empty(weight.size, dtype=x.dtype)
+        _conv.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
+                                        packed)
         with single_threaded_blas():
-            _conv.deconv2d_phase(contiguous(x), contiguous(weight), bias, out,
-                                 phases_h, phases_w, step_h, step_w, dil_h, dil_w,
-                                 groups, nb, n_threads)
+            _conv.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
+                                    dil_h, dil_w, groups, nb, n_threads)
         return out
     nb = _images_per_gemm(n, per_image, c_out_per_group * kh * kw + c_in, x.itemsize)
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")

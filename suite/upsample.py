@@ -170,7 +170,7 @@ class _Plan:
             self.row_stop = np.searchsorted(h0, rows, side="right").astype(np.intp)
         else:
             exact = mode == "nearest-exact"
-            h_index = _nearest_index(in_h, out_h, scales[0], exact)
+            h_index = self.h_index = _nearest_index(in_h, out_h, scales[0], exact)
             self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)

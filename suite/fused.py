@@ -1,0 +1,195 @@
+"""Fused upsampling kernels: upsample + convolution without the upsampled map, and
+upsample + skip addition (FPN's top-down path) in one pass."""
+
+import numpy as np
+
+from . import _conv, _upsample
+from ._threads import single_threaded_blas
+from ._validation import (
+    check_array,
+    check_bias,
+    check_blas_dims,
+    check_pair,
+    check_same_dtype,
+    check_size,
+    contiguous,
+    effective_n_threads,
+    make_output,
+)
+from .conv import _check_groups, _check_input, _check_weight, _images_per_gemm
+from .conv import conv2d_output_shape
+from .upsample import _check_mode, _plan, upsample_output_size
+
+__all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
+
+
+def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
+    """Per-phase geometry of nearest upsampling by an integer ``scale`` followed by a
+    stride-1 convolution along one axis, and the tap-collapsing matrices.
+
+    Output index o = scale*q + r (phase r) reads upsampled index o - padding + i*dilation,
+    i.e. input index q + (r - padding + i*dilation) // scale: the kernel's taps land on a few
+    consecutive input offsets, and taps landing on the same offset can be summed once (the
+    collapsed kernel). Zero padding of the upsampled map is zero padding of the input.
+
+    Returns rows (taps, 0, pad, count, first_out) for :func:`_conv.phase_correlation` and,
+    per phase, a (taps x kernel) 0/1 matrix mapping kernel taps to collapsed taps.
+    """
+    rows, maps = [], []
+    for r in range(scale):
+        offsets = [(r - padding + i * dilation) // scale for i in range(kernel)]
+        low = offsets[0]
+        taps = offsets[-1] - low + 1
+        count = 0 if r >= out_size else (out_size - r + scale - 1) // scale
+        rows.append((taps, 0, -low, count, r))
+        collapse = np.zeros((taps, kernel))
+        collapse[np.array(offsets) - low, np.arange(kernel)] = 1.0
+        maps.append(collapse)
+    return np.array(rows, dtype=np.intp).reshape(scale, 5), maps
+
+
+def _collapsed_weights(weight, groups, maps_h, maps_w):
+    """Sub-kernels for every (group, phase_h, phase_w), each (C_out/g) x (C_in/g*th*tw)."""
+    c_out = weight.shape[0]
+    cog = c_out // groups
+    blocks = []
+    w64 = weight.astype(np.float64)
+    for grp in range(groups):
+        w_g = w64[grp * cog:(grp + 1) * cog]
+        for map_h in maps_h:
+            for map_w in maps_w:
+                sub = np.einsum("ai,bj,ocij->ocab", map_h, map_w, w_g)
+                blocks.append(sub.reshape(cog, -1).ravel())
+    return np.concatenate(blocks).astype(weight.dtype)
+
+
+def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
+                    stride=1, padding=0, dilation=1, groups=1, *, out=None, num_threads=None):
+    """``conv2d(upsample(x, scale_factor=scale_factor, mode=mode), weight, bias, ...)`` without
+    the upsampled map.
+
+    x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW) -> (N, C_out, H_out, W_out) where
+    H_out is the convolution's output size on the upsampled height floor(H*scale_factor).
+
+    Methods:
+
+    * nearest (or nearest-exact) by integer scale factors with a stride-1 convolution: the
+      collapsed kernel. Each of the sH*sW output phases is a stride-1 correlation of x with
+      the convolution's taps summed where they land on the same input pixel: for x2 + 3x3,
+      16 multiply-adds per input pixel and channel pair instead of 36 (x2 + 5x5: 36 vs 100,
+      x3 + 3x3: 25 vs 81, x4 + 3x3: 36 vs 144). Workspace: an im2col of x per phase.
+    * otherwise (bilinear, fractional scales, strided convolutions): im2col straight from
+      upsampled planes computed on the fly, one plane per thread at a time; the FLOPs are
+      the unfused ones, the upsampled N x C map never exists.
+    """
+    x = _check_input(x)
+    weight = _check_weight(weight, x)
+    c_out, c_in_per_group, kh, kw = weight.shape
+    groups = _check_groups(groups, x.shape[1], c_out)
+    if c_in_per_group * groups != x.shape[1]:
+        raise ValueError(
+            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
+            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
+        )
+    bias = check_bias(bias, c_out, x.dtype)
+    mode, align_corners = _check_mode(mode, align_corners)
+    if scale_factor is None:
+        raise ValueError("scale_factor must be given (a number or a pair), got None")
+    (up_h, up_w), scales = upsample_output_size(x.shape[2:], None, scale_factor)
+    stride = check_pair(stride, "stride", 1)
+    padding = check_pair(padding, "padding", 0)
+    dilation = check_pair(dilation, "dilation", 1)
+    n_threads = effective_n_threads(num_threads)
+    n = x.shape[0]
+    shape = conv2d_output_shape((n, x.shape[1], up_h, up_w), weight.shape, stride, padding,
+                                dilation)
+    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    if n == 0:
+        return out
+    x = contiguous(x)
+    weight = contiguous(weight)
+    collapsible = (mode != "bilinear" and stride == (1, 1)
+                   and all(s.is_integer() for s in scales))
+    if collapsible:
+        s_h, s_w = int(scales[0]), int(scales[1])
+        phases_h, maps_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])
+        phases_w, maps_w = collapsed_phase_table(shape[3], s_w, kw, padding[1], dilation[1])
+        packed = _collapsed_weights(weight, groups, maps_h, maps_w)
+        rows = c_in_per_group * int(phases_h[:, 0].max()) * int(phases_w[:, 0].max())
+        per_phase = int(phases_h[:, 3].max()) * int(phases_w[:, 3].max())
+        nb = _images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
+        check_size((rows, nb * per_phase), "the column workspace")
+        check_blas_dims(M=c_out // groups, N=nb * per_phase, K=rows)
+        with single_threaded_blas():
+            _conv.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
+                                    n_threads)
+        return out
+    plan = _plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
+    if mode == "bilinear":
+        dummy = np.zeros(1, dtype=np.intp)
+        tables = (dummy, dummy, 0, plan.h[0], plan.h[1], plan.h[2], plan.h[3],
+                  plan.w[0], plan.w[1], plan.w[2], plan.w[3])
+    else:
+        index = np.zeros(1, dtype=np.intp)
+        weights = np.zeros(1, dtype=x.dtype)
+        tables = (plan.h_index, plan.w_index, plan.w_repeat, index, index, weights, weights,
+                  index, index, weights, weights)
+    per_image = shape[2] * shape[3]
+    rows = c_in_per_group * kh * kw
+    nb = _images_per_gemm(n, per_image, rows + c_out, x.itemsize)
+    check_size((rows, nb * per_image), "the column workspace")
+    check_blas_dims(M=c_out // groups, N=nb * per_image, K=rows)
+    with single_threaded_blas():
+        _conv.upsample_conv2d_im2col(x, weight, bias, out, up_h, up_w, mode == "bilinear",
+                                     *tables, stride[0], stride[1], padding[0], padding[1],
+                                     dilation[0], dilation[1], groups, nb, n_threads)
+    return out
+
+
+def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_threads=None):
+    """``upsample(x, size=skip.shape[-2:], mode=mode) + skip`` in one pass (FPN's top-down
+    merge).
+
+    x (N, C, h, w) and skip (N, C, H, W) -> (N, C, H, W). ``out`` may be ``skip`` itself to
+    accumulate in place (any other overlap with an input is refused).
+
+    Cost: reads x and skip once, writes the output once; N*C*H*W additions (plus 6
+    multiply-adds per output value for bilinear). The upsampled map never exists.
+    """
+    x = check_array(x, "x", 4)
+    skip = check_array(skip, "skip", 4)
+    check_same_dtype(x, "x", skip, "skip")
+    if min(x.shape[1:]) < 1 or min(skip.shape[1:]) < 1:
+        raise ValueError(
+            f"x and skip must have at least one channel, row and column, got shapes "
+            f"{x.shape} and {skip.shape}"
+        )
+    if x.shape[:2] != skip.shape[:2]:
+        raise ValueError(
+            f"skip must have the batch and channels of x {x.shape[:2]}, got {skip.shape[:2]}"
+        )
+    mode, align_corners = _check_mode(mode, align_corners)
+    n_threads = effective_n_threads(num_threads)
+    in_place = out is skip
+    if in_place:
+        if not (skip.flags.c_contiguous and skip.flags.writeable):
+            raise ValueError("out=skip (in place) needs skip to be C-contiguous and writeable")
+        if np.may_share_memory(skip, x):
+            raise ValueError("out must not overlap the input x")
+    else:
+        out = make_output(out, skip.shape, x.dtype, (("x", x), ("skip", skip)))
+    n, c, out_h, out_w = skip.shape
+    if n == 0:
+        return out
+    h, w = x.shape[2:]
+    plan = _plan((h, w), (out_h, out_w), (None, None), mode, align_corners, x.dtype.str)
+    x3 = contiguous(x).reshape(n * c, h, w)
+    skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
+    out3 = out.reshape(n * c, out_h, out_w)
+    if mode == "bilinear":
+        _upsample.bilinear_add(x3, skip3, out3, *plan.h[:2], *plan.h[2:], *plan.w[:2],
+                               *plan.w[2:], n_threads)
+    else:
+        _upsample.nearest_add(x3, skip3, out3, plan.h_index, plan.w_index, plan.w_repeat,
+                              n_threads)
+    return out
