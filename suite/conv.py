@@ -389,7 +389,7 @@ def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0
     grad_x = W cols (a convolution of grad_out with the same weight), grad_weight = x cols^T
     summed over images, grad_bias = grad_out summed over N, H, W.
     Cost: 4*C_in*(C_out/groups)*kH*kW*H*W FLOPs per image (two GEMMs) plus N*C_out*H_out*W_out
-    additions; a workspace of C_out*kH*kW*H*W values per batched image.
+    additions; a workspace of C_out/groups*kH*kW*H*W values per batched image (one group at a time).
     """
     x, weight, stride, padding, dilation, groups, shape = _check_deconv_arguments(
         x, weight, stride, padding, output_padding, dilation, groups)

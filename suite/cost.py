@@ -1,0 +1,921 @@
+"""The cost model: FLOPs, bytes, workspace and parameters of every operation (pure Python).
+
+One place used by the benchmarks (``track_`` values), the reports (joined to the timings by
+layer, operation and algorithm) and the docs. Nothing here runs a kernel; every count is a
+closed formula or an exact sum over the geometry. Shapes are NCHW; ``itemsize`` is the bytes
+per value (4 for float32, 8 for float64).
+
+Counting conventions
+--------------------
+* **Multiply-adds (``macs``)** are the products of the operation's definition: each counts
+  2 FLOPs (the first product of a sum counts as a multiply-add into zero), as in PyTorch's
+  ``torch.utils.flop_counter.FlopCounterMode`` (which reports exactly ``2*macs`` for
+  ``conv2d`` and ``conv_transpose2d`` and does not count the bias).
+* **Additions (``adds``)** are 1 FLOP each: bias adds (one per output value), the skip
+  addition of ``upsample_add``, accumulations that are not products (col2im's scatter, the
+  nearest-upsampling gradient).
+* **useful_flops** ``= 2*macs + adds``: the cost of the *definition*, the same for every
+  algorithm, so time ratios between algorithms are ratios of effective throughput.
+  **executed_flops[algorithm]** is what that algorithm really performs (more for zero
+  insertion and col2im, fewer for the collapsed-kernel fused upsample + convolution).
+  Place a kernel on its roofline with its executed FLOPs.
+* **Nearest upsampling** is 0 FLOPs (a gather). **Bilinear upsampling** is 4 taps per output
+  value, each a multiply-add with a precomputed weight ``lh*lw``: 4 macs = 8 FLOPs per output
+  value (``executed_flops`` also gives the nested and separable evaluations).
+* **min_bytes** moves each input, weight, bias and output exactly once (``itemsize`` each).
+* **workspace_bytes[algorithm]**: the temporary memory of one call, by this assumption:
+  column buffers (im2col / col2im) are counted for *one image and one group* (the kernels
+  loop over groups and images, reusing the buffer; when ``suite`` packs several images into
+  one GEMM multiply by the images per GEMM); materialised intermediate maps (the upsampled
+  map of upsample-then-convolve, the zero-inserted map) are counted for the *whole batch*
+  (they are whole tensors). Index and weight tables of a few rows are ignored.
+* **parameters**: weights + bias (0 for upsampling).
+* **arithmetic_intensity** ``= useful_flops / min_bytes`` (FLOPs per byte).
+
+Deconvolution algorithms (``DECONV_ALGORITHMS``)
+------------------------------------------------
+With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
+``B = N*C_out*H_out*W_out`` bias adds (0 without bias):
+
+* ``"col2im"``: ``2*M + B`` (one GEMM, every product) plus the col2im scatter:
+  ``N*C_out*hits_H*hits_W`` additions, ``hits`` the number of (input, tap) pairs of an axis
+  whose product lands inside the output (:func:`deconv2d_macs_in_output`); workspace the
+  column buffer ``(C_out/g)*kH*kW*H*W`` values.
+* ``"phase"``: ``2*M + B``: the sub-pixel decomposition does the definition's products
+  (it may skip the few that land in the cropped padding; see
+  :func:`deconv2d_macs_in_output`); no workspace.
+* ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
+  zero-inserted, padded map: ``2*N*C_out*(C_in/g)*kH*kW*H_out*W_out + B``, about ``sH*sW``
+  times ``2*M`` (exactly when ``H_out = sH*H``); workspace the zero-inserted map
+  ``N*C_in*(H_out + dH*(kH-1))*(W_out + dW*(kW-1))`` plus one image's im2col columns
+  ``(C_in/g)*kH*kW*H_out*W_out``.
+
+Fused upsample + convolution
+----------------------------
+``upsample_conv2d = conv2d(upsample(x))``. Nearest upsampling by an integer ``s`` followed by
+a ``k``-tap convolution reads, for an output position ``o``, the upsampled positions
+``j_i = o*stride - p + i*d``, i.e. the input offsets ``floor(j_i/s)``: the *collapsed kernel*
+of that phase has as many taps as there are distinct offsets (DESIGN.md, "Semantics").
+Bilinear (``align_corners=False``, integer ``s``) collapses the same way: an upsampled position
+``j`` reads ``i0 = floor(src)`` and, when its weight is non-zero, ``i0 + 1``, with
+``src = (j + 1/2)/s - 1/2``; the collapsed phase kernel has the distinct offsets with a
+non-zero weight (the border rows, where PyTorch clamps, are counted like the interior).
+Positions in the convolution's zero padding map to virtual offsets (as in a dense phase
+correlation that reads zero padding), so the count is periodic in ``o``. Per axis the fused
+count is ``sum_o taps(o)``; the 2-D count is the product of the two axes. Examples
+(multiply-adds per low-resolution pixel per channel pair, fused vs unfused, "same" padding):
+x2 + 3x3: 16 vs 36; x2 + 5x5: 36 vs 100; x3 + 3x3: 25 vs 81; x4 + 3x3: 36 vs 144
+(:func:`collapsed_macs_per_pixel`). Other cases (non-integer scale, bilinear with
+``align_corners=True``) do not collapse: "fused" then executes the unfused arithmetic without
+the intermediate map. The cost of collapsing the weights (``C_out*C_in/g*sH*sW*kH*kW``
+additions once per call) is not counted.
+
+Checkerboard figures
+--------------------
+:func:`overlap_ratio` (kernel geometry) and :func:`phase_sum_spread` (kernel values); see
+their docstrings.
+"""
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import lru_cache
+
+import numpy as np
+
+from .catalogue import COUNTERPARTS, LAYERS, Layer, get_layer
+
+__all__ = [
+    "Cost",
+    "DECONV_ALGORITHMS",
+    "UPSAMPLE_CONV_ALGORITHMS",
+    "collapsed_kernel_taps",
+    "collapsed_macs_per_pixel",
+    "col2im_cost",
+    "conv2d_cost",
+    "costs_frame",
+    "deconv2d_backward_cost",
+    "deconv2d_cost",
+    "deconv2d_macs_in_output",
+    "im2col_cost",
+    "layer_checkerboard",
+    "layer_costs",
+    "overlap_ratio",
+    "phase_sum_spread",
+    "phase_sums",
+    "upsample_add_cost",
+    "upsample_backward_cost",
+    "upsample_conv2d_cost",
+    "upsample_cost",
+]
+
+#: The deconvolution algorithms the model prices (keys of ``executed_flops``).
+DECONV_ALGORITHMS = ("col2im", "phase", "zero_insertion")
+
+#: The algorithms of ``upsample_conv2d`` and ``upsample_add``.
+UPSAMPLE_CONV_ALGORITHMS = ("fused", "unfused")
+
+_UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
+
+
+# ----------------------------------------------------------------------------------------
+# the result
+# ----------------------------------------------------------------------------------------
+
+class _FrozenDict(dict):
+    """A read-only, hashable, picklable dict (for the per-algorithm fields of :class:`Cost`)."""
+
+    def _readonly(self, *args, **kwargs):
+        raise TypeError("Cost fields are read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _readonly
+    __ior__ = _readonly
+
+    def __hash__(self):
+        return hash(tuple(self.items()))
+
+    def __reduce__(self):
+        return (_FrozenDict, (dict(self),))
+
+    def __repr__(self):
+        return repr(dict(self))
+
+
+@dataclass(frozen=True)
+class Cost:
+    """The cost of one operation in one configuration.
+
+    Fields
+    ------
+    operation: str
+        ``"deconv2d"``, ``"conv2d"``, ``"im2col"``, ``"col2im"``, ``"upsample"``,
+        ``"upsample_conv2d"``, ``"upsample_add"``, ``"deconv2d_backward"``,
+        ``"upsample_backward"``.
+    output_shape: tuple
+        The output's shape (for backward operations: grad_input's, i.e. the input's).
+    macs: int
+        Multiply-adds of the definition (2 FLOPs each).
+    adds: int
+        Additions that are not part of a multiply-add (1 FLOP each): bias, skip, scatter.
+    executed_flops: dict
+        FLOPs each algorithm performs, by algorithm name.
+    min_bytes: int
+        Every input, weight, bias and output moved once.
+    workspace_bytes: dict
+        Temporary memory of each algorithm (same keys as ``executed_flops``).
+    parameters: int
+        Learnable values (weights + bias).
+    itemsize: int
+        Bytes per value.
+    useful_flops: int (derived)
+        ``2*macs + adds``.
+    arithmetic_intensity: float (derived)
+        ``useful_flops / min_bytes`` (0 when nothing moves).
+    """
+
+    operation: str
+    output_shape: tuple
+    macs: int
+    adds: int
+    executed_flops: dict
+    min_bytes: int
+    workspace_bytes: dict
+    parameters: int
+    itemsize: int
+    useful_flops: int = field(init=False)
+    arithmetic_intensity: float = field(init=False)
+
+    def __post_init__(self):
+        executed = _FrozenDict((str(k), int(v)) for k, v in dict(self.executed_flops).items())
+        workspace = _FrozenDict((str(k), int(v)) for k, v in dict(self.workspace_bytes).items())
+        if set(executed) != set(workspace):
+            raise ValueError(f"executed_flops {sorted(executed)} and workspace_bytes "
+                             f"{sorted(workspace)} must name the same algorithms")
+        set_ = object.__setattr__
+        set_(self, "output_shape", tuple(int(v) for v in self.output_shape))
+        set_(self, "executed_flops", executed)
+        set_(self, "workspace_bytes", workspace)
+        for name in ("macs", "adds", "min_bytes", "parameters", "itemsize"):
+            set_(self, name, int(getattr(self, name)))
+        useful = 2 * self.macs + self.adds
+        set_(self, "useful_flops", useful)
+        set_(self, "arithmetic_intensity", useful / self.min_bytes if self.min_bytes else 0.0)
+
+    @property
+    def algorithms(self):
+        """The algorithm names, in the model's order."""
+        return tuple(self.executed_flops)
+
+    def executed_intensity(self, algorithm):
+        """``executed_flops[algorithm] / min_bytes``: the x coordinate on a roofline."""
+        return self.executed_flops[algorithm] / self.min_bytes if self.min_bytes else 0.0
+
+    def as_dict(self):
+        """Plain-Python dict of every field (dicts for the per-algorithm fields)."""
+        return dict(operation=self.operation, output_shape=self.output_shape, macs=self.macs,
+                    adds=self.adds, useful_flops=self.useful_flops,
+                    executed_flops=dict(self.executed_flops), min_bytes=self.min_bytes,
+                    workspace_bytes=dict(self.workspace_bytes), parameters=self.parameters,
+                    itemsize=self.itemsize, arithmetic_intensity=self.arithmetic_intensity)
+
+
+# ----------------------------------------------------------------------------------------
+# argument checking (pure Python: this module must not need the compiled core)
+# ----------------------------------------------------------------------------------------
+
+def _int(value, name, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _pair(value, name, minimum):
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(items) != 2:
+        raise ValueError(f"{name} must be an int or a pair (height, width), got {value!r}")
+    return tuple(_int(v, name, minimum) for v in items)
+
+
+def _shape(shape, name, ndim=4):
+    if not isinstance(shape, (tuple, list)) or len(shape) != ndim:
+        raise ValueError(f"{name} must be a {ndim}-tuple, got {shape!r}")
+    out = tuple(_int(v, name, 0) for v in shape)
+    if min(out[1:]) < 1:
+        raise ValueError(f"{name} must have positive sizes after the batch, got {shape!r}")
+    return out
+
+
+def _scale_pair(scale_factor):
+    items = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
+             else (scale_factor, scale_factor))
+    if len(items) != 2:
+        raise ValueError(f"scale_factor must be a number or a pair, got {scale_factor!r}")
+    out = []
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"scale_factor must be a number or a pair, got {scale_factor!r}")
+        v = float(v)
+        if not math.isfinite(v) or v <= 0:
+            raise ValueError(f"scale_factor must be finite and > 0, got {scale_factor!r}")
+        out.append(v)
+    return tuple(out)
+
+
+def _mode(mode, align_corners):
+    if mode not in _UPSAMPLE_MODES:
+        raise ValueError(f"mode must be one of {_UPSAMPLE_MODES}, got {mode!r}")
+    if mode != "bilinear":
+        if align_corners is not None:
+            raise ValueError("align_corners only applies to mode='bilinear'")
+        return mode, False
+    return mode, bool(align_corners)
+
+
+def _itemsize(itemsize):
+    return _int(itemsize, "itemsize", 1)
+
+
+def _conv_size(size, k, s, p, d, what):
+    out = (size + 2 * p - d * (k - 1) - 1) // s + 1
+    if out < 1:
+        raise ValueError(f"the kernel (size {k}, dilation {d}) does not fit in the padded "
+                         f"{what} (size {size} + 2*{p}): the output would be empty")
+    return out
+
+
+def _conv_geometry(input_shape, weight_shape, stride, padding, dilation, groups):
+    n, c_in, h, w = _shape(input_shape, "input_shape")
+    c_out, cig, kh, kw = _shape(weight_shape, "weight_shape")
+    groups = _int(groups, "groups", 1)
+    if min(weight_shape) < 1:
+        raise ValueError(f"weight_shape must be positive, got {weight_shape!r}")
+    if c_in % groups or c_out % groups or cig * groups != c_in:
+        raise ValueError(f"weight {weight_shape} with groups={groups} does not fit "
+                         f"{c_in} input channels (C_out and C_in must divide by groups)")
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    ho = _conv_size(h, kh, s[0], p[0], d[0], "height")
+    wo = _conv_size(w, kw, s[1], p[1], d[1], "width")
+    return (n, c_in, h, w), (c_out, cig, kh, kw), s, p, d, groups, (n, c_out, ho, wo)
+
+
+def _deconv_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation,
+                     groups):
+    n, c_in, h, w = _shape(input_shape, "input_shape")
+    wc_in, cog, kh, kw = _shape(weight_shape, "weight_shape")
+    groups = _int(groups, "groups", 1)
+    if min(weight_shape) < 1:
+        raise ValueError(f"weight_shape must be positive, got {weight_shape!r}")
+    if wc_in != c_in or c_in % groups:
+        raise ValueError(f"weight {weight_shape} must be (C_in, C_out/groups, kH, kW) with "
+                         f"C_in = {c_in} divisible by groups={groups}")
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    op = _pair(output_padding, "output_padding", 0)
+    out = []
+    for a, (size, k) in enumerate(((h, kh), (w, kw))):
+        if not (op[a] < s[a] or op[a] < d[a]):
+            raise ValueError(f"output_padding must be smaller than the stride or the dilation, "
+                             f"got output_padding={op}, stride={s}, dilation={d}")
+        o = (size - 1) * s[a] - 2 * p[a] + d[a] * (k - 1) + op[a] + 1
+        if o < 1:
+            raise ValueError(f"padding={p} is too large: the output would be empty")
+        out.append(o)
+    return ((n, c_in, h, w), (c_in, cog, kh, kw), s, p, op, d, groups,
+            (n, cog * groups, out[0], out[1]))
+
+
+def _bias_flag(bias):
+    return bool(bias) if bias is not None else False
+
+
+# ----------------------------------------------------------------------------------------
+# exact per-axis sums
+# ----------------------------------------------------------------------------------------
+
+def _axis_hits(n_in, k, s, p, d, n_out):
+    """#{(i_in, tap): 0 <= i_in*s - p + tap*d < n_out, 0 <= i_in < n_in, 0 <= tap < k}."""
+    total = 0
+    for tap in range(k):
+        off = tap * d - p
+        lo = max(0, -(off // s))                   # ceil(-off / s)
+        hi = min(n_in - 1, (n_out - 1 - off) // s)
+        total += max(0, hi - lo + 1)
+    return total
+
+
+def _tap_counts(k, s, d):
+    """Per residue r in [0, s): the taps i with i*d = r (mod s) (one axis of a deconv)."""
+    counts = [0] * s
+    for i in range(k):
+        counts[(i * d) % s] += 1
+    return counts
+
+
+@lru_cache(maxsize=1024)
+def _collapsed_residue_taps(scale, k, d, mode):
+    """For base = o*stride - p modulo ``scale``: distinct input offsets the k taps reach.
+
+    Taps read upsampled positions ``j = base + i*d``; nearest maps j to ``j // scale``,
+    bilinear (align_corners=False) to ``floor(src)`` and, when its weight is non-zero,
+    ``floor(src) + 1`` with ``src = (2j + 1)/(2*scale) - 1/2`` (exact rationals).
+    """
+    counts = []
+    for base in range(scale):
+        offsets = set()
+        for i in range(k):
+            j = base + i * d
+            if mode == "bilinear":
+                src = Fraction(2 * j + 1, 2 * scale) - Fraction(1, 2)
+                i0 = math.floor(src)
+                offsets.add(i0)
+                if src != i0:
+                    offsets.add(i0 + 1)
+            else:
+                offsets.add(j // scale)
+        counts.append(len(offsets))
+    return tuple(counts)
+
+
+def _collapsible(scales, mode, align_corners):
+    """Integer scale factors (per axis) if the upsample + conv collapses, else None."""
+    if mode == "bilinear" and align_corners:
+        return None
+    if not all(float(v).is_integer() for v in scales):
+        return None
+    return tuple(int(v) for v in scales)
+
+
+def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
+    per_residue = _collapsed_residue_taps(scale, k, dilation, mode)
+    return sum(per_residue[(o * stride - padding) % scale] for o in range(n_out))
+
+
+# ----------------------------------------------------------------------------------------
+# convolution, transposed convolution, im2col, col2im
+# ----------------------------------------------------------------------------------------
+
+def deconv2d_macs_in_output(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
+                            dilation=1, groups=1):
+    """Products of the scatter definition that land inside the output (not in the cropped
+    padding): ``N*C_out*(C_in/g)*hits_H*hits_W`` with
+    ``hits_H = #{(ih, i): 0 <= ih*sH - pH + i*dH < H_out}``.
+
+    Equal to the definition's ``N*C_in*(C_out/g)*kH*kW*H*W`` when ``padding`` is 0; it is also
+    the number of non-zero-input multiply-adds of the zero-insertion algorithm, and the sum
+    of ``deconv2d(ones, ones)`` (no bias).
+    """
+    (n, c_in, h, w), (_, cog, kh, kw), s, p, _, d, groups, (_, c_out, ho, wo) = \
+        _deconv_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation,
+                         groups)
+    return (n * c_out * (c_in // groups) * _axis_hits(h, kh, s[0], p[0], d[0], ho)
+            * _axis_hits(w, kw, s[1], p[1], d[1], wo))
+
+
+def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0, dilation=1,
+                  groups=1, bias=True, itemsize=4):
+    """Cost of ``suite.deconv2d`` (weight ``(C_in, C_out/g, kH, kW)``).
+
+    ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1``;
+    ``macs = N*C_in*(C_out/g)*kH*kW*H*W``; ``adds = N*C_out*H_out*W_out`` with bias;
+    ``parameters = C_in*(C_out/g)*kH*kW (+ C_out)``;
+    ``min_bytes = (N*C_in*H*W + weights + C_out (bias) + N*C_out*H_out*W_out) * itemsize``.
+    Algorithms ``"col2im"``, ``"phase"``, ``"zero_insertion"``: see the module docstring.
+    """
+    itemsize = _itemsize(itemsize)
+    bias = _bias_flag(bias)
+    (n, c_in, h, w), (_, cog, kh, kw), s, p, op, d, groups, out = _deconv_geometry(
+        input_shape, weight_shape, stride, padding, output_padding, dilation, groups)
+    _, c_out, ho, wo = out
+    cig = c_in // groups
+    macs = n * c_in * cog * kh * kw * h * w
+    adds = n * c_out * ho * wo if bias else 0
+    useful = 2 * macs + adds
+    scatter = n * c_out * _axis_hits(h, kh, s[0], p[0], d[0], ho) \
+        * _axis_hits(w, kw, s[1], p[1], d[1], wo)
+    zero_macs = n * c_out * cig * kh * kw * ho * wo
+    weights = c_in * cog * kh * kw
+    params = weights + (c_out if bias else 0)
+    zero_map = n * c_in * (ho + d[0] * (kh - 1)) * (wo + d[1] * (kw - 1))
+    return Cost(
+        operation="deconv2d", output_shape=out, macs=macs, adds=adds,
+        executed_flops={"col2im": useful + scatter, "phase": useful,
+                        "zero_insertion": 2 * zero_macs + adds},
+        min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
+        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0,
+                         "zero_insertion": (zero_map + cig * kh * kw * ho * wo) * itemsize},
+        parameters=params, itemsize=itemsize)
+
+
+def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
+                           dilation=1, groups=1, bias=True, itemsize=4):
+    """Cost of ``suite.deconv2d_backward`` (grad_input, grad_weight and, with bias, grad_bias).
+
+    ``grad_input = conv2d(grad_out, W)`` and ``grad_weight = x . im2col(grad_out)^T`` are two
+    GEMMs of the forward's size: ``macs = 2*N*C_in*(C_out/g)*kH*kW*H*W``;
+    ``adds = N*C_out*H_out*W_out`` (grad_bias) with bias. Algorithm ``"col2im"`` (suite's:
+    im2col of grad_out on the input grid, then the two GEMMs): executes ``useful_flops``;
+    workspace the column buffer ``(C_out/g)*kH*kW*H*W`` values (one image, one group).
+    ``min_bytes``: read grad_out, x, weight; write grad_x, grad_weight (and grad_bias).
+    ``output_shape`` is grad_input's (= input_shape).
+    """
+    itemsize = _itemsize(itemsize)
+    bias = _bias_flag(bias)
+    (n, c_in, h, w), (_, cog, kh, kw), s, p, op, d, groups, out = _deconv_geometry(
+        input_shape, weight_shape, stride, padding, output_padding, dilation, groups)
+    _, c_out, ho, wo = out
+    macs = 2 * n * c_in * cog * kh * kw * h * w
+    adds = n * c_out * ho * wo if bias else 0
+    weights = c_in * cog * kh * kw
+    params = weights + (c_out if bias else 0)
+    moved = n * c_out * ho * wo + 2 * n * c_in * h * w + 2 * weights + (c_out if bias else 0)
+    return Cost(
+        operation="deconv2d_backward", output_shape=(n, c_in, h, w), macs=macs, adds=adds,
+        executed_flops={"col2im": 2 * macs + adds}, min_bytes=moved * itemsize,
+        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize},
+        parameters=params, itemsize=itemsize)
+
+
+def conv2d_cost(input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1,
+                bias=True, itemsize=4):
+    """Cost of ``suite.conv2d`` (weight ``(C_out, C_in/g, kH, kW)``).
+
+    ``H_out = (H + 2*pH - dH*(kH - 1) - 1)//sH + 1``;
+    ``macs = N*C_out*(C_in/g)*kH*kW*H_out*W_out``; ``adds = N*C_out*H_out*W_out`` with bias.
+    Algorithm ``"im2col"`` (im2col + GEMM) executes ``useful_flops`` (the GEMM multiplies the
+    zero padding too, as the definition does); workspace one image's columns
+    ``(C_in/g)*kH*kW*H_out*W_out`` values (0 for a 1x1, stride-1, unpadded convolution,
+    which multiplies x in place).
+    """
+    itemsize = _itemsize(itemsize)
+    bias = _bias_flag(bias)
+    (n, c_in, h, w), (c_out, cig, kh, kw), s, p, d, groups, out = _conv_geometry(
+        input_shape, weight_shape, stride, padding, dilation, groups)
+    _, _, ho, wo = out
+    macs = n * c_out * cig * kh * kw * ho * wo
+    adds = n * c_out * ho * wo if bias else 0
+    params = c_out * cig * kh * kw + (c_out if bias else 0)
+    pointwise = kh == kw == 1 and s == (1, 1) and p == (0, 0)
+    columns = 0 if pointwise else cig * kh * kw * ho * wo * itemsize
+    return Cost(
+        operation="conv2d", output_shape=out, macs=macs, adds=adds,
+        executed_flops={"im2col": 2 * macs + adds},
+        min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
+        workspace_bytes={"im2col": columns}, parameters=params, itemsize=itemsize)
+
+
+def im2col_cost(input_shape, kernel_size, stride=1, padding=0, dilation=1, itemsize=4):
+    """Cost of ``suite.im2col``: output ``(N, C*kH*kW, H_out*W_out)``, 0 FLOPs (a copy);
+    ``min_bytes = (N*C*H*W + N*C*kH*kW*H_out*W_out) * itemsize``."""
+    itemsize = _itemsize(itemsize)
+    n, c, h, w = _shape(input_shape, "input_shape")
+    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    ho = _conv_size(h, kh, s[0], p[0], d[0], "height")
+    wo = _conv_size(w, kw, s[1], p[1], d[1], "width")
+    out = (n, c * kh * kw, ho * wo)
+    return Cost(operation="im2col", output_shape=out, macs=0, adds=0,
+                executed_flops={"im2col": 0},
+                min_bytes=(n * c * h * w + math.prod(out)) * itemsize,
+                workspace_bytes={"im2col": 0}, parameters=0, itemsize=itemsize)
+
+
+def col2im_cost(cols_shape, output_size, kernel_size, stride=1, padding=0, dilation=1,
+                itemsize=4):
+    """Cost of ``suite.col2im`` (``torch.nn.functional.fold``): cols ``(N, C*kH*kW, L)`` ->
+    ``(N, C, H, W)``.
+
+    ``adds = N*C*hits_H*hits_W``: one addition per column entry that lands inside the image
+    (entries in the padding are dropped), ``hits_H = #{(oh, i): 0 <= oh*sH - pH + i*dH < H}``
+    over the ``L_H`` kernel positions; ``min_bytes = (N*C*kH*kW*L + N*C*H*W) * itemsize``.
+    """
+    itemsize = _itemsize(itemsize)
+    n, rows, length = _shape(cols_shape, "cols_shape", 3)
+    h, w = _pair(output_size, "output_size", 1)
+    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    if rows % (kh * kw):
+        raise ValueError(f"cols must have a multiple of kH*kW = {kh * kw} rows, got {rows}")
+    c = rows // (kh * kw)
+    lh = _conv_size(h, kh, s[0], p[0], d[0], "output height")
+    lw = _conv_size(w, kw, s[1], p[1], d[1], "output width")
+    if lh * lw != length:
+        raise ValueError(f"cols has {length} columns, the geometry gives {lh}x{lw}")
+    adds = n * c * _axis_hits(lh, kh, s[0], p[0], d[0], h) * _axis_hits(lw, kw, s[1], p[1],
+                                                                        d[1], w)
+    return Cost(operation="col2im", output_shape=(n, c, h, w), macs=0, adds=adds,
+                executed_flops={"col2im": adds},
+                min_bytes=(n * rows * length + n * c * h * w) * itemsize,
+                workspace_bytes={"col2im": 0}, parameters=0, itemsize=itemsize)
+
+
+# ----------------------------------------------------------------------------------------
+# upsampling
+# ----------------------------------------------------------------------------------------
+
+def _upsample_size(hw, size, scale_factor):
+    if (size is None) == (scale_factor is None):
+        raise ValueError("give exactly one of size and scale_factor")
+    if size is not None:
+        return _pair(size, "size", 1), None
+    scales = _scale_pair(scale_factor)
+    out = tuple(math.floor(length * sc) for length, sc in zip(hw, scales))
+    if min(out) < 1:
+        raise ValueError(f"scale_factor={scale_factor!r} gives an empty output for {hw}")
+    return out, scales
+
+
+def _interp_macs(mode, planes, ho, wo):
+    return 4 * planes * ho * wo if mode == "bilinear" else 0
+
+
+def upsample_cost(input_shape, size=None, scale_factor=None, mode="nearest",
+                  align_corners=None, itemsize=4):
+    """Cost of ``suite.upsample``: ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``,
+    ``H_out = size`` or ``floor(H*scale_factor)``.
+
+    nearest / nearest-exact: 0 FLOPs; algorithm ``"gather"``.
+    bilinear: ``macs = 4*N*C*H_out*W_out`` (4 taps with weights ``lh*lw``, 8 FLOPs per output
+    value); algorithms ``"direct"`` (the 4 taps: 8 FLOPs per output), ``"nested"`` (suite's
+    kernel: interpolate two rows along W, then along H: 6 taps, 12 FLOPs per output) and
+    ``"separable"`` (an H pass into an ``H_out x W`` plane, then a W pass, 2 taps each:
+    ``4*N*C*(H_out*W + H_out*W_out)`` FLOPs; workspace that plane, ``H_out*W*itemsize``).
+    The count is the same for every output value (taps with weight 0 included).
+    ``min_bytes = N*C*(H*W + H_out*W_out) * itemsize``; ``parameters = 0``.
+    """
+    itemsize = _itemsize(itemsize)
+    n, c, h, w = _shape(input_shape, "input_shape")
+    mode, _ = _mode(mode, align_corners)
+    (ho, wo), _ = _upsample_size((h, w), size, scale_factor)
+    planes = n * c
+    macs = _interp_macs(mode, planes, ho, wo)
+    if mode == "bilinear":
+        executed = {"direct": 2 * macs, "nested": 12 * planes * ho * wo,
+                    "separable": 4 * planes * (ho * w + ho * wo)}
+        workspace = {"direct": 0, "nested": 0, "separable": ho * w * itemsize}
+    else:
+        executed, workspace = {"gather": 0}, {"gather": 0}
+    return Cost(operation="upsample", output_shape=(n, c, ho, wo), macs=macs, adds=0,
+                executed_flops=executed, min_bytes=planes * (h * w + ho * wo) * itemsize,
+                workspace_bytes=workspace, parameters=0, itemsize=itemsize)
+
+
+def upsample_backward_cost(input_shape, size=None, scale_factor=None, mode="nearest",
+                           align_corners=None, itemsize=4):
+    """Cost of ``suite.upsample_backward`` (``input_shape`` is the forward input's).
+
+    The adjoint accumulates every output gradient into the input values it was read from:
+    nearest ``adds = N*C*H_out*W_out`` (1 FLOP per gradient value), bilinear
+    ``macs = 4*N*C*H_out*W_out`` (the 4 weighted taps). Algorithm ``"gather"`` (each input
+    row gathers its gradients; no atomics, no workspace) executes ``useful_flops``.
+    ``min_bytes = N*C*(H_out*W_out + H*W) * itemsize``; output_shape = input_shape.
+    """
+    itemsize = _itemsize(itemsize)
+    n, c, h, w = _shape(input_shape, "input_shape")
+    mode, _ = _mode(mode, align_corners)
+    (ho, wo), _ = _upsample_size((h, w), size, scale_factor)
+    planes = n * c
+    macs = _interp_macs(mode, planes, ho, wo)
+    adds = 0 if mode == "bilinear" else planes * ho * wo
+    return Cost(operation="upsample_backward", output_shape=(n, c, h, w), macs=macs, adds=adds,
+                executed_flops={"gather": 2 * macs + adds},
+                min_bytes=planes * (h * w + ho * wo) * itemsize,
+                workspace_bytes={"gather": 0}, parameters=0, itemsize=itemsize)
+
+
+def collapsed_kernel_taps(scale_factor, kernel_size, padding=None, dilation=1, mode="nearest"):
+    """Per axis, the collapsed kernel's tap count of each output phase (stride-1 convolution).
+
+    Output position ``o`` of ``conv2d(upsample(x, scale_factor=s), k x k, padding p)`` is in
+    phase ``o mod s``; its taps read the input offsets ``floor((o - p + i*d)/s)`` (nearest; see
+    the module docstring for bilinear), of which the phase's collapsed kernel has one tap per
+    distinct offset. ``padding=None`` means "same": ``d*(k - 1)//2``. Returns
+    ``((taps of phase 0..sH-1), (taps of phase 0..sW-1))``; e.g. x2 + 3x3 -> ((2, 2), (2, 2)).
+    Integer scale factors only; bilinear means ``align_corners=False``.
+    """
+    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    dh, dw = _pair(dilation, "dilation", 1)
+    if padding is None:
+        padding = (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
+    ph, pw = _pair(padding, "padding", 0)
+    mode, _ = _mode(mode, None)
+    scales = _collapsible(_scale_pair(scale_factor), mode, False)
+    if scales is None:
+        raise ValueError(f"the kernel collapses for integer scale factors only, got "
+                         f"{scale_factor!r}")
+    axes = []
+    for s, k, p, d in ((scales[0], kh, ph, dh), (scales[1], kw, pw, dw)):
+        per_residue = _collapsed_residue_taps(s, k, d, mode)
+        axes.append(tuple(per_residue[(r - p) % s] for r in range(s)))
+    return tuple(axes)
+
+
+def collapsed_macs_per_pixel(scale_factor, kernel_size, padding=None, dilation=1,
+                             mode="nearest"):
+    """``(fused, unfused)`` multiply-adds per low-resolution pixel per channel pair.
+
+    fused = ``(sum of phase taps along H) * (sum along W)`` (:func:`collapsed_kernel_taps`);
+    unfused = ``sH*sW*kH*kW`` (every one of the ``sH*sW`` outputs a pixel produces runs the
+    whole kernel). x2 + 3x3: (16, 36); x2 + 5x5: (36, 100); x3 + 3x3: (25, 81);
+    x4 + 3x3: (36, 144).
+    """
+    taps_h, taps_w = collapsed_kernel_taps(scale_factor, kernel_size, padding, dilation, mode)
+    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    return sum(taps_h) * sum(taps_w), len(taps_h) * len(taps_w) * kh * kw
+
+
+def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="nearest",
+                         align_corners=None, stride=1, padding=0, dilation=1, groups=1,
+                         bias=True, itemsize=4):
+    """Cost of ``suite.upsample_conv2d`` = ``conv2d(upsample(x, scale_factor, mode), weight)``.
+
+    Weight ``(C_out, C_in/g, kH, kW)``; the upsampled map is ``(N, C_in, H_u, W_u)`` with
+    ``H_u = floor(H*sH)``, the output that of :func:`conv2d_cost` on it.
+    ``macs`` = the convolution's ``N*C_out*(C_in/g)*kH*kW*H_out*W_out`` plus, for bilinear,
+    the interpolation's ``4*N*C_in*H_u*W_u``; ``adds`` = bias.
+
+    * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
+      upsampled map ``N*C_in*H_u*W_u`` plus one image's im2col columns.
+    * ``"fused"``: the collapsed kernel (module docstring):
+      ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
+      phase's taps``; workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
+      (``T`` = the taps of all phases of an axis). Where the kernel does not collapse it
+      executes the unfused arithmetic with one image's im2col columns and no map.
+
+    ``min_bytes`` = x, weight, bias and output once (what a fused kernel moves).
+    """
+    itemsize = _itemsize(itemsize)
+    n, c_in, h, w = _shape(input_shape, "input_shape")
+    mode, align_corners = _mode(mode, align_corners)
+    (hu, wu), scales = _upsample_size((h, w), None, scale_factor)
+    conv = conv2d_cost((n, c_in, hu, wu), weight_shape, stride, padding, dilation, groups,
+                       bias, itemsize)
+    c_out, cig, kh, kw = conv.output_shape[1], weight_shape[1], weight_shape[2], weight_shape[3]
+    _, _, ho, wo = conv.output_shape
+    interp = _interp_macs(mode, n * c_in, hu, wu)
+    macs = conv.macs + interp
+    useful = 2 * macs + conv.adds
+    upsampled_map = n * c_in * hu * wu * itemsize
+    collapse = _collapsible(scales, mode, align_corners)
+    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
+        _pair(dilation, "dilation", 1)
+    if collapse is not None:
+        fh = _fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
+        fw = _fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
+        fused = 2 * n * c_out * cig * fh * fw + conv.adds
+        th = sum(_collapsed_residue_taps(collapse[0], kh, d[0], mode))
+        tw = sum(_collapsed_residue_taps(collapse[1], kw, d[1], mode))
+        fused_ws = c_out * cig * th * tw * itemsize
+    else:
+        fused, fused_ws = useful, conv.workspace_bytes["im2col"]
+    return Cost(
+        operation="upsample_conv2d", output_shape=conv.output_shape, macs=macs, adds=conv.adds,
+        executed_flops={"fused": fused, "unfused": useful},
+        min_bytes=(n * c_in * h * w + conv.parameters + n * c_out * ho * wo) * itemsize,
+        workspace_bytes={"fused": fused_ws,
+                         "unfused": upsampled_map + conv.workspace_bytes["im2col"]},
+        parameters=conv.parameters, itemsize=itemsize)
+
+
+def upsample_add_cost(input_shape, skip_shape, mode="nearest", align_corners=None, itemsize=4):
+    """Cost of ``suite.upsample_add`` = ``upsample(x, size=skip.shape[-2:], mode) + skip``.
+
+    ``adds = N*C*H_out*W_out`` (the skip); ``macs`` = bilinear's ``4*N*C*H_out*W_out`` (0 for
+    nearest). ``"fused"`` and ``"unfused"`` execute ``useful_flops``; the unfused pair
+    materialises the upsampled map (``N*C*H_out*W_out`` values of workspace).
+    ``min_bytes = N*C*(H*W + 2*H_out*W_out) * itemsize`` (x and skip read, output written).
+    """
+    itemsize = _itemsize(itemsize)
+    n, c, h, w = _shape(input_shape, "input_shape")
+    sn, sc, ho, wo = _shape(skip_shape, "skip_shape")
+    if (sn, sc) != (n, c):
+        raise ValueError(f"skip_shape {skip_shape} must have x's batch and channels {(n, c)}")
+    mode, _ = _mode(mode, align_corners)
+    planes = n * c
+    macs = _interp_macs(mode, planes, ho, wo)
+    adds = planes * ho * wo
+    useful = 2 * macs + adds
+    return Cost(operation="upsample_add", output_shape=(n, c, ho, wo), macs=macs, adds=adds,
+                executed_flops={"fused": useful, "unfused": useful},
+                min_bytes=planes * (h * w + 2 * ho * wo) * itemsize,
+                workspace_bytes={"fused": 0, "unfused": planes * ho * wo * itemsize},
+                parameters=0, itemsize=itemsize)
+
+
+# ----------------------------------------------------------------------------------------
+# checkerboard figures
+# ----------------------------------------------------------------------------------------
+
+def overlap_ratio(kernel_size, stride, dilation=1):
+    """max/min of ``deconv2d(ones, ones)`` in the interior (1.0: every output is covered by
+    the same number of taps; ``inf``: some outputs get no tap at all, e.g. k1 s2).
+
+    Per axis, an interior output at position ``u`` (before cropping) receives the taps
+    ``i`` with ``i*d = u (mod s)``: ``c[r] = #{i < k: i*d mod s = r}``; the 2-D ratio is
+    ``(max c_H / min c_H) * (max c_W / min c_W)``. k4 s2 -> 1.0, k3 s2 -> 4.0 (2.0 per
+    axis), k2 s2 -> 1.0, k1 s1 -> 1.0.
+    """
+    ks, ss, ds = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
+                  _pair(dilation, "dilation", 1))
+    ratio = 1.0
+    for k, s, d in zip(ks, ss, ds):
+        counts = _tap_counts(k, s, d)
+        if min(counts) == 0:
+            return math.inf
+        ratio *= max(counts) / min(counts)
+    return ratio
+
+
+def phase_sums(weight, stride, dilation=1):
+    """Per-phase kernel sums of a deconvolution weight ``(C_in, C_out/g, kH, kW)``.
+
+    Returns ``S`` of shape ``(C_in, C_out/g, sH, sW)``:
+    ``S[ci, co, rh, rw] = sum of w[ci, co, i, j] over i*dH = rh (mod sH), j*dW = rw (mod sW)``,
+    the interior response of output channel ``co`` in phase (rh, rw) to a constant 1 in
+    input channel ``ci``.
+    """
+    weight = np.asarray(weight, dtype=np.float64)
+    if weight.ndim != 4:
+        raise ValueError(f"weight must be 4-D (C_in, C_out/groups, kH, kW), got {weight.shape}")
+    (sh, sw), (dh, dw) = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
+    kh, kw = weight.shape[2:]
+    ph = np.zeros((sh, kh))
+    ph[(np.arange(kh) * dh) % sh, np.arange(kh)] = 1.0
+    pw = np.zeros((sw, kw))
+    pw[(np.arange(kw) * dw) % sw, np.arange(kw)] = 1.0
+    return np.einsum("abij,ri,tj->abrt", weight, ph, pw)
+
+
+def phase_sum_spread(weight, stride, dilation=1):
+    """How unevenly a deconvolution kernel passes a constant input through its phases.
+
+    With ``S = phase_sums(weight, stride, dilation)`` (per (c_in, c_out) pair and phase):
+    ``spread = sum_pairs (max_phase S - min_phase S) / sum_pairs mean_phase |S|``:
+    the summed per-pair range of the phase sums over their summed mean magnitude.
+    0 means every pair responds to a flat input without a checkerboard (Caffe's bilinear
+    kernels, k4 s2 all-ones, any stride-1 kernel); a phase with no taps shows up as a
+    large spread; 0.0 for an all-zero weight. Scale-invariant. Example: the 3x3 all-ones
+    kernel at stride 2 has phase sums [[4, 2], [2, 1]]: range 3, mean 9/4, spread 4/3.
+    """
+    sums = phase_sums(weight, stride, dilation)
+    flat = sums.reshape(sums.shape[0], sums.shape[1], -1)
+    ranges = float(np.sum(flat.max(axis=2) - flat.min(axis=2)))
+    scale = float(np.sum(np.abs(flat).mean(axis=2)))
+    return ranges / scale if scale > 0 else 0.0
+
+
+# ----------------------------------------------------------------------------------------
+# the catalogue
+# ----------------------------------------------------------------------------------------
+
+def _as_layer(layer):
+    return get_layer(layer) if isinstance(layer, str) else layer
+
+
+def _dtype_name(dtype):
+    return np.dtype(dtype).name
+
+
+def layer_costs(layer, dtype=np.float32, backward=False):
+    """Costs of a catalogue layer (a :class:`suite.catalogue.Layer` or its name).
+
+    Returns ``{operation: Cost}`` in order: ``"deconv"`` (layers with a deconvolution), then
+    each of the layer's counterparts (``"nearest"``, ``"bilinear"``: ``upsample`` by the
+    layer's scale factor; ``"nearest+conv3x3"``, ``"bilinear+conv3x3"``: ``upsample_conv2d``
+    with the layer's 3x3 padding-1 convolution and its bias; ``"nearest+add"``:
+    ``upsample_add`` with a skip of the upsampled shape). With ``backward=True`` also
+    ``"deconv_backward"`` and ``"<mode>_backward"`` for bare-upsample counterparts.
+    Bilinear is ``align_corners=False`` throughout.
+    """
+    layer = _as_layer(layer)
+    itemsize = np.dtype(dtype).itemsize
+    costs = {}
+    if layer.has_deconv:
+        args = (layer.input_shape, layer.weight_shape, layer.stride, layer.padding,
+                layer.output_padding, 1, layer.groups, layer.bias_shape is not None, itemsize)
+        costs["deconv"] = deconv2d_cost(*args)
+        if backward:
+            costs["deconv_backward"] = deconv2d_backward_cost(*args)
+    sf = layer.scale_factor
+    for kind in layer.counterparts:
+        mode = kind.split("+")[0]
+        ac = False if mode == "bilinear" else None
+        if kind in ("nearest", "bilinear"):
+            costs[kind] = upsample_cost(layer.input_shape, scale_factor=sf, mode=mode,
+                                        align_corners=ac, itemsize=itemsize)
+            if backward:
+                costs[f"{kind}_backward"] = upsample_backward_cost(
+                    layer.input_shape, scale_factor=sf, mode=mode, align_corners=ac,
+                    itemsize=itemsize)
+        elif kind.endswith("+conv3x3"):
+            costs[kind] = upsample_conv2d_cost(
+                layer.input_shape, layer.conv_after_upsample_weight_shape, scale_factor=sf,
+                mode=mode, align_corners=ac, padding=1, bias=True, itemsize=itemsize)
+        elif kind == "nearest+add":
+            costs[kind] = upsample_add_cost(layer.input_shape, layer.upsample_output_shape,
+                                            mode="nearest", itemsize=itemsize)
+        else:  # pragma: no cover - the catalogue validates its counterparts
+            raise ValueError(f"unknown counterpart {kind!r}; expected one of {COUNTERPARTS}")
+    return costs
+
+
+@lru_cache(maxsize=64)
+def _layer_checkerboard(layer, seed):
+    weight = layer.make_inputs(np.float64, seed)[1]
+    return dict(overlap_ratio=overlap_ratio(layer.kernel, layer.stride),
+                phase_sum_spread=phase_sum_spread(weight, layer.stride))
+
+
+def layer_checkerboard(layer, seed=0):
+    """``{"overlap_ratio", "phase_sum_spread"}`` of a layer's deconvolution, with the weights
+    :meth:`Layer.make_inputs` gives for ``seed`` (float64); None without a deconvolution.
+    Cached per (layer, seed)."""
+    layer = _as_layer(layer)
+    if not layer.has_deconv:
+        return None
+    return dict(_layer_checkerboard(layer, int(seed)))
+
+
+def costs_frame(layers=None, dtypes=(np.float32, np.float64), backward=False,
+                checkerboard=True, seed=0):
+    """One row (a plain dict) per layer x dtype x operation x algorithm, for a DataFrame.
+
+    Columns: ``layer``, ``dtype``, ``operation`` (the keys of :func:`layer_costs`),
+    ``algorithm``, ``output_shape``, ``macs``, ``adds``, ``useful_flops``,
+    ``executed_flops`` (of this algorithm), ``min_bytes``, ``workspace_bytes`` (of this
+    algorithm), ``parameters``, ``itemsize``, ``arithmetic_intensity`` (useful / min_bytes),
+    ``executed_intensity`` (executed / min_bytes), and with ``checkerboard=True``
+    ``overlap_ratio`` and ``phase_sum_spread`` (deconvolution rows; NaN elsewhere).
+    ``layers``: Layer objects or names (default: the whole catalogue).
+    """
+    layers = LAYERS if layers is None else tuple(_as_layer(layer) for layer in layers)
+    rows = []
+    for layer in layers:
+        if not isinstance(layer, Layer):
+            raise TypeError(f"expected a catalogue Layer or its name, got {layer!r}")
+        board = layer_checkerboard(layer, seed) if checkerboard else None
+        for dtype in dtypes:
+            for operation, cost in layer_costs(layer, dtype, backward).items():
+                for algorithm in cost.algorithms:
+                    row = dict(layer=layer.name, dtype=_dtype_name(dtype), operation=operation,
+                               algorithm=algorithm, output_shape=cost.output_shape,
+                               macs=cost.macs, adds=cost.adds, useful_flops=cost.useful_flops,
+                               executed_flops=cost.executed_flops[algorithm],
+                               min_bytes=cost.min_bytes,
+                               workspace_bytes=cost.workspace_bytes[algorithm],
+                               parameters=cost.parameters, itemsize=cost.itemsize,
+                               arithmetic_intensity=cost.arithmetic_intensity,
+                               executed_intensity=cost.executed_intensity(algorithm))
+                    if checkerboard:
+                        deconv = operation.startswith("deconv") and board is not None
+                        row["overlap_ratio"] = board["overlap_ratio"] if deconv else math.nan
+                        row["phase_sum_spread"] = (board["phase_sum_spread"] if deconv
+                                                   else math.nan)
+                    rows.append(row)
+    return rows
