@@ -163,6 +163,28 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                    dst)
 
 
+cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
+                       Py_ssize_t n_images, Py_ssize_t channels,
+                       Py_ssize_t height, Py_ssize_t width, const Window* g,
+                       const floating* bias, floating* im,
+                       Py_ssize_t image_stride) noexcept nogil:
+    """col2im_images on the calling thread alone (one task of a parallel loop)."""
+    cdef Py_ssize_t n, c, h, q, kk = g.kh * g.kw
+    cdef floating* dst
+    cdef floating value
+    for n in range(n_images):
+        for c in range(channels):
+            value = 0
+            if bias != NULL:
+                value = bias[c]
+            for h in range(height):
+                dst = im + n * image_stride + (c * height + h) * width
+                for q in range(width):
+                    dst[q] = value
+                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height,
+                           width, g, h, dst)
+
+
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
                       Py_ssize_t plane, floating* packed, int n_threads) noexcept nogil:
     """(n, c, plane) -> (c, n*plane): images side by side, one GEMM operand for all."""
@@ -369,49 +391,94 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     const floating[::1] bias, floating[:, :, :, ::1] out,
                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                    Py_ssize_t images_per_gemm, int n_threads):
-    """out = conv_transpose2d(x, weight) + bias by Caffe's method, per batch of images and
-    group: col = W_g^T x_g (one GEMM), then col2im into the group's output channels.
+                    Py_ssize_t images_per_gemm, Py_ssize_t channels_per_block,
+                    int n_threads):
+    """out = conv_transpose2d(x, weight) + bias by Caffe's method: col = W_g^T x_g (GEMM),
+    then col2im into the group's output channels.
 
     weight (C_in, C_out/groups, kh, kw); bias None or (C_out,).
+
+    With channels_per_block > 0 the work is cut into independent tasks (images_per_gemm
+    images x one group x channels_per_block output channels), each a single-threaded GEMM
+    into its thread's column block, small enough to stay in cache, followed at once by the
+    block's col2im: no barrier, no column matrix larger than a cache, and the result does not
+    depend on the thread count. With channels_per_block == 0 (too few tasks for the threads,
+    e.g. one image with one output channel) each group's GEMM is split across the threads
+    and col2im is parallel over output rows.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, M = cog * kk
     cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld
-    cdef Py_ssize_t out_image = c_out * out_h * out_w
+    cdef Py_ssize_t out_image = c_out * out_h * out_w, plane = out_h * out_w
+    cdef Py_ssize_t cb = channels_per_block, n_chunks, n_blocks, task, chunk, rest, blk
+    cdef Py_ssize_t c0, count, block_size
     cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
     cdef floating* col = NULL
     cdef floating* packed = NULL
-    cdef floating zero = 0
+    cdef floating* block
+    cdef floating zero = 0, one = 1
     if N == 0:
         return
     if bias is not None:
         b_ptr = &bias[0]
+    n_chunks = (N + nb - 1) // nb
     try:
-        col = allocate(M * nb * HW, col)
         if nb > 1:
-            packed = allocate(c_in * nb * HW, col)
+            packed = allocate(n_chunks * c_in * nb * HW, col)
+        if cb > 0:
+            block_size = cb * kk * nb * HW
+            col = allocate(n_threads * block_size, col)
+        else:
+            col = allocate(M * nb * HW, col)
         with nogil:
-            n0 = 0
-            while n0 < N:
-                cur = min(nb, N - n0)
-                ld = cur * HW
-                if cur == 1:
-                    operand = &x[n0, 0, 0, 0]
-                else:
-                    pack_images(&x[n0, 0, 0, 0], cur, c_in, HW, packed, n_threads)
-                    operand = packed
-                for grp in range(groups):
-                    parallel_gemm(True, False, M, ld, cig, &weight[grp * cig, 0, 0, 0], M,
-                                  operand + grp * cig * ld, ld, zero, col, ld, n_threads)
-                    col2im_images(col, HW, ld, cur, cog, out_h, out_w, &g,
-                                  NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                  &out[n0, grp * cog, 0, 0], out_image, n_threads)
-                n0 += cur
+            if nb > 1:
+                for chunk in range(n_chunks):
+                    n0 = chunk * nb
+                    pack_images(&x[n0, 0, 0, 0], min(nb, N - n0), c_in, HW,
+                                packed + chunk * c_in * nb * HW, n_threads)
+            if cb > 0:
+                n_blocks = (cog + cb - 1) // cb
+                for task in prange(n_chunks * groups * n_blocks, schedule="static",
+                                   num_threads=n_threads):
+                    chunk = task // (groups * n_blocks)
+                    rest = task - chunk * groups * n_blocks
+                    grp = rest // n_blocks
+                    blk = rest - grp * n_blocks
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    ld = cur * HW
+                    if nb == 1:
+                        operand = &x[n0, 0, 0, 0]
+                    else:
+                        operand = packed + chunk * c_in * nb * HW
+                    c0 = blk * cb
+                    count = min(cb, cog - c0)
+                    block = col + omp_get_thread_num() * block_size
+                    gemm(True, False, <int> (count * kk), <int> ld, <int> cig,
+                         one, &weight[grp * cig, c0, 0, 0], <int> M,
+                         operand + grp * cig * ld, <int> ld, zero, block, <int> ld)
+                    col2im_block(block, HW, ld, cur, count, out_h, out_w, &g,
+                                 NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
+                                 &out[n0, grp * cog + c0, 0, 0], out_image)
+            else:
+                for chunk in range(n_chunks):
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    ld = cur * HW
+                    if nb == 1:
+                        operand = &x[n0, 0, 0, 0]
+                    else:
+                        operand = packed + chunk * c_in * nb * HW
+                    for grp in range(groups):
+                        parallel_gemm(True, False, M, ld, cig, &weight[grp * cig, 0, 0, 0], M,
+                                      operand + grp * cig * ld, ld, zero, col, ld, n_threads)
+                        col2im_images(col, HW, ld, cur, cog, out_h, out_w, &g,
+                                      NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                      &out[n0, grp * cog, 0, 0], out_image, n_threads)
     finally:
         free(col)
         free(packed)
