@@ -626,6 +626,45 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
                     offset += cog * K
 
 
+def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
+                           const Py_ssize_t[:, ::1] tap_h, const Py_ssize_t[::1] taps_h,
+                           const Py_ssize_t[:, ::1] tap_w, const Py_ssize_t[::1] taps_w,
+                           Py_ssize_t groups, floating[::1] packed, int n_threads):
+    """Collapsed sub-kernels of nearest upsampling + convolution for phase_correlation.
+
+    weight (C_out, C_in/groups, kh, kw). For group grp and phase (rh, rw), in that order, a
+    row-major (C_out/groups) x (C_in/groups * taps_h[rh] * taps_w[rw]) matrix whose entry
+    (co, ci, a, b) sums the kernel taps (i, j) with tap_h[rh, i] == a and tap_w[rw, j] == b:
+    the taps that land on the same input pixel.
+    """
+    cdef Py_ssize_t c_out = weight.shape[0], cig = weight.shape[1]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], cog = c_out // groups
+    cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0]
+    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, th, tw, base, offset, per_group = 0
+    cdef floating* block
+    for rh in range(sh):
+        for rw in range(sw):
+            per_group += cog * cig * taps_h[rh] * taps_w[rw]
+    with nogil:
+        for task in prange(c_out, schedule="static", num_threads=n_threads):
+            grp = task // cog
+            co = task - grp * cog
+            offset = grp * per_group
+            for rh in range(sh):
+                for rw in range(sw):
+                    th = taps_h[rh]
+                    tw = taps_w[rw]
+                    block = &packed[offset + co * cig * th * tw]
+                    memset(block, 0, cig * th * tw * sizeof(floating))
+                    for ci in range(cig):
+                        base = ci * th * tw
+                        for i in range(kh):
+                            for j in range(kw):
+                                block[base + tap_h[rh, i] * tw + tap_w[rw, j]] += (
+                                    weight[task, ci, i, j])
+                    offset = offset + cog * cig * th * tw
+
+
 def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
                       const floating[::1] bias, floating[:, :, :, ::1] out,
                       const Py_ssize_t[:, ::1] phases_h, const Py_ssize_t[:, ::1] phases_w,

@@ -25,42 +25,26 @@ __all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
 
 def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
     """Per-phase geometry of nearest upsampling by an integer ``scale`` followed by a
-    stride-1 convolution along one axis, and the tap-collapsing matrices.
+    stride-1 convolution along one axis, and where each kernel tap lands.
 
     Output index o = scale*q + r (phase r) reads upsampled index o - padding + i*dilation,
     i.e. input index q + (r - padding + i*dilation) // scale: the kernel's taps land on a few
     consecutive input offsets, and taps landing on the same offset can be summed once (the
     collapsed kernel). Zero padding of the upsampled map is zero padding of the input.
 
-    Returns rows (taps, 0, pad, count, first_out) for :func:`_conv.phase_correlation` and,
-    per phase, a (taps x kernel) 0/1 matrix mapping kernel taps to collapsed taps.
+    Returns rows (taps, 0, pad, count, first_out) for the phase correlation kernel, and a
+    (scale x kernel) array: the collapsed tap that kernel tap i becomes in phase r.
     """
-    rows, maps = [], []
+    rows = []
+    tap = np.empty((scale, kernel), dtype=np.intp)
     for r in range(scale):
         offsets = [(r - padding + i * dilation) // scale for i in range(kernel)]
         low = offsets[0]
         taps = offsets[-1] - low + 1
         count = 0 if r >= out_size else (out_size - r + scale - 1) // scale
         rows.append((taps, 0, -low, count, r))
-        collapse = np.zeros((taps, kernel))
-        collapse[np.array(offsets) - low, np.arange(kernel)] = 1.0
-        maps.append(collapse)
-    return np.array(rows, dtype=np.intp).reshape(scale, 5), maps
-
-
-def _collapsed_weights(weight, groups, maps_h, maps_w):
-    """Sub-kernels for every (group, phase_h, phase_w), each (C_out/g) x (C_in/g*th*tw)."""
-    c_out = weight.shape[0]
-    cog = c_out // groups
-    blocks = []
-    w64 = weight.astype(np.float64)
-    for grp in range(groups):
-        w_g = w64[grp * cog:(grp + 1) * cog]
-        for map_h in maps_h:
-            for map_w in maps_w:
-                sub = np.einsum("ai,bj,ocij->ocab", map_h, map_w, w_g)
-                blocks.append(sub.reshape(cog, -1).ravel())
-    return np.concatenate(blocks).astype(weight.dtype)
+        tap[r] = np.array(offsets) - low
+    return np.array(rows, dtype=np.intp).reshape(scale, 5), tap
 
 
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
@@ -112,9 +96,14 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
                    and all(s.is_integer() for s in scales))
     if collapsible:
         s_h, s_w = int(scales[0]), int(scales[1])
-        phases_h, maps_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])
-        phases_w, maps_w = collapsed_phase_table(shape[3], s_w, kw, padding[1], dilation[1])
-        packed = _collapsed_weights(weight, groups, maps_h, maps_w)
+        phases_h, tap_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])
+        phases_w, tap_w = collapsed_phase_table(shape[3], s_w, kw, padding[1], dilation[1])
+        taps_h = np.ascontiguousarray(phases_h[:, 0])
+        taps_w = np.ascontiguousarray(phases_w[:, 0])
+        packed = np.empty(groups * (c_out // groups) * c_in_per_group
+                          * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
+        _conv.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
+                                     n_threads)
         rows = c_in_per_group * int(phases_h[:, 0].max()) * int(phases_w[:, 0].max())
         per_phase = int(phases_h[:, 3].max()) * int(phases_w[:, 3].max())
         nb = _images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
