@@ -749,103 +749,118 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
         free(y)
 
 
-cdef void upsample_plane(const floating* src, Py_ssize_t in_w, floating* dst,
-                         Py_ssize_t up_h, Py_ssize_t up_w, bint bilinear,
-                         const Py_ssize_t* h_index, const Py_ssize_t* w_index,
-                         Py_ssize_t w_repeat,
-                         const Py_ssize_t* h0, const Py_ssize_t* h1,
-                         const floating* lh0, const floating* lh1,
-                         const Py_ssize_t* w0, const Py_ssize_t* w1,
-                         const floating* lw0, const floating* lw1) noexcept nogil:
-    """One upsampled plane (up_h x up_w) from one input plane, row by row."""
-    cdef Py_ssize_t oh
-    for oh in range(up_h):
-        if bilinear:
-            bilinear_row(src + h0[oh] * in_w, src + h1[oh] * in_w, lh0[oh], lh1[oh],
-                         dst + oh * up_w, up_w, w0, w1, lw0, lw1)
-        elif oh > 0 and h_index[oh] == h_index[oh - 1]:
-            memcpy(dst + oh * up_w, dst + (oh - 1) * up_w, up_w * sizeof(floating))
-        else:
-            nearest_row(src + h_index[oh] * in_w, in_w, dst + oh * up_w, up_w, w_index,
-                        w_repeat)
+cdef enum SourceKind:
+    SOURCE_INPUT = 0       # the input planes themselves
+    SOURCE_NEAREST = 1     # nearest upsampling of the input, made row by row on the fly
+    SOURCE_BILINEAR = 2    # bilinear upsampling of the input, made row by row on the fly
 
 
-def upsample_conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
-                           const floating[::1] bias, floating[:, :, :, ::1] out,
-                           Py_ssize_t up_h, Py_ssize_t up_w, bint bilinear,
-                           const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
-                           Py_ssize_t w_repeat,
-                           const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
-                           const floating[::1] lh0, const floating[::1] lh1,
-                           const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
-                           const floating[::1] lw0, const floating[::1] lw1,
-                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
-                           Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                           Py_ssize_t images_per_gemm, int n_threads):
-    """out = conv2d(upsample(x), weight) + bias without the upsampled tensor.
+def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                       const floating[::1] bias, floating[:, :, :, ::1] out,
+                       int source, Py_ssize_t src_h, Py_ssize_t src_w,
+                       const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
+                       Py_ssize_t w_repeat,
+                       const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                       const floating[::1] lh0, const floating[::1] lh1,
+                       const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                       const floating[::1] lw0, const floating[::1] lw1,
+                       Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                       Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                       Py_ssize_t band_rows, int n_threads):
+    """out = conv2d(source, weight) + bias in independent tasks of (image, group, band of
+    band_rows output rows).
 
-    Like conv2d_im2col, but each task first interpolates one input plane into a buffer of
-    its thread (up_h x up_w) and packs that plane's convolution columns from it: the
-    workspace is one upsampled plane per thread instead of the whole N x C upsampled map.
-    Nearest tables: h_index, w_index, w_repeat; bilinear tables: h0, h1, lh0, lh1, w0, w1,
-    lw0, lw1 (the unused set may be any arrays).
+    A task packs the columns of its band only (C_in/groups*kh*kw x band_rows*W_out, sized to
+    stay in cache) and multiplies them by the group's weights with a single-threaded GEMM
+    that writes straight into the band's output rows. When the source is an upsampling of x
+    (``source`` 1 nearest, 2 bilinear, with its tables; src_h x src_w the upsampled size),
+    the task first interpolates the few source rows its band reads into a buffer of its
+    thread: the upsampled map never exists. The result does not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
-    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
-    cdef Py_ssize_t in_plane = height * width, up_plane = up_h * up_w
-    cdef Py_ssize_t task, n, c, i
-    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    cdef Py_ssize_t L = out_h * out_w, R = band_rows
+    cdef Py_ssize_t bands = (out_h + R - 1) // R
+    cdef Py_ssize_t span = (R - 1) * sh + (kh - 1) * dh + 1
+    cdef Py_ssize_t col_size = K * R * out_w, src_size = cig * span * src_w
+    cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, i, u, q, c
+    cdef Py_ssize_t ld, tid
+    cdef Window g
     cdef const floating* b_ptr = NULL
-    cdef floating* col = NULL
-    cdef floating* planes = NULL
-    cdef floating* packed_out = NULL
-    cdef floating* buf
-    cdef floating zero = 0, one = 1, beta
+    cdef const floating* plane
+    cdef const floating* xp
+    cdef floating* cols = NULL
+    cdef floating* sources = NULL
+    cdef floating* col
+    cdef floating* src_rows
+    cdef floating* dst
+    cdef floating zero = 0, one = 1, beta, value
     if N == 0:
         return
     if bias is not None:
         b_ptr = &bias[0]
     try:
-        col = allocate(K * nb * L, col)
-        planes = allocate(n_threads * up_plane, col)
-        if nb > 1:
-            packed_out = allocate(c_out * nb * L, col)
+        cols = allocate(n_threads * col_size, cols)
+        if source != SOURCE_INPUT:
+            sources = allocate(n_threads * src_size, cols)
         with nogil:
-            n0 = 0
-            while n0 < N:
-                cur = min(nb, N - n0)
-                ld = cur * L
-                beta = zero
-                if cur == 1 and b_ptr != NULL:
-                    fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
-                    beta = one
-                for grp in range(groups):
-                    for task in prange(cur * cig, schedule="static", num_threads=n_threads):
-                        n = task // cig
-                        c = task - n * cig
-                        buf = planes + omp_get_thread_num() * up_plane
-                        upsample_plane(&x[n0 + n, grp * cig + c, 0, 0], width, buf,
-                                       up_h, up_w, bilinear, &h_index[0], &w_index[0],
-                                       w_repeat, &h0[0], &h1[0], &lh0[0], &lh1[0],
-                                       &w0[0], &w1[0], &lw0[0], &lw1[0])
+            for task in prange(N * groups * bands, schedule="static", num_threads=n_threads):
+                n = task // (groups * bands)
+                grp = (task // bands) % groups
+                band = task % bands
+                tid = omp_get_thread_num()
+                col = cols + tid * col_size
+                r0 = band * R
+                r1 = min(out_h, r0 + R)
+                rows = r1 - r0
+                ld = rows * out_w
+                u_first = r0 * sh - ph
+                if source == SOURCE_INPUT:
+                    g = make_window(kh, kw, sh, sw, ph - r0 * sh, pw, dh, dw, rows, out_w)
+                    for ci in range(cig):
+                        plane = &x[n, grp * cig + ci, 0, 0]
                         for i in range(kh):
-                            im2col_kernel_row(buf, up_h, up_w, &g, i,
-                                              col + n * L + c * kk * ld, ld)
-                    if cur == 1:
-                        parallel_gemm(False, False, cog, L, K, &weight[grp * cog, 0, 0, 0], K,
-                                      col, ld, beta, &out[n0, grp * cog, 0, 0], L, n_threads)
-                    else:
-                        parallel_gemm(False, False, cog, ld, K, &weight[grp * cog, 0, 0, 0], K,
-                                      col, ld, zero, packed_out + grp * cog * ld, ld,
-                                      n_threads)
-                if cur > 1:
-                    unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
-                                  n_threads)
-                n0 += cur
+                            im2col_kernel_row(plane, height, width, &g, i,
+                                              col + ci * kk * ld, ld)
+                else:
+                    # The source rows this band reads, clipped to the upsampled map.
+                    u0 = max(u_first, 0)
+                    u1 = min(u_first + (rows - 1) * sh + (kh - 1) * dh, src_h - 1)
+                    n_src = u1 - u0 + 1
+                    if n_src < 0:
+                        n_src = 0
+                    src_rows = sources + tid * src_size
+                    g = make_window(kh, kw, sh, sw, ph - r0 * sh + u0, pw, dh, dw, rows,
+                                    out_w)
+                    for ci in range(cig):
+                        xp = &x[n, grp * cig + ci, 0, 0]
+                        for u in range(n_src):
+                            dst = src_rows + (ci * span + u) * src_w
+                            if source == SOURCE_BILINEAR:
+                                bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                             lh0[u0 + u], lh1[u0 + u], dst, src_w,
+                                             &w0[0], &w1[0], &lw0[0], &lw1[0])
+                            elif u > 0 and h_index[u0 + u] == h_index[u0 + u - 1]:
+                                memcpy(dst, dst - src_w, src_w * sizeof(floating))
+                            else:
+                                nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
+                                            &w_index[0], w_repeat)
+                        for i in range(kh):
+                            im2col_kernel_row(src_rows + ci * span * src_w, n_src, src_w,
+                                              &g, i, col + ci * kk * ld, ld)
+                beta = zero
+                if b_ptr != NULL:
+                    for c in range(cog):
+                        value = b_ptr[grp * cog + c]
+                        dst = &out[n, grp * cog + c, r0, 0]
+                        for q in range(ld):
+                            dst[q] = value
+                    beta = one
+                gemm(False, False, <int> cog, <int> ld, <int> K, one,
+                     &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
+                     beta, &out[n, grp * cog, r0, 0], <int> L)
     finally:
-        free(col)
-        free(planes)
-        free(packed_out)
+        free(cols)
+        free(sources)

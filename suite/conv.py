@@ -86,11 +86,18 @@ def _sliding_positions(size, kernel, stride, padding, dilation, what):
     return count
 
 
+def _check_shape(shape, name, minimum):
+    if not isinstance(shape, (tuple, list)) or len(shape) != 4:
+        raise ValueError(f"{name} must be a 4-tuple, got {shape!r}")
+    return check_pair(tuple(shape[:2]), name, minimum[0]) + check_pair(tuple(shape[2:]), name,
+                                                                       minimum[1])
+
+
 def conv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation=1):
     """(N, C_out, H_out, W_out) of :func:`conv2d` for these shapes."""
     stride, padding, dilation = _check_geometry(stride, padding, dilation)
-    n, _, h, w = input_shape
-    c_out, _, kh, kw = weight_shape
+    n, _, h, w = _check_shape(input_shape, "input_shape", (0, 1))
+    c_out, _, kh, kw = _check_shape(weight_shape, "weight_shape", (1, 1))
     return (
         n,
         c_out,
@@ -112,8 +119,9 @@ def deconv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, output
                 f"dimension, got output_padding={output_padding}, stride={stride}, "
                 f"dilation={dilation} ({name})"
             )
-    n, _, h, w = input_shape
-    _, c_out_per_group, kh, kw = weight_shape
+    n, _, h, w = _check_shape(input_shape, "input_shape", (0, 1))
+    _, c_out_per_group, kh, kw = _check_shape(weight_shape, "weight_shape", (1, 1))
+    groups = check_int(groups, "groups", minimum=1)
     size = []
     for axis, (length, k) in enumerate(((h, kh), (w, kw))):
         out = ((length - 1) * stride[axis] - 2 * padding[axis] + dilation[axis] * (k - 1)
@@ -237,6 +245,16 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     if n == 0:
         return out
     per_image = out_h * out_w
+    if per_image >= BAND_MIN_COLUMNS:
+        rows = band_rows(n * groups, out_h, out_w, c_in_per_group * kh * kw, x.itemsize,
+                         n_threads)
+        check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw)
+        with single_threaded_blas():
+            _conv.correlation_banded(contiguous(x), contiguous(weight), bias, out,
+                                     SOURCE_INPUT, x.shape[2], x.shape[3], *NO_TABLES[x.dtype],
+                                     stride[0], stride[1], padding[0], padding[1],
+                                     dilation[0], dilation[1], groups, rows, n_threads)
+        return out
     nb = _images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
@@ -245,6 +263,41 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
                             padding[0], padding[1], dilation[0], dilation[1], groups, nb,
                             n_threads)
     return out
+
+
+#: Banded convolution: a task packs the columns of a band of output rows, at most this many
+#: bytes (so they stay in the core's cache for the GEMM) ...
+BAND_BYTES = 512 * 2**10
+
+#: ... but at least this many output values wide, so BLAS still runs near its peak. Maps
+#: with fewer output values per image batch several images into one GEMM instead.
+BAND_MIN_COLUMNS = 256
+
+#: ``source`` codes of _conv.correlation_banded.
+SOURCE_INPUT, SOURCE_NEAREST, SOURCE_BILINEAR = 0, 1, 2
+
+#: Placeholder interpolation tables for a convolution of the input itself.
+NO_TABLES = {
+    np.dtype(dt): (np.zeros(1, np.intp), np.zeros(1, np.intp), 0,
+                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt),
+                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt))
+    for dt in (np.float32, np.float64)
+}
+
+
+def band_rows(planes, out_h, out_w, column_rows, itemsize, n_threads):
+    """Output rows per task of the banded convolution (``planes`` = images x groups).
+
+    Sized by BAND_BYTES and BAND_MIN_COLUMNS; cut further only when the tasks would be fewer
+    than the threads.
+    """
+    rows = max(math.ceil(BAND_MIN_COLUMNS / out_w),
+               BAND_BYTES // max(1, column_rows * out_w * itemsize))
+    rows = min(rows, out_h)
+    if planes * math.ceil(out_h / rows) < n_threads:
+        rows = max(1, math.ceil(out_h / math.ceil(n_threads / planes)))
+    check_size((column_rows, rows * out_w), "the column workspace")
+    return int(rows)
 
 
 def _phase_table(in_size, out_size, kernel, stride, padding, dilation):
@@ -408,7 +461,10 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     (FCN-8s x8: 2.4x faster); everywhere else col2im is as fast or faster.
     """
     stride = check_pair(stride, "stride", 1)
-    c_in, c_out_per_group = weight_shape[:2]
+    check_pair(dilation, "dilation", 1)
+    _check_shape(input_shape, "input_shape", (0, 1))
+    c_in, c_out_per_group = _check_shape(weight_shape, "weight_shape", (1, 1))[:2]
+    groups = check_int(groups, "groups", minimum=1)
     phases = stride[0] * stride[1]
     if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
         return "phase"

@@ -16,8 +16,8 @@ from ._validation import (
     effective_n_threads,
     make_output,
 )
-from .conv import _check_groups, _check_input, _check_weight, _images_per_gemm
-from .conv import conv2d_output_shape
+from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _check_groups, _check_input,
+                   _check_weight, _images_per_gemm, band_rows, conv2d_output_shape)
 from .upsample import _check_mode, _plan, upsample_output_size
 
 __all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
@@ -62,9 +62,10 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
       the convolution's taps summed where they land on the same input pixel: for x2 + 3x3,
       16 multiply-adds per input pixel and channel pair instead of 36 (x2 + 5x5: 36 vs 100,
       x3 + 3x3: 25 vs 81, x4 + 3x3: 36 vs 144). Workspace: an im2col of x per phase.
-    * otherwise (bilinear, fractional scales, strided convolutions): im2col straight from
-      upsampled planes computed on the fly, one plane per thread at a time; the FLOPs are
-      the unfused ones, the upsampled N x C map never exists.
+    * otherwise (bilinear, fractional scales, strided convolutions): a banded convolution
+      whose tasks interpolate just the upsampled rows their band of output rows reads, into
+      a buffer of their thread, and pack the columns from there; the FLOPs are the unfused
+      ones, the upsampled N x C map never exists.
     """
     x = _check_input(x)
     weight = _check_weight(weight, x)
@@ -114,24 +115,20 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
                                     n_threads)
         return out
     plan = _plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
+    no_tables = NO_TABLES[x.dtype]
     if mode == "bilinear":
-        dummy = np.zeros(1, dtype=np.intp)
-        tables = (dummy, dummy, 0, plan.h[0], plan.h[1], plan.h[2], plan.h[3],
-                  plan.w[0], plan.w[1], plan.w[2], plan.w[3])
+        source = SOURCE_BILINEAR
+        tables = no_tables[:3] + plan.h[:2] + plan.h[2:] + plan.w[:2] + plan.w[2:]
     else:
-        index = np.zeros(1, dtype=np.intp)
-        weights = np.zeros(1, dtype=x.dtype)
-        tables = (plan.h_index, plan.w_index, plan.w_repeat, index, index, weights, weights,
-                  index, index, weights, weights)
-    per_image = shape[2] * shape[3]
-    rows = c_in_per_group * kh * kw
-    nb = _images_per_gemm(n, per_image, rows + c_out, x.itemsize)
-    check_size((rows, nb * per_image), "the column workspace")
-    check_blas_dims(M=c_out // groups, N=nb * per_image, K=rows)
+        source = SOURCE_NEAREST
+        tables = (plan.h_index, plan.w_index, plan.w_repeat) + no_tables[3:]
+    rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
+                     n_threads)
+    check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw)
     with single_threaded_blas():
-        _conv.upsample_conv2d_im2col(x, weight, bias, out, up_h, up_w, mode == "bilinear",
-                                     *tables, stride[0], stride[1], padding[0], padding[1],
-                                     dilation[0], dilation[1], groups, nb, n_threads)
+        _conv.correlation_banded(x, weight, bias, out, source, up_h, up_w, *tables,
+                                 stride[0], stride[1], padding[0], padding[1],
+                                 dilation[0], dilation[1], groups, rows, n_threads)
     return out
 
 

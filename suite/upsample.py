@@ -73,6 +73,9 @@ def upsample_output_size(input_size, size=None, scale_factor=None):
             "give exactly one of size and scale_factor, got "
             + ("both" if size is not None else "neither")
         )
+    if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
+        raise ValueError(f"input_size must be a pair (H, W), got {input_size!r}")
+    input_size = check_pair(tuple(input_size), "input_size", 1)
     if size is not None:
         out = check_pair(size, "size", 1)
         return out, (None, None)
@@ -135,8 +138,10 @@ def _repeat_factor(index, in_size, out_size):
 def _linear_tables(in_size, out_size, scale, align_corners, dtype):
     dst = np.arange(out_size, dtype=np.float64)
     if out_size == in_size:
+        # A copy: both taps on the same pixel, as PyTorch does, so a NaN or Inf next to
+        # it does not leak in through a zero weight.
         i0 = dst.astype(np.intp)
-        l1 = np.zeros(out_size)
+        return i0, i0.copy(), np.ones(out_size, dtype=dtype), np.zeros(out_size, dtype=dtype)
     else:
         if align_corners:
             ratio = (in_size - 1) / (out_size - 1) if out_size > 1 else 0.0
