@@ -11,6 +11,12 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   ``torch.nn.functional.interpolate`` and ``cv2.resize(INTER_NEAREST)``.
 * **bilinear x2** (``align_corners=False``): ``suite.upsample`` (``out=``), torch, and
   ``cv2.resize(INTER_LINEAR)``.
+* **fused**: each catalogue layer's "upsample + 3x3 convolution" counterpart (nearest or
+  bilinear, the layer's scale, padding 1): ``suite.upsample_conv2d`` against
+  ``suite.conv2d(suite.upsample(...))`` and ``F.conv2d(F.interpolate(...))``.
+
+After the tables, the thread scaling of suite's kernel (speed-up over one thread) on every
+case of at least 10 MFLOP.
 
 OpenCV works on channels-last images: its input is prepared once, untimed, as contiguous
 (H, W, C) arrays, one per image (and per block of at most CV_CN_MAX channels: 512 in OpenCV 4,
@@ -51,7 +57,7 @@ import zlib
 
 import numpy as np
 
-from .catalogue import DECONV_LAYERS, get_layer
+from .catalogue import DECONV_LAYERS, LAYERS, get_layer
 
 __all__ = ["main"]
 
@@ -66,7 +72,7 @@ UPSAMPLE_CASES = (
 QUICK_DECONV = ("dcgan-g2", "dcgan-out", "fcn8s-up2", "fcn8s-up8", "unet-up1", "erfnet-up",
                 "fsrcnn-x3", "stylegan-up")
 
-SECTIONS = ("deconv", "nearest", "bilinear")
+SECTIONS = ("deconv", "nearest", "bilinear", "fused")
 
 DEFAULT_REPEATS = 11
 QUICK_REPEATS = 7
@@ -239,6 +245,33 @@ def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
                 flops=layer.deconv_flops)
 
 
+def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
+    """upsample x scale + 3x3 convolution (padding 1), the layer's counterpart."""
+    inputs = layer.make_counterpart_inputs(dtype, seed=0)
+    x, w, b = inputs["x"], inputs["conv_weight"], inputs["conv_bias"]
+    s = layer.scale_factor
+    contestants = [
+        Contestant("suite-fused", lambda: suite.upsample_conv2d(
+            x, w, b, scale_factor=s, mode=mode, padding=1, num_threads=threads)),
+        Contestant("suite-unfused", lambda: suite.conv2d(
+            suite.upsample(x, scale_factor=s, mode=mode, num_threads=threads), w, b,
+            padding=1, num_threads=threads)),
+    ]
+    if torch is None:
+        contestants.append(Contestant("torch", status=torch_status))
+    else:
+        F = torch.nn.functional
+        xt, wt, bt = _tensor(torch, x), _tensor(torch, w), _tensor(torch, b)
+        contestants.append(Contestant(
+            "torch", lambda: F.conv2d(F.interpolate(xt, scale_factor=s, mode=mode), wt, bt,
+                                      padding=1),
+            to_nchw=lambda t: t.numpy()))
+    n, c_in, h, width = layer.input_shape
+    flops = 2 * n * layer.out_channels * c_in * 9 * (h * s) * (width * s)
+    return Case("fused", f"{layer.name}:{mode}", layer.input_shape, threads, contestants,
+                flops=flops)
+
+
 def _cv2_block_channels(cv2, channels, dtype):
     """The most channels one cv2 image may have (CV_CN_MAX: 512 in OpenCV 4, 128 in 5)."""
     block = channels
@@ -372,9 +405,10 @@ def format_section(section, cases, dtype, copy_gbps):
     names = [c.name for c in cases[0].contestants]
     ref = names[0]
     title = {"deconv": "deconvolution", "nearest": "nearest x2",
-             "bilinear": "bilinear x2 (align_corners=False)"}[section]
+             "bilinear": "bilinear x2 (align_corners=False)",
+             "fused": "upsample + 3x3 conv (GFLOP/s of the unfused definition)"}[section]
     header = ["case", "shape", "thr", ref]
-    if section == "deconv":
+    if section in ("deconv", "fused"):
         header.append("GFLOP/s")
     if section == "nearest":
         header += ["GB/s", "%copy"]
@@ -383,7 +417,7 @@ def format_section(section, cases, dtype, copy_gbps):
     for case in cases:
         r = case.reference
         row = [case.name, _shape_text(case.shape), str(case.threads), _cell(case, r)]
-        if section == "deconv":
+        if section in ("deconv", "fused"):
             row.append(f"{case.flops / r.median / 1e9:.1f}" if r.samples else "-")
         if section == "nearest":
             gbps = case.bytes_moved / r.median / 1e9 if r.samples else math.nan
@@ -393,7 +427,7 @@ def format_section(section, cases, dtype, copy_gbps):
     for t in sorted({c.threads for c in cases}):
         sub = [c for c in cases if c.threads == t]
         row = ["geomean", "", str(t), ""]
-        row += [""] * (1 if section == "deconv" else 2 if section == "nearest" else 0)
+        row += [""] * (1 if section in ("deconv", "fused") else 2 if section == "nearest" else 0)
         for i in range(1, len(names)):
             g = _geomean([case.ratio(case.contestants[i]) for case in sub])
             row.append(f"{g:.2f}" if math.isfinite(g) else "-")
@@ -405,6 +439,38 @@ def format_section(section, cases, dtype, copy_gbps):
                                     for case in cases for c in case.contestants
                                     if c.check.startswith("MISMATCH")})
     return text + ("\n" + "\n".join(notes) if notes else "")
+
+
+#: Thread scaling is judged on layers at least this large (FLOPs).
+SCALING_MIN_FLOPS = 10e6
+
+
+def format_scaling(cases):
+    """Speed-up of our kernel at each thread count over one thread, per FLOP-heavy case."""
+    rows = [["case", "section", "GFLOP", "threads", "speed-up", "efficiency"]]
+    by_key = {}
+    for case in cases:
+        if case.flops >= SCALING_MIN_FLOPS and case.reference.samples:
+            by_key.setdefault((case.section, case.name), {})[case.threads] = case
+    speedups = {}
+    for (section, name), runs in by_key.items():
+        if 1 not in runs:
+            continue
+        one = runs[1].reference.median
+        for t, case in sorted(runs.items()):
+            if t == 1:
+                continue
+            speedup = one / case.reference.median
+            speedups.setdefault(t, []).append(speedup)
+            rows.append([name, section, f"{case.flops / 1e9:.2f}", str(t), f"{speedup:.2f}",
+                         f"{100 * speedup / t:.0f}%"])
+    if len(rows) == 1:
+        return ""
+    for t, values in sorted(speedups.items()):
+        rows.append(["geomean", "", "", str(t), f"{_geomean(values):.2f}",
+                     f"{100 * _geomean(values) / t:.0f}%"])
+    return (f"thread scaling of suite's kernel (cases of >= {SCALING_MIN_FLOPS / 1e6:g} MFLOP; "
+            f"speed-up over 1 thread)\n" + _align(rows))
 
 
 def write_csv(path, cases, dtype, bandwidth):
@@ -533,6 +599,12 @@ def main(argv=None):
     for mode in ("nearest", "bilinear"):
         if mode in sections:
             plans += [(mode, case) for case in UPSAMPLE_CASES if keep(case[0])]
+    if "fused" in sections:
+        for layer in LAYERS:
+            for kind in layer.counterparts:
+                if kind.endswith("+conv3x3") and keep(layer.name):
+                    if not args.quick or layer.name in QUICK_DECONV:
+                        plans.append(("fused", (layer, kind.split("+")[0])))
 
     cases = []
     for t in threads:
@@ -543,6 +615,8 @@ def main(argv=None):
         for section, item in plans:
             if section == "deconv":
                 case = _deconv_case(item, dtype, t, suite, torch, torch_status)
+            elif section == "fused":
+                case = _fused_case(item[0], item[1], dtype, t, suite, torch, torch_status)
             else:
                 case = _upsample_case(section, item[0], item[1], dtype, t, suite, torch,
                                       torch_status, cv2, cv2_status)
@@ -568,6 +642,10 @@ def main(argv=None):
         if text:
             print()
             print(text)
+    scaling = format_scaling(cases)
+    if scaling:
+        print()
+        print(scaling)
     sys.stdout.flush()
     if args.csv:
         write_csv(args.csv, cases, dtype, bandwidth)
