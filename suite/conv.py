@@ -156,6 +156,20 @@ def _check_groups(groups, in_channels, out_channels):
     return groups
 
 
+def check_conv_arguments(x, weight, bias, groups):
+    """x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW), bias (C_out,) or None."""
+    x = _check_input(x)
+    weight = _check_weight(weight, x)
+    c_out, c_in_per_group = weight.shape[:2]
+    groups = _check_groups(groups, x.shape[1], c_out)
+    if c_in_per_group * groups != x.shape[1]:
+        raise ValueError(
+            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
+            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
+        )
+    return x, weight, check_bias(bias, c_out, x.dtype), groups
+
+
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None):
     """Unfold sliding kH x kW patches of ``x`` into columns (``torch.nn.functional.unfold``).
 
@@ -227,16 +241,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     workspace of C_in*kH*kW*H_out*W_out values per batched image (none for a 1x1, stride-1,
     unpadded convolution of one image).
     """
-    x = _check_input(x)
-    weight = _check_weight(weight, x)
+    x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
     c_out, c_in_per_group, kh, kw = weight.shape
-    groups = _check_groups(groups, x.shape[1], c_out)
-    if c_in_per_group * groups != x.shape[1]:
-        raise ValueError(
-            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
-            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
-        )
-    bias = check_bias(bias, c_out, x.dtype)
     stride, padding, dilation = _check_geometry(stride, padding, dilation)
     n_threads = effective_n_threads(num_threads)
     shape = conv2d_output_shape(x.shape, weight.shape, stride, padding, dilation)

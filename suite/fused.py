@@ -7,7 +7,6 @@ from . import _conv, _upsample
 from ._threads import single_threaded_blas
 from ._validation import (
     check_array,
-    check_bias,
     check_blas_dims,
     check_pair,
     check_same_dtype,
@@ -16,8 +15,8 @@ from ._validation import (
     effective_n_threads,
     make_output,
 )
-from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _check_groups, _check_input,
-                   _check_weight, _images_per_gemm, band_rows, conv2d_output_shape)
+from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _images_per_gemm, band_rows,
+                   check_conv_arguments, conv2d_output_shape)
 from .upsample import _check_mode, _plan, upsample_output_size
 
 __all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
@@ -67,16 +66,8 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
       a buffer of their thread, and pack the columns from there; the FLOPs are the unfused
       ones, the upsampled N x C map never exists.
     """
-    x = _check_input(x)
-    weight = _check_weight(weight, x)
+    x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
     c_out, c_in_per_group, kh, kw = weight.shape
-    groups = _check_groups(groups, x.shape[1], c_out)
-    if c_in_per_group * groups != x.shape[1]:
-        raise ValueError(
-            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
-            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
-        )
-    bias = check_bias(bias, c_out, x.dtype)
     mode, align_corners = _check_mode(mode, align_corners)
     if scale_factor is None:
         raise ValueError("scale_factor must be given (a number or a pair), got None")
