@@ -108,11 +108,13 @@ def check_size(shape, name):
 
 
 def check_blas_dims(**dims):
+    """Refuse, before any work, a GEMM whose sizes or leading dimensions (``ldc`` = one
+    output plane) do not fit BLAS's 32-bit integers."""
     for name, value in dims.items():
         if value > MAX_BLAS_DIM:
             raise ValueError(
                 f"this layer needs a GEMM with {name} = {value}, beyond BLAS's 32-bit "
-                f"dimensions; split the input"
+                f"dimensions (at most {MAX_BLAS_DIM}); split the input"
             )
 
 

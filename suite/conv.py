@@ -254,7 +254,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     if per_image >= BAND_MIN_COLUMNS:
         rows = band_rows(n * groups, out_h, out_w, c_in_per_group * kh * kw, x.itemsize,
                          n_threads)
-        check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw)
+        check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
+                        ldc=per_image)
         with single_threaded_blas():
             _conv.correlation_banded(contiguous(x), contiguous(weight), bias, out,
                                      SOURCE_INPUT, x.shape[2], x.shape[3], *NO_TABLES[x.dtype],

@@ -115,7 +115,11 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
         tables = (plan.h_index, plan.w_index, plan.w_repeat) + no_tables[3:]
     rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
                      n_threads)
-    check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw)
+    check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
+                    ldc=shape[2] * shape[3])
+    # Each thread keeps the upsampled rows one band reads, for every input channel of a group.
+    span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
+    check_size((n_threads, c_in_per_group, span, up_w), "the upsampled-rows workspace")
     with single_threaded_blas():
         _conv.correlation_banded(x, weight, bias, out, source, up_h, up_w, *tables,
                                  stride[0], stride[1], padding[0], padding[1],

@@ -22,6 +22,9 @@ deconv2d, deconv2d_zero_insertion, deconv2d_backward
 upsample, upsample_backward
     ``nearest`` / ``nearest-exact`` / ``bilinear`` with the coordinate rules of DESIGN.md
     ("Semantics that are easy to get wrong"), and the exact adjoint.
+upsample_conv2d, upsample_add
+    The fused kernels by their definitions: :func:`conv2d` of :func:`upsample`, and
+    :func:`upsample` to the skip's size plus the skip (the upsampled map is materialised).
 bilinear_kernel
     Caffe's ``BilinearFiller``.
 
@@ -46,6 +49,8 @@ __all__ = [
     "upsample",
     "upsample_backward",
     "upsample_source_indices",
+    "upsample_conv2d",
+    "upsample_add",
     "bilinear_kernel",
 ]
 
@@ -440,6 +445,9 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     _, ((hi0, hi1, hl0, hl1), (wi0, wi1, wl0, wl1)) = _axis_maps(
         x.shape[2:], size, scale_factor, mode, align_corners)
     x64 = x.astype(_ACC)
+    if mode != "bilinear":
+        # one source pixel, no weights: a plain gather keeps Inf (0 * Inf would be NaN)
+        return x64[:, :, hi0, :][:, :, :, wi0].astype(dtype)
     t = hl0[:, None] * x64[:, :, hi0, :] + hl1[:, None] * x64[:, :, hi1, :]
     y = wl0 * t[:, :, :, wi0] + wl1 * t[:, :, :, wi1]
     return y.astype(dtype)
@@ -462,17 +470,55 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
     if grad_out.shape != (N, C) + tuple(out_hw):
         raise ValueError(f"grad_out shape {grad_out.shape} != {(N, C) + tuple(out_hw)}")
     g = grad_out.astype(_ACC)
-    # adjoint of the W pass
+    nearest = mode != "bilinear"
+    # adjoint of the W pass (nearest: one unweighted tap, so an Inf stays an Inf)
     t = np.zeros((N, C, out_hw[0], W), dtype=_ACC)
     for ow in range(out_hw[1]):
+        if nearest:
+            t[:, :, :, wi0[ow]] += g[:, :, :, ow]
+            continue
         t[:, :, :, wi0[ow]] += wl0[ow] * g[:, :, :, ow]
         t[:, :, :, wi1[ow]] += wl1[ow] * g[:, :, :, ow]
     # adjoint of the H pass
     gx = np.zeros((N, C, H, W), dtype=_ACC)
     for oh in range(out_hw[0]):
+        if nearest:
+            gx[:, :, hi0[oh], :] += t[:, :, oh, :]
+            continue
         gx[:, :, hi0[oh], :] += hl0[oh] * t[:, :, oh, :]
         gx[:, :, hi1[oh], :] += hl1[oh] * t[:, :, oh, :]
     return gx.astype(dtype)
+
+
+# ----------------------------------------------------------------------------------------
+# fused kernels, by composition of the definitions above
+# ----------------------------------------------------------------------------------------
+
+def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
+                    stride=1, padding=0, dilation=1, groups=1):
+    """``conv2d(upsample(x, scale_factor=scale_factor, mode=mode), weight, bias, ...)``.
+
+    The upsampled map is materialised in float64 (no rounding between the two steps);
+    ``weight`` is ``(C_out, C_in//groups, kH, kW)`` as for :func:`conv2d`.
+    """
+    x = np.asarray(x)
+    weight = np.asarray(weight)
+    dtype = _check_float(x, weight)
+    up = upsample(x.astype(_ACC), scale_factor=scale_factor, mode=mode,
+                  align_corners=align_corners)
+    b = None if bias is None else np.asarray(bias).astype(_ACC)
+    y = conv2d(up, weight.astype(_ACC), b, stride, padding, dilation, groups)
+    return y.astype(dtype)
+
+
+def upsample_add(x, skip, mode="nearest", align_corners=None):
+    """``upsample(x, size=skip.shape[-2:], mode=mode) + skip`` (FPN's top-down merge)."""
+    x = np.asarray(x)
+    skip = np.asarray(skip)
+    dtype = _check_float(x, skip)
+    up = upsample(x.astype(_ACC), size=tuple(skip.shape[-2:]), mode=mode,
+                  align_corners=align_corners)
+    return (up + skip.astype(_ACC)).astype(dtype)
 
 
 # ----------------------------------------------------------------------------------------
