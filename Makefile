@@ -1,14 +1,21 @@
 # Two commands do everything on a fresh machine (Python 3, a C compiler, the package index):
 #   make test       create .venv, install, build, run the tests
-#   make campaign   create .venv, install, build, measure the kernels against their peers
+#   make campaign   create .venv, install, build, run the asv benchmark campaign (kernels and
+#                   peers), results in .asv/results/, HTML in .asv/html/
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PYTEST_ARGS ?=
-CAMPAIGN_ARGS ?= --quick
+# make campaign: PROFILE=quick|full, BENCH=<regex> (asv run -b), ASV_RUN_ARGS=<more asv run args>
+PROFILE ?= quick
+BENCH ?=
+ASV_RUN_ARGS ?=
+COMPARE_ARGS ?= --quick
+ASV := $(VENV)/bin/asv
+export BENCH
 
-.PHONY: test campaign build deps peers info clean
+.PHONY: test campaign compare build deps peers info clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -44,14 +51,81 @@ test: build
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+# The asv campaign of the working tree (README, "Benchmark campaigns"), in .venv: results
+# are filed under HEAD's commit in .asv/results/<machine>/ (new files and benchmarks are
+# added; re-running a benchmark at the same commit replaces its figures). The report step
+# runs `python -m suite report` when the package has one, then `asv publish`.
 campaign: build $(VENV)/.deps-bench
 	-$(PIP) install --quiet -r requirements/peers.txt || \
-	  echo "make campaign: PyTorch/OpenCV not installed; comparing with NumPy only" >&2
+	  echo "make campaign: PyTorch/OpenCV not installed; their benchmarks are skipped" >&2
+	@$(PY) -m suite info
+	@git diff --quiet HEAD -- . ':!benchmarks' 2>/dev/null || echo "make campaign:" \
+	  "uncommitted changes: the results are filed under HEAD ($$(git rev-parse --short HEAD))" >&2
+	$(ASV) machine --yes > /dev/null
+	SUITE_BENCH_PROFILE=$(PROFILE) $(ASV) run --python=same \
+	  --set-commit-hash=$$(git rev-parse HEAD) --show-stderr --record-samples \
+	  $${BENCH:+--bench "$$BENCH"} $(ASV_RUN_ARGS); status=$$?; \
+	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.report') is None)"; \
+	then $(PY) -m suite report || status=1; fi; \
+	$(ASV) publish || status=1; \
+	exit $$status
+
+# The short round-robin peer comparison (python -m suite compare --help).
+compare: build $(VENV)/.deps-bench
+	-$(PIP) install --quiet -r requirements/peers.txt || \
+	  echo "make compare: PyTorch/OpenCV not installed; comparing with NumPy only" >&2
 	$(PY) -m suite info
-	$(PY) -m suite compare $(CAMPAIGN_ARGS)
+	$(PY) -m suite compare $(COMPARE_ARGS)
 
 info: build
 	$(PY) -m suite info
 
 clean:
 	rm -rf build suite/*.so *.egg-info .pytest_cache
+
+# ---------------------------------------------------------------------------------------------
+# Reliability (README, "Reliability"): longer and instrumented runs of the kernel tests.
+# ---------------------------------------------------------------------------------------------
+.PHONY: test-long test-boundscheck test-asan test-slow
+
+KERNEL_TESTS ?= tests/test_conv.py tests/test_upsample.py tests/test_fused.py \
+	tests/test_threads.py tests/test_validation.py tests/test_reliability.py \
+	tests/test_properties.py
+
+# hypothesis's long profile: >= 10,000 fresh examples per kernel property (tens of minutes on
+# two cores; failures are kept in .hypothesis/ and replayed first next time).
+test-long: build
+	SUITE_HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/test_properties.py \
+	  --hypothesis-show-statistics $(PYTEST_ARGS)
+
+# The kernel tests on a build with Cython's boundscheck, wraparound and initializedcheck on,
+# then the normal build again whatever happened (the tree is left fast); the status of the
+# checked build and its tests is kept.
+test-boundscheck: $(VENV)/.deps-test
+	SUITE_BOUNDSCHECK=1 $(PY) setup.py -q build_ext --inplace --force \
+	  && $(PY) -m suite info \
+	  && SUITE_EXPECT_BOUNDSCHECK=1 $(PY) -m pytest $(KERNEL_TESTS) $(PYTEST_ARGS); \
+	status=$$?; \
+	echo "make test-boundscheck: restoring the normal build" >&2; \
+	$(PY) setup.py -q build_ext --inplace --force || status=1; \
+	exit $$status
+
+# The kernel tests on an AddressSanitizer build made in a throw-away copy of the tree (this
+# tree's extensions are never touched): ASan's runtime is preloaded into the venv's Python,
+# leak detection is off (CPython's own allocations would drown the report).
+test-asan: $(VENV)/.deps-test
+	@dir=$$(mktemp -d /tmp/suite-asan.XXXXXX) && echo "make test-asan: building in $$dir" && \
+	tar --exclude=./.venv --exclude=./.asv --exclude=./build --exclude='./suite/*.so' \
+	  --exclude=./.hypothesis -cf - . | tar -C $$dir -xf - && \
+	(cd $$dir && SUITE_CFLAGS="-fsanitize=address -fno-omit-frame-pointer -g" \
+	  LDFLAGS="-fsanitize=address" $(abspath $(PY)) setup.py -q build_ext --inplace && \
+	  for so in suite/*.so; do ldd $$so | grep -q libasan || \
+	    { echo "make test-asan: $$so is not linked with ASan" >&2; exit 1; }; done && \
+	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so) \
+	  ASAN_OPTIONS=detect_leaks=0:print_summary=1 \
+	  $(abspath $(PY)) -m pytest -p no:cacheprovider $(KERNEL_TESTS) $(PYTEST_ARGS)); \
+	status=$$?; rm -rf $$dir; exit $$status
+
+# The tests marked slow: sizes past 2**31 elements (about 11 GiB of memory).
+test-slow: build
+	SUITE_RUN_SLOW=1 $(PY) -m pytest -m slow tests/test_reliability.py $(PYTEST_ARGS)

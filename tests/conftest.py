@@ -111,10 +111,50 @@ def noncontiguous(a, kind):
         v[...] = a
     elif kind == "fortran":
         v = np.asfortranarray(a)
+    elif kind == "negative":
+        # negative strides on every axis: a reversed view of a reversed copy
+        flip = tuple(slice(None, None, -1) for _ in a.shape)
+        v = np.ascontiguousarray(a[flip])[flip]
+    elif kind == "readonly":
+        v = a.copy()
+        v.flags.writeable = False
+    elif kind == "misaligned":
+        # C-contiguous, but starting one byte into a uint8 buffer (numpy's aligned flag off)
+        buf = np.zeros(a.nbytes + 1, dtype=np.uint8)
+        v = np.ndarray(a.shape, dtype=a.dtype, buffer=buf, offset=1)
+        v[...] = a
+        assert not v.flags.aligned or a.size == 0
     else:
         raise ValueError(kind)
-    assert np.array_equal(v, a)
+    assert np.array_equal(v, a, equal_nan=True)
     return v
+
+
+#: Every ``noncontiguous`` kind: the layouts each kernel must accept for its inputs.
+LAYOUTS = ["transposed", "sliced", "fortran", "negative", "readonly", "misaligned"]
+
+
+def assert_same_nonfinite(actual, expected, err_msg=""):
+    """NaN in the same places, infinities equal (same places and signs)."""
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    assert a.shape == e.shape, f"shape {a.shape} != {e.shape} {err_msg}"
+    nan_a, nan_e = np.isnan(a), np.isnan(e)
+    assert np.array_equal(nan_a, nan_e), (
+        f"NaN positions differ {err_msg}: {int(nan_a.sum())} vs {int(nan_e.sum())} NaNs; "
+        f"first mismatches at {np.argwhere(nan_a != nan_e)[:4].tolist()}")
+    inf_a = np.where(np.isinf(a), a, 0.0)
+    inf_e = np.where(np.isinf(e), e, 0.0)
+    assert np.array_equal(inf_a, inf_e), (
+        f"infinities differ {err_msg}: first mismatches at "
+        f"{np.argwhere(inf_a != inf_e)[:4].tolist()}")
+
+
+def assert_close_nonfinite(actual, expected, dtype=None, err_msg=""):
+    """:func:`assert_same_nonfinite`, then :func:`assert_close` on the finite values."""
+    assert_same_nonfinite(actual, expected, err_msg)
+    finite = np.isfinite(np.asarray(expected, dtype=np.float64))
+    assert_close(np.where(finite, actual, 0), np.where(finite, expected, 0), dtype, err_msg=err_msg)
 
 
 @pytest.fixture
@@ -424,3 +464,259 @@ def upsample_configs():
     ids = [c.id for c in configs]
     assert len(set(ids)) == len(ids), [i for i in ids if ids.count(i) > 1]
     return configs
+
+
+# ----------------------------------------------------------------------------------------
+# fused kernels: upsample + convolution, upsample + skip addition
+# ----------------------------------------------------------------------------------------
+
+def _scale_id(sf):
+    if isinstance(sf, tuple):
+        return "x".join(_scale_id(v) for v in sf)
+    return f"{sf:g}" if isinstance(sf, float) else str(sf)
+
+
+def _scale_pair(sf):
+    return tuple(sf) if isinstance(sf, tuple) else (sf, sf)
+
+
+class UpConv:
+    """One ``upsample_conv2d`` configuration: upsample by ``sf`` with ``mode``, then a
+    convolution with kernel ``k``, stride ``s``, padding ``p``, dilation ``d``, ``groups``."""
+
+    def __init__(self, N, C_in, C_out, H, W, k, sf=2, mode="nearest", ac=None, s=1, p=0, d=1,
+                 groups=1, bias=True):
+        as_pair = lambda v: (v, v) if isinstance(v, int) else tuple(v)  # noqa: E731
+        self.N, self.C_in, self.C_out, self.H, self.W = N, C_in, C_out, H, W
+        self.k, self.s, self.p, self.d = map(as_pair, (k, s, p, d))
+        self.sf, self.mode, self.ac = sf, mode, ac
+        self.groups, self.bias = groups, bias
+
+    @property
+    def up_hw(self):
+        return tuple(int(np.floor(n * f)) for n, f in zip((self.H, self.W), _scale_pair(self.sf)))
+
+    @property
+    def out_hw(self):
+        return tuple((n + 2 * self.p[a] - self.d[a] * (self.k[a] - 1) - 1) // self.s[a] + 1
+                     for a, n in enumerate(self.up_hw))
+
+    def valid(self):
+        return (min(self.up_hw) > 0 and min(self.out_hw) > 0
+                and self.C_in % self.groups == 0 and self.C_out % self.groups == 0)
+
+    @property
+    def collapsed(self):
+        """True where upsample_conv2d takes the collapsed-kernel (phase) path."""
+        return (self.mode != "bilinear" and self.s == (1, 1)
+                and all(float(f).is_integer() for f in _scale_pair(self.sf)))
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C_in, self.H, self.W)
+
+    @property
+    def w_shape(self):
+        return (self.C_out, self.C_in // self.groups) + self.k
+
+    @property
+    def y_shape(self):
+        return (self.N, self.C_out) + self.out_hw
+
+    @property
+    def kwargs(self):
+        return dict(scale_factor=self.sf, mode=self.mode, align_corners=self.ac, stride=self.s,
+                    padding=self.p, dilation=self.d, groups=self.groups)
+
+    @property
+    def up_kwargs(self):
+        return dict(scale_factor=self.sf, mode=self.mode, align_corners=self.ac)
+
+    @property
+    def conv_kwargs(self):
+        return dict(stride=self.s, padding=self.p, dilation=self.d, groups=self.groups)
+
+    def torch_comparable(self):
+        return Up(self.N, self.C_in, self.H, self.W, self.mode, scale_factor=self.sf,
+                  align_corners=self.ac).torch_comparable()
+
+    def data(self, dtype, seed=0):
+        rng = seeded_rng("upconv", self.id, seed)
+        x = randn(rng, self.x_shape, dtype)
+        w = randn(rng, self.w_shape, dtype)
+        b = randn(rng, (self.C_out,), dtype) if self.bias else None
+        return x, w, b
+
+    @property
+    def id(self):
+        ac = "" if self.ac is None else f"_ac{int(self.ac)}"
+        return (f"{self.mode}{ac}x{_scale_id(self.sf)}_n{self.N}c{self.C_in}-{self.C_out}"
+                f"g{self.groups}_{self.H}x{self.W}_k{_pair_id(self.k)}s{_pair_id(self.s)}"
+                f"p{_pair_id(self.p)}d{_pair_id(self.d)}{'_b' if self.bias else ''}")
+
+    def __repr__(self):
+        return f"UpConv({self.id})"
+
+
+UPCONV_HANDPICKED = [
+    UpConv(2, 4, 3, 5, 6, 3, 2, p=1),                                  # StyleGAN: x2 + 3x3
+    UpConv(1, 3, 2, 4, 5, 3, 3, p=1),                                  # x3 + 3x3
+    UpConv(1, 2, 3, 3, 4, 3, 4, p=1, bias=False),                      # x4 + 3x3
+    UpConv(1, 3, 3, 4, 4, 5, 2, p=2),                                  # x2 + 5x5
+    UpConv(2, 2, 3, 5, 7, 3, 1, p=1),                                  # x1: a plain conv
+    UpConv(1, 3, 4, 4, 5, (1, 5), (2, 3), p=(0, 2)),                   # per-axis, non-square
+    UpConv(1, 2, 2, 5, 4, (4, 2), 2, p=(1, 0), d=(1, 2)),              # even kernel, dilation
+    UpConv(1, 6, 9, 4, 3, 3, 2, p=1, groups=3),                        # groups
+    UpConv(2, 5, 5, 3, 4, 3, 2, p=1, groups=5, bias=False),            # depthwise
+    UpConv(1, 3, 2, 4, 5, 3, 2, p=3),                                  # padding > k/2
+    UpConv(1, 2, 3, 1, 1, 3, 3, p=1),                                  # 1x1 input
+    UpConv(1, 2, 2, 1, 6, (1, 3), 2, p=(0, 1)),                        # H = 1
+    UpConv(1, 2, 2, 7, 1, (3, 1), (3, 2), p=(1, 0)),                   # W = 1
+    UpConv(1, 3, 2, 5, 5, 3, 2, "nearest-exact", p=1),
+    UpConv(2, 2, 3, 5, 6, 3, 3, "nearest-exact", p=(0, 1), d=(2, 1)),
+    UpConv(1, 3, 4, 5, 6, 3, 2, s=2, p=1),                             # strided: im2col path
+    UpConv(1, 2, 3, 5, 7, (2, 3), 3, s=(2, 1), p=(1, 0)),              # strided one axis
+    UpConv(1, 3, 2, 5, 6, 3, 1.5, p=1),                                # fractional nearest
+    UpConv(1, 2, 2, 5, 6, 3, (2.5, 1.5), "nearest-exact", p=1),
+    UpConv(1, 2, 3, 6, 7, 3, (0.5, 2), p=(0, 1)),                      # down one axis
+    UpConv(2, 3, 4, 5, 6, 3, 2, "bilinear", False, p=1),
+    UpConv(1, 3, 2, 5, 4, 3, 2, "bilinear", True, p=1),
+    UpConv(1, 2, 4, 4, 5, (5, 3), 3, "bilinear", False, p=(2, 1), groups=2),
+    UpConv(1, 2, 2, 5, 5, 3, 2.5, "bilinear", True, s=2, p=1, d=2),
+    UpConv(1, 2, 2, 6, 5, 4, (1.5, 3), "bilinear", False, s=(1, 2), bias=False),
+    UpConv(3, 2, 2, 2, 3, 3, 2, p=1),                                  # several small images
+    UpConv(0, 3, 4, 5, 6, 3, 2, p=1),                                  # empty batch
+]
+
+
+def _random_scale(rng):
+    kind = int(rng.integers(0, 4))
+    if kind == 0:
+        return int(rng.integers(1, 5))
+    if kind == 1:
+        return tuple(int(v) for v in rng.integers(1, 5, 2))
+    choices = [0.5, 0.75, 1.25, 1.5, 2.5, 1.7, 3.3]
+    if kind == 2:
+        return float(rng.choice(choices))
+    return (float(rng.choice(choices)), int(rng.integers(1, 4)))
+
+
+def _random_upconv(rng):
+    groups = int(rng.choice([1, 1, 2, 3]))
+    mode, ac = [("nearest", None), ("nearest", None), ("nearest-exact", None),
+                ("bilinear", False), ("bilinear", True)][int(rng.integers(0, 5))]
+    k = tuple(int(v) for v in rng.integers(1, 6, 2))
+    s = tuple(int(v) for v in rng.choice([1, 1, 1, 2], 2))
+    d = tuple(int(v) for v in rng.choice([1, 1, 2], 2))
+    p = tuple(int(rng.integers(0, k[a] + 1)) for a in range(2))
+    H, W = (int(v) for v in rng.choice([1, 2, 3, 4, 5, 7], 2))
+    return UpConv(int(rng.integers(1, 3)), groups * int(rng.integers(1, 3)),
+                  groups * int(rng.integers(1, 3)), H, W, k, _random_scale(rng), mode, ac,
+                  s, p, d, groups, bool(rng.integers(0, 2)))
+
+
+def upconv_configs(n_random=48, seed=1234):
+    rng = np.random.default_rng(seed)
+    configs = list(UPCONV_HANDPICKED)
+    seen = {c.id for c in configs}
+    while len(configs) < len(UPCONV_HANDPICKED) + n_random:
+        c = _random_upconv(rng)
+        if c.valid() and c.id not in seen:
+            seen.add(c.id)
+            configs.append(c)
+    assert all(c.valid() for c in configs)
+    return configs
+
+
+class UpAdd:
+    """One ``upsample_add`` configuration: x (N, C, H, W) resized to skip (N, C, Hs, Ws)."""
+
+    def __init__(self, N, C, H, W, Hs, Ws, mode="nearest", ac=None):
+        self.N, self.C, self.H, self.W, self.Hs, self.Ws = N, C, H, W, Hs, Ws
+        self.mode, self.ac = mode, ac
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    @property
+    def skip_shape(self):
+        return (self.N, self.C, self.Hs, self.Ws)
+
+    @property
+    def kwargs(self):
+        return dict(mode=self.mode, align_corners=self.ac)
+
+    def torch_comparable(self):
+        return Up(self.N, self.C, self.H, self.W, self.mode, size=(self.Hs, self.Ws),
+                  align_corners=self.ac).torch_comparable()
+
+    def data(self, dtype, seed=0):
+        rng = seeded_rng("upadd", self.id, seed)
+        return randn(rng, self.x_shape, dtype), randn(rng, self.skip_shape, dtype)
+
+    @property
+    def id(self):
+        ac = "" if self.ac is None else f"_ac{int(self.ac)}"
+        return f"{self.mode}{ac}_n{self.N}c{self.C}_{self.H}x{self.W}-{self.Hs}x{self.Ws}"
+
+    def __repr__(self):
+        return f"UpAdd({self.id})"
+
+
+def upadd_configs(seed=99):
+    shapes = [(2, 3, 4, 5, 8, 10),      # FPN: x2
+              (1, 2, 13, 13, 26, 26),   # YOLOv3: x2 of an odd map
+              (1, 2, 3, 4, 9, 12),      # x3
+              (2, 1, 5, 7, 11, 13),     # coprime sizes
+              (1, 3, 5, 5, 5, 5),       # same size
+              (1, 2, 6, 8, 3, 5),       # downsampling
+              (1, 1, 1, 1, 4, 3),       # from 1x1
+              (1, 2, 1, 5, 7, 10),      # H = 1
+              (3, 2, 4, 1, 8, 3)]       # W = 1
+    modes = [("nearest", None), ("nearest-exact", None), ("bilinear", False),
+             ("bilinear", True)]
+    configs = [UpAdd(*shape, mode, ac) for mode, ac in modes for shape in shapes]
+    rng = np.random.default_rng(seed)
+    for _ in range(12):
+        mode, ac = modes[int(rng.integers(0, 4))]
+        H, W, Hs, Ws = (int(v) for v in rng.integers(1, 12, 4))
+        configs.append(UpAdd(int(rng.integers(1, 3)), int(rng.integers(1, 4)), H, W, Hs, Ws,
+                             mode, ac))
+    ids = [c.id for c in configs]
+    return [c for i, c in enumerate(configs) if c.id not in ids[:i]]
+
+
+# ----------------------------------------------------------------------------------------
+# hypothesis profiles (tests/test_properties.py)
+# ----------------------------------------------------------------------------------------
+
+#: ``SUITE_HYPOTHESIS_PROFILE=long`` (``make test-long``) runs >= 10,000 examples per
+#: property; the default ``ci`` profile a small, derandomized budget set per property.
+HYPOTHESIS_PROFILE = os.environ.get("SUITE_HYPOTHESIS_PROFILE", "ci")
+LONG_EXAMPLES = 10_000
+
+try:
+    from hypothesis import HealthCheck, settings as _hyp_settings
+except ImportError:  # the property tests importorskip hypothesis themselves
+    _hyp_settings = None
+else:
+    _slow_checks = [HealthCheck.too_slow, HealthCheck.data_too_large,
+                    HealthCheck.filter_too_much]
+    # ci: the same examples on every run (no database, no flakiness from new seeds)
+    _hyp_settings.register_profile("ci", max_examples=50, deadline=None, derandomize=True,
+                                   database=None, print_blob=True,
+                                   suppress_health_check=_slow_checks)
+    # long: fresh random examples, failures saved in .hypothesis/ for replay
+    _hyp_settings.register_profile("long", max_examples=LONG_EXAMPLES, deadline=None,
+                                   derandomize=False, print_blob=True,
+                                   suppress_health_check=_slow_checks)
+    _hyp_settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def property_settings(ci_examples):
+    """Settings for one property: ``ci_examples`` in the ci profile, the profile's own
+    ``max_examples`` otherwise (``long``: 10,000)."""
+    if HYPOTHESIS_PROFILE == "ci":
+        return _hyp_settings(max_examples=ci_examples)
+    return _hyp_settings()

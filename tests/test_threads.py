@@ -1,21 +1,27 @@
 """Results do not depend on the thread count.
 
-upsample, upsample_backward, im2col and col2im partition their outputs between threads and
-never reorder a sum, so they are bit-for-bit identical for any ``num_threads``; the
-convolutions call BLAS, whose blocking may depend on the thread count, so they are compared
-within the dtype's tolerance.
+upsample, upsample_backward, upsample_add, im2col and col2im partition their outputs between
+threads and never reorder a sum, so they are bit-for-bit identical for any ``num_threads``
+(1, 2, 3, 4) and under ``threadpoolctl.threadpool_limits(1)`` / ``(2)``; the convolutions
+(conv2d, deconv2d, deconv2d_backward, upsample_conv2d) call BLAS, whose blocking may depend
+on the thread count, so they are compared within the dtype's tolerance. At a fixed thread
+count every kernel is deterministic: repeated runs are bit for bit identical.
 """
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
-from conftest import (DTYPE_IDS, DTYPES, Conv, Deconv, Up, assert_close, load_reference,
-                      load_suite, randn, seeded_rng)
+from conftest import (DTYPE_IDS, DTYPES, Conv, Deconv, Up, UpAdd, UpConv, assert_close,
+                      load_reference, load_suite, randn, seeded_rng)
 
 suite = load_suite()
 R = load_reference()
 
-THREADS = [1, 2, 3]
+THREADS = [1, 2, 3, 4]
+#: num_threads=None under a threadpoolctl limit (which sets OpenMP's limit)
+LIMITS = [1, 2]
+REPEATS = 5
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 
 # Big enough that every thread gets work (several images x channels x rows), small enough
@@ -39,14 +45,33 @@ CONV_CASES = [
 ]
 
 
+def under_limit(fn, limit):
+    with threadpool_limits(limits=limit):
+        return fn(None)
+
+
 def same_for_all_threads(fn, exact, dtype):
-    results = [fn(n) for n in THREADS]
-    for n, r in zip(THREADS[1:], results[1:]):
+    """fn(num_threads) for every count in THREADS and under each threadpoolctl limit; all
+    equal (bitwise when ``exact``) to the one-thread result, which is returned."""
+    results = [(f"num_threads={n}", fn(n)) for n in THREADS]
+    results += [(f"threadpool_limits({n})", under_limit(fn, n)) for n in LIMITS]
+    first = results[0][1]
+    for name, r in results[1:]:
         if exact:
-            assert np.array_equal(results[0], r), f"num_threads={n} differs from 1"
+            assert np.array_equal(first, r), f"{name} differs from num_threads=1"
         else:
-            assert_close(r, results[0], dtype, err_msg=f"num_threads={n}")
-    return results[0]
+            assert_close(r, first, dtype, err_msg=name)
+    return first
+
+
+def same_every_run(fn, n_threads):
+    """REPEATS calls at a fixed thread count give bit-for-bit the same result."""
+    first = fn(n_threads)
+    for i in range(REPEATS - 1):
+        again = fn(n_threads)
+        for a, b in zip(first if isinstance(first, tuple) else (first,),
+                        again if isinstance(again, tuple) else (again,)):
+            assert np.array_equal(a, b), f"run {i + 2} differs at num_threads={n_threads}"
 
 
 @dtypes
@@ -140,3 +165,103 @@ def test_more_threads_than_work():
         assert_close(suite.deconv2d(x, randn(seeded_rng("w"), (1, 2, 3, 3), np.float64),
                                     stride=2, num_threads=n),
                      R.deconv2d(x, randn(seeded_rng("w"), (1, 2, 3, 3), np.float64), stride=2))
+
+
+# ----------------------------------------------------------------------------------------
+# fused kernels, thread limits, determinism
+# ----------------------------------------------------------------------------------------
+
+UPCONV_CASES = [
+    UpConv(3, 6, 4, 9, 7, 3, 2, p=1),                                   # collapsed kernel
+    UpConv(2, 6, 6, 7, 5, (3, 2), (3, 2), "nearest-exact", p=(1, 0), groups=3),
+    UpConv(3, 4, 5, 7, 6, 3, 2, "bilinear", False, p=1),                # on the fly
+    UpConv(2, 4, 4, 6, 7, 3, 1.5, s=2, p=1, groups=2),
+]
+UPADD_CASES = [
+    UpAdd(3, 5, 7, 6, 14, 12, "nearest"),
+    UpAdd(2, 3, 7, 6, 17, 13, "nearest-exact"),
+    UpAdd(3, 5, 7, 6, 14, 12, "bilinear", False),
+    UpAdd(1, 1, 9, 7, 31, 30, "bilinear", True),                        # one plane: rows split
+]
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPCONV_CASES, ids=[c.id for c in UPCONV_CASES])
+def test_upsample_conv2d_thread_invariant(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    y = same_for_all_threads(
+        lambda n: suite.upsample_conv2d(x, w, b, **cfg.kwargs, num_threads=n), False, dtype)
+    assert_close(y, R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64),
+                                      b.astype(np.float64), **cfg.kwargs), dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD_CASES, ids=[c.id for c in UPADD_CASES])
+def test_upsample_add_thread_invariant(cfg, dtype):
+    x, skip = cfg.data(dtype)
+    y = same_for_all_threads(
+        lambda n: suite.upsample_add(x, skip, **cfg.kwargs, num_threads=n), True, dtype)
+    assert_close(y, R.upsample_add(x.astype(np.float64), skip.astype(np.float64),
+                                   **cfg.kwargs), dtype)
+
+    def in_place(n):
+        s = skip.copy()
+        suite.upsample_add(x, s, **cfg.kwargs, out=s, num_threads=n)
+        return s
+
+    np.testing.assert_array_equal(same_for_all_threads(in_place, True, dtype), y)
+
+
+@dtypes
+def test_deconv2d_backward_thread_limits(dtype):
+    cfg = DECONV_CASES[0]
+    x, w, _ = cfg.data(dtype)
+    g = randn(seeded_rng("thr-limit-g", cfg.id), cfg.y_shape, dtype)
+    first = suite.deconv2d_backward(g, x, w, **cfg.kwargs, num_threads=1)
+    for limit in LIMITS:
+        with threadpool_limits(limits=limit):
+            got = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
+        for a, e in zip(got, first):
+            assert_close(a, e, dtype, err_msg=f"threadpool_limits({limit})")
+
+
+def _all_kernels(dtype):
+    """(name, fn(num_threads)) for every kernel on a mid-sized case."""
+    c, d, u, uc, ua = CONV_CASES[0], DECONV_CASES[0], UP_CASES[3], UPCONV_CASES[0], UPADD_CASES[2]
+    xc, wc, bc = c.data(dtype)
+    xd, wd, bd = d.data(dtype)
+    rng = seeded_rng("repeat", np.dtype(dtype).name)
+    xu, gu = randn(rng, u.x_shape, dtype), randn(rng, u.y_shape, dtype)
+    gd = randn(rng, d.y_shape, dtype)
+    cols = randn(rng, c.cols_shape, dtype)
+    xuc, wuc, buc = uc.data(dtype)
+    xua, skip = ua.data(dtype)
+    kernels = [
+        ("im2col", lambda n: suite.im2col(xc, c.k, **c.unfold_kwargs, num_threads=n)),
+        ("col2im", lambda n: suite.col2im(cols, (c.H, c.W), c.k, **c.unfold_kwargs,
+                                          num_threads=n)),
+        ("conv2d", lambda n: suite.conv2d(xc, wc, bc, **c.kwargs, num_threads=n)),
+        ("deconv2d_backward", lambda n: suite.deconv2d_backward(gd, xd, wd, **d.kwargs,
+                                                                num_threads=n)),
+        ("upsample", lambda n: suite.upsample(xu, **u.kwargs, num_threads=n)),
+        ("upsample_backward", lambda n: suite.upsample_backward(gu, u.x_shape, **u.kwargs,
+                                                                num_threads=n)),
+        ("upsample_conv2d", lambda n: suite.upsample_conv2d(xuc, wuc, buc, **uc.kwargs,
+                                                            num_threads=n)),
+        ("upsample_add", lambda n: suite.upsample_add(xua, skip, **ua.kwargs, num_threads=n)),
+    ]
+    for algorithm in suite.DECONV_ALGORITHMS:
+        kernels.append((f"deconv2d[{algorithm}]",
+                        lambda n, a=algorithm: suite.deconv2d(xd, wd, bd, **d.kwargs,
+                                                              algorithm=a, num_threads=n)))
+    return kernels
+
+
+@dtypes
+@pytest.mark.parametrize("n_threads", [1, 2, 4])
+def test_repeated_runs_are_identical(n_threads, dtype):
+    for name, fn in _all_kernels(dtype):
+        try:
+            same_every_run(fn, n_threads)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: {exc}") from None

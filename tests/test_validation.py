@@ -6,6 +6,9 @@ Each case starts from a valid call and changes one thing.
 import numpy as np
 import pytest
 
+import inspect
+import re
+
 from conftest import load_suite, randn, seeded_rng
 
 suite = load_suite()
@@ -299,6 +302,246 @@ CASES = [
 ]
 
 
+SKIP = randn(RNG, (2, 4, 10, 12), np.float32)        # upsample_add(X, SKIP): x2
+ORIGINALS["SKIP"] = SKIP.copy()
+
+
+def upconv(**kw):
+    args = dict(x=X, weight=W_CONV, bias=B6, scale_factor=2, padding=1)
+    args.update(kw)
+    return suite.upsample_conv2d(**args)
+
+
+def upadd(**kw):
+    args = dict(x=X, skip=SKIP)
+    args.update(kw)
+    return suite.upsample_add(**args)
+
+
+def overlapping_out_upconv():
+    # x2 + 1x1 conv with 4 -> 4 channels: output (2, 4, 10, 12); x sits inside out
+    buf = randn(seeded_rng("ov-upconv"), (2 * 4 * 10 * 12,), f32)
+    x = buf[:X.size].reshape(X.shape)
+    w = randn(seeded_rng("ov-w"), (4, 4, 1, 1), f32)
+    return lambda: suite.upsample_conv2d(x, w, out=buf.reshape(2, 4, 10, 12))
+
+
+def overlapping_out_upadd():
+    buf = randn(seeded_rng("ov-upadd"), (SKIP.size,), f32)
+    x = buf[:X.size].reshape(X.shape)
+    return lambda: suite.upsample_add(x, SKIP, out=buf.reshape(SKIP.shape))
+
+
+def overlapping_x_in_place_upadd():
+    # out=skip (in place) while x lives inside skip
+    skip = SKIP.copy()
+    x = skip.reshape(-1)[:X.size].reshape(X.shape)
+    return lambda: suite.upsample_add(x, skip, out=skip)
+
+
+def readonly(a):
+    a = a.copy()
+    a.flags.writeable = False
+    return a
+
+
+CASES += [
+    # --- upsample_conv2d: arrays
+    ("upconv x list", lambda: upconv(x=X.tolist()), TypeError, "x"),
+    ("upconv x ndim", lambda: upconv(x=X[0]), ValueError, "x"),
+    ("upconv x int", lambda: upconv(x=X.astype(np.int32), bias=None), TypeError, "x"),
+    ("upconv x float16", lambda: upconv(x=X.astype(np.float16), bias=None), TypeError, "x"),
+    ("upconv x no channels", lambda: upconv(x=X[:, :0]), ValueError, "x"),
+    ("upconv weight ndim", lambda: upconv(weight=W_CONV[0]), ValueError, "weight"),
+    ("upconv weight dtype", lambda: upconv(weight=W_CONV.astype(f64), bias=None), TypeError,
+     "weight"),
+    ("upconv weight channels", lambda: upconv(weight=W_CONV[:, :3]), ValueError,
+     "weight|channels"),
+    ("upconv weight empty kernel", lambda: upconv(weight=W_CONV[:, :, :0]), ValueError,
+     "weight"),
+    ("upconv groups divide", lambda: upconv(groups=3, bias=None), ValueError, "groups"),
+    ("upconv groups 0", lambda: upconv(groups=0), ValueError, "groups"),
+    ("upconv groups float", lambda: upconv(groups=2.0), TypeError, "groups"),
+    ("upconv bias shape", lambda: upconv(bias=B3), ValueError, "bias"),
+    ("upconv bias dtype", lambda: upconv(bias=B6.astype(f64)), TypeError, "bias"),
+    ("upconv bias list", lambda: upconv(bias=B6.tolist()), TypeError, "bias"),
+    # --- upsample_conv2d: upsampling
+    ("upconv scale_factor None", lambda: upconv(scale_factor=None), ValueError,
+     "scale_factor"),
+    ("upconv scale_factor 0", lambda: upconv(scale_factor=0), ValueError, "scale_factor"),
+    ("upconv scale_factor nan", lambda: upconv(scale_factor=float("nan")), ValueError,
+     "scale_factor"),
+    ("upconv scale_factor inf", lambda: upconv(scale_factor=(2, float("inf"))), ValueError,
+     "scale_factor"),
+    ("upconv scale_factor negative", lambda: upconv(scale_factor=-2), ValueError,
+     "scale_factor"),
+    ("upconv scale_factor 3 values", lambda: upconv(scale_factor=(2, 2, 2)), ValueError,
+     "scale_factor"),
+    ("upconv scale_factor string", lambda: upconv(scale_factor="2"), TypeError,
+     "scale_factor"),
+    ("upconv scale_factor bool", lambda: upconv(scale_factor=True), TypeError,
+     "scale_factor"),
+    ("upconv scale_factor empty output", lambda: upconv(scale_factor=0.1), ValueError,
+     "scale_factor"),
+    ("upconv mode unknown", lambda: upconv(mode="bicubic"), ValueError, "mode"),
+    ("upconv mode None", lambda: upconv(mode=None), (ValueError, TypeError), "mode"),
+    ("upconv align_corners with nearest", lambda: upconv(align_corners=True), ValueError,
+     "align_corners"),
+    ("upconv align_corners not bool", lambda: upconv(mode="bilinear", align_corners=1),
+     TypeError, "align_corners"),
+    # --- upsample_conv2d: convolution geometry
+    ("upconv stride 0", lambda: upconv(stride=0), ValueError, "stride"),
+    ("upconv stride float", lambda: upconv(stride=1.0), TypeError, "stride"),
+    ("upconv stride 3 values", lambda: upconv(stride=(1, 1, 1)), ValueError, "stride"),
+    ("upconv padding -1", lambda: upconv(padding=(0, -1)), ValueError, "padding"),
+    ("upconv padding bool", lambda: upconv(padding=True), TypeError, "padding"),
+    ("upconv dilation 0", lambda: upconv(dilation=0), ValueError, "dilation"),
+    ("upconv kernel does not fit", lambda: upconv(padding=0, dilation=6), ValueError,
+     "kernel_size|padding|dilation"),
+    # --- upsample_conv2d: out=, num_threads
+    ("upconv out shape", lambda: upconv(out=np.empty((2, 6, 10, 11), f32)), ValueError, "out"),
+    ("upconv out dtype", lambda: upconv(out=np.empty((2, 6, 10, 12), f64)), TypeError, "out"),
+    ("upconv out non-contiguous",
+     lambda: upconv(out=np.empty((2, 6, 12, 10), f32).transpose(0, 1, 3, 2)), ValueError,
+     "out"),
+    ("upconv out read-only", lambda: upconv(out=readonly(np.empty((2, 6, 10, 12), f32))),
+     ValueError, "out"),
+    ("upconv out list", lambda: upconv(out=[0.0]), TypeError, "out"),
+    ("upconv out overlaps x", overlapping_out_upconv(), ValueError, "out"),
+    *[(f"upconv num_threads {bad!r}", (lambda bad=bad: upconv(num_threads=bad)), exc,
+       "num_threads") for bad, exc in [(0, ValueError), (-2, ValueError), (2.0, TypeError)]],
+    # --- upsample_add
+    ("upadd x list", lambda: upadd(x=X.tolist()), TypeError, "x"),
+    ("upadd skip list", lambda: upadd(skip=SKIP.tolist()), TypeError, "skip"),
+    ("upadd x ndim", lambda: upadd(x=X[0]), ValueError, "x"),
+    ("upadd skip ndim", lambda: upadd(skip=SKIP[0]), ValueError, "skip"),
+    ("upadd x int", lambda: upadd(x=X.astype(np.int64)), TypeError, "x"),
+    ("upadd skip dtype", lambda: upadd(skip=SKIP.astype(f64)), TypeError, "skip"),
+    ("upadd batch mismatch", lambda: upadd(skip=SKIP[:1]), ValueError, "skip"),
+    ("upadd channel mismatch", lambda: upadd(skip=SKIP[:, :3]), ValueError, "skip"),
+    ("upadd skip empty rows", lambda: upadd(skip=SKIP[:, :, :0]), ValueError, "skip"),
+    ("upadd x no channels", lambda: upadd(x=X[:, :0], skip=SKIP[:, :0]), ValueError, "x"),
+    ("upadd mode unknown", lambda: upadd(mode="area"), ValueError, "mode"),
+    ("upadd align_corners with nearest", lambda: upadd(align_corners=False), ValueError,
+     "align_corners"),
+    ("upadd align_corners not bool", lambda: upadd(mode="bilinear", align_corners="yes"),
+     TypeError, "align_corners"),
+    ("upadd out shape", lambda: upadd(out=np.empty((2, 4, 10, 13), f32)), ValueError, "out"),
+    ("upadd out dtype", lambda: upadd(out=np.empty(SKIP.shape, f64)), TypeError, "out"),
+    ("upadd out fortran", lambda: upadd(out=np.empty(SKIP.shape, f32, order="F")),
+     ValueError, "out"),
+    ("upadd out read-only", lambda: upadd(out=readonly(SKIP)), ValueError, "out"),
+    ("upadd out overlaps x", overlapping_out_upadd(), ValueError, "out"),
+    ("upadd out is a view of skip", lambda: upadd(out=SKIP[...]), ValueError, "out"),
+    ("upadd in place with x inside skip", overlapping_x_in_place_upadd(), ValueError, "out|x"),
+    ("upadd in place on a non-contiguous skip",
+     lambda: (lambda s: upadd(skip=s, out=s))(np.asfortranarray(SKIP)), ValueError,
+     "skip|out"),
+    *[(f"upadd num_threads {bad!r}", (lambda bad=bad: upadd(num_threads=bad)), exc,
+       "num_threads") for bad, exc in [(0, ValueError), (-2, ValueError), (1.5, TypeError)]],
+    # --- deconv2d_backward
+    ("backward x ndim", lambda: deconv_backward(x=X[0]), ValueError, "x"),
+    ("backward weight ndim", lambda: deconv_backward(weight=W_DECONV[0]), ValueError,
+     "weight"),
+    ("backward grad_out ndim", lambda: deconv_backward(grad_out=G_DECONV[0]), ValueError,
+     "grad_out"),
+    ("backward grad_out list", lambda: deconv_backward(grad_out=G_DECONV.tolist()),
+     TypeError, "grad_out"),
+    ("backward grad_out int", lambda: deconv_backward(grad_out=G_DECONV.astype(np.int32)),
+     TypeError, "grad_out"),
+    ("backward groups 0", lambda: deconv_backward(groups=0), ValueError, "groups"),
+    ("backward groups divide", lambda: deconv_backward(groups=3), ValueError, "groups"),
+    ("backward stride 0", lambda: deconv_backward(stride=0), ValueError, "stride"),
+    ("backward dilation float", lambda: deconv_backward(dilation=1.0), TypeError,
+     "dilation"),
+    ("backward output_padding too big",
+     lambda: deconv_backward(stride=2, output_padding=2), ValueError, "output_padding"),
+    ("backward weight channels", lambda: deconv_backward(weight=W_DECONV[:3]), ValueError,
+     "weight"),
+    # --- upsample_backward
+    ("upsample_backward input_shape 3 values",
+     lambda: upsample_backward(input_shape=(2, 4, 5)), ValueError, "input_shape"),
+    ("upsample_backward input_shape float",
+     lambda: upsample_backward(input_shape=(2, 4, 5.0, 6)), TypeError, "input_shape"),
+    ("upsample_backward input_shape 0 rows",
+     lambda: upsample_backward(input_shape=(2, 4, 0, 6)), ValueError, "input_shape"),
+    ("upsample_backward grad_out list", lambda: upsample_backward(grad_out=G_UP.tolist()),
+     TypeError, "grad_out"),
+    ("upsample_backward scale_factor 0", lambda: upsample_backward(scale_factor=0),
+     ValueError, "scale_factor"),
+    # --- im2col / col2im
+    ("im2col x list", lambda: im2col(x=X.tolist()), TypeError, "x"),
+    ("im2col x no rows", lambda: im2col(x=X[:, :, :0]), ValueError, "x"),
+    ("im2col kernel_size None", lambda: im2col(kernel_size=None), TypeError, "kernel_size"),
+    ("im2col stride float", lambda: im2col(stride=1.5), TypeError, "stride"),
+    ("col2im cols list", lambda: col2im(cols=COLS.tolist()), TypeError, "cols"),
+    ("col2im cols float16", lambda: col2im(cols=COLS.astype(np.float16)), TypeError, "cols"),
+    ("col2im output_size 3 values", lambda: col2im(output_size=(5, 6, 1)), ValueError,
+     "output_size"),
+    ("col2im output_size negative", lambda: col2im(output_size=-5), ValueError,
+     "output_size"),
+    ("col2im padding -1", lambda: col2im(padding=-1), ValueError, "padding"),
+    ("col2im dilation 0", lambda: col2im(dilation=0), ValueError, "dilation"),
+    ("col2im kernel too big", lambda: col2im(kernel_size=6), ValueError,
+     "kernel_size|padding|dilation"),
+    ("col2im zero rows", lambda: col2im(cols=COLS[:, :0]), ValueError, "cols"),
+    # --- bilinear_kernel
+    ("bilinear_kernel factor -1", lambda: suite.bilinear_kernel(-1, 3), ValueError, "factor"),
+    ("bilinear_kernel factor bool", lambda: suite.bilinear_kernel(True, 3), TypeError,
+     "factor"),
+    ("bilinear_kernel channels float", lambda: suite.bilinear_kernel(2, 3.0), TypeError,
+     "channels"),
+    ("bilinear_kernel channels None", lambda: suite.bilinear_kernel(2, None), TypeError,
+     "channels"),
+    ("bilinear_kernel dtype float16", lambda: suite.bilinear_kernel(2, 3, dtype=np.float16),
+     TypeError, "dtype"),
+    # --- shape helpers (public: the benchmarks and users size buffers with them)
+    ("conv2d_output_shape input_shape 3 values",
+     lambda: suite.conv2d_output_shape((2, 4, 5), W_CONV.shape), ValueError, "input_shape"),
+    ("conv2d_output_shape weight_shape 3 values",
+     lambda: suite.conv2d_output_shape(X.shape, (6, 4, 3)), ValueError, "weight_shape"),
+    ("conv2d_output_shape input_shape float",
+     lambda: suite.conv2d_output_shape((2, 4, 5.5, 6), W_CONV.shape), TypeError,
+     "input_shape"),
+    ("conv2d_output_shape kernel 0",
+     lambda: suite.conv2d_output_shape(X.shape, (6, 4, 0, 3)), ValueError, "weight_shape"),
+    ("conv2d_output_shape stride 0",
+     lambda: suite.conv2d_output_shape(X.shape, W_CONV.shape, stride=0), ValueError, "stride"),
+    ("conv2d_output_shape empty output",
+     lambda: suite.conv2d_output_shape(X.shape, W_CONV.shape, dilation=5), ValueError,
+     "kernel_size|padding|dilation"),
+    ("deconv2d_output_shape input_shape 3 values",
+     lambda: suite.deconv2d_output_shape((2, 4, 5), W_DECONV.shape), ValueError,
+     "input_shape"),
+    ("deconv2d_output_shape input_shape float",
+     lambda: suite.deconv2d_output_shape((2, 4, 5.5, 6), W_DECONV.shape), TypeError,
+     "input_shape"),
+    ("deconv2d_output_shape groups 0",
+     lambda: suite.deconv2d_output_shape(X.shape, W_DECONV.shape, groups=0), ValueError,
+     "groups"),
+    ("deconv2d_output_shape output_padding",
+     lambda: suite.deconv2d_output_shape(X.shape, W_DECONV.shape, output_padding=1),
+     ValueError, "output_padding"),
+    ("deconv2d_output_shape padding too big",
+     lambda: suite.deconv2d_output_shape(X.shape, W_DECONV.shape, padding=9), ValueError,
+     "padding"),
+    ("choose_algorithm groups 0",
+     lambda: suite.choose_algorithm(X.shape, W_DECONV.shape, groups=0), ValueError, "groups"),
+    ("choose_algorithm weight_shape 1 value",
+     lambda: suite.choose_algorithm(X.shape, (4,)), ValueError, "weight_shape"),
+    ("choose_algorithm stride 0",
+     lambda: suite.choose_algorithm(X.shape, W_DECONV.shape, stride=0), ValueError, "stride"),
+    ("upsample_output_size input_size 1 value",
+     lambda: suite.upsample_output_size((5,), scale_factor=2), ValueError, "input_size"),
+    ("upsample_output_size neither",
+     lambda: suite.upsample_output_size((5, 6)), ValueError, "size|scale_factor"),
+    ("upsample_output_size scale_factor 0",
+     lambda: suite.upsample_output_size((5, 6), scale_factor=0), ValueError, "scale_factor"),
+    ("upsample_output_size size float",
+     lambda: suite.upsample_output_size((5, 6), size=4.5), TypeError, "size"),
+]
+
+
 @pytest.mark.parametrize("call,exc,match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_argument_raises_naming_it(call, exc, match):
     with pytest.raises(exc, match=match):
@@ -309,7 +552,7 @@ def test_cases_did_not_modify_inputs():
     # runs after the cases above in file order; also checks the error paths left the shared
     # inputs alone
     for name, a in dict(X=X, W_DECONV=W_DECONV, W_CONV=W_CONV, B3=B3, B6=B6,
-                        G_DECONV=G_DECONV, COLS=COLS, G_UP=G_UP).items():
+                        G_DECONV=G_DECONV, COLS=COLS, G_UP=G_UP, SKIP=SKIP).items():
         np.testing.assert_array_equal(a, ORIGINALS[name], err_msg=name)
 
 
@@ -325,3 +568,56 @@ def test_numpy_integer_arguments_are_accepted():
                        num_threads=np.int64(1))
     assert y.shape == (2, 3, 9, 11)
     assert suite.upsample(X, size=(np.int64(7), 9)).shape == (2, 4, 7, 9)
+
+
+# ----------------------------------------------------------------------------------------
+# every public function has bad-input cases above
+# ----------------------------------------------------------------------------------------
+
+PUBLIC_FUNCTIONS = sorted(name for name in suite.__all__ if callable(getattr(suite, name)))
+SIGNATURES = {name: inspect.signature(getattr(suite, name)) for name in PUBLIC_FUNCTIONS}
+#: public callables without arguments: nothing a caller can get wrong
+NO_ARGUMENTS = {"openmp_enabled"}
+#: the kernels: each needs several cases (arrays, geometry, out=, threads)
+KERNELS = {"col2im", "conv2d", "deconv2d", "deconv2d_backward", "im2col", "upsample",
+           "upsample_add", "upsample_backward", "upsample_conv2d"}
+
+
+def _entry_points(monkeypatch):
+    """Run every case with each public function wrapped; return the function each case
+    entered first (the one it tests)."""
+    entered = []
+    for name in PUBLIC_FUNCTIONS:
+        def spy(*args, _name=name, _function=getattr(suite, name), **kwargs):
+            entered.append(_name)
+            return _function(*args, **kwargs)
+        monkeypatch.setattr(suite, name, spy)
+    tested = {}
+    for case_name, call, _, match in CASES:
+        entered.clear()
+        try:
+            call()
+        except Exception:
+            pass
+        assert entered, f"case {case_name!r} calls no public function"
+        tested.setdefault(entered[0], []).append((case_name, match))
+    return tested
+
+
+def test_every_public_function_has_bad_input_cases(monkeypatch):
+    tested = _entry_points(monkeypatch)
+    assert set(PUBLIC_FUNCTIONS) >= KERNELS | NO_ARGUMENTS
+    for name in PUBLIC_FUNCTIONS:
+        if name in NO_ARGUMENTS:
+            assert not SIGNATURES[name].parameters
+            continue
+        cases = tested.get(name, [])
+        minimum = 8 if name in KERNELS else 3
+        assert len(cases) >= minimum, f"{name}: only {len(cases)} bad-input cases"
+        # each case's expected message names one of the function's own arguments
+        params = set(SIGNATURES[name].parameters)
+        for case_name, match in cases:
+            named = [alt for alt in match.split("|") if re.fullmatch(r"\w+", alt)]
+            assert params & set(named) or "kernel_size" in named, (
+                f"{case_name!r}: the message pattern {match!r} names no argument of "
+                f"{name}{tuple(sorted(params))}")

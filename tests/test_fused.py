@@ -1,0 +1,291 @@
+"""upsample_conv2d and upsample_add against the reference, PyTorch and suite's own kernels.
+
+``upsample_conv2d`` has two paths (nearest / nearest-exact by integer factors with a stride-1
+convolution: the collapsed kernel; everything else: im2col of planes upsampled on the fly);
+``conftest.upconv_configs`` covers both with every parameter (integer, fractional and
+per-axis scales, kernels 1..5 non-square, padding, dilation, stride 1 and 2, groups, bias,
+odd sizes, N = 0). ``upsample_add`` is checked for every mode, up- and downsampling, in
+place (``out=skip``) and into ``out=``.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import (DTYPE_IDS, DTYPES, UpConv, assert_close, load_reference, load_suite,
+                      noncontiguous, randn, require_torch, seeded_rng, upadd_configs,
+                      upconv_configs)
+
+suite = load_suite()
+R = load_reference()
+
+UPCONV = upconv_configs()
+UPCONV_IDS = [c.id for c in UPCONV]
+UPCONV_TORCH = [c for c in UPCONV if c.torch_comparable()]
+UPADD = upadd_configs()
+UPADD_IDS = [c.id for c in UPADD]
+UPADD_TORCH = [c for c in UPADD if c.torch_comparable()]
+
+dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
+
+
+def f64(*arrays):
+    return [None if a is None else a.astype(np.float64) for a in arrays]
+
+
+def reference_upconv(cfg, x, w, b):
+    return R.upsample_conv2d(*f64(x, w, b), **cfg.kwargs)
+
+
+def snapshot(*arrays):
+    return [None if a is None else (a.copy(), a.tobytes()) for a in arrays]
+
+
+def assert_unchanged(arrays, copies):
+    for a, c in zip(arrays, copies):
+        if a is not None:
+            assert a.tobytes() == c[1], "an input was modified"
+
+
+# ----------------------------------------------------------------------------------------
+# upsample_conv2d
+# ----------------------------------------------------------------------------------------
+
+def test_both_paths_are_covered():
+    # the sweep must exercise each method with enough variety to mean something
+    collapsed = [c for c in UPCONV if c.collapsed]
+    on_the_fly = [c for c in UPCONV if not c.collapsed]
+    assert len(collapsed) >= 15 and len(on_the_fly) >= 15
+    for group in (collapsed, on_the_fly):
+        assert len({c.groups for c in group}) >= 2 and any(c.bias for c in group)
+        assert any(c.d != (1, 1) for c in group) and any(c.k[0] != c.k[1] for c in group)
+    assert {c.mode for c in on_the_fly} == {"nearest", "nearest-exact", "bilinear"}
+    assert any(c.s != (1, 1) for c in on_the_fly)
+    assert any(not float(v).is_integer() for c in on_the_fly for v in np.ravel(c.sf))
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPCONV, ids=UPCONV_IDS)
+def test_upsample_conv2d_matches_reference(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    copies = snapshot(x, w, b)
+    y = suite.upsample_conv2d(x, w, b, **cfg.kwargs)
+    assert_close(y, reference_upconv(cfg, x, w, b), dtype)
+    assert y.flags.c_contiguous and y.shape == cfg.y_shape
+    assert_unchanged((x, w, b), copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPCONV_TORCH, ids=[c.id for c in UPCONV_TORCH])
+def test_upsample_conv2d_vs_torch(cfg, dtype):
+    torch = require_torch()
+    F = torch.nn.functional
+    x, w, b = cfg.data(dtype)
+    # interpolate in the input's dtype (PyTorch's own index arithmetic), convolve in float64
+    up = F.interpolate(torch.tensor(x), scale_factor=cfg.sf, mode=cfg.mode,
+                       align_corners=cfg.ac).double()
+    expected = F.conv2d(up, torch.tensor(w).double(),
+                        None if b is None else torch.tensor(b).double(),
+                        **cfg.conv_kwargs).numpy()
+    assert_close(suite.upsample_conv2d(x, w, b, **cfg.kwargs), expected.astype(dtype), dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPCONV, ids=UPCONV_IDS)
+def test_upsample_conv2d_is_conv2d_of_upsample(cfg, dtype):
+    # the identity with suite's own unfused kernels
+    x, w, b = cfg.data(dtype, seed=1)
+    fused = suite.upsample_conv2d(x, w, b, **cfg.kwargs)
+    unfused = suite.conv2d(suite.upsample(x, **cfg.up_kwargs), w, b, **cfg.conv_kwargs)
+    assert_close(fused, unfused, dtype)
+
+
+@pytest.mark.parametrize("scale,k,p", [(2, 3, 1), (2, 5, 2), (3, 3, 1), (4, 3, 1), (3, 4, 0)])
+def test_collapsed_kernel_is_a_transposed_convolution(scale, k, p):
+    # DESIGN.md: nearest x s + k x k convolution == a transposed convolution (stride s) of the
+    # original map with the taps that land on the same input pixel summed. Per axis, output
+    # o reads input (o - p + i)//s; a transposed convolution with padding P = k-1-p puts
+    # x[q] at o = s*q - P + t, so tap t collects the w[i] with i in [k-1-t, k-1-t+s):
+    # T = k + s - 1 taps, and the output sizes agree (s*H + 2p - k + 1).
+    rng = seeded_rng("collapse", scale, k, p)
+    x = randn(rng, (2, 3, 5, 4), np.float64)
+    w = randn(rng, (4, 3, k, k), np.float64)
+    T, P = k + scale - 1, k - 1 - p
+    M = np.zeros((T, k))
+    for t in range(T):
+        for i in range(max(0, k - 1 - t), min(k, k - 1 - t + scale)):
+            M[t, i] = 1.0
+    wd = np.ascontiguousarray(np.einsum("ai,bj,ocij->coab", M, M, w))   # (C_in, C_out, T, T)
+    y = suite.deconv2d(x, wd, stride=scale, padding=P)
+    assert_close(suite.upsample_conv2d(x, w, scale_factor=scale, padding=p), y)
+    if (scale, k, p) == (2, 3, 1):             # DESIGN.md: a 4x4, stride 2, pad 1 kernel
+        assert (T, P) == (4, 1)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", [c for c in UPCONV if c.N > 0][:26:2],
+                         ids=lambda c: c.id)
+def test_upsample_conv2d_empty_batch(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    y = suite.upsample_conv2d(x[:0], w, b, **cfg.kwargs)
+    assert y.shape == (0,) + cfg.y_shape[1:] and y.dtype == dtype
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran", "negative"])
+@pytest.mark.parametrize("cfg", [UPCONV[i] for i in (0, 5, 7, 15, 18, 20)],
+                         ids=lambda c: c.id)
+def test_upsample_conv2d_noncontiguous(cfg, kind):
+    x, w, b = cfg.data(np.float64)
+    expected = suite.upsample_conv2d(x, w, b, **cfg.kwargs)
+    views = [None if a is None else noncontiguous(a, kind) for a in (x, w, b)]
+    copies = snapshot(*views)
+    y = suite.upsample_conv2d(*views, **cfg.kwargs)
+    assert_close(y, expected)
+    assert_close(y, reference_upconv(cfg, x, w, b))
+    assert y.flags.c_contiguous
+    assert_unchanged(views, copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", [UPCONV[i] for i in (0, 7, 15, 20, 25)], ids=lambda c: c.id)
+def test_upsample_conv2d_out(cfg, dtype):
+    x, w, b = cfg.data(dtype)
+    out = np.full(cfg.y_shape, np.nan, dtype=dtype)
+    for _ in range(2):   # stale values in out never leak in
+        y = suite.upsample_conv2d(x, w, b, **cfg.kwargs, out=out)
+        assert y is out
+        assert_close(out, reference_upconv(cfg, x, w, b), dtype)
+
+
+def test_upsample_conv2d_scale_factor_forms_agree():
+    cfg = UpConv(1, 2, 3, 4, 5, 3, 2, p=1)
+    x, w, b = cfg.data(np.float32)
+    y = suite.upsample_conv2d(x, w, b, scale_factor=2, padding=1)
+    for sf in (2.0, (2, 2), (2.0, 2), [2, 2], np.float64(2.0), np.int64(2)):
+        np.testing.assert_array_equal(suite.upsample_conv2d(x, w, b, scale_factor=sf,
+                                                            padding=1), y)
+
+
+def test_upsample_conv2d_default_is_nearest_x2():
+    x, w, b = UpConv(1, 2, 3, 4, 5, 3).data(np.float64)
+    assert_close(suite.upsample_conv2d(x, w, b),
+                 R.conv2d(R.upsample(x, scale_factor=2), w, b))
+
+
+# ----------------------------------------------------------------------------------------
+# upsample_add
+# ----------------------------------------------------------------------------------------
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD, ids=UPADD_IDS)
+def test_upsample_add_matches_reference(cfg, dtype):
+    x, skip = cfg.data(dtype)
+    copies = snapshot(x, skip)
+    y = suite.upsample_add(x, skip, **cfg.kwargs)
+    assert_close(y, R.upsample_add(*f64(x, skip), **cfg.kwargs), dtype)
+    assert y.flags.c_contiguous and y.shape == skip.shape
+    assert_unchanged((x, skip), copies)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD, ids=UPADD_IDS)
+def test_upsample_add_is_upsample_plus_skip(cfg, dtype):
+    x, skip = cfg.data(dtype, seed=1)
+    fused = suite.upsample_add(x, skip, **cfg.kwargs)
+    unfused = suite.upsample(x, size=skip.shape[-2:], **cfg.kwargs) + skip
+    if cfg.mode == "bilinear":
+        assert_close(fused, unfused, dtype)
+    else:   # a gather and one addition: exactly the same rounding
+        np.testing.assert_array_equal(fused, unfused)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD_TORCH, ids=[c.id for c in UPADD_TORCH])
+def test_upsample_add_vs_torch(cfg, dtype):
+    torch = require_torch()
+    x, skip = cfg.data(dtype)
+    expected = (torch.nn.functional.interpolate(torch.tensor(x), size=(cfg.Hs, cfg.Ws),
+                                                mode=cfg.mode, align_corners=cfg.ac)
+                + torch.tensor(skip)).numpy()
+    assert_close(suite.upsample_add(x, skip, **cfg.kwargs), expected, dtype)
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD[::3], ids=UPADD_IDS[::3])
+def test_upsample_add_in_place(cfg, dtype):
+    x, skip = cfg.data(dtype)
+    expected = suite.upsample_add(x, skip, **cfg.kwargs)
+    x_bytes = x.tobytes()
+    y = suite.upsample_add(x, skip, **cfg.kwargs, out=skip)
+    assert y is skip
+    np.testing.assert_array_equal(skip, expected)
+    assert x.tobytes() == x_bytes
+
+
+@dtypes
+@pytest.mark.parametrize("cfg", UPADD[::5], ids=UPADD_IDS[::5])
+def test_upsample_add_out(cfg, dtype):
+    x, skip = cfg.data(dtype)
+    out = np.full(skip.shape, np.nan, dtype=dtype)
+    for _ in range(2):
+        y = suite.upsample_add(x, skip, **cfg.kwargs, out=out)
+        assert y is out
+        assert_close(out, R.upsample_add(*f64(x, skip), **cfg.kwargs), dtype)
+
+
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("bilinear", True)])
+def test_upsample_add_overlap_refused(mode, ac):
+    rng = seeded_rng("overlap", mode)
+    buf = randn(rng, (2 * 3 * 8 * 10,), np.float32)
+    skip = buf.reshape(2, 3, 8, 10)
+    x = randn(rng, (2, 3, 4, 5), np.float32)
+    before = buf.copy()
+    # a different view of skip's memory is not "out=skip": refused
+    with pytest.raises(ValueError, match="out"):
+        suite.upsample_add(x, skip, mode=mode, align_corners=ac, out=skip[...])
+    with pytest.raises(ValueError, match="out"):
+        suite.upsample_add(x, skip, mode=mode, align_corners=ac, out=buf.reshape(2, 3, 8, 10))
+    # x inside skip, with out=skip (in place) or a fresh out
+    x_in_skip = buf[:2 * 3 * 4 * 5].reshape(2, 3, 4, 5)
+    with pytest.raises(ValueError, match="out|x"):
+        suite.upsample_add(x_in_skip, skip, mode=mode, align_corners=ac, out=skip)
+    out_over_x = np.empty(2 * 3 * 8 * 10, np.float32)
+    x_in_out = out_over_x[:2 * 3 * 4 * 5].reshape(2, 3, 4, 5)
+    with pytest.raises(ValueError, match="out"):
+        suite.upsample_add(x_in_out, skip, mode=mode, align_corners=ac,
+                           out=out_over_x.reshape(2, 3, 8, 10))
+    np.testing.assert_array_equal(buf, before)
+
+
+def test_upsample_add_in_place_needs_a_writeable_contiguous_skip():
+    rng = seeded_rng("inplace-bad")
+    x = randn(rng, (1, 2, 3, 4), np.float64)
+    skip_t = noncontiguous(randn(rng, (1, 2, 6, 8), np.float64), "transposed")
+    with pytest.raises(ValueError, match="skip|out"):
+        suite.upsample_add(x, skip_t, out=skip_t)
+    skip_ro = noncontiguous(randn(rng, (1, 2, 6, 8), np.float64), "readonly")
+    with pytest.raises(ValueError, match="skip|out"):
+        suite.upsample_add(x, skip_ro, out=skip_ro)
+
+
+@dtypes
+@pytest.mark.parametrize("mode,ac", [("nearest", None), ("nearest-exact", None),
+                                     ("bilinear", False), ("bilinear", True)])
+def test_upsample_add_empty_batch(mode, ac, dtype):
+    rng = seeded_rng("upadd-empty", mode)
+    x = randn(rng, (2, 3, 4, 5), dtype)[:0]
+    skip = randn(rng, (2, 3, 8, 9), dtype)[:0]
+    y = suite.upsample_add(x, skip, mode=mode, align_corners=ac)
+    assert y.shape == (0, 3, 8, 9) and y.dtype == dtype
+    assert suite.upsample_add(x, skip, mode=mode, align_corners=ac, out=skip) is skip
+
+
+@pytest.mark.parametrize("kind", ["transposed", "sliced", "fortran", "negative"])
+@pytest.mark.parametrize("cfg", [UPADD[i] for i in (0, 3, 20, 30)], ids=lambda c: c.id)
+def test_upsample_add_noncontiguous(cfg, kind):
+    x, skip = cfg.data(np.float64)
+    xv, sv = noncontiguous(x, kind), noncontiguous(skip, kind)
+    copies = snapshot(xv, sv)
+    y = suite.upsample_add(xv, sv, **cfg.kwargs)
+    np.testing.assert_array_equal(y, suite.upsample_add(x, skip, **cfg.kwargs))
+    assert_close(y, R.upsample_add(x, skip, **cfg.kwargs))
+    assert_unchanged((xv, sv), copies)
