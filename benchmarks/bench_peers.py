@@ -1,0 +1,251 @@
+"""Peers on the same layers and data: PyTorch (CPU), OpenCV, NumPy and ``suite.reference``.
+
+A peer that is not installed is skipped (NotImplementedError in setup, asv's convention);
+peers run with the benchmark's thread count (``torch.set_num_threads``,
+``cv2.setNumThreads``). Compare with ``bench_deconv.Deconv2d`` and
+``bench_counterparts.Counterpart`` of the same parameters.
+
+``PeerDeconv2d`` (each deconvolution layer at its own geometry):
+
+* ``torch``: ``F.conv_transpose2d`` on its default path (oneDNN where PyTorch picks it);
+* ``torch-im2col``: the same under ``torch.backends.mkldnn.flags(enabled=False)``, PyTorch's
+  own col2im ("slow") path;
+* ``reference``: ``suite.reference.deconv2d`` (pure NumPy, loops over the kernel taps), on
+  small layers only (REFERENCE_MAX_FLOPS, REFERENCE_MAX_TAPS), threads=1 only.
+
+Each layer's upsample counterparts, as in ``bench_counterparts``:
+
+* ``TorchCounterpart``: ``F.interpolate`` (then ``F.conv2d`` for "+conv3x3", ``+ skip`` for
+  "+add");
+* ``Cv2Resize``: ``cv2.resize`` (INTER_NEAREST / INTER_LINEAR) of images prepared once,
+  untimed, as contiguous (H, W, C) arrays, one per image and block of at most CV_CN_MAX
+  channels (512 in OpenCV 4, 128 in OpenCV 5), into preallocated outputs: OpenCV's preferred
+  layout, not an NCHW layer (that would add two transposes). Bare nearest / bilinear only;
+* ``NumpyUpsample`` (one thread, no ``threads`` parameter): ``np.repeat`` along H then W
+  (bare nearest) and ``suite.reference.upsample`` (bare kinds, outputs up to
+  REFERENCE_MAX_OUTPUT values).
+
+PyTorch is imported when this module is (asv's forkserver imports the benchmark modules once
+and forks every benchmark from that process): importing it in each benchmark process instead
+would cost about 1.5 s per PyTorch benchmark. The other benchmark processes carry it too;
+their peakmem baselines include it, so the net figures do not.
+"""
+
+import importlib
+import math
+import warnings
+
+import numpy as np
+
+from . import common
+from .bench_counterparts import counterpart_entry
+
+try:  # preloaded once in asv's forkserver (see the module docstring)
+    importlib.import_module("torch.nn.functional")
+except ImportError:
+    pass
+
+# torch.backends.mkldnn.flags() warns about TF32 on Intel GPUs, every call
+warnings.filterwarnings("ignore", message=".*TF32.*")
+
+DECONV_PEERS = ["torch", "torch-im2col", "reference"]
+
+REFERENCE_MAX_FLOPS = 1.5e8
+REFERENCE_MAX_TAPS = 256
+REFERENCE_MAX_OUTPUT = 2 ** 22
+
+_NO_COST = common.Cost()
+
+
+def _reference():
+    try:
+        return importlib.import_module("suite.reference")
+    except ImportError:   # a commit before the reference existed
+        raise NotImplementedError("suite.reference is not in this build") from None
+
+
+def _torch(threads):
+    torch = common.import_peer("torch")
+    torch.set_num_threads(threads)
+    return torch
+
+
+class _PeerDeconv2dCase:
+    params = [common.deconv_layer_names(), common.DTYPES, DECONV_PEERS, common.THREADS]
+    param_names = ["layer", "dtype", "peer", "threads"]
+
+    def build(self, layer, dtype, peer, threads=1):
+        entry = common.layer(layer)
+        kwargs = entry.deconv_kwargs
+        if peer == "reference":
+            if threads != 1:
+                raise NotImplementedError("the reference runs on one thread: see threads=1")
+            if entry.deconv_flops > REFERENCE_MAX_FLOPS or entry.kernel ** 2 > REFERENCE_MAX_TAPS:
+                raise NotImplementedError(f"{layer} is too large for the pure-NumPy reference")
+            reference = _reference()
+            from threadpoolctl import ThreadpoolController
+
+            def prepare():
+                x, w, b = entry.make_inputs(np.dtype(dtype))
+                blas = ThreadpoolController()      # scanned once, not per call
+
+                def run():
+                    with blas.limit(limits=1, user_api="blas"):
+                        return reference.deconv2d(x, w, b, **kwargs)
+
+                return run
+
+            return common.Case(_NO_COST, prepare)
+
+        torch = _torch(threads)
+        F = torch.nn.functional
+
+        def prepare():
+            x, w, b = (None if a is None else torch.from_numpy(a)
+                       for a in entry.make_inputs(np.dtype(dtype)))
+            if peer == "torch":
+                return lambda: F.conv_transpose2d(x, w, b, **kwargs)
+
+            def im2col_path():
+                with torch.backends.mkldnn.flags(enabled=False):
+                    return F.conv_transpose2d(x, w, b, **kwargs)
+
+            return im2col_path
+
+        return common.Case(_NO_COST, prepare)
+
+
+class PeerDeconv2d(_PeerDeconv2dCase, common.TimeBench):
+    def time_deconv2d(self, *params):
+        self.case.run()
+
+
+class PeerDeconv2dPeakMem(_PeerDeconv2dCase, common.MemBench):
+    def peakmem_deconv2d(self, *params):
+        self.case.run()
+
+
+def _cv2_resize(entry, mode, dtype, threads):
+    cv2 = common.import_peer("cv2")
+    cv2.setNumThreads(threads)
+    flag = cv2.INTER_NEAREST if mode == "nearest" else cv2.INTER_LINEAR
+    scale = entry.scale_factor
+
+    def prepare():
+        x = entry.make_counterpart_inputs(np.dtype(dtype))["x"]
+        n, c, h, w = x.shape
+        block = common.cv2_block_channels(cv2, c, x.dtype)
+        images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
+                  for i in range(n) for j in range(0, c, block)]
+        outs = [np.empty((h * scale, w * scale, im.shape[2]), dtype=x.dtype) for im in images]
+        size = (w * scale, h * scale)
+
+        def resize():
+            for im, out in zip(images, outs):
+                cv2.resize(im, size, dst=out, interpolation=flag)
+            return outs
+
+        return resize
+
+    return prepare
+
+
+class _TorchCounterpartCase:
+    params = [common.layer_names(), common.COUNTERPARTS, common.DTYPES, common.THREADS]
+    param_names = ["layer", "counterpart", "dtype", "threads"]
+
+    def build(self, layer, counterpart, dtype, threads=1):
+        entry = counterpart_entry(layer, counterpart)
+        mode = counterpart.split("+")[0]
+        scale = entry.scale_factor
+        torch = _torch(threads)
+        F = torch.nn.functional
+        extra = {"align_corners": False} if mode == "bilinear" else {}
+
+        def prepare():
+            data = {k: torch.from_numpy(v)
+                    for k, v in entry.make_counterpart_inputs(np.dtype(dtype)).items()}
+            x = data["x"]
+            if counterpart.endswith("+conv3x3"):
+                w, b = data["conv_weight"], data["conv_bias"]
+                return lambda: F.conv2d(F.interpolate(x, scale_factor=scale, mode=mode,
+                                                      **extra), w, b, padding=1)
+            if counterpart.endswith("+add"):
+                skip = data["skip"]
+                return lambda: F.interpolate(x, scale_factor=scale, mode=mode,
+                                             **extra).add_(skip)
+            return lambda: F.interpolate(x, scale_factor=scale, mode=mode, **extra)
+
+        return common.Case(_NO_COST, prepare)
+
+
+class TorchCounterpart(_TorchCounterpartCase, common.TimeBench):
+    """F.interpolate (then F.conv2d / + skip) on bench_counterparts' cases."""
+
+    def time_counterpart(self, *params):
+        self.case.run()
+
+
+class TorchCounterpartPeakMem(_TorchCounterpartCase, common.MemBench):
+    def peakmem_counterpart(self, *params):
+        self.case.run()
+
+
+def _bare_counterpart(layer, mode):
+    return counterpart_entry(layer, mode)   # "nearest" / "bilinear" alone
+
+
+class _Cv2ResizeCase:
+    params = [common.layer_names(), ["nearest", "bilinear"], common.DTYPES, common.THREADS]
+    param_names = ["layer", "mode", "dtype", "threads"]
+
+    def build(self, layer, mode, dtype, threads=1):
+        entry = _bare_counterpart(layer, mode)
+        return common.Case(_NO_COST, _cv2_resize(entry, mode, dtype, threads))
+
+
+class Cv2Resize(_Cv2ResizeCase, common.TimeBench):
+    """cv2.resize of NHWC images prepared in setup (bare nearest / bilinear counterparts)."""
+
+    def time_resize(self, *params):
+        self.case.run()
+
+
+class Cv2ResizePeakMem(_Cv2ResizeCase, common.MemBench):
+    def peakmem_resize(self, *params):
+        self.case.run()
+
+
+class _NumpyCase:
+    """np.repeat (nearest) and suite.reference.upsample, one thread, on small outputs."""
+
+    params = [common.layer_names(), ["numpy-repeat", "reference-nearest",
+                                     "reference-bilinear"], common.DTYPES]
+    param_names = ["layer", "peer", "dtype"]
+
+    def build(self, layer, peer, dtype):
+        mode = "nearest" if peer.endswith("nearest") or peer == "numpy-repeat" else "bilinear"
+        entry = _bare_counterpart(layer, mode)
+        scale = entry.scale_factor
+        if peer.startswith("reference"):
+            if math.prod(entry.upsample_output_shape) > REFERENCE_MAX_OUTPUT:
+                raise NotImplementedError(f"{layer} is too large for the pure-NumPy reference")
+            reference = _reference()
+
+        def prepare():
+            x = entry.make_counterpart_inputs(np.dtype(dtype))["x"]
+            if peer == "numpy-repeat":
+                return lambda: np.repeat(np.repeat(x, scale, axis=2), scale, axis=3)
+            return lambda: reference.upsample(x, scale_factor=scale, mode=mode)
+
+        return common.Case(_NO_COST, prepare)
+
+
+class NumpyUpsample(_NumpyCase, common.TimeBench):
+    def time_upsample(self, *params):
+        self.case.run()
+
+
+class NumpyUpsamplePeakMem(_NumpyCase, common.MemBench):
+    def peakmem_upsample(self, *params):
+        self.case.run()
