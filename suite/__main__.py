@@ -1,4 +1,5 @@
-"""Command line: ``python -m suite info`` and ``python -m suite compare [...]``."""
+"""Command line: ``python -m suite info``, ``python -m suite compare [...]`` and
+``python -m suite report [--results DIR] [--out DIR]``."""
 
 import argparse
 import platform
@@ -33,14 +34,19 @@ def info():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__)
-    parser.add_argument("command", choices=("info", "compare"),
+    parser.add_argument("command", choices=("info", "compare", "report"),
                         help="info: describe this build; compare: time the kernels against "
-                             "NumPy, PyTorch and OpenCV (see 'compare --help')")
+                             "NumPy, PyTorch and OpenCV (see 'compare --help'); report: the HTML "
+                             "report of the asv results (see 'report --help')")
     args, rest = parser.parse_known_args(argv[:1])
     if args.command == "info":
         if argv[1:]:
             parser.error(f"info takes no arguments, got {argv[1:]}")
         return info()
+    if args.command == "report":
+        from suite import report
+
+        return report.main(argv[1:])
     from suite import compare
 
     return compare.main(argv[1:])

@@ -1,0 +1,441 @@
+"""The report (``python -m suite report``): loader, derived columns, faults, HTML, browser.
+
+The results are made by a REAL small asv run inside the test (module fixture
+``asv_results``): ``asv run --python=same --set-commit-hash=HEAD --quick`` of the ceilings
+(``bench_ceilings``: GEMM GFLOP/s, copy GB/s) and ``bench_upsample.Upsample.time_upsample``
+(about 15 s on two cores), with a temporary asv.conf.json, results directory and HOME (so
+asv's machine file is the test's own: machine "testbox"). Faults (corrupt, truncated,
+foreign files, failed benchmarks, a second machine, a second commit) are derived from that
+run's files.
+"""
+
+import copy
+import glob
+import html.parser
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+from suite import report  # noqa: E402
+
+BENCH = r"^bench_ceilings|^bench_upsample\.Upsample\.time_upsample"
+UPSAMPLE = "bench_upsample.Upsample.time_upsample"
+
+
+def _asv_conf(tmp):
+    with open(os.path.join(ROOT, "asv.conf.json"), encoding="utf-8") as f:
+        text = re.sub(r"^\s*//.*$", "", f.read(), flags=re.M)
+    conf = json.loads(text)
+    conf.update(repo=ROOT, benchmark_dir=os.path.join(ROOT, "benchmarks"),
+                results_dir=os.path.join(tmp, "results"), html_dir=os.path.join(tmp, "html"),
+                env_dir=os.path.join(tmp, "env"))
+    path = os.path.join(tmp, "asv.conf.json")
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(conf, f)
+    return path
+
+
+@pytest.fixture(scope="module")
+def asv_results(tmp_path_factory):
+    """A results directory written by a real asv run (machine "testbox", commit HEAD)."""
+    pytest.importorskip("asv", reason="asv is not installed: pip install asv")
+    tmp = str(tmp_path_factory.mktemp("asv"))
+    conf = _asv_conf(tmp)
+    env = dict(os.environ, HOME=os.path.join(tmp, "home"), SUITE_BENCH_PROFILE="quick")
+    os.makedirs(env["HOME"])
+    asv = [sys.executable, "-m", "asv"]
+    head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    subprocess.run(asv + ["machine", "--yes", "--machine", "testbox", "--config", conf],
+                   env=env, cwd=tmp, check=True, capture_output=True, timeout=120)
+    run = subprocess.run(asv + ["run", "--config", conf, "--python=same",
+                                f"--set-commit-hash={head}", "-b", BENCH, "--quick",
+                                "--machine", "testbox"],
+                         env=env, cwd=tmp, capture_output=True, text=True, timeout=600)
+    results = os.path.join(tmp, "results")
+    files = glob.glob(os.path.join(results, "testbox", "*.json"))
+    assert run.returncode == 0 and len(files) == 2, run.stdout[-3000:] + run.stderr[-3000:]
+    return results, head
+
+
+def _result_file(results):
+    return next(f for f in glob.glob(os.path.join(results, "testbox", "*.json"))
+                if not f.endswith("machine.json"))
+
+
+def _copy(results, tmp_path, name="results"):
+    dest = tmp_path / name
+    shutil.copytree(results, dest)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def loaded(asv_results):
+    results, _ = asv_results
+    frame, problems = report.load_results(results)
+    return frame, problems
+
+
+# ----------------------------------------------------------------------------------------
+# loader on the real run
+# ----------------------------------------------------------------------------------------
+
+def test_loader_one_row_per_combination(asv_results, loaded):
+    results, head = asv_results
+    frame, problems = loaded
+    assert problems == []
+    with open(_result_file(results), encoding="utf-8") as f:
+        data = json.load(f)
+    for name, entry in data["results"].items():
+        rows = frame[frame["benchmark"] == name]
+        n = int(np.prod([len(p) for p in entry[1]]))
+        assert len(rows) == n, name
+        for value, (_, row) in zip(entry[0], rows.iterrows()):
+            if value is None:
+                assert row["status"] == "failed"
+            elif isinstance(value, float) and math.isnan(value):
+                assert row["status"] == "skipped" and math.isnan(row["value"])
+            else:
+                assert row["status"] == "ok" and row["value"] == value
+    assert set(frame["machine"]) == {"testbox"}
+    assert set(frame["commit"]) == {head}
+    ups = frame[frame["benchmark"] == UPSAMPLE]
+    # parameter names from benchmarks.json, values un-repr'd
+    assert {"layer", "mode", "scale", "dtype", "threads"} <= set(ups.columns)
+    assert set(ups["mode"]) == {"nearest", "bilinear"}
+    assert ups["threads"].dropna().isin([1, os.cpu_count()]).all()
+    gemm = frame[frame["benchmark"] == report.GEMM]
+    # itertools.product order: dtype varies slowest
+    assert list(gemm["dtype"]) == sorted(gemm["dtype"])
+    assert (gemm["unit"] == "GFLOP/s").all()
+    for column in ("q25", "q75", "iqr", "ci99_lo", "ci99_hi", "unit", "cpu", "num_cpu"):
+        assert column in frame
+    assert (ups["unit"] == "seconds").all()
+
+
+def test_derived_columns_match_cost_model_and_ceilings(loaded):
+    from suite import cost as C
+    from suite.catalogue import get_layer
+
+    frame = report.derive(loaded[0])
+    ups = frame[(frame["benchmark"] == UPSAMPLE) & (frame["status"] == "ok")]
+    assert len(ups)
+    for _, row in ups.iterrows():
+        layer = get_layer(row["layer"])
+        ac = False if row["mode"] == "bilinear" else None
+        c = C.upsample_cost(layer.input_shape, scale_factor=row["scale"], mode=row["mode"],
+                            align_corners=ac, itemsize=4)
+        assert row["min_bytes"] == c.min_bytes
+        assert row["gbps"] == pytest.approx(c.min_bytes / row["value"] / 1e9)
+        copy_ = frame[(frame["benchmark"] == report.COPY) & (frame["threads"] == row["threads"])]
+        assert row["pct_peak_bw"] == pytest.approx(100 * row["gbps"] /
+                                                   copy_["value"].iloc[0])
+        one = ups[(ups["layer"] == row["layer"]) & (ups["mode"] == row["mode"])
+                  & (ups["threads"] == 1)]
+        if len(one):
+            assert row["speedup"] == pytest.approx(one["value"].iloc[0] / row["value"])
+            assert row["efficiency"] == pytest.approx(row["speedup"] / row["threads"])
+    # nothing not measured becomes a number
+    skipped = frame[frame["status"] != "ok"]
+    assert skipped["value"].isna().all() and skipped["gbps"].isna().all()
+
+
+# ----------------------------------------------------------------------------------------
+# faults
+# ----------------------------------------------------------------------------------------
+
+def test_corrupt_truncated_foreign_files_warn_and_report_from_rest(asv_results, tmp_path,
+                                                                    capsys):
+    results, _ = asv_results
+    dest = _copy(results, tmp_path)
+    good = _result_file(str(dest))
+    text = open(good, encoding="utf-8").read()
+    (dest / "testbox" / "truncated-env.json").write_text(text[: len(text) // 2])
+    (dest / "testbox" / "corrupt-env.json").write_bytes(b"\x00\xff garbage {{{")
+    (dest / "testbox" / "foreign-env.json").write_text(json.dumps({"name": "package.json"}))
+    (dest / "testbox" / "list-env.json").write_text("[1, 2, 3]")
+    with pytest.warns(UserWarning) as caught:
+        frame, problems = report.load_results(dest)
+    messages = " ".join(str(w.message) for w in caught)
+    for name in ("truncated-env.json", "corrupt-env.json", "foreign-env.json",
+                 "list-env.json"):
+        assert name in messages
+        assert any(name in p for p in problems)
+    assert set(frame["file"]) == {os.path.basename(good)}
+    out = tmp_path / "out"
+    assert report.main(["--results", str(dest), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "truncated-env.json" in captured.err and "foreign-env.json" in captured.err
+    assert captured.out.strip().endswith(str(out / "report.html"))
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "corrupt-env.json" in page and "Input problems" in page
+
+
+def test_malformed_entry_is_skipped_with_warning(asv_results, tmp_path):
+    results, _ = asv_results
+    dest = _copy(results, tmp_path)
+    path = _result_file(str(dest))
+    data = json.load(open(path, encoding="utf-8"))
+    data["results"][UPSAMPLE][0] = data["results"][UPSAMPLE][0][:3]   # too few results
+    json.dump(data, open(path, "w", encoding="utf-8"))
+    with pytest.warns(UserWarning, match="time_upsample"):
+        frame, problems = report.load_results(dest)
+    assert UPSAMPLE not in set(frame["benchmark"])
+    assert report.COPY in set(frame["benchmark"])
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "only-machine-json", "only-corrupt"])
+def test_missing_or_empty_results_is_a_clear_error(tmp_path, kind, capsys):
+    target = tmp_path / "results"
+    if kind != "missing":
+        target.mkdir()
+    if kind in ("only-machine-json", "only-corrupt"):
+        (target / "m").mkdir()
+        (target / "m" / "machine.json").write_text('{"machine": "m"}')
+    if kind == "only-corrupt":
+        (target / "m" / "abc-env.json").write_text("{not json")
+    with pytest.warns(UserWarning) if kind == "only-corrupt" else _nothing():
+        with pytest.raises(report.ReportInputError) as info:
+            report.load_results(target)
+    assert isinstance(info.value, ValueError)
+    assert str(target) in str(info.value)
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--results", str(target), "--out", str(tmp_path / "out")])
+    assert "python -m suite report:" in str(exit_info.value.code)
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _faulty_copy(results, tmp_path):
+    """The real results plus: failed (null) and skipped (NaN) combinations, a second machine
+    without the upsample benchmark, and a second (older) commit."""
+    dest = _copy(results, tmp_path)
+    path = _result_file(str(dest))
+    data = json.load(open(path, encoding="utf-8"))
+    values = data["results"][UPSAMPLE][0]
+    values[0] = None             # failed
+    values[1] = float("nan")     # skipped
+    json.dump(data, open(path, "w", encoding="utf-8"))
+    other = dest / "otherbox"
+    other.mkdir()
+    machine = json.load(open(dest / "testbox" / "machine.json"))
+    machine["machine"] = "otherbox"
+    json.dump(machine, open(other / "machine.json", "w"))
+    data2 = copy.deepcopy(data)
+    data2["params"]["machine"] = "otherbox"
+    del data2["results"][UPSAMPLE]
+    json.dump(data2, open(other / os.path.basename(path), "w"))
+    data3 = copy.deepcopy(data)
+    data3["commit_hash"] = "0" * 40
+    data3["date"] = data["date"] - 86_400_000
+    json.dump(data3, open(dest / "testbox" / ("00000000-" + os.path.basename(path)
+                                               .split("-", 1)[1]), "w"))
+    return dest
+
+
+def test_failed_listed_not_measured_never_zero(asv_results, tmp_path):
+    results, head = asv_results
+    dest = _faulty_copy(results, tmp_path)
+    frame, problems = report.load_results(dest)
+    frame = report.derive(frame)
+    ups = frame[(frame["benchmark"] == UPSAMPLE) & (frame["machine"] == "testbox")
+                & (frame["commit"] == head)]
+    assert ups["status"].iloc[0] == "failed" and ups["status"].iloc[1] == "skipped"
+    assert ups["value"].iloc[:2].isna().all()
+    assert (frame.loc[frame["status"] != "ok", ["value", "gbps", "speedup"]]
+            .isna().all().all())
+    assert not (frame[frame["kind"] == "time"]["value"] == 0).any()
+    out = tmp_path / "out"
+    path = report.build_report(frame, problems, str(out))
+    page = open(path, encoding="utf-8").read()
+    tables = _tables(page)
+    failed = tables["failed"]
+    assert any(UPSAMPLE in " ".join(r) and "failed" in r for r in failed[1:])
+    assert report.NOT_MEASURED in page
+    assert "otherbox" in page and "without results on some machines" in page
+    assert 'alt="history"' in page                       # two commits: a history figure
+    csv = pd.read_csv(out / "results.csv")
+    assert len(csv) == len(frame)
+    assert (csv["status"] == "failed").sum() == (frame["status"] == "failed").sum()
+
+
+# ----------------------------------------------------------------------------------------
+# the page: tables equal the frame; the CLI
+# ----------------------------------------------------------------------------------------
+
+class _TableParser(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tables, self._id, self._row, self._cell = {}, None, None, None
+        self._n = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._n += 1
+            self._id = attrs.get("id") or f"table{self._n}"
+            self.tables[self._id] = []
+        elif tag == "tr" and self._id:
+            self._row = []
+        elif tag in ("td", "th") and self._row is not None:
+            self._cell = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._row.append(self._cell.strip())
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[self._id].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._id = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+
+def _tables(page):
+    parser = _TableParser()
+    parser.feed(page)
+    return parser.tables
+
+
+@pytest.fixture(scope="module")
+def built(asv_results, tmp_path_factory):
+    results, _ = asv_results
+    out = tmp_path_factory.mktemp("report")
+    assert report.main(["--results", results, "--out", str(out)]) == 0
+    return out, pd.read_csv(out / "results.csv")
+
+
+def test_html_tables_equal_the_frame(built):
+    out, csv = built
+    page = (out / "report.html").read_text(encoding="utf-8")
+    tables = _tables(page)
+    ceilings = tables["ceilings"]
+    header = ceilings[0]
+    expected = csv[csv["benchmark"].isin([report.GEMM, report.COPY])]
+    assert len(ceilings) - 1 == len(expected)
+    shown = {(r[header.index("ceiling")], r[header.index("parameters")]):
+             r[header.index("value")] for r in ceilings[1:]}
+    for _, row in expected.iterrows():
+        assert shown[(row["benchmark"], row["params"])] == report.format_number(row["value"])
+    scaling = tables.get("scaling")
+    if scaling is not None:          # counterparts/deconv not in this small run
+        assert len(scaling) >= 1
+    skipped = tables.get("skipped")
+    if skipped is not None:
+        header = skipped[0]
+        counts = csv[csv["status"] == "skipped"].groupby("benchmark").size()
+        for r in skipped[1:]:
+            assert int(r[header.index("not measured")]) == counts[r[0]]
+    cb = tables["checkerboard"]
+    from suite import cost as C
+
+    for r in cb[1:]:
+        board = C.layer_checkerboard(r[0])
+        assert r[cb[0].index("overlap ratio")] == report.format_number(board["overlap_ratio"])
+    # methodology: machine and commit
+    assert "testbox" in page and csv["commit"].iloc[0] in page
+    for name in ("asv", "numpy", "matplotlib", "pandas"):
+        assert f"{name} (report environment)" in page
+
+
+def test_page_is_self_contained(built):
+    out, _ = built
+    page = (out / "report.html").read_text(encoding="utf-8")
+    srcs = re.findall(r'src="([^"]*)"', page)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "http://" not in page and "https://" not in page
+    assert page.index("<h2>Summary</h2>") < page.index("<h2>Methodology</h2>")
+
+
+def test_cli_dispatch(asv_results, tmp_path):
+    results, _ = asv_results
+    from suite.__main__ import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["report", "--help"])
+    assert info.value.code == 0
+    out = tmp_path / "cli"
+    proc = subprocess.run([sys.executable, "-m", "suite", "report", "--results", results,
+                           "--out", str(out)], capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, MPLBACKEND="Agg"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == str(out / "report.html")
+    assert (out / "results.csv").exists()
+
+
+def test_format_number():
+    assert report.format_number(math.nan) == report.NOT_MEASURED
+    assert report.format_number(None) == report.NOT_MEASURED
+    assert report.format_number(0.0) == "0"
+    assert report.format_number(1234) == "1,234"
+    assert report.format_number(12.3456) == "12.35"
+
+
+# ----------------------------------------------------------------------------------------
+# browser
+# ----------------------------------------------------------------------------------------
+
+CHECK = """<script>
+window.addEventListener('load', function () {
+  var imgs = Array.from(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; });
+  document.body.setAttribute('data-imgs', imgs.length);
+  document.body.setAttribute('data-imgs-ok', ok.length);
+});
+</script>"""
+
+
+def _browser():
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_browser_renders_every_figure(built, tmp_path):
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no headless browser installed (apt-get install chromium)")
+    out, _ = built
+    page = (out / "report.html").read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", CHECK + "</body>"), encoding="utf-8")
+    flags = ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", probe.as_uri()],
+                         capture_output=True, text=True, timeout=180)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    n = re.search(r'data-imgs="(\d+)"', dom.stdout)
+    ok = re.search(r'data-imgs-ok="(\d+)"', dom.stdout)
+    assert n and ok, dom.stdout[-2000:]
+    assert int(n.group(1)) >= 2
+    assert int(ok.group(1)) == int(n.group(1)), "an embedded figure did not decode"
+    shot = tmp_path / "report.png"
+    proc = subprocess.run([browser, *flags, "--window-size=1200,3000",
+                           f"--screenshot={shot}", (out / "report.html").as_uri()],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000
