@@ -165,7 +165,12 @@ def load_results(results_dir):
                 _warn(problems, f"{path}: skipped, not an asv results file (no 'results' "
                                 "and 'commit_hash')")
                 continue
-            rows.extend(_file_rows(path, data, machine, machine_info, benchmarks, problems))
+            try:
+                rows.extend(_file_rows(path, data, machine, machine_info, benchmarks,
+                                       problems))
+            except Exception as exc:  # any other damage: name the file, keep the rest
+                _warn(problems, f"{path}: skipped, malformed asv results file "
+                                f"({type(exc).__name__}: {exc})")
     if n_files == 0:
         raise ReportInputError(f"results directory {results_dir!r} holds no results files "
                                "(expected <machine>/<commit>-<env>.json; run make campaign)")
@@ -189,10 +194,14 @@ def _file_rows(path, data, machine, machine_info, benchmarks, problems):
     params_info = data.get("params") if isinstance(data.get("params"), dict) else {}
     info = {**params_info, **{k: v for k, v in machine_info.items() if k != "version"}}
     date = data.get("date")
-    base = dict(machine=info.get("machine", machine), commit=data["commit_hash"],
-                env=data.get("env_name", ""), file=os.path.basename(path),
-                date=(pd.Timestamp(date, unit="ms") if isinstance(date, (int, float))
-                      else pd.NaT),
+    try:
+        date = pd.Timestamp(date, unit="ms") if isinstance(date, (int, float)) else pd.NaT
+    except (ValueError, OverflowError):
+        date = pd.NaT
+    if not isinstance(data["results"], dict):
+        raise ValueError("'results' is not an object")
+    base = dict(machine=info.get("machine", machine), commit=str(data["commit_hash"]),
+                env=data.get("env_name", ""), file=os.path.basename(path), date=date,
                 cpu=info.get("cpu", ""), num_cpu=info.get("num_cpu", ""),
                 arch=info.get("arch", ""), os=info.get("os", ""), ram=info.get("ram", ""),
                 python=str(data.get("python", info.get("python", ""))))

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -439,3 +440,58 @@ def test_browser_renders_every_figure(built, tmp_path):
                            f"--screenshot={shot}", (out / "report.html").as_uri()],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000
+
+
+# ----------------------------------------------------------------------------------------
+# fuzz: random truncations, byte corruption and structural mutations of a real results file
+# ----------------------------------------------------------------------------------------
+
+def _mutations(text, data, rng):
+    """A stream of damaged versions of one results file (text and parsed JSON)."""
+    for _ in range(40):                                   # truncated anywhere
+        yield text[: int(rng.integers(0, len(text)))]
+    raw = text.encode()
+    for _ in range(40):                                   # a few bytes overwritten
+        b = bytearray(raw)
+        for pos in rng.integers(0, len(b), size=int(rng.integers(1, 6))):
+            b[pos] = int(rng.integers(0, 256))
+        yield bytes(b).decode("utf-8", errors="replace")
+    junk = [None, 0, -1, 1e308, "x", [], {}, [None], {"a": 1}, float("nan")]
+    for _ in range(60):                                   # valid JSON, wrong content
+        mutated = json.loads(json.dumps(data))
+        target = mutated
+        path = []
+        while isinstance(target, (dict, list)) and target and rng.random() < 0.7:
+            key = (list(target)[int(rng.integers(0, len(target)))] if isinstance(target, dict)
+                   else int(rng.integers(0, len(target))))
+            path.append((target, key))
+            target = target[key]
+        if path:
+            parent, key = path[-1]
+            parent[key] = junk[int(rng.integers(0, len(junk)))]
+        yield json.dumps(mutated, allow_nan=True)
+
+
+def test_loader_fuzz_never_crashes_and_keeps_the_good_file(asv_results, tmp_path):
+    results, _ = asv_results
+    good = _result_file(results)
+    text = open(good, encoding="utf-8").read()
+    data = json.loads(text)
+    reference, _ = report.load_results(results)
+    expected = len(reference[reference["file"] == os.path.basename(good)])
+    rng = np.random.default_rng(20261128)
+    for i, damaged in enumerate(_mutations(text, data, rng)):
+        dest = tmp_path / f"case{i}"
+        shutil.copytree(results, dest)
+        name = f"damaged{i}-env.json"
+        (dest / "testbox" / name).write_text(damaged, encoding="utf-8")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            frame, problems = report.load_results(dest)
+        # the intact file's rows are all there, whatever happened to the damaged one
+        kept = frame[frame["file"] == os.path.basename(good)]
+        assert len(kept) == expected, (i, damaged[:200])
+        # the damaged file either loaded (some mutations stay valid) or is named in a warning
+        if name not in set(frame["file"]):
+            assert any(name in str(w.message) for w in caught), (i, damaged[:200])
+        shutil.rmtree(dest)
