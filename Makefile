@@ -35,7 +35,7 @@ $(VENV)/.installed: $(VENV)/.deps-test pyproject.toml setup.py
 	$(PIP) install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 
-deps: $(VENV)/.deps-test
+deps: $(VENV)/.deps-bench
 
 build: $(VENV)/.installed
 	$(PY) setup.py --quiet build_ext --inplace
@@ -45,7 +45,7 @@ peers: $(PY)
 	$(PIP) install --quiet -r requirements/peers.txt
 
 # pytest exits 5 when it collects no test: that is a broken suite, not a pass.
-test: build
+test: build $(VENV)/.deps-bench
 	@$(PY) -m suite info
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \

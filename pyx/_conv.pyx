@@ -413,7 +413,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld
     cdef Py_ssize_t out_image = c_out * out_h * out_w, plane = out_h * out_w
     cdef Py_ssize_t cb = channels_per_block, n_chunks, n_blocks, task, chunk, rest, blk
-    cdef Py_ssize_t c0, count, block_size
+    cdef Py_ssize_t c0, count, block_size = 0
     cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand

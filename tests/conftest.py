@@ -40,12 +40,18 @@ def load_suite():
     return importlib.import_module("suite")
 
 
+def require_module(name, reason=None):
+    """An optional test dependency (PyTorch, pandas, matplotlib, asv, hypothesis). Without
+    it the test is skipped, unless SUITE_REQUIRE_OPTIONAL=1 (set by CI, which installs them
+    all): then its absence is a failure, never a silent skip."""
+    if os.environ.get("SUITE_REQUIRE_OPTIONAL") == "1":
+        return importlib.import_module(name)
+    return pytest.importorskip(name, reason=reason)
+
+
 def require_torch():
-    """PyTorch, the second oracle. Without it the test is skipped, unless
-    SUITE_REQUIRE_TORCH=1 (set by CI, which installs it): then its absence is a failure."""
-    if os.environ.get("SUITE_REQUIRE_TORCH") == "1":
-        return importlib.import_module("torch")
-    return pytest.importorskip("torch")
+    """PyTorch, the second oracle (see require_module)."""
+    return require_module("torch")
 
 
 def tolerance(dtype):

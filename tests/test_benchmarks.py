@@ -20,6 +20,8 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import require_module
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
@@ -244,7 +246,7 @@ def test_asv_config_is_valid_json():
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_asv_check(profile):
     """asv's own validation of the suite (discovery, signatures, parameters)."""
-    pytest.importorskip("asv")
+    require_module("asv")
     import subprocess
 
     env = dict(os.environ, SUITE_BENCH_PROFILE=profile)

@@ -18,10 +18,10 @@ import math
 import numpy as np
 import pytest
 
-from conftest import (DTYPES, HYPOTHESIS_PROFILE, LONG_EXAMPLES, assert_close,
+from conftest import (DTYPES, HYPOTHESIS_PROFILE, require_module, LONG_EXAMPLES, assert_close,
                       load_reference, load_suite, noncontiguous, property_settings)
 
-hypothesis = pytest.importorskip("hypothesis")
+hypothesis = require_module("hypothesis")
 from hypothesis import given, note, strategies as st  # noqa: E402
 
 suite = load_suite()

@@ -24,10 +24,10 @@ import warnings
 import numpy as np
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, require_module
 
-pd = pytest.importorskip("pandas")
-pytest.importorskip("matplotlib")
+pd = require_module("pandas")
+require_module("matplotlib")
 
 from suite import report  # noqa: E402
 
@@ -51,7 +51,7 @@ def _asv_conf(tmp):
 @pytest.fixture(scope="module")
 def asv_results(tmp_path_factory):
     """A results directory written by a real asv run (machine "testbox", commit HEAD)."""
-    pytest.importorskip("asv", reason="asv is not installed: pip install asv")
+    require_module("asv", reason="asv is not installed: pip install asv")
     tmp = str(tmp_path_factory.mktemp("asv"))
     conf = _asv_conf(tmp)
     env = dict(os.environ, HOME=os.path.join(tmp, "home"), SUITE_BENCH_PROFILE="quick")
