@@ -561,36 +561,72 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
         free(packed_grad)
 
 
+cdef inline void scatter_row(const floating* y, Py_ssize_t ld_y, Py_ssize_t q_h,
+                             Py_ssize_t q_w, const floating* bias, floating* out,
+                             Py_ssize_t image_stride, Py_ssize_t out_w, Py_ssize_t out_plane,
+                             Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
+                             Py_ssize_t sw, Py_ssize_t n, Py_ssize_t c,
+                             Py_ssize_t t) noexcept nogil:
+    """Row t of channel c, image n of a phase: out[.., first_h + sh*t, first_w + sw*u] =
+    y[c, n*q_h*q_w + t*q_w + u] + bias[c] (y NULL: the bias, or zero)."""
+    cdef Py_ssize_t u
+    cdef const floating* src
+    cdef floating* dst = out + n * image_stride + c * out_plane + (first_h + sh * t) * out_w + first_w
+    cdef floating value = 0
+    if bias != NULL:
+        value = bias[c]
+    if y == NULL:
+        for u in range(q_w):
+            dst[u * sw] = value
+    else:
+        src = y + c * ld_y + n * q_h * q_w + t * q_w
+        for u in range(q_w):
+            dst[u * sw] = src[u] + value
+
+
 cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
                         Py_ssize_t channels, Py_ssize_t q_h, Py_ssize_t q_w,
                         const floating* bias, floating* out, Py_ssize_t image_stride,
                         Py_ssize_t out_w, Py_ssize_t out_plane, Py_ssize_t first_h,
                         Py_ssize_t first_w, Py_ssize_t sh, Py_ssize_t sw,
                         int n_threads) noexcept nogil:
-    """out[n, c, first_h + sh*t, first_w + sw*u] = y[c, n*q_h*q_w + t*q_w + u] + bias[c].
-
-    y may be NULL (a phase no kernel tap reaches): the positions get the bias, or zero.
-    """
-    cdef Py_ssize_t task, p, n, c, t, u
-    cdef const floating* src
-    cdef floating* dst
-    cdef floating value
+    """Every row of a phase (scatter_row), parallel over (image, channel, row)."""
+    cdef Py_ssize_t task, p, n, c, t
     for task in prange(n_images * channels * q_h, schedule="static", num_threads=n_threads):
         p = task // q_h
         t = task - p * q_h
         n = p // channels
         c = p - n * channels
-        value = 0
-        if bias != NULL:
-            value = bias[c]
-        dst = out + n * image_stride + c * out_plane + (first_h + sh * t) * out_w + first_w
-        if y == NULL:
-            for u in range(q_w):
-                dst[u * sw] = value
-        else:
-            src = y + c * ld_y + n * q_h * q_w + t * q_w
-            for u in range(q_w):
-                dst[u * sw] = src[u] + value
+        scatter_row(y, ld_y, q_h, q_w, bias, out, image_stride, out_w, out_plane, first_h,
+                    first_w, sh, sw, n, c, t)
+
+
+cdef void phase_task(const floating* x, Py_ssize_t in_image, Py_ssize_t n_images,
+                     Py_ssize_t channels, Py_ssize_t height, Py_ssize_t width,
+                     const Window* g, const floating* w, Py_ssize_t m, Py_ssize_t k,
+                     floating* col, floating* y, const floating* bias, floating* out,
+                     Py_ssize_t out_image, Py_ssize_t out_w, Py_ssize_t out_plane,
+                     Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
+                     Py_ssize_t sw) noexcept nogil:
+    """One phase of one group for a batch of images, on the calling thread alone: im2col,
+    a single-threaded GEMM, and the phase's rows written with the bias."""
+    cdef Py_ssize_t q = g.col_h * g.col_w, ld = n_images * q, n, c, i, t
+    cdef floating one = 1, zero = 0
+    cdef const floating* result = NULL
+    if k > 0:
+        for n in range(n_images):
+            for c in range(channels):
+                for i in range(g.kh):
+                    im2col_kernel_row(x + n * in_image + c * height * width, height, width,
+                                      g, i, col + n * q + c * g.kh * g.kw * ld, ld)
+        gemm(False, False, <int> m, <int> ld, <int> k, one, w, <int> k, col, <int> ld,
+             zero, y, <int> ld)
+        result = y
+    for n in range(n_images):
+        for c in range(m):
+            for t in range(g.col_h):
+                scatter_row(result, ld, g.col_h, g.col_w, bias, out, out_image, out_w,
+                            out_plane, first_h, first_w, sh, sw, n, c, t)
 
 
 def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
@@ -690,7 +726,10 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
-    cdef Py_ssize_t offset, max_col = 0, max_y = 0, q
+    cdef Py_ssize_t offset, max_col = 0, max_y = 0, q, n_chunks, task, chunk, tid, per_group
+    cdef Py_ssize_t copies
+    cdef Py_ssize_t* offsets = NULL
+    cdef bint as_tasks
     cdef Window g
     cdef const floating* b_ptr = NULL
     cdef const floating* b_grp
@@ -707,11 +746,48 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
             q = phases_h[rh, 3] * phases_w[rw, 3]
             max_col = max(max_col, cig * phases_h[rh, 0] * phases_w[rw, 0] * q)
             max_y = max(max_y, cog * q)
+    n_chunks = (N + nb - 1) // nb
+    as_tasks = n_threads > 1 and n_chunks * groups * sh * sw >= 2 * n_threads
+    copies = n_threads if as_tasks else 1
     try:
-        col = allocate(max_col * nb, col)
-        y = allocate(max_y * nb, col)
+        col = allocate(copies * max_col * nb, col)
+        y = allocate(copies * max_y * nb, col)
+        offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))
+        if offsets == NULL:
+            raise MemoryError()
+        per_group = 0
+        for rh in range(sh):
+            for rw in range(sw):
+                offsets[rh * sw + rw] = per_group
+                per_group += cog * cig * phases_h[rh, 0] * phases_w[rw, 0]
         with nogil:
-            n0 = 0
+            if as_tasks:
+                # Independent tasks of (image batch, group, phase), each on one thread with
+                # its own buffers: no barrier between the im2col, the GEMM and the write.
+                for task in prange(n_chunks * groups * sh * sw, schedule="static",
+                                   num_threads=n_threads):
+                    chunk = task // (groups * sh * sw)
+                    grp = (task // (sh * sw)) % groups
+                    rh = (task % (sh * sw)) // sw
+                    rw = task % sw
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    tid = omp_get_thread_num()
+                    th = phases_h[rh, 0]
+                    tw = phases_w[rw, 0]
+                    qh = phases_h[rh, 3]
+                    qw = phases_w[rw, 3]
+                    if qh * qw == 0:
+                        continue
+                    g = make_window(th, tw, 1, 1, phases_h[rh, 2], phases_w[rw, 2],
+                                    dil_h, dil_w, qh, qw)
+                    phase_task(&x[n0, grp * cig, 0, 0], in_image, cur, cig, height, width,
+                               &g, &packed_w[grp * per_group + offsets[rh * sw + rw]], cog,
+                               cig * th * tw, col + tid * max_col * nb, y + tid * max_y * nb,
+                               NULL if b_ptr == NULL else b_ptr + grp * cog,
+                               &out[n0, grp * cog, 0, 0], out_image, out_w, out_h * out_w,
+                               phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+            n0 = N if as_tasks else 0
             while n0 < N:
                 cur = min(nb, N - n0)
                 offset = 0
@@ -747,6 +823,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     finally:
         free(col)
         free(y)
+        free(offsets)
 
 
 cdef enum SourceKind:

@@ -389,8 +389,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
     c_in, c_out_per_group, kh, kw = weight.shape
     per_image = x.shape[2] * x.shape[3]
     if algorithm == "auto":
-        algorithm = choose_algorithm(x.shape, weight.shape, stride, dilation, groups,
-                                     num_threads=n_threads)
+        algorithm = choose_algorithm(x.shape, weight.shape, stride, dilation, groups)
     if algorithm == "phase":
         phases_h, step_h, dil_h = _phase_table(x.shape[2], shape[2], kh, stride[0], padding[0],
                                                dilation[0])
@@ -457,8 +456,7 @@ def _col2im_blocking(n, per_image, c_out_per_group, taps, groups, itemsize, n_th
     return nb, math.ceil(c_out_per_group / blocks_per_group)
 
 
-def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, *,
-                     num_threads=None):
+def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration.
 
     Both methods do the same GEMM FLOPs; they differ in the memory they stream. col2im writes
@@ -467,20 +465,16 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     catalogue (docs/performance.md), phase wins clearly only for grouped layers with one or a
     few channels per group, where col2im's GEMM degenerates (K = C_in/groups) and its
     overlapping scatter dominates, and where the phases are few enough to keep each GEMM wide
-    (FCN-8s x8: 1.65x faster at one thread); everywhere else col2im is as fast or faster.
-    Phase runs three parallel loops per group and phase, so with more than one thread its
-    synchronisation outweighs the gain (FCN-8s x8 at two threads: phase 29 ms, col2im 11 ms):
-    it is chosen for one thread only.
+    (FCN-8s x8: 1.8x faster at one thread, 1.2-1.9x at two); everywhere else col2im is as
+    fast or faster.
     """
     stride = check_pair(stride, "stride", 1)
     check_pair(dilation, "dilation", 1)
     _check_shape(input_shape, "input_shape", (0, 1))
     c_in, c_out_per_group = _check_shape(weight_shape, "weight_shape", (1, 1))[:2]
     groups = check_int(groups, "groups", minimum=1)
-    n_threads = effective_n_threads(num_threads)
     phases = stride[0] * stride[1]
-    if (n_threads == 1 and groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4
-            and phases <= 64):
+    if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
         return "phase"
     return "col2im"
 
