@@ -729,6 +729,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     cdef Py_ssize_t offset, max_col = 0, max_y = 0, q, n_chunks, task, chunk, tid, per_group
     cdef Py_ssize_t copies
     cdef Py_ssize_t* offsets = NULL
+    cdef const floating* w_base
     cdef bint as_tasks
     cdef Window g
     cdef const floating* b_ptr = NULL
@@ -760,6 +761,9 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
             for rw in range(sw):
                 offsets[rh * sw + rw] = per_group
                 per_group += cog * cig * phases_h[rh, 0] * phases_w[rw, 0]
+        # Sub-kernels by pointer: a phase no tap reaches has an empty block, which may sit at
+        # the very end of packed_w (indexing it there is out of bounds; it is never read).
+        w_base = &packed_w[0] if packed_w.shape[0] > 0 else NULL
         with nogil:
             if as_tasks:
                 # Independent tasks of (image batch, group, phase), each on one thread with
@@ -782,7 +786,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
                     g = make_window(th, tw, 1, 1, phases_h[rh, 2], phases_w[rw, 2],
                                     dil_h, dil_w, qh, qw)
                     phase_task(&x[n0, grp * cig, 0, 0], in_image, cur, cig, height, width,
-                               &g, &packed_w[grp * per_group + offsets[rh * sw + rw]], cog,
+                               &g, w_base + grp * per_group + offsets[rh * sw + rw], cog,
                                cig * th * tw, col + tid * max_col * nb, y + tid * max_y * nb,
                                NULL if b_ptr == NULL else b_ptr + grp * cog,
                                &out[n0, grp * cog, 0, 0], out_image, out_w, out_h * out_w,
