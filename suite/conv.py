@@ -4,6 +4,7 @@ Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold
 ``conv2d``, ``conv_transpose2d``); weights use the Caffe/PyTorch layouts.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -307,6 +308,7 @@ def band_rows(planes, out_h, out_w, column_rows, itemsize, n_threads):
     return int(rows)
 
 
+@functools.lru_cache(maxsize=256)
 def _phase_table(in_size, out_size, kernel, stride, padding, dilation):
     """Per-phase geometry of one axis for the sub-pixel decomposition.
 
@@ -332,7 +334,9 @@ def _phase_table(in_size, out_size, kernel, stride, padding, dilation):
         a0 = 0 if first is None else (first * dilation - r) // stride
         pad = a0 + (taps - 1) * dil - q0 if taps else 0
         rows.append((taps, first or 0, pad, count, first_out))
-    return np.array(rows, dtype=np.intp).reshape(stride, 5), step, dil
+    table = np.array(rows, dtype=np.intp).reshape(stride, 5)
+    table.flags.writeable = False   # cached: shared by every call with this geometry
+    return table, step, dil
 
 
 def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):

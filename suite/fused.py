@@ -1,6 +1,8 @@
 """Fused upsampling kernels: upsample + convolution without the upsampled map, and
 upsample + skip addition (FPN's top-down path) in one pass."""
 
+import functools
+
 import numpy as np
 
 from . import _conv, _upsample
@@ -22,6 +24,7 @@ from .upsample import _check_mode, _plan, upsample_output_size
 __all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
 
 
+@functools.lru_cache(maxsize=256)
 def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
     """Per-phase geometry of nearest upsampling by an integer ``scale`` followed by a
     stride-1 convolution along one axis, and where each kernel tap lands.
@@ -32,7 +35,8 @@ def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
     collapsed kernel). Zero padding of the upsampled map is zero padding of the input.
 
     Returns rows (taps, 0, pad, count, first_out) for the phase correlation kernel, and a
-    (scale x kernel) array: the collapsed tap that kernel tap i becomes in phase r.
+    (scale x kernel) array: the collapsed tap that kernel tap i becomes in phase r. Both are
+    cached per geometry and read-only.
     """
     rows = []
     tap = np.empty((scale, kernel), dtype=np.intp)
@@ -43,7 +47,10 @@ def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
         count = 0 if r >= out_size else (out_size - r + scale - 1) // scale
         rows.append((taps, 0, -low, count, r))
         tap[r] = np.array(offsets) - low
-    return np.array(rows, dtype=np.intp).reshape(scale, 5), tap
+    table = np.array(rows, dtype=np.intp).reshape(scale, 5)
+    for array in (table, tap):      # cached: shared by every call with this geometry
+        array.flags.writeable = False
+    return table, tap
 
 
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
