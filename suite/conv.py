@@ -6,6 +6,7 @@ Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold
 
 import functools
 import math
+import os
 
 import numpy as np
 
@@ -38,11 +39,16 @@ __all__ = [
 ]
 
 #: ``algorithm=`` values of :func:`deconv2d`.
-DECONV_ALGORITHMS = ("auto", "col2im", "phase")
+DECONV_ALGORITHMS = ("auto", "col2im", "phase", "direct")
 
 #: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
 #: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.
 GEMM_TARGET_COLUMNS = 2048
+
+#: The direct deconvolution adds kernel rows shorter than this tap by tap (an axpy over the
+#: input row into every stride-th output element), longer ones pixel by pixel (an axpy of
+#: the kernel row into a contiguous stretch of the output row).
+_TAP_MAJOR_BELOW = int(os.environ.get("SUITE_TAP_MAJOR_BELOW", 8))
 
 #: ... but the column workspace of one batch stays below this many bytes.
 WORKSPACE_BUDGET_BYTES = 64 * 2**20
@@ -377,9 +383,14 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
       x and one GEMM (M = C_out/groups, N = images*H*W/(sH*sW) approximately, K =
       C_in/groups*kH*kW/(sH*sW)), whose result is written once into the phase's positions.
       Workspace: C_in/groups*kH*kW/(sH*sW)*H*W values per batched image and phase.
-    * ``"auto"``: the faster of the two for this configuration (see ``choose_algorithm``).
+    * ``"direct"``: the definition, one output row at a time: every input row that reaches
+      the output row adds each of its pixels times a kernel row (a contiguous axpy of length
+      kW) into it, starting from the bias. No GEMM and no workspace; for layers with one to
+      a few input channels per group (FCN's depthwise bilinear upsampling), where both GEMM
+      methods would multiply with K = C_in/groups.
+    * ``"auto"``: the fastest for this configuration (see ``choose_algorithm``).
 
-    Cost: 2*C_in*(C_out/groups)*kH*kW*H*W useful FLOPs per image for either method.
+    Cost: 2*C_in*(C_out/groups)*kH*kW*H*W useful FLOPs per image for every method.
     """
     algorithm = check_choice(algorithm, "algorithm", DECONV_ALGORITHMS)
     x, weight, stride, padding, dilation, groups, shape = _check_deconv_arguments(
@@ -412,6 +423,13 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
         with single_threaded_blas():
             _conv.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
                                     dil_h, dil_w, groups, nb, n_threads)
+        return out
+    if algorithm == "direct":
+        with single_threaded_blas():
+            _conv.deconv2d_direct(contiguous(x), contiguous(weight), bias, out,
+                                  stride[0], stride[1], padding[0], padding[1],
+                                  dilation[0], dilation[1], groups, _TAP_MAJOR_BELOW,
+                                  n_threads)
         return out
     nb, blocks = _col2im_blocking(n, per_image, c_out_per_group, kh * kw, groups, x.itemsize,
                                   n_threads)
@@ -463,7 +481,13 @@ def _col2im_blocking(n, per_image, c_out_per_group, taps, groups, itemsize, n_th
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration.
 
-    Both methods do the same GEMM FLOPs; they differ in the memory they stream. col2im writes
+    ``"direct"`` where a group has at most 4 input channels and the kernel rows are long
+    (kW >= 8): every GEMM method would multiply with K = C_in/groups of 1 to 4, while the
+    direct kernel adds whole kernel rows into output rows held in L1 (FCN-32s x32: 4.8x
+    PyTorch, 3.9x col2im at one thread; docs/performance.md). Short kernel rows give it
+    short, strided inner loops, so there the GEMM methods stay:
+
+    Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
     and reads a column matrix of C_out/groups*kH*kW rows, phase one of C_in/groups*kH*kW rows
     and it runs sH*sW smaller GEMMs with only C_out/groups rows. Measured on the layer
     catalogue (docs/performance.md), phase wins clearly only for grouped layers with one or a
@@ -477,6 +501,8 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     _check_shape(input_shape, "input_shape", (0, 1))
     c_in, c_out_per_group = _check_shape(weight_shape, "weight_shape", (1, 1))[:2]
     groups = check_int(groups, "groups", minimum=1)
+    if c_in // groups <= 4 and weight_shape[3] >= _TAP_MAJOR_BELOW:
+        return "direct"
     phases = stride[0] * stride[1]
     if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
         return "phase"

@@ -44,6 +44,8 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
 * ``"phase"``: ``2*M + B``: the sub-pixel decomposition does the definition's products
   (it may skip the few that land in the cropped padding; see
   :func:`deconv2d_macs_in_output`); no workspace.
+* ``"direct"``: ``2*M + B`` like ``"phase"`` (each output row gathers the definition's
+  products that land on it); no workspace.
 * ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
   zero-inserted, padded map: ``2*N*C_out*(C_in/g)*kH*kW*H_out*W_out + B``, about ``sH*sW``
   times ``2*M`` (exactly when ``H_out = sH*H``); workspace the zero-inserted map
@@ -111,7 +113,7 @@ __all__ = [
 ]
 
 #: The deconvolution algorithms the model prices (keys of ``executed_flops``).
-DECONV_ALGORITHMS = ("col2im", "phase", "zero_insertion")
+DECONV_ALGORITHMS = ("col2im", "phase", "direct", "zero_insertion")
 
 #: The algorithms of ``upsample_conv2d`` and ``upsample_add``.
 UPSAMPLE_CONV_ALGORITHMS = ("fused", "unfused")
@@ -424,7 +426,8 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     ``macs = N*C_in*(C_out/g)*kH*kW*H*W``; ``adds = N*C_out*H_out*W_out`` with bias;
     ``parameters = C_in*(C_out/g)*kH*kW (+ C_out)``;
     ``min_bytes = (N*C_in*H*W + weights + C_out (bias) + N*C_out*H_out*W_out) * itemsize``.
-    Algorithms ``"col2im"``, ``"phase"``, ``"zero_insertion"``: see the module docstring.
+    Algorithms ``"col2im"``, ``"phase"``, ``"direct"``, ``"zero_insertion"``: see the module
+    docstring.
     """
     itemsize = _itemsize(itemsize)
     bias = _bias_flag(bias)
@@ -443,10 +446,10 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     zero_map = n * c_in * (ho + d[0] * (kh - 1)) * (wo + d[1] * (kw - 1))
     return Cost(
         operation="deconv2d", output_shape=out, macs=macs, adds=adds,
-        executed_flops={"col2im": useful + scatter, "phase": useful,
+        executed_flops={"col2im": useful + scatter, "phase": useful, "direct": useful,
                         "zero_insertion": 2 * zero_macs + adds},
         min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
-        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0,
+        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0, "direct": 0,
                          "zero_insertion": (zero_map + cig * kh * kw * ho * wo) * itemsize},
         parameters=params, itemsize=itemsize)
 

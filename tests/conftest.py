@@ -311,6 +311,10 @@ DECONV_HANDPICKED = [
     Deconv(2, 4, 6, 3, 5, 1, groups=2),                                # pure GEMM
     Deconv(1, 3, 3, 7, 1, (2, 1), s=(2, 3), op=(1, 2), bias=False),    # W = 1
     Deconv(1, 2, 2, 3, 3, 4, s=2, p=(3, 0)),                           # padding > k/2
+    Deconv(1, 3, 3, 4, 5, 16, s=8, p=4, groups=3, bias=False),         # FCN x8 (depthwise)
+    Deconv(2, 2, 4, 3, 2, (3, 12), s=(2, 5), p=(1, 7), op=(1, 3), d=(1, 2),
+           groups=2),                                                  # long rows, dilated
+    Deconv(1, 4, 2, 2, 3, (8, 10), s=(3, 4), p=(6, 8), op=(2, 0)),     # rows wider than out
 ]
 
 

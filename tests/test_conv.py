@@ -20,20 +20,13 @@ DECONV = deconv_configs()
 CONV = conv_configs()
 DECONV_IDS = [c.id for c in DECONV]
 CONV_IDS = [c.id for c in CONV]
-ALGORITHMS = ["auto", "col2im", "phase"]
-# algorithms that may legitimately be missing in this version (ValueError naming "algorithm")
-OPTIONAL_ALGORITHMS = {"phase"}
+ALGORITHMS = ["auto", "col2im", "phase", "direct"]
 
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 
 
 def deconv(x, w, b, cfg, algorithm="auto", **kwargs):
-    try:
-        return suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=algorithm, **kwargs)
-    except ValueError as exc:
-        if algorithm in OPTIONAL_ALGORITHMS and "algorithm" in str(exc):
-            pytest.skip(f"algorithm={algorithm!r} not available yet: {exc}")
-        raise
+    return suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=algorithm, **kwargs)
 
 
 def snapshot(*arrays):

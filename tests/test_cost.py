@@ -32,10 +32,10 @@ def test_deconv_hand_count_seed_example():
     assert c.parameters == 4
     assert c.min_bytes == (9 + 4 + 16) * 4
     # no padding: every product lands in the output, col2im adds each of the 36 once
-    assert c.executed_flops == {"col2im": 72 + 36, "phase": 72,
+    assert c.executed_flops == {"col2im": 72 + 36, "phase": 72, "direct": 72,
                                 "zero_insertion": 2 * 16 * 4}   # 4x4 outputs x 4 taps
     assert c.workspace_bytes["col2im"] == 4 * 9 * 4           # kH*kW x H*W floats
-    assert c.workspace_bytes["phase"] == 0
+    assert c.workspace_bytes["phase"] == c.workspace_bytes["direct"] == 0
     # zero-inserted (here: only padded) map 5x5 + one image's columns 4 x 16
     assert c.workspace_bytes["zero_insertion"] == (25 + 4 * 16) * 4
     assert c.arithmetic_intensity == pytest.approx(72 / 116)

@@ -38,6 +38,7 @@ DECONV_CASES = [
     Deconv(3, 8, 6, 9, 7, 4, s=2, p=1),
     Deconv(2, 6, 9, 7, 8, (3, 2), s=(2, 3), p=(1, 0), op=(1, 2), groups=3),
     Deconv(1, 5, 5, 13, 11, 4, s=2, p=1, groups=5),
+    Deconv(1, 3, 3, 6, 5, 16, s=8, p=4, groups=3),       # FCN-style: long kernel rows
 ]
 CONV_CASES = [
     Conv(3, 8, 6, 11, 9, 3, p=1),
@@ -114,19 +115,14 @@ def test_conv2d_thread_invariant(cfg, dtype):
                              b.astype(np.float64), **cfg.kwargs), dtype)
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "col2im", "phase"])
+@pytest.mark.parametrize("algorithm", ["auto", "col2im", "phase", "direct"])
 @dtypes
 @pytest.mark.parametrize("cfg", DECONV_CASES, ids=[c.id for c in DECONV_CASES])
 def test_deconv2d_thread_invariant(cfg, dtype, algorithm):
     x, w, b = cfg.data(dtype)
 
     def run(n):
-        try:
-            return suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=algorithm, num_threads=n)
-        except ValueError as exc:
-            if algorithm == "phase" and "algorithm" in str(exc):
-                pytest.skip(f"algorithm={algorithm!r} not available yet")
-            raise
+        return suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=algorithm, num_threads=n)
 
     y = same_for_all_threads(run, False, dtype)
     assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
