@@ -388,7 +388,8 @@ def _fallback_cost(op, itemsize, algorithm, input_shape=None, weight_shape=None,
         if op == "deconv2d":
             flops = 2 * n * c_in * cog * kh * kw * h * w + adds
             moved = n_(input_shape) + params + n_(out)
-            workspace = {"col2im": columns, "phase": 0, "direct": 0}.get(algorithm, math.nan)
+            workspace = {"col2im": columns, "phase": 0, "direct": 0,
+                         "winograd": 9 * c_in * cog * itemsize}.get(algorithm, math.nan)
         else:
             flops = 4 * n * c_in * cog * kh * kw * h * w + adds
             moved = n_(out) + 2 * n_(input_shape) + params + n_(weight_shape)

@@ -633,33 +633,64 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
                               const Py_ssize_t[:, ::1] phases_h,
                               const Py_ssize_t[:, ::1] phases_w,
                               Py_ssize_t step_h, Py_ssize_t step_w, Py_ssize_t groups,
-                              floating[::1] packed):
+                              floating[::1] packed, int n_threads):
     """Sub-kernels of a transposed convolution for :func:`phase_correlation`.
 
     For group grp and phase (rh, rw), in that order, a row-major (C_out/groups) x
     (C_in/groups * th * tw) matrix; the taps are flipped so that each phase is a plain
     correlation (im2col tap a reads kernel row first + (th - 1 - a)*step).
     weight (C_in, C_out/groups, kh, kw); packed has C_in*C_out/groups*kh*kw values.
+    One task per group and block of 16 input channels: it walks the output channels, reading
+    16 kernels in step (16 sequential streams through the weight) and writing each phase's
+    16 consecutive entries for them.
     """
     cdef Py_ssize_t cig = weight.shape[0] // groups, cog = weight.shape[1]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
-    cdef Py_ssize_t offset = 0, grp, rh, rw, th, tw, K, co, ci, a, b
-    with nogil:
-        for grp in range(groups):
-            for rh in range(sh):
-                for rw in range(sw):
-                    th = phases_h[rh, 0]
-                    tw = phases_w[rw, 0]
-                    K = cig * th * tw
-                    for co in range(cog):
-                        for ci in range(cig):
-                            for a in range(th):
-                                for b in range(tw):
-                                    packed[offset + co * K + (ci * th + a) * tw + b] = weight[
-                                        grp * cig + ci, co,
-                                        phases_h[rh, 1] + (th - 1 - a) * step_h,
-                                        phases_w[rw, 1] + (tw - 1 - b) * step_w]
-                    offset += cog * K
+    cdef Py_ssize_t per_group = 0, task, grp, rh, rw, th, tw, co, ci, a, b, c0, c1, p, n_taps
+    cdef Py_ssize_t n_blocks = (cig + 15) // 16, kw = weight.shape[3]
+    cdef Py_ssize_t kk = weight.shape[2] * kw
+    cdef Py_ssize_t* offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* taps = <Py_ssize_t*> malloc(sh * sw * kk * sizeof(Py_ssize_t))
+    cdef const floating* src
+    cdef floating* dst
+    if offsets == NULL or taps == NULL:
+        free(offsets)
+        free(taps)
+        raise MemoryError()
+    try:
+        for rh in range(sh):
+            for rw in range(sw):
+                offsets[rh * sw + rw] = per_group
+                per_group += cog * cig * phases_h[rh, 0] * phases_w[rw, 0]
+        if per_group == 0:
+            return
+        # where tap (a, b) of each phase sits in a (kh x kw) kernel
+        for rh in range(sh):
+            for rw in range(sw):
+                th = phases_h[rh, 0]
+                tw = phases_w[rw, 0]
+                for a in range(th):
+                    for b in range(tw):
+                        taps[(rh * sw + rw) * kk + a * tw + b] = (
+                            (phases_h[rh, 1] + (th - 1 - a) * step_h) * kw
+                            + phases_w[rw, 1] + (tw - 1 - b) * step_w)
+        with nogil:
+            for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
+                grp = task // n_blocks
+                c0 = (task % n_blocks) * 16
+                c1 = min(c0 + 16, cig)
+                for co in range(cog):
+                    for ci in range(c0, c1):
+                        src = &weight[grp * cig + ci, co, 0, 0]
+                        for p in range(sh * sw):
+                            n_taps = phases_h[p // sw, 0] * phases_w[p % sw, 0]
+                            dst = (&packed[0] + grp * per_group + offsets[p]
+                                   + (co * cig + ci) * n_taps)
+                            for a in range(n_taps):
+                                dst[a] = src[taps[p * kk + a]]
+    finally:
+        free(offsets)
+        free(taps)
 
 
 def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
@@ -828,6 +859,304 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
         free(col)
         free(y)
         free(offsets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Winograd F(2x2, 2x2) phases
+# ---------------------------------------------------------------------------------------------
+#
+# Each phase is a stride-1 correlation with a 2x2 kernel g:  y0 = d0 g0 + d1 g1,
+# y1 = d1 g0 + d2 g1 along each axis, computed as
+#     m0 = (d0 - d1) g0,   m1 = d1 (g0 + g1),   m2 = (d2 - d1) g1,   y0 = m0 + m1, y1 = m1 + m2
+# i.e. Y = A^T [(G g G^T) * (B^T d B)] A with B^T = [[1,-1,0],[0,1,0],[0,-1,1]],
+# G = [[1,0],[1,1],[0,1]], A^T = [[1,1,0],[0,1,1]]: a 2x2 output tile from a 3x3 input patch
+# in 9 multiplications instead of 16. Summed over input channels, the 9 products become 9
+# GEMMs (M = C_out/groups, K = C_in/groups, N = tiles). The transforms only add and
+# subtract, so the rounding stays that of a few more additions.
+
+cdef inline Py_ssize_t skewed(Py_ssize_t n) noexcept nogil:
+    """n rounded up to an odd multiple of 16 values: rows this far apart start in different
+    cache sets (a power-of-two stride maps the 9 interleaved streams of a transform onto one
+    set of L1, where they evict each other: 13x slower for 1024 channels)."""
+    n = (n + 15) // 16 * 16
+    if (n // 16) % 2 == 0:
+        n += 16
+    return n
+
+
+cdef inline void winograd_weight(const floating* g, floating* dst,
+                                 Py_ssize_t stride) noexcept nogil:
+    """dst[e*stride] = (G g G^T)[e] for one 2x2 kernel g (row-major)."""
+    cdef floating r[3][2]
+    cdef Py_ssize_t e
+    # rows: G g
+    r[0][0] = g[0]
+    r[0][1] = g[1]
+    r[1][0] = g[0] + g[2]
+    r[1][1] = g[1] + g[3]
+    r[2][0] = g[2]
+    r[2][1] = g[3]
+    for e in range(3):
+        dst[(3 * e) * stride] = r[e][0]
+        dst[(3 * e + 1) * stride] = r[e][0] + r[e][1]
+        dst[(3 * e + 2) * stride] = r[e][1]
+
+
+cdef inline void winograd_kernel(const floating* kernel, const Py_ssize_t* taps,
+                                 Py_ssize_t kk, floating* dst,
+                                 Py_ssize_t stride) noexcept nogil:
+    """dst[e*stride] = (G g G^T)[e], g[t] the sum of kernel[q] over the positions q listed
+    in taps[t*kk ...] (ended by -1 or after kk)."""
+    cdef floating g[4]
+    cdef floating acc
+    cdef Py_ssize_t t, q
+    for t in range(4):
+        acc = 0
+        for q in range(kk):
+            if taps[t * kk + q] < 0:
+                break
+            acc = acc + kernel[taps[t * kk + q]]
+        g[t] = acc
+    winograd_weight(g, dst, stride)
+
+
+cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ssize_t s_co,
+                                 Py_ssize_t s_ci, Py_ssize_t kk, const Py_ssize_t* taps,
+                                 Py_ssize_t groups, Py_ssize_t cog, Py_ssize_t cig,
+                                 floating* u, Py_ssize_t ldu, int n_threads) noexcept nogil:
+    """u[grp, co, e, ci] (rows ldu apart) = (G g G^T)[e] for the phase's 2x2 sub-kernel
+    g[t] = the sum of the (grp, co, ci) kernel's values (kk at weight + grp*s_grp +
+    co*s_co + ci*s_ci) at the positions taps[t] lists: one tap for a transposed
+    convolution's phase, those a nearest upsampling collapses onto one input pixel."""
+    cdef Py_ssize_t task, grp, co, ci, c0, c1, n_blocks = (cig + 15) // 16
+    # Tasks of 16 input channels; each writes 9 runs of 16 consecutive values per output
+    # channel. The weight is read in its own order: a transposed convolution's (C_in,
+    # C_out/groups, ..) by input channel, a convolution's (C_out, C_in/groups, ..) by
+    # output channel (the other order reads 16 streams a power of two apart, which share
+    # one set of L1: 2x slower for DCGAN-G2).
+    for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
+        grp = task // n_blocks
+        c0 = (task % n_blocks) * 16
+        c1 = min(c0 + 16, cig)
+        if s_co < s_ci:
+            for ci in range(c0, c1):
+                for co in range(cog):
+                    winograd_kernel(weight + grp * s_grp + co * s_co + ci * s_ci, taps, kk,
+                                    u + (grp * cog + co) * 9 * ldu + ci, ldu)
+        else:
+            for co in range(cog):
+                for ci in range(c0, c1):
+                    winograd_kernel(weight + grp * s_grp + co * s_co + ci * s_ci, taps, kk,
+                                    u + (grp * cog + co) * 9 * ldu + ci, ldu)
+
+
+cdef inline void winograd_input(const floating* x_group, Py_ssize_t in_image,
+                                Py_ssize_t cig, Py_ssize_t height, Py_ssize_t width,
+                                Py_ssize_t row0, Py_ssize_t n_rows, Py_ssize_t tiles_h,
+                                Py_ssize_t tiles_w, Py_ssize_t pad_h, Py_ssize_t pad_w,
+                                floating* rows, floating* v, Py_ssize_t ld) noexcept nogil:
+    """v[ci, e, j] = (B^T d B)[e] (e ld apart) for the 3x3 patch d of the j-th tile of tile
+    rows row0 .. row0 + n_rows (tile row r: image r // tiles_h, row r % tiles_h), zero
+    outside the map. The three input rows a tile row reads are first copied, zero-padded,
+    into rows (3 x (2*tiles_w + 1)), so the loop over the tiles has no branch."""
+    cdef Py_ssize_t ci, r, n, ty, y, a, c, tx, lo, hi, j, span = 2 * tiles_w + 1
+    cdef Py_ssize_t plane = height * width
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating* r0 = rows
+    cdef floating* r1 = rows + span
+    cdef floating* r2 = rows + 2 * span
+    cdef floating d00, d01, d02, d10, d11, d12, d20, d21, d22
+    cdef floating c00, c01, c02, c10, c11, c12, c20, c21, c22
+    # columns c of a padded row hold x[.., c - pad_w]: valid for lo <= c < hi
+    lo = min(max(pad_w, 0), span)
+    hi = min(max(width + pad_w, lo), span)
+    for ci in range(cig):
+        for r in range(n_rows):
+            n = (row0 + r) // tiles_h
+            ty = (row0 + r) % tiles_h
+            src = x_group + n * in_image + ci * plane
+            for a in range(3):
+                y = 2 * ty - pad_h + a
+                dst = rows + a * span
+                if y < 0 or y >= height:
+                    for c in range(span):
+                        dst[c] = 0
+                else:
+                    for c in range(lo):
+                        dst[c] = 0
+                    memcpy(dst + lo, src + y * width + lo - pad_w,
+                           (hi - lo) * sizeof(floating))
+                    for c in range(hi, span):
+                        dst[c] = 0
+            dst = v + ci * 9 * ld + r * tiles_w
+            for tx in range(tiles_w):
+                j = 2 * tx
+                d00 = r0[j]
+                d01 = r0[j + 1]
+                d02 = r0[j + 2]
+                d10 = r1[j]
+                d11 = r1[j + 1]
+                d12 = r1[j + 2]
+                d20 = r2[j]
+                d21 = r2[j + 1]
+                d22 = r2[j + 2]
+                c00 = d00 - d10
+                c01 = d01 - d11
+                c02 = d02 - d12
+                c20 = d20 - d10
+                c21 = d21 - d11
+                c22 = d22 - d12
+                dst[tx] = c00 - c01
+                dst[ld + tx] = c01
+                dst[2 * ld + tx] = c02 - c01
+                dst[3 * ld + tx] = d10 - d11
+                dst[4 * ld + tx] = d11
+                dst[5 * ld + tx] = d12 - d11
+                dst[6 * ld + tx] = c20 - c21
+                dst[7 * ld + tx] = c21
+                dst[8 * ld + tx] = c22 - c21
+
+
+cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t cog,
+                                 Py_ssize_t row0, Py_ssize_t n_rows, Py_ssize_t tiles_h,
+                                 Py_ssize_t tiles_w, Py_ssize_t qh, Py_ssize_t qw,
+                                 const floating* bias, floating* out, Py_ssize_t out_image,
+                                 Py_ssize_t out_w, Py_ssize_t plane, Py_ssize_t first_h,
+                                 Py_ssize_t first_w, Py_ssize_t sh,
+                                 Py_ssize_t sw) noexcept nogil:
+    """The phase's outputs of tile rows row0 .. row0 + n_rows: A^T m A + bias (m[co, e, j],
+    e ld apart), written where the tiles' 2x2 outputs fall inside the phase (qh x qw)."""
+    cdef Py_ssize_t co, r, n, oy, tx, full = qw // 2
+    cdef floating value, s0, s1, s2, t0, t1, t2
+    cdef const floating* src
+    cdef floating* dst0
+    cdef floating* dst1
+    cdef bint two_rows
+    for co in range(cog):
+        value = 0
+        if bias != NULL:
+            value = bias[co]
+        for r in range(n_rows):
+            n = (row0 + r) // tiles_h
+            oy = 2 * ((row0 + r) % tiles_h)
+            two_rows = oy + 1 < qh
+            src = m + co * 9 * ld + r * tiles_w
+            dst0 = out + n * out_image + co * plane + (first_h + sh * oy) * out_w + first_w
+            dst1 = dst0 + sh * out_w
+            for tx in range(tiles_w):
+                s0 = src[tx] + src[3 * ld + tx]
+                s1 = src[ld + tx] + src[4 * ld + tx]
+                s2 = src[2 * ld + tx] + src[5 * ld + tx]
+                t0 = src[3 * ld + tx] + src[6 * ld + tx]
+                t1 = src[4 * ld + tx] + src[7 * ld + tx]
+                t2 = src[5 * ld + tx] + src[8 * ld + tx]
+                dst0[2 * tx * sw] = s0 + s1 + value
+                if tx < full:
+                    dst0[(2 * tx + 1) * sw] = s1 + s2 + value
+                if two_rows:
+                    dst1[2 * tx * sw] = t0 + t1 + value
+                    if tx < full:
+                        dst1[(2 * tx + 1) * sw] = t1 + t2 + value
+
+
+def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
+                    Py_ssize_t s_grp, Py_ssize_t s_co, Py_ssize_t s_ci,
+                    const Py_ssize_t[:, :, ::1] taps, const floating[::1] bias,
+                    floating[:, :, :, ::1] out, const Py_ssize_t[:, ::1] phases_h,
+                    const Py_ssize_t[:, ::1] phases_w, Py_ssize_t groups, Py_ssize_t block,
+                    int n_threads):
+    """out = bias + the phase-decomposed operator (as phase_correlation) where every phase
+    has a 2x2 kernel of dilation 1, by Winograd F(2x2, 2x2).
+
+    weight: the layer's weights, flat; the (grp, co, ci) kernel of kk = taps.shape[2]
+    values starts at grp*s_grp + co*s_co + ci*s_ci. taps (phases, 4, kk): the kernel
+    positions each phase's 2x2 sub-kernel sums, -1 after the last (winograd_phase_weights).
+
+    Phase after phase: the phase's transformed weights (one buffer, 9/4 of a phase's
+    sub-kernels), then its tile rows (2x2 outputs per tile, over all images) cut into
+    blocks of about ``block`` tiles, each (group, block) one task on one thread with its own
+    buffers: input transform, 9 single-threaded GEMMs, output transform into the phase's
+    positions. Every output element is written exactly once; blocks depend on the shapes
+    only, so the result does not depend on the thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0], P = sh * sw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, kk = taps.shape[2]
+    cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
+    cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
+    cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
+    cdef Py_ssize_t n_rows, nt, tid, e, ldu = skewed(cig), uw = 9 * cog * ldu, max_nt, span
+    cdef Py_ssize_t ld
+    cdef floating* u = NULL
+    cdef floating* v = NULL
+    cdef floating* m = NULL
+    cdef floating* rows = NULL
+    cdef floating* v_t
+    cdef floating* m_t
+    cdef const floating* b_ptr = NULL
+    cdef floating one = 1, zero = 0
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    for rh in range(sh):
+        max_th = max(max_th, (phases_h[rh, 3] + 1) // 2)
+    for rw in range(sw):
+        max_tw = max(max_tw, (phases_w[rw, 3] + 1) // 2)
+    if max_th * max_tw == 0:
+        return
+    rows_per_block = max(1, block // max_tw)
+    n_blocks = (N * max_th + rows_per_block - 1) // rows_per_block
+    max_nt = skewed(rows_per_block * max_tw)
+    span = 2 * max_tw + 1
+    try:
+        u = allocate(groups * uw, u)
+        v = allocate(n_threads * 9 * cig * max_nt, u)
+        m = allocate(n_threads * 9 * cog * max_nt, u)
+        rows = allocate(n_threads * 3 * span, u)
+        with nogil:
+            for p in range(P):
+                rh = p // sw
+                rw = p % sw
+                qh = phases_h[rh, 3]
+                qw = phases_w[rw, 3]
+                tiles_h = (qh + 1) // 2
+                tiles_w = (qw + 1) // 2
+                if tiles_h * tiles_w == 0:
+                    continue
+                winograd_phase_weights(&weight[0], s_grp, s_co, s_ci, kk, &taps[p, 0, 0],
+                                       groups, cog, cig, u, ldu, n_threads)
+                for task in prange(groups * n_blocks, schedule="static",
+                                   num_threads=n_threads):
+                    grp = task // n_blocks
+                    blk = task % n_blocks
+                    row0 = blk * rows_per_block
+                    if row0 >= N * tiles_h:
+                        continue
+                    n_rows = min(rows_per_block, N * tiles_h - row0)
+                    nt = n_rows * tiles_w
+                    ld = skewed(nt)
+                    tid = omp_get_thread_num()
+                    v_t = v + tid * 9 * cig * max_nt
+                    m_t = m + tid * 9 * cog * max_nt
+                    winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height, width,
+                                   row0, n_rows, tiles_h, tiles_w, phases_h[rh, 2],
+                                   phases_w[rw, 2], rows + tid * 3 * span, v_t, ld)
+                    for e in range(9):
+                        gemm(False, False, <int> cog, <int> nt, <int> cig, one,
+                             u + grp * uw + e * ldu, <int> (9 * ldu),
+                             v_t + e * ld, <int> (9 * ld), zero, m_t + e * ld, <int> (9 * ld))
+                    winograd_output(m_t, ld, cog, row0, n_rows, tiles_h, tiles_w, qh, qw,
+                                    NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                    &out[0, grp * cog, 0, 0], out_image, out_w, plane,
+                                    phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+    finally:
+        free(u)
+        free(v)
+        free(m)
+        free(rows)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,13 +28,14 @@ from .conv import (
     deconv2d_output_shape,
     im2col,
 )
-from .fused import upsample_add, upsample_conv2d
+from .fused import UPSAMPLE_CONV_ALGORITHMS, upsample_add, upsample_conv2d
 from .upsample import UPSAMPLE_MODES, upsample, upsample_backward, upsample_output_size
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DECONV_ALGORITHMS",
+    "UPSAMPLE_CONV_ALGORITHMS",
     "UPSAMPLE_MODES",
     "bilinear_kernel",
     "choose_algorithm",

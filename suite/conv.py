@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: ``algorithm=`` values of :func:`deconv2d`.
-DECONV_ALGORITHMS = ("auto", "col2im", "phase", "direct")
+DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct")
 
 #: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
 #: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.
@@ -345,6 +345,78 @@ def _phase_table(in_size, out_size, kernel, stride, padding, dilation):
     return table, step, dil
 
 
+#: Winograd blocks of tiles keep one block's transformed input and products (9 values per
+#: tile and input or output channel) within about this many bytes, with 32 to 512 tiles:
+#: half the core's L2 on the machines measured (larger blocks, which widen the GEMMs, ran
+#: slower: DCGAN-G4 9.5 ms at 512 KiB, 12 ms at 2 MiB, 24 ms at 8 MiB).
+WINOGRAD_BLOCK_BYTES = 512 * 2**10
+WINOGRAD_MAX_BLOCK = 512
+
+
+#: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase.
+WINOGRAD_MIN_TILES = 256
+
+
+def winograd_applies(phases_h, phases_w, dil_h, dil_w):
+    """True if every phase of a phase table pair has a 2x2 sub-kernel of dilation 1."""
+    return (dil_h == 1 and dil_w == 1 and bool(np.all(phases_h[:, 0] == 2))
+            and bool(np.all(phases_w[:, 0] == 2)))
+
+
+def tap_lists(tap_map):
+    """(phases, 4, kk) 0/1 map -> the same shape of intp: each row's positions, then -1."""
+    lists = np.full(tap_map.shape, -1, dtype=np.intp)
+    for index in np.ndindex(tap_map.shape[:2]):
+        where = np.flatnonzero(tap_map[index])
+        lists[index][:where.size] = where
+    return lists
+
+
+@functools.lru_cache(maxsize=256)
+def deconv_winograd_taps(phases_h, phases_w, step_h, step_w, kh, kw):
+    """(phases, 4, kh*kw): the kernel tap of each entry of each transposed-convolution
+    phase's 2x2 sub-kernel, flipped to a correlation (as pack_deconv_phase_weights), -1
+    padded (tap_lists). phases_* as bytes of the tables (cache keys); read-only."""
+    phases_h = np.frombuffer(phases_h, dtype=np.intp).reshape(-1, 5)
+    phases_w = np.frombuffer(phases_w, dtype=np.intp).reshape(-1, 5)
+    sh, sw = len(phases_h), len(phases_w)
+    tap_map = np.zeros((sh * sw, 4, kh * kw), dtype=bool)
+    for rh in range(sh):
+        for rw in range(sw):
+            for a in range(2):
+                for b in range(2):
+                    i = int(phases_h[rh, 1]) + (1 - a) * step_h
+                    j = int(phases_w[rw, 1]) + (1 - b) * step_w
+                    tap_map[rh * sw + rw, 2 * a + b, i * kw + j] = True
+    taps = tap_lists(tap_map)
+    taps.flags.writeable = False
+    return taps
+
+
+def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
+                 n_threads):
+    """out = bias + the phases by Winograd F(2x2, 2x2). strides: (group, output channel,
+    input channel) strides of the kernels in the flat weight; taps: the kernel positions
+    each phase's 2x2 sub-kernel entry sums (tap_lists). The block of tiles depends on the
+    shapes only."""
+    n, c_in = x.shape[:2]
+    c_out = out.shape[1]
+    cig, cog = c_in // groups, c_out // groups
+    per_tile = 9 * (cig + cog) * x.itemsize
+    block = int(min(WINOGRAD_MAX_BLOCK, max(32, WINOGRAD_BLOCK_BYTES // per_tile))) // 16 * 16
+    tiles = n * int((phases_h[:, 3].max() + 1) // 2) * int((phases_w[:, 3].max() + 1) // 2)
+    block = max(1, min(block, tiles))
+    if groups * math.ceil(tiles / block) < n_threads:
+        # fewer tasks than threads (as the blocked col2im): split further
+        block = max(1, math.ceil(tiles / math.ceil(n_threads / groups)))
+    check_size((groups * 9 * cog, cig + 32), "the transformed weights")
+    check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
+    check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
+    with single_threaded_blas():
+        _conv.winograd_phases(contiguous(x), weight.reshape(-1), *strides, taps, bias, out,
+                              phases_h, phases_w, groups, block, n_threads)
+
+
 def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
     x = _check_input(x)
     weight = _check_weight(weight, x)
@@ -383,6 +455,13 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
       x and one GEMM (M = C_out/groups, N = images*H*W/(sH*sW) approximately, K =
       C_in/groups*kH*kW/(sH*sW)), whose result is written once into the phase's positions.
       Workspace: C_in/groups*kH*kW/(sH*sW)*H*W values per batched image and phase.
+    * ``"winograd"``: the phases by Winograd F(2x2, 2x2) where every phase has a 2x2
+      sub-kernel (kH = 2*sH, kW = 2*sW, dilation 1: DCGAN's and StyleGAN's k4 s2): each 2x2
+      block of a phase's outputs comes from a 3x3 input patch in 9 multiplications instead of
+      16, as 9 GEMMs per block of tiles (M = C_out/groups, K = C_in/groups). 1.78x fewer
+      multiply-adds; the transforms only add and subtract. Other geometries run ``"phase"``.
+      Workspace: the transformed weights (9/4 of the weight) and, per thread, one block's
+      transformed tiles.
     * ``"direct"``: the definition, one output row at a time: every input row that reaches
       the output row adds each of its pixels times a kernel row (a contiguous axpy of length
       kW) into it, starting from the bias. No GEMM and no workspace; for layers with one to
@@ -405,11 +484,20 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
     per_image = x.shape[2] * x.shape[3]
     if algorithm == "auto":
         algorithm = choose_algorithm(x.shape, weight.shape, stride, dilation, groups)
-    if algorithm == "phase":
+    if algorithm in ("phase", "winograd"):
         phases_h, step_h, dil_h = _phase_table(x.shape[2], shape[2], kh, stride[0], padding[0],
                                                dilation[0])
         phases_w, step_w, dil_w = _phase_table(x.shape[3], shape[3], kw, stride[1], padding[1],
                                                dilation[1])
+        if algorithm == "winograd" and winograd_applies(phases_h, phases_w, dil_h, dil_w):
+            weight = contiguous(weight)
+            taps = deconv_winograd_taps(phases_h.tobytes(), phases_w.tobytes(), step_h, step_w,
+                                        kh, kw)
+            strides = ((c_in // groups) * c_out_per_group * kh * kw, kh * kw,
+                       c_out_per_group * kh * kw)
+            run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
+                         n_threads)
+            return out
         taps = int(phases_h[:, 0].max()) * int(phases_w[:, 0].max())
         per_phase = int(phases_h[:, 3].max()) * int(phases_w[:, 3].max())
         rows = (c_in // groups) * taps
@@ -419,7 +507,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
         weight = contiguous(weight)
         packed = np.empty(weight.size, dtype=x.dtype)
         _conv.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
-                                        packed)
+                                        packed, n_threads)
         with single_threaded_blas():
             _conv.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
                                     dil_h, dil_w, groups, nb, n_threads)
@@ -485,7 +573,15 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     (kW >= 8): every GEMM method would multiply with K = C_in/groups of 1 to 4, while the
     direct kernel adds whole kernel rows into output rows held in L1 (FCN-32s x32: 4.8x
     PyTorch, 3.9x col2im at one thread; docs/performance.md). Short kernel rows give it
-    short, strided inner loops, so there the GEMM methods stay:
+    short, strided inner loops, so there the GEMM methods stay.
+
+    ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
+    channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
+    DCGAN's RGB output layer runs 2.5x faster by col2im) and each phase has at least
+    ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
+    block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
+    tiles, and StyleGAN, 128, run faster by col2im; DCGAN-G4, 1024, runs 1.3x faster by
+    Winograd than by col2im, FCN-8s upscore2, 256, 1.6x).
 
     Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
     and reads a column matrix of C_out/groups*kH*kW rows, phase one of C_in/groups*kH*kW rows
@@ -497,12 +593,18 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     fast or faster.
     """
     stride = check_pair(stride, "stride", 1)
-    check_pair(dilation, "dilation", 1)
+    dilation = check_pair(dilation, "dilation", 1)
     _check_shape(input_shape, "input_shape", (0, 1))
     c_in, c_out_per_group = _check_shape(weight_shape, "weight_shape", (1, 1))[:2]
     groups = check_int(groups, "groups", minimum=1)
     if c_in // groups <= 4 and weight_shape[3] >= _TAP_MAJOR_BELOW:
         return "direct"
+    kh, kw = weight_shape[2:]
+    if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])
+            and c_in // groups >= 16 and c_out_per_group >= 16
+            and input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
+            >= WINOGRAD_MIN_TILES):
+        return "winograd"
     phases = stride[0] * stride[1]
     if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
         return "phase"

@@ -44,6 +44,11 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
 * ``"phase"``: ``2*M + B``: the sub-pixel decomposition does the definition's products
   (it may skip the few that land in the cropped padding; see
   :func:`deconv2d_macs_in_output`); no workspace.
+* ``"winograd"``: where ``kH = 2*sH``, ``kW = 2*sW`` and dilation is 1 (every phase a
+  2x2 correlation), ``2*9*N*C_in*(C_out/g)*T + B`` with ``T`` the 2x2 output tiles of all
+  phases (``sum_r ceil(count_r/2)`` per axis): 9 multiplications per tile instead of 16
+  (the transforms' additions are not counted); workspace one phase's transformed weights,
+  ``9*C_in*(C_out/g)`` values. Elsewhere it runs, and costs, ``"phase"``.
 * ``"direct"``: ``2*M + B`` like ``"phase"`` (each output row gathers the definition's
   products that land on it); no workspace.
 * ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
@@ -113,7 +118,7 @@ __all__ = [
 ]
 
 #: The deconvolution algorithms the model prices (keys of ``executed_flops``).
-DECONV_ALGORITHMS = ("col2im", "phase", "direct", "zero_insertion")
+DECONV_ALGORITHMS = ("col2im", "phase", "winograd", "direct", "zero_insertion")
 
 #: The algorithms of ``upsample_conv2d`` and ``upsample_add``.
 UPSAMPLE_CONV_ALGORITHMS = ("fused", "unfused")
@@ -426,8 +431,8 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     ``macs = N*C_in*(C_out/g)*kH*kW*H*W``; ``adds = N*C_out*H_out*W_out`` with bias;
     ``parameters = C_in*(C_out/g)*kH*kW (+ C_out)``;
     ``min_bytes = (N*C_in*H*W + weights + C_out (bias) + N*C_out*H_out*W_out) * itemsize``.
-    Algorithms ``"col2im"``, ``"phase"``, ``"direct"``, ``"zero_insertion"``: see the module
-    docstring.
+    Algorithms ``"col2im"``, ``"phase"``, ``"winograd"``, ``"direct"``, ``"zero_insertion"``:
+    see the module docstring.
     """
     itemsize = _itemsize(itemsize)
     bias = _bias_flag(bias)
@@ -444,14 +449,28 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     weights = c_in * cog * kh * kw
     params = weights + (c_out if bias else 0)
     zero_map = n * c_in * (ho + d[0] * (kh - 1)) * (wo + d[1] * (kw - 1))
+    tiles = None
+    if (kh, kw) == (2 * s[0], 2 * s[1]) and d == (1, 1):
+        tiles = _phase_tiles(ho, s[0], p[0]) * _phase_tiles(wo, s[1], p[1])
     return Cost(
         operation="deconv2d", output_shape=out, macs=macs, adds=adds,
-        executed_flops={"col2im": useful + scatter, "phase": useful, "direct": useful,
-                        "zero_insertion": 2 * zero_macs + adds},
+        executed_flops={"col2im": useful + scatter, "phase": useful,
+                        "winograd": useful if tiles is None else 2 * 9 * n * c_in * cog * tiles
+                        + adds,
+                        "direct": useful, "zero_insertion": 2 * zero_macs + adds},
         min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
-        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0, "direct": 0,
+        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0,
+                         "winograd": 0 if tiles is None else 9 * c_in * cog * itemsize,
+                         "direct": 0,
                          "zero_insertion": (zero_map + cig * kh * kw * ho * wo) * itemsize},
         parameters=params, itemsize=itemsize)
+
+
+def _phase_tiles(out_size, stride, padding):
+    """2x2 tiles of the sub-pixel phases along one axis: output o is in phase
+    (o + padding) % stride; a phase of c outputs has ceil(c/2) tiles."""
+    counts = np.bincount((np.arange(out_size) + padding) % stride, minlength=stride)
+    return int(sum((c + 1) // 2 for c in counts))
 
 
 def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0,

@@ -10,6 +10,7 @@ from ._threads import single_threaded_blas
 from ._validation import (
     check_array,
     check_blas_dims,
+    check_choice,
     check_pair,
     check_same_dtype,
     check_size,
@@ -18,10 +19,15 @@ from ._validation import (
     make_output,
 )
 from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _images_per_gemm, band_rows,
-                   check_conv_arguments, conv2d_output_shape)
+                   check_conv_arguments, conv2d_output_shape, run_winograd, tap_lists,
+                   winograd_applies)
 from .upsample import _check_mode, _plan, upsample_output_size
 
-__all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table"]
+__all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table",
+           "UPSAMPLE_CONV_ALGORITHMS"]
+
+#: ``algorithm=`` values of :func:`upsample_conv2d`.
+UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded")
 
 
 @functools.lru_cache(maxsize=256)
@@ -53,26 +59,56 @@ def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
     return table, tap
 
 
+@functools.lru_cache(maxsize=256)
+def collapsed_winograd_taps(out_h, out_w, scale_h, scale_w, kh, kw, padding, dilation):
+    """(phases, 4, kH*kW): the convolution taps each entry of each phase's 2x2 collapsed
+    kernel sums (-1 padded, see suite.conv.tap_lists), or None unless every phase has two
+    taps per axis. Cached per geometry; read-only."""
+    phases_h, tap_h = collapsed_phase_table(out_h, scale_h, kh, padding[0], dilation[0])
+    phases_w, tap_w = collapsed_phase_table(out_w, scale_w, kw, padding[1], dilation[1])
+    if not winograd_applies(phases_h, phases_w, 1, 1):
+        return None
+    sh, sw = len(phases_h), len(phases_w)
+    tap_map = np.zeros((sh * sw, 4, kh * kw), dtype=bool)
+    for rh in range(sh):
+        for rw in range(sw):
+            for i in range(kh):
+                for j in range(kw):
+                    tap_map[rh * sw + rw, 2 * tap_h[rh, i] + tap_w[rw, j], i * kw + j] = True
+    taps = tap_lists(tap_map)
+    taps.flags.writeable = False
+    return taps
+
+
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
-                    stride=1, padding=0, dilation=1, groups=1, *, out=None, num_threads=None):
+                    stride=1, padding=0, dilation=1, groups=1, *, algorithm="auto", out=None,
+                    num_threads=None):
     """``conv2d(upsample(x, scale_factor=scale_factor, mode=mode), weight, bias, ...)`` without
     the upsampled map.
 
     x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW) -> (N, C_out, H_out, W_out) where
     H_out is the convolution's output size on the upsampled height floor(H*scale_factor).
 
-    Methods:
+    algorithm (``"auto"``: the first of these that applies):
 
-    * nearest (or nearest-exact) by integer scale factors with a stride-1 convolution: the
-      collapsed kernel. Each of the sH*sW output phases is a stride-1 correlation of x with
+    * ``"winograd"``: where every collapsed kernel (below) is 2x2, as for nearest x2 + 3x3
+      with padding 1: each phase by Winograd F(2x2, 2x2), a 2x2 block of outputs from a
+      3x3 input patch in 9 multiplications per channel pair instead of the collapsed
+      kernel's 16 (36 for the unfused pair), as 9 GEMMs per block of tiles. Workspace: one
+      phase's transformed weights (9/4 of a phase's collapsed kernels) and, per thread, one
+      block's transformed tiles (about 512 KiB).
+    * ``"collapsed"``: nearest (or nearest-exact) by integer scale factors with a stride-1
+      convolution. Each of the sH*sW output phases is a stride-1 correlation of x with
       the convolution's taps summed where they land on the same input pixel: for x2 + 3x3,
       16 multiply-adds per input pixel and channel pair instead of 36 (x2 + 5x5: 36 vs 100,
       x3 + 3x3: 25 vs 81, x4 + 3x3: 36 vs 144). Workspace: an im2col of x per phase.
-    * otherwise (bilinear, fractional scales, strided convolutions): a banded convolution
+    * ``"banded"``, any configuration (bilinear, fractional scales, strided convolutions): a
+      banded convolution
       whose tasks interpolate just the upsampled rows their band of output rows reads, into
       a buffer of their thread, and pack the columns from there; the FLOPs are the unfused
       ones, the upsampled N x C map never exists.
     """
+    algorithm = check_choice(algorithm, "algorithm", UPSAMPLE_CONV_ALGORITHMS)
     x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
     c_out, c_in_per_group, kh, kw = weight.shape
     mode, align_corners = _check_mode(mode, align_corners)
@@ -93,10 +129,33 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     weight = contiguous(weight)
     collapsible = (mode != "bilinear" and stride == (1, 1)
                    and all(s.is_integer() for s in scales))
+    taps = None
     if collapsible:
+        taps = collapsed_winograd_taps(shape[2], shape[3], int(scales[0]), int(scales[1]),
+                                       kh, kw, padding, dilation)
+    if algorithm == "winograd" and taps is None:
+        raise ValueError("algorithm='winograd' needs nearest upsampling by integer factors, a "
+                         "stride-1 convolution and 2x2 collapsed kernels (e.g. x2 and 3x3 "
+                         f"with padding 1); got mode={mode!r}, scale_factor={scale_factor!r}, "
+                         f"kernel {kh}x{kw}, stride={stride}, padding={padding}, "
+                         f"dilation={dilation}")
+    if algorithm == "collapsed" and not collapsible:
+        raise ValueError("algorithm='collapsed' needs nearest upsampling by integer factors "
+                         f"and a stride-1 convolution; got mode={mode!r}, "
+                         f"scale_factor={scale_factor!r}, stride={stride}")
+    if algorithm == "auto":
+        algorithm = ("winograd" if taps is not None else
+                     "collapsed" if collapsible else "banded")
+    if algorithm in ("winograd", "collapsed"):
         s_h, s_w = int(scales[0]), int(scales[1])
         phases_h, tap_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])
         phases_w, tap_w = collapsed_phase_table(shape[3], s_w, kw, padding[1], dilation[1])
+        if algorithm == "winograd":
+            cog = c_out // groups
+            strides = (cog * c_in_per_group * kh * kw, c_in_per_group * kh * kw, kh * kw)
+            run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
+                         n_threads)
+            return out
         taps_h = np.ascontiguousarray(phases_h[:, 0])
         taps_w = np.ascontiguousarray(phases_w[:, 0])
         packed = np.empty(groups * (c_out // groups) * c_in_per_group

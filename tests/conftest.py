@@ -315,6 +315,9 @@ DECONV_HANDPICKED = [
     Deconv(2, 2, 4, 3, 2, (3, 12), s=(2, 5), p=(1, 7), op=(1, 3), d=(1, 2),
            groups=2),                                                  # long rows, dilated
     Deconv(1, 4, 2, 2, 3, (8, 10), s=(3, 4), p=(6, 8), op=(2, 0)),     # rows wider than out
+    Deconv(2, 17, 20, 7, 5, 4, s=2, p=1, op=1),                        # Winograd, odd output
+    Deconv(1, 4, 6, 3, 4, (2, 6), s=(1, 3), p=(0, 2)),                 # Winograd, k = 2s
+    Deconv(3, 6, 4, 4, 4, 4, s=2, p=2, groups=2, bias=False),          # Winograd, groups
 ]
 
 
@@ -522,6 +525,21 @@ class UpConv:
                 and all(float(f).is_integer() for f in _scale_pair(self.sf)))
 
     @property
+    def winograd(self):
+        """True where the collapsed kernels are all 2x2 (upsample_conv2d's Winograd path):
+        along each axis, output phase r of scale s reads the input offsets
+        floor((r - p + i*d)/s), i < k, which must span exactly two pixels."""
+        if not self.collapsed:
+            return False
+        for f, k, p, d in zip(_scale_pair(self.sf), self.k, self.p, self.d):
+            s = int(f)
+            for r in range(s):
+                offsets = [(r - p + i * d) // s for i in range(k)]
+                if max(offsets) - min(offsets) != 1:
+                    return False
+        return True
+
+    @property
     def x_shape(self):
         return (self.N, self.C_in, self.H, self.W)
 
@@ -596,6 +614,9 @@ UPCONV_HANDPICKED = [
     UpConv(1, 2, 2, 6, 5, 4, (1.5, 3), "bilinear", False, s=(1, 2), bias=False),
     UpConv(3, 2, 2, 2, 3, 3, 2, p=1),                                  # several small images
     UpConv(0, 3, 4, 5, 6, 3, 2, p=1),                                  # empty batch
+    UpConv(2, 17, 33, 11, 6, 3, 2, p=1),                               # Winograd, odd sizes
+    UpConv(3, 4, 6, 5, 3, 3, 2, p=2, groups=2, bias=False),            # Winograd, groups
+    UpConv(1, 3, 5, 6, 7, (3, 2), (2, 1), p=(0, 1)),                   # Winograd, x1 axis
 ]
 
 

@@ -33,6 +33,7 @@ def test_deconv_hand_count_seed_example():
     assert c.min_bytes == (9 + 4 + 16) * 4
     # no padding: every product lands in the output, col2im adds each of the 36 once
     assert c.executed_flops == {"col2im": 72 + 36, "phase": 72, "direct": 72,
+                                "winograd": 2 * 9 * 4,           # 2x2 tiles x 9 products
                                 "zero_insertion": 2 * 16 * 4}   # 4x4 outputs x 4 taps
     assert c.workspace_bytes["col2im"] == 4 * 9 * 4           # kH*kW x H*W floats
     assert c.workspace_bytes["phase"] == c.workspace_bytes["direct"] == 0

@@ -50,8 +50,19 @@ def assert_unchanged(arrays, copies):
 # upsample_conv2d
 # ----------------------------------------------------------------------------------------
 
+ALGORITHMS = ["auto", "winograd", "collapsed", "banded"]
+
+
+def applies(cfg, algorithm):
+    return {"winograd": cfg.winograd, "collapsed": cfg.collapsed}.get(algorithm, True)
+
+
 def test_both_paths_are_covered():
     # the sweep must exercise each method with enough variety to mean something
+    assert suite.UPSAMPLE_CONV_ALGORITHMS == tuple(ALGORITHMS)
+    winograd = [c for c in UPCONV if c.winograd]
+    assert len(winograd) >= 8 and len({c.groups for c in winograd}) >= 2
+    assert any(c.N > 1 for c in winograd) and any(c.H % 2 or c.W % 2 for c in winograd)
     collapsed = [c for c in UPCONV if c.collapsed]
     on_the_fly = [c for c in UPCONV if not c.collapsed]
     assert len(collapsed) >= 15 and len(on_the_fly) >= 15
@@ -97,6 +108,23 @@ def test_upsample_conv2d_is_conv2d_of_upsample(cfg, dtype):
     fused = suite.upsample_conv2d(x, w, b, **cfg.kwargs)
     unfused = suite.conv2d(suite.upsample(x, **cfg.up_kwargs), w, b, **cfg.conv_kwargs)
     assert_close(fused, unfused, dtype)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS[1:])
+@dtypes
+@pytest.mark.parametrize("cfg", UPCONV, ids=UPCONV_IDS)
+def test_upsample_conv2d_every_algorithm(cfg, dtype, algorithm):
+    # each method where it applies, against the reference; a clear error where it does not
+    x, w, b = cfg.data(dtype, seed=2)
+    if not applies(cfg, algorithm):
+        with pytest.raises(ValueError, match="algorithm"):
+            suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm=algorithm)
+        return
+    copies = snapshot(x, w, b)
+    y = suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm=algorithm)
+    assert_unchanged((x, w, b), copies)
+    assert y.shape == cfg.y_shape
+    assert_close(y, reference_upconv(cfg, x, w, b), dtype)
 
 
 @pytest.mark.parametrize("scale,k,p", [(2, 3, 1), (2, 5, 2), (3, 3, 1), (4, 3, 1), (3, 4, 0)])

@@ -39,6 +39,7 @@ DECONV_CASES = [
     Deconv(2, 6, 9, 7, 8, (3, 2), s=(2, 3), p=(1, 0), op=(1, 2), groups=3),
     Deconv(1, 5, 5, 13, 11, 4, s=2, p=1, groups=5),
     Deconv(1, 3, 3, 6, 5, 16, s=8, p=4, groups=3),       # FCN-style: long kernel rows
+    Deconv(4, 20, 18, 9, 7, 4, s=2, p=1),                # Winograd: many tiles, blocks
 ]
 CONV_CASES = [
     Conv(3, 8, 6, 11, 9, 3, p=1),
@@ -115,7 +116,7 @@ def test_conv2d_thread_invariant(cfg, dtype):
                              b.astype(np.float64), **cfg.kwargs), dtype)
 
 
-@pytest.mark.parametrize("algorithm", ["auto", "col2im", "phase", "direct"])
+@pytest.mark.parametrize("algorithm", ["auto", "col2im", "phase", "winograd", "direct"])
 @dtypes
 @pytest.mark.parametrize("cfg", DECONV_CASES, ids=[c.id for c in DECONV_CASES])
 def test_deconv2d_thread_invariant(cfg, dtype, algorithm):

@@ -288,7 +288,7 @@ CASES = [
     ("kernel_size bool", lambda: im2col(kernel_size=(True, 3)), TypeError, "kernel_size"),
     ("stride string", lambda: conv(stride="2"), TypeError, "stride"),
     # --- algorithm
-    ("algorithm unknown", lambda: deconv(algorithm="winograd"), ValueError, "algorithm"),
+    ("algorithm unknown", lambda: deconv(algorithm="fft"), ValueError, "algorithm"),
     ("algorithm zero_pad", lambda: deconv(algorithm=""), ValueError, "algorithm"),
     ("algorithm None", lambda: deconv(algorithm=None), (ValueError, TypeError), "algorithm"),
     # --- bilinear_kernel
@@ -365,6 +365,13 @@ CASES += [
     ("upconv bias shape", lambda: upconv(bias=B3), ValueError, "bias"),
     ("upconv bias dtype", lambda: upconv(bias=B6.astype(f64)), TypeError, "bias"),
     ("upconv bias list", lambda: upconv(bias=B6.tolist()), TypeError, "bias"),
+    ("upconv algorithm unknown", lambda: upconv(algorithm="fft"), ValueError, "algorithm"),
+    ("upconv algorithm None", lambda: upconv(algorithm=None), (ValueError, TypeError),
+     "algorithm"),
+    ("upconv winograd for bilinear", lambda: upconv(mode="bilinear", algorithm="winograd"),
+     ValueError, "algorithm"),
+    ("upconv collapsed for stride 2", lambda: upconv(stride=2, algorithm="collapsed"),
+     ValueError, "algorithm"),
     # --- upsample_conv2d: upsampling
     ("upconv scale_factor None", lambda: upconv(scale_factor=None), ValueError,
      "scale_factor"),
