@@ -354,7 +354,7 @@ WINOGRAD_MAX_BLOCK = 512
 
 
 #: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase.
-WINOGRAD_MIN_TILES = 256
+WINOGRAD_MIN_TILES = 128
 
 
 def winograd_applies(phases_h, phases_w, dil_h, dil_w):
@@ -580,8 +580,8 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     DCGAN's RGB output layer runs 2.5x faster by col2im) and each phase has at least
     ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
     block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
-    tiles, and StyleGAN, 128, run faster by col2im; DCGAN-G4, 1024, runs 1.3x faster by
-    Winograd than by col2im, FCN-8s upscore2, 256, 1.6x).
+    tiles: col2im 1.3x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
+    1024: 1.4x, FCN-8s upscore2, 256: 1.4x).
 
     Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
     and reads a column matrix of C_out/groups*kH*kW rows, phase one of C_in/groups*kH*kW rows
