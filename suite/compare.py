@@ -15,6 +15,13 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   bilinear, the layer's scale, padding 1): ``suite.upsample_conv2d`` against
   ``suite.conv2d(suite.upsample(...))`` and ``F.conv2d(F.interpolate(...))``.
 
+* **memory**: the peak memory of one call of each fused case (``suite-fused``,
+  ``suite-unfused``, ``torch``), each in a fresh process at the largest thread count: the
+  growth of the process's peak resident set during the call over its resident set just
+  before (Linux: the peak is reset first), after the same call on a small input has loaded
+  and warmed up the libraries. Next to it the output and the upsampled intermediate map the
+  fused kernel avoids.
+
 After the tables, the thread scaling of suite's kernel (speed-up over one thread) on every
 case of at least 10 MFLOP.
 
@@ -72,7 +79,10 @@ UPSAMPLE_CASES = (
 QUICK_DECONV = ("dcgan-g2", "dcgan-out", "fcn8s-up2", "fcn8s-up8", "unet-up1", "erfnet-up",
                 "fsrcnn-x3", "stylegan-up")
 
-SECTIONS = ("deconv", "nearest", "bilinear", "fused")
+SECTIONS = ("deconv", "nearest", "bilinear", "fused", "memory")
+
+#: The contestants of the memory section (each measured in its own process).
+MEMORY_CONTESTANTS = ("suite-fused", "suite-unfused", "torch")
 
 DEFAULT_REPEATS = 11
 QUICK_REPEATS = 7
@@ -270,6 +280,97 @@ def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
     flops = 2 * n * layer.out_channels * c_in * 9 * (h * s) * (width * s)
     return Case("fused", f"{layer.name}:{mode}", layer.input_shape, threads, contestants,
                 flops=flops)
+
+
+def _fused_call(who, x, w, b, scale, mode, threads):
+    """One fused-case contestant as a function (for the memory workers)."""
+    import suite
+
+    if who == "suite-fused":
+        return lambda: suite.upsample_conv2d(x, w, b, scale_factor=scale, mode=mode,
+                                             padding=1, num_threads=threads)
+    if who == "suite-unfused":
+        return lambda: suite.conv2d(suite.upsample(x, scale_factor=scale, mode=mode,
+                                                   num_threads=threads), w, b, padding=1,
+                                    num_threads=threads)
+    import torch
+
+    torch.set_num_threads(threads)
+    F = torch.nn.functional
+    xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
+
+    def run():
+        with torch.no_grad():
+            return F.conv2d(F.interpolate(xt, scale_factor=scale, mode=mode), wt, bt,
+                            padding=1)
+    return run
+
+
+def _status_kib(field):
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"no {field} in /proc/self/status")
+
+
+def peak_worker(layer_name, mode, who, dtype, threads):
+    """In this (fresh) process: warm ``who`` up on a small input, then return how far one
+    call on the layer's fused case raises the resident set above where it started: Linux's
+    high-water mark (VmHWM) is reset just before the call (``/proc/self/clear_refs``), so
+    memory the setup used and freed does not hide the call's."""
+    import gc
+
+    layer = get_layer(layer_name)
+    inputs = layer.make_counterpart_inputs(np.dtype(dtype), seed=0)
+    x, w, b = inputs["x"], inputs["conv_weight"], inputs["conv_bias"]
+    small = np.ascontiguousarray(x[:1, :, :3, :3])
+    _fused_call(who, small, w, b, layer.scale_factor, mode, threads)()
+    call = _fused_call(who, x, w, b, layer.scale_factor, mode, threads)
+    gc.collect()
+    with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+        f.write("5")                      # reset the peak resident set to the current one
+    before = _status_kib("VmRSS")
+    result = call()
+    after = _status_kib("VmHWM")
+    del result
+    return (after - before) * 1024
+
+
+def measure_peak_memory(layer, mode, who, dtype, threads):
+    """peak_worker in a fresh interpreter; (bytes, None) or (None, why it failed)."""
+    import subprocess
+
+    code = ("import sys; from suite.compare import peak_worker; "
+            f"print(peak_worker({layer.name!r}, {mode!r}, {who!r}, {dtype.name!r}, "
+            f"{threads}))")
+    try:
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              timeout=600)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"error: {exc}"
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"error: {last[:120]}"
+    return int(done.stdout.split()[-1]), None
+
+
+def format_memory(rows, dtype, threads):
+    """The memory section's table: MiB per contestant, and torch's peak minus suite-fused's
+    against the intermediate map."""
+    mib = lambda v: "n/a" if v is None else f"{v / 2**20:.1f}"  # noqa: E731
+    lines = [f"peak memory of one call (MiB of resident set the call adds at its peak, fresh "
+             f"process, libraries warmed up), {dtype.name}, {threads} threads",
+             ["case", "output", "intermediate"] + list(MEMORY_CONTESTANTS)
+             + ["torch - fused", ">= intermediate"]]
+    for name, output, intermediate, peaks in rows:
+        fused, torch_peak = peaks.get("suite-fused"), peaks.get("torch")
+        saved = None if fused is None or torch_peak is None else torch_peak - fused
+        lines.append([name, mib(output), mib(intermediate)]
+                     + [mib(peaks.get(c)) for c in MEMORY_CONTESTANTS]
+                     + [mib(saved), "n/a" if saved is None else
+                        ("yes" if saved >= intermediate else "no")])
+    return lines[0] + "\n" + _align(lines[1:])
 
 
 def _cv2_block_channels(cv2, channels, dtype):
@@ -533,6 +634,29 @@ def _parse_threads(text):
     return values
 
 
+def memory_section(layers, keep, quick, dtype, threads):
+    rows = []
+    for layer in layers:
+        for kind in layer.counterparts:
+            if not (kind.endswith("+conv3x3") and keep(layer.name)):
+                continue
+            if quick and layer.name not in QUICK_DECONV:
+                continue
+            mode = kind.split("+")[0]
+            peaks = {}
+            for who in MEMORY_CONTESTANTS:
+                peaks[who], error = measure_peak_memory(layer, mode, who, dtype, threads)
+                if error:
+                    print(f"[memory] {layer.name}:{mode} {who}: {error}", flush=True)
+            print(f"[memory] {layer.name}:{mode}: " + ", ".join(
+                f"{k} {'n/a' if v is None else f'{v / 2**20:.1f} MiB'}"
+                for k, v in peaks.items()), flush=True)
+            output = int(np.prod(layer.counterpart_output_shape(kind))) * dtype.itemsize
+            intermediate = int(np.prod(layer.upsample_output_shape)) * dtype.itemsize
+            rows.append((f"{layer.name}:{mode}", output, intermediate, peaks))
+    return format_memory(rows, dtype, threads)
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m suite.compare",
@@ -646,6 +770,9 @@ def main(argv=None):
     if scaling:
         print()
         print(scaling)
+    if "memory" in sections:
+        print()
+        print(memory_section(LAYERS, keep, args.quick, dtype, max(threads)))
     sys.stdout.flush()
     if args.csv:
         write_csv(args.csv, cases, dtype, bandwidth)

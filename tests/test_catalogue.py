@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import importlib.util
 import math
+import os
 
 import numpy as np
 import pytest
@@ -222,3 +223,23 @@ def test_compare_bad_arguments():
         compare.main(["--threads", "0"])
     with pytest.raises(SystemExit):
         compare.main(["--sections", "bicubic"])
+
+
+def test_compare_memory_section(capsys):
+    # Fresh processes per contestant; the unfused pair must show at least its upsampled
+    # map (2 MiB for DCGAN-G2's counterpart), which proves the measurement sees the call.
+    compare = pytest.importorskip("suite.compare")
+    if not os.path.exists("/proc/self/clear_refs"):
+        pytest.skip("the memory section reads Linux's /proc/self/status")
+    assert compare.main(["--layers", "^dcgan-g2$", "--sections", "memory",
+                         "--threads", "1", "--copy-mib", "1", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "peak memory of one call" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("dcgan-g2:")]
+    assert [r[0] for r in rows] == ["dcgan-g2:nearest", "dcgan-g2:bilinear"]
+    for row in rows:
+        output, intermediate, fused, unfused = (float(v) for v in row[1:5])
+        assert (output, intermediate) == (1.0, 2.0)
+        assert unfused >= intermediate > fused
+        if _installed("torch"):
+            assert row[5] != "n/a"
