@@ -1068,7 +1068,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                     const Py_ssize_t[:, :, ::1] taps, const floating[::1] bias,
                     floating[:, :, :, ::1] out, const Py_ssize_t[:, ::1] phases_h,
                     const Py_ssize_t[:, ::1] phases_w, Py_ssize_t groups, Py_ssize_t block,
-                    int n_threads):
+                    Py_ssize_t co_parts, int n_threads):
     """out = bias + the phase-decomposed operator (as phase_correlation) where every phase
     has a 2x2 kernel of dilation 1, by Winograd F(2x2, 2x2).
 
@@ -1078,9 +1078,11 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
 
     Phase after phase: the phase's transformed weights (one buffer, 9/4 of a phase's
     sub-kernels), then its tile rows (2x2 outputs per tile, over all images) cut into
-    blocks of about ``block`` tiles, each (group, block) one task on one thread with its own
-    buffers: input transform, 9 single-threaded GEMMs, output transform into the phase's
-    positions. Every output element is written exactly once; blocks depend on the shapes
+    blocks of about ``block`` tiles and the group's output channels into ``co_parts`` parts,
+    each (group, block, part) one task on one thread with its own buffers: input transform
+    of the block, 9 single-threaded GEMMs for the part's channels, output transform into
+    the phase's positions. (Parts, for layers with too few tiles to give every thread a
+    block, repeat the cheap input transform rather than narrowing the GEMMs.) Every output element is written exactly once; blocks depend on the shapes
     only, so the result does not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
@@ -1091,7 +1093,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
     cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
     cdef Py_ssize_t n_rows, nt, tid, e, ldu = skewed(cig), uw = 9 * cog * ldu, max_nt, span
-    cdef Py_ssize_t ld
+    cdef Py_ssize_t ld, co0, n_co, co_per_part = (cog + co_parts - 1) // co_parts
     cdef floating* u = NULL
     cdef floating* v = NULL
     cdef floating* m = NULL
@@ -1131,11 +1133,15 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                     continue
                 winograd_phase_weights(&weight[0], s_grp, s_co, s_ci, kk, &taps[p, 0, 0],
                                        groups, cog, cig, u, ldu, n_threads)
-                for task in prange(groups * n_blocks, schedule="static",
+                for task in prange(groups * n_blocks * co_parts, schedule="static",
                                    num_threads=n_threads):
-                    grp = task // n_blocks
-                    blk = task % n_blocks
+                    grp = task // (n_blocks * co_parts)
+                    blk = (task // co_parts) % n_blocks
+                    co0 = (task % co_parts) * co_per_part
+                    n_co = min(co_per_part, cog - co0)
                     row0 = blk * rows_per_block
+                    if n_co <= 0:
+                        continue
                     if row0 >= N * tiles_h:
                         continue
                     n_rows = min(rows_per_block, N * tiles_h - row0)
@@ -1148,12 +1154,12 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                    row0, n_rows, tiles_h, tiles_w, phases_h[rh, 2],
                                    phases_w[rw, 2], rows + tid * 3 * span, v_t, ld)
                     for e in range(9):
-                        gemm(False, False, <int> cog, <int> nt, <int> cig, one,
-                             u + grp * uw + e * ldu, <int> (9 * ldu),
+                        gemm(False, False, <int> n_co, <int> nt, <int> cig, one,
+                             u + grp * uw + co0 * 9 * ldu + e * ldu, <int> (9 * ldu),
                              v_t + e * ld, <int> (9 * ld), zero, m_t + e * ld, <int> (9 * ld))
-                    winograd_output(m_t, ld, cog, row0, n_rows, tiles_h, tiles_w, qh, qw,
-                                    NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                    &out[0, grp * cog, 0, 0], out_image, out_w, plane,
+                    winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh, qw,
+                                    NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
+                                    &out[0, grp * cog + co0, 0, 0], out_image, out_w, plane,
                                     phases_h[rh, 4], phases_w[rw, 4], sh, sw)
     finally:
         free(u)

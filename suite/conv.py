@@ -403,18 +403,23 @@ def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups
     c_out = out.shape[1]
     cig, cog = c_in // groups, c_out // groups
     per_tile = 9 * (cig + cog) * x.itemsize
-    block = int(min(WINOGRAD_MAX_BLOCK, max(32, WINOGRAD_BLOCK_BYTES // per_tile))) // 16 * 16
+    # Each block's 9 GEMMs repack the phase's transformed weights: blocks may hold half as
+    # much as those weights, so that repacking stays a small share for wide layers.
+    budget = max(WINOGRAD_BLOCK_BYTES, 9 * cig * cog * x.itemsize // 2)
+    block = int(min(WINOGRAD_MAX_BLOCK, max(32, budget // per_tile))) // 16 * 16
     tiles = n * int((phases_h[:, 3].max() + 1) // 2) * int((phases_w[:, 3].max() + 1) // 2)
     block = max(1, min(block, tiles))
-    if groups * math.ceil(tiles / block) < n_threads:
-        # fewer tasks than threads (as the blocked col2im): split further
-        block = max(1, math.ceil(tiles / math.ceil(n_threads / groups)))
+    co_parts = 1
+    tasks = groups * math.ceil(tiles / block)
+    if tasks < n_threads:
+        # fewer tasks than threads (as the blocked col2im): split the output channels
+        co_parts = max(1, min(math.ceil(n_threads / tasks), cog // 16))
     check_size((groups * 9 * cog, cig + 32), "the transformed weights")
     check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
     check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
     with single_threaded_blas():
         _conv.winograd_phases(contiguous(x), weight.reshape(-1), *strides, taps, bias, out,
-                              phases_h, phases_w, groups, block, n_threads)
+                              phases_h, phases_w, groups, block, co_parts, n_threads)
 
 
 def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):

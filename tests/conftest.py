@@ -617,6 +617,7 @@ UPCONV_HANDPICKED = [
     UpConv(2, 17, 33, 11, 6, 3, 2, p=1),                               # Winograd, odd sizes
     UpConv(3, 4, 6, 5, 3, 3, 2, p=2, groups=2, bias=False),            # Winograd, groups
     UpConv(1, 3, 5, 6, 7, (3, 2), (2, 1), p=(0, 1)),                   # Winograd, x1 axis
+    UpConv(1, 8, 40, 2, 3, 3, 2, p=1),                                 # Winograd, few tiles
 ]
 
 

@@ -40,6 +40,7 @@ DECONV_CASES = [
     Deconv(1, 5, 5, 13, 11, 4, s=2, p=1, groups=5),
     Deconv(1, 3, 3, 6, 5, 16, s=8, p=4, groups=3),       # FCN-style: long kernel rows
     Deconv(4, 20, 18, 9, 7, 4, s=2, p=1),                # Winograd: many tiles, blocks
+    Deconv(1, 8, 40, 2, 3, 4, s=2, p=1),                 # Winograd: channel parts
 ]
 CONV_CASES = [
     Conv(3, 8, 6, 11, 9, 3, p=1),
@@ -169,7 +170,8 @@ def test_more_threads_than_work():
 # ----------------------------------------------------------------------------------------
 
 UPCONV_CASES = [
-    UpConv(3, 6, 4, 9, 7, 3, 2, p=1),                                   # collapsed kernel
+    UpConv(3, 6, 4, 9, 7, 3, 2, p=1),                                   # Winograd
+    UpConv(1, 8, 40, 2, 3, 3, 2, p=1),                                  # Winograd, parts
     UpConv(2, 6, 6, 7, 5, (3, 2), (3, 2), "nearest-exact", p=(1, 0), groups=3),
     UpConv(3, 4, 5, 7, 6, 3, 2, "bilinear", False, p=1),                # on the fly
     UpConv(2, 4, 4, 6, 7, 3, 1.5, s=2, p=1, groups=2),
