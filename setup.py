@@ -103,6 +103,7 @@ def extensions():
                 "suite." + name,
                 [source],
                 include_dirs=[numpy.get_include(), "pyx"],
+                depends=sorted(glob(os.path.join("pyx", "*.h"))),
                 define_macros=build_macros,
                 extra_compile_args=cflags,
                 extra_link_args=omp,

@@ -21,19 +21,37 @@ from _openmp_helpers cimport omp_get_thread_num
 from _interpolation cimport bilinear_row, nearest_row
 
 
+cdef extern from "_stream.h" nogil:
+    int suite_dup2_rows_f32(const float* src, Py_ssize_t n, float* d0, float* d1)
+    int suite_dup2_rows_f64(const double* src, Py_ssize_t n, double* d0, double* d1)
+
+
+cdef inline bint dup2_rows_streaming(const floating* src, Py_ssize_t n, floating* d0,
+                                     floating* d1) noexcept nogil:
+    if floating is float:
+        return suite_dup2_rows_f32(src, n, d0, d1) != 0
+    else:
+        return suite_dup2_rows_f64(src, n, d0, d1) != 0
+
+
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
+                    bint streaming=False):
     """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
     w_index[ow] == ow // w_repeat (an integer scale: a vectorisable row), 0 otherwise.
     Each input row is expanded once and the other output rows that read it are copies.
+    With ``streaming`` (the caller's choice, for outputs larger than the cache), x2 in both
+    directions writes both output rows of an input row at once by streaming stores
+    (_stream.h), which do not read the destination lines first.
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t p, plane, ih, oh, first, stop
     cdef floating* dst
+    cdef bint dup2 = streaming and w_repeat == 2 and out_w == 2 * in_w
     if planes == 0:
         return
     with nogil:
@@ -44,6 +62,9 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             stop = row_stop[ih]
             if first < stop:
                 dst = &out[plane, first, 0]
+                if dup2 and stop - first == 2 and dup2_rows_streaming(
+                        &x[plane, ih, 0], in_w, dst, dst + out_w):
+                    continue
                 nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
                 for oh in range(first + 1, stop):
                     memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))

@@ -1,5 +1,7 @@
 """upsample, upsample_backward and bilinear_kernel against the reference and PyTorch."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -179,3 +181,34 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
     assert w.dtype == dtype
     assert_close(w, R.bilinear_kernel(factor, 2), dtype)
     assert w.flags.c_contiguous and w.flags.writeable
+
+
+# Streaming stores (nearest x2 into a large out=): forced on small maps through the module's
+# threshold, with outputs aligned on 16 bytes, on 8 (one pair is written first) and on 4
+# (no streaming possible: plain stores), odd widths, both dtypes; and once at full size.
+@pytest.mark.parametrize("offset", [0, 1, 2, 3])
+@dtypes
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 4, 8), (1, 1, 1, 1), (3, 2, 6, 3)])
+def test_nearest_x2_streaming_out(monkeypatch, shape, dtype, offset):
+    module = sys.modules["suite.upsample"]
+    monkeypatch.setattr(module, "STREAMING_MIN_BYTES", 0)
+    x = randn(seeded_rng("stream", shape, offset), shape, dtype)
+    n, c, h, w = shape
+    size = n * c * 4 * h * w
+    buffer = np.full(size + offset + 1, np.nan, dtype=dtype)
+    out = buffer[offset:offset + size].reshape(n, c, 2 * h, 2 * w)
+    for threads in (1, 2, 3):
+        out[...] = np.nan
+        y = suite.upsample(x, scale_factor=2, out=out, num_threads=threads)
+        assert y is out
+        np.testing.assert_array_equal(out, np.repeat(np.repeat(x, 2, axis=2), 2, axis=3))
+    assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + size:]).all()
+
+
+def test_nearest_x2_streaming_full_size():
+    # above the real threshold (64 MiB out): the path a large out= takes
+    x = randn(seeded_rng("stream-full"), (1, 64, 256, 256), np.float32)
+    out = np.empty((1, 64, 512, 512), dtype=np.float32)
+    assert out.nbytes >= sys.modules["suite.upsample"].STREAMING_MIN_BYTES
+    suite.upsample(x, scale_factor=2, out=out)
+    np.testing.assert_array_equal(out, np.repeat(np.repeat(x, 2, axis=2), 2, axis=3))
