@@ -41,8 +41,11 @@ so machine noise hits all of them, and the median of ``--repeats`` samples is re
 ``ratio = peer time / suite time`` (> 1: suite is faster) and geometric means of the ratios.
 The machine's copy bandwidth (``np.copyto`` of a 256 MiB float32 array, one thread; bytes read
 + written per second; also torch's ``copy_`` at each thread count when torch is installed) is
-measured in the same run, and nearest x2 is reported in GB/s (input read + output written) and
-as a % of ``np.copyto``'s.
+measured at the start, and nearest x2 is reported in GB/s (input read + output written) and
+as a % of ``np.copyto``'s. The ``np-copyto`` column of the nearest table is a copy of as many
+bytes as the case moves, sampled in the same round-robin as the kernels: for the large map
+(which lives in memory) its ratio is the share of the machine's copy bandwidth measured in
+the same run; for maps that fit in cache it compares with a copy at cache speed.
 
 Thread counts: ``torch.set_num_threads(t)``, ``cv2.setNumThreads(t)``, ``num_threads=t`` for
 suite. A peer that is not installed is reported as such; one that fails on a case is reported
@@ -116,10 +119,13 @@ class Contestant:
 
     ``context`` (a callable returning a context manager) is entered around each timed inner
     loop, not around each call; ``status`` is set instead of ``fn`` when it cannot run.
+    ``checked=False``: a yardstick that computes something else (the copy of as many bytes),
+    timed but not compared.
     """
 
-    def __init__(self, name, fn=None, context=None, status=None, to_nchw=None):
+    def __init__(self, name, fn=None, context=None, status=None, to_nchw=None, checked=True):
         self.name = name
+        self.checked = checked
         self.fn = fn
         self.context = context
         self.status = status
@@ -178,7 +184,9 @@ def run_case(contestants, repeats, min_time, tol):
             with c.context() if c.context is not None else contextlib.nullcontext():
                 result = c.fn()
             result = c.to_nchw(result) if c.to_nchw is not None else np.asarray(result)
-            if expected is None:
+            if not c.checked:
+                c.check = "yardstick"
+            elif expected is None:
                 expected = np.array(result, copy=True)
                 c.check = "ref"
             else:
@@ -424,6 +432,11 @@ def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status
                                                              num_threads=threads)),
             Contestant("numpy-repeat", lambda: np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)),
         ]
+        # the machine's copy bandwidth, sampled in the same round-robin as the kernels:
+        # np.copyto of as many bytes (read + written) as the upsampling moves
+        half = (x.size + out.size) // 2
+        src, dst = np.ones(half, dtype=dtype), np.empty(half, dtype=dtype)
+        contestants.append(Contestant("np-copyto", lambda: np.copyto(dst, src), checked=False))
     if torch is None:
         contestants.append(Contestant("torch", status=torch_status))
     else:
