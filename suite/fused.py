@@ -20,7 +20,7 @@ from ._validation import (
 )
 from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _images_per_gemm, band_rows,
                    check_conv_arguments, conv2d_output_shape, run_winograd, tap_lists,
-                   winograd_applies)
+                   threads_for_work, winograd_applies)
 from .upsample import _check_mode, _plan, upsample_output_size
 
 __all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table",
@@ -127,6 +127,8 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
         return out
     x = contiguous(x)
     weight = contiguous(weight)
+    n_threads = threads_for_work(n_threads, 2 * shape[0] * shape[1] * shape[2] * shape[3]
+                                 * c_in_per_group * kh * kw)
     collapsible = (mode != "bilinear" and stride == (1, 1)
                    and all(s.is_integer() for s in scales))
     taps = None
