@@ -104,6 +104,16 @@ UPCONV_BILINEAR = dict(scale_factor=2, mode="bilinear", align_corners=True, padd
 
 
 def _deconv_kernel(algorithm):
+    if algorithm == "winograd":
+        # Winograd needs 2x2 phases (k = 2*stride); its input transform subtracts
+        # neighbouring pixels (Inf - Inf is NaN), so only NaN is modelled
+        return Kernel(
+            "deconv2d[winograd]",
+            lambda rng, dt: [_x(rng, dt), randn(rng, (6, 2, 4, 4), dt), randn(rng, (4,), dt)],
+            lambda x, w, b, **kw: suite.deconv2d(x, w, b, **DECONV, algorithm="winograd",
+                                                 **kw),
+            lambda x, w, b: R.deconv2d(x, w, b, **DECONV),
+            exact=False, nonfinite="nan")
     return Kernel(
         f"deconv2d[{algorithm}]",
         lambda rng, dt: [_x(rng, dt), randn(rng, (6, 2, 3, 4), dt), randn(rng, (4,), dt)],
@@ -161,12 +171,14 @@ KERNELS = [
            lambda g: R.upsample_backward(g, (2, 6, 9, 7), **UP_BILINEAR),
            exact=True),
     # the collapsed kernel sums taps before multiplying: Inf*(w1 + w2) is not
-    # Inf*w1 + Inf*w2 (NaN when the signs differ), so only NaN is modelled there
-    Kernel("upsample_conv2d[collapsed]",
-           lambda rng, dt: [_x(rng, dt), randn(rng, (4, 6, 3, 3), dt), randn(rng, (4,), dt)],
-           lambda x, w, b, **kw: suite.upsample_conv2d(x, w, b, **UPCONV_COLLAPSED, **kw),
-           lambda x, w, b: R.conv2d(nearest_gather(x, scale_factor=2), w, b, padding=1),
-           exact=False, nonfinite="nan"),
+    # Inf*w1 + Inf*w2 (NaN when the signs differ), and Winograd's transforms subtract
+    # neighbouring pixels (Inf - Inf), so only NaN is modelled there
+    *[Kernel(f"upsample_conv2d[{a}]",
+             lambda rng, dt: [_x(rng, dt), randn(rng, (4, 6, 3, 3), dt), randn(rng, (4,), dt)],
+             lambda x, w, b, a=a, **kw: suite.upsample_conv2d(x, w, b, **UPCONV_COLLAPSED,
+                                                              algorithm=a, **kw),
+             lambda x, w, b: R.conv2d(nearest_gather(x, scale_factor=2), w, b, padding=1),
+             exact=False, nonfinite="nan") for a in ("winograd", "collapsed")],
     Kernel("upsample_conv2d[nearest on the fly]",
            lambda rng, dt: [_x(rng, dt), randn(rng, (4, 3, 3, 3), dt), None],
            lambda x, w, b, **kw: suite.upsample_conv2d(x, w, b, **UPCONV_NEAREST_FLY,
@@ -406,8 +418,8 @@ OUT_CASES = {
     "upsample[nearest]": lambda x, w, s, out: suite.upsample(x, scale_factor=2, out=out),
     "upsample[bilinear]": lambda x, w, s, out: suite.upsample(x, scale_factor=2,
                                                               mode="bilinear", out=out),
-    "upsample_conv2d[collapsed]": lambda x, w, s, out: suite.upsample_conv2d(x, w, padding=1,
-                                                                             out=out),
+    **{f"upsample_conv2d[{a}]": (lambda x, w, s, out, a=a: suite.upsample_conv2d(
+        x, w, padding=1, algorithm=a, out=out)) for a in ("winograd", "collapsed")},
     "upsample_conv2d[bilinear]": lambda x, w, s, out: suite.upsample_conv2d(
         x, w, mode="bilinear", padding=1, out=out),
     "upsample_add": lambda x, w, s, out: suite.upsample_add(x, s, out=out),
