@@ -1,7 +1,9 @@
 """Transposed convolution by algorithm and layer: ``suite.deconv2d`` on the catalogue.
 
 ``Deconv2d``: every deconvolution layer of the catalogue at its own geometry, with every
-``algorithm=`` of ``suite.DECONV_ALGORITHMS`` ("auto" too: it is what a user gets).
+``algorithm=`` of ``suite.DECONV_ALGORITHMS`` ("auto" too: it is what a user gets), except
+``winograd`` where the kernel is not twice the stride (it would run ``phase``) and ``direct``
+on layers with more than 4 input channels per group (its domain is depthwise filters).
 ``Deconv2dStride`` (full profile): the same kernels and padding at strides 1, 2, 4 up to
 the kernel size, other than the layer's own (output padding kept below the stride).
 The output is allocated by each call, as PyTorch's is.
@@ -19,6 +21,12 @@ def deconv_case(layer, stride, dtype, algorithm, threads):
         raise NotImplementedError(f"algorithm {algorithm!r} is not in this build")
     base = common.layer(layer)
     entry = common.restride(base, stride) if stride is not None else base
+    if algorithm == "winograd" and entry.kernel != 2 * entry.stride:
+        raise NotImplementedError(f"{entry.name}: winograd needs kernel = 2*stride "
+                                  "(elsewhere it runs phase, measured as such)")
+    if algorithm == "direct" and entry.in_channels // entry.groups > 4:
+        raise NotImplementedError(f"{entry.name}: direct is for at most 4 input channels "
+                                  "per group (it takes seconds on dense layers)")
     kwargs = entry.deconv_kwargs
     cost = common.cost("deconv2d", dtype, algorithm, **common.deconv_arguments(entry))
 
