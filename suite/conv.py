@@ -6,7 +6,6 @@ Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold
 
 import functools
 import math
-import os
 
 import numpy as np
 
@@ -48,7 +47,7 @@ GEMM_TARGET_COLUMNS = 2048
 #: The direct deconvolution adds kernel rows shorter than this tap by tap (an axpy over the
 #: input row into every stride-th output element), longer ones pixel by pixel (an axpy of
 #: the kernel row into a contiguous stretch of the output row).
-_TAP_MAJOR_BELOW = int(os.environ.get("SUITE_TAP_MAJOR_BELOW", 8))
+_TAP_MAJOR_BELOW = 8
 
 #: ... but the column workspace of one batch stays below this many bytes.
 WORKSPACE_BUDGET_BYTES = 64 * 2**20
@@ -346,8 +345,9 @@ def _phase_table(in_size, out_size, kernel, stride, padding, dilation):
 
 
 #: Winograd blocks of tiles keep one block's transformed input and products (9 values per
-#: tile and input or output channel) within about this many bytes, with 32 to 512 tiles:
-#: half the core's L2 on the machines measured (larger blocks, which widen the GEMMs, ran
+#: tile and input or output channel) within about this many bytes, or half the phase's
+#: transformed weights if larger (run_winograd), with 32 to WINOGRAD_MAX_BLOCK tiles: half
+#: the core's L2 on the machines measured (larger blocks, which widen the GEMMs, ran
 #: slower: DCGAN-G4 9.5 ms at 512 KiB, 12 ms at 2 MiB, 24 ms at 8 MiB).
 WINOGRAD_BLOCK_BYTES = 512 * 2**10
 WINOGRAD_MAX_BLOCK = 512

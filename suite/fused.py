@@ -122,13 +122,6 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     n = x.shape[0]
     shape = conv2d_output_shape((n, x.shape[1], up_h, up_w), weight.shape, stride, padding,
                                 dilation)
-    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
-    if n == 0:
-        return out
-    x = contiguous(x)
-    weight = contiguous(weight)
-    n_threads = threads_for_work(n_threads, 2 * shape[0] * shape[1] * shape[2] * shape[3]
-                                 * c_in_per_group * kh * kw)
     collapsible = (mode != "bilinear" and stride == (1, 1)
                    and all(s.is_integer() for s in scales))
     taps = None
@@ -148,6 +141,13 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     if algorithm == "auto":
         algorithm = ("winograd" if taps is not None else
                      "collapsed" if collapsible else "banded")
+    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    if n == 0:
+        return out
+    x = contiguous(x)
+    weight = contiguous(weight)
+    n_threads = threads_for_work(n_threads, 2 * shape[0] * shape[1] * shape[2] * shape[3]
+                                 * c_in_per_group * kh * kw)
     if algorithm in ("winograd", "collapsed"):
         s_h, s_w = int(scales[0]), int(scales[1])
         phases_h, tap_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])

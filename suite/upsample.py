@@ -22,7 +22,6 @@ exact and agree with it everywhere else.
 """
 
 import functools
-import os
 import math
 
 import numpy as np
@@ -48,7 +47,7 @@ UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
 #: which skip reading the destination lines first but leave the result out of the cache:
 #: for maps larger than a last-level cache (32 MiB on the machines measured), which would
 #: not be read back from it anyway. Smaller outputs keep plain stores.
-STREAMING_MIN_BYTES = int(os.environ.get("SUITE_STREAMING_MIN_BYTES", 48 * 2**20))
+STREAMING_MIN_BYTES = 48 * 2**20
 
 
 def _check_mode(mode, align_corners):
