@@ -15,7 +15,7 @@ small feature maps still give BLAS a wide matrix (a 4x4 map alone is a 16-column
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 
 from _cython_blas cimport gemm
 from _interpolation cimport bilinear_row, nearest_row
@@ -1308,7 +1308,9 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     that writes straight into the band's output rows. When the source is an upsampling of x
     (``source`` 1 nearest, 2 bilinear, with its tables; src_h x src_w the upsampled size),
     the task first interpolates the few source rows its band reads into a buffer of its
-    thread: the upsampled map never exists. The result does not depend on the thread count.
+    thread: the upsampled map never exists. A thread that takes the next band of the same
+    image and group keeps the rows the two bands share (the kernel's halo) and interpolates
+    only the new ones. The result does not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
@@ -1319,7 +1321,8 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     cdef Py_ssize_t span = (R - 1) * sh + (kh - 1) * dh + 1
     cdef Py_ssize_t col_size = K * R * out_w, src_size = cig * span * src_w
     cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, i, u, q, c
-    cdef Py_ssize_t ld, tid
+    cdef Py_ssize_t ld, tid, first_new, kept, shift
+    cdef Py_ssize_t* held = NULL     # per thread: image, group, first and last row in its buffer
     cdef Window g
     cdef const floating* b_ptr = NULL
     cdef const floating* plane
@@ -1338,6 +1341,11 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         cols = allocate(n_threads * col_size, cols)
         if source != SOURCE_INPUT:
             sources = allocate(n_threads * src_size, cols)
+            held = <Py_ssize_t*> malloc(n_threads * 4 * sizeof(Py_ssize_t))
+            if held == NULL:
+                raise MemoryError()
+            for tid in range(n_threads):
+                held[4 * tid] = -1
         with nogil:
             for task in prange(N * groups * bands, schedule="static", num_threads=n_threads):
                 n = task // (groups * bands)
@@ -1367,9 +1375,25 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                     src_rows = sources + tid * src_size
                     g = make_window(kh, kw, sh, sw, ph - r0 * sh + u0, pw, dh, dw, rows,
                                     out_w)
+                    # rows u0 .. held[3] are still in the buffer from this thread's last band
+                    first_new = 0
+                    if (held[4 * tid] == n and held[4 * tid + 1] == grp
+                            and held[4 * tid + 2] <= u0 <= held[4 * tid + 3]):
+                        shift = u0 - held[4 * tid + 2]
+                        kept = min(held[4 * tid + 3] - u0 + 1, n_src)
+                        if shift > 0:
+                            for ci in range(cig):
+                                memmove(src_rows + ci * span * src_w,
+                                        src_rows + (ci * span + shift) * src_w,
+                                        kept * src_w * sizeof(floating))
+                        first_new = kept
+                    held[4 * tid] = n if n_src > 0 else -1
+                    held[4 * tid + 1] = grp
+                    held[4 * tid + 2] = u0
+                    held[4 * tid + 3] = u0 + n_src - 1
                     for ci in range(cig):
                         xp = &x[n, grp * cig + ci, 0, 0]
-                        for u in range(n_src):
+                        for u in range(first_new, n_src):
                             dst = src_rows + (ci * span + u) * src_w
                             if source == SOURCE_BILINEAR:
                                 bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
@@ -1397,3 +1421,4 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     finally:
         free(cols)
         free(sources)
+        free(held)

@@ -8,6 +8,8 @@ odd sizes, N = 0). ``upsample_add`` is checked for every mode, up- and downsampl
 place (``out=skip``) and into ``out=``.
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -317,3 +319,19 @@ def test_upsample_add_noncontiguous(cfg, kind):
     np.testing.assert_array_equal(y, suite.upsample_add(x, skip, **cfg.kwargs))
     assert_close(y, R.upsample_add(x, skip, **cfg.kwargs))
     assert_unchanged((xv, sv), copies)
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3])
+@dtypes
+@pytest.mark.parametrize("cfg", [c for c in UPCONV if not c.collapsed and c.N > 0][:12],
+                         ids=[c.id for c in UPCONV if not c.collapsed and c.N > 0][:12])
+def test_banded_bands_of_few_rows(monkeypatch, cfg, dtype, rows):
+    # bands of 1-3 output rows: consecutive bands on one thread share the kernel's halo of
+    # upsampled rows, which the kernel keeps instead of interpolating again
+    monkeypatch.setattr(sys.modules["suite.fused"], "band_rows", lambda *args: rows)
+    x, w, b = cfg.data(dtype, seed=3)
+    expected = reference_upconv(cfg, x, w, b)
+    for threads in (1, 2, 3):
+        y = suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm="banded",
+                                  num_threads=threads)
+        assert_close(y, expected, dtype)
