@@ -43,6 +43,7 @@ DECONV_CASES = [
     Deconv(1, 3, 3, 6, 5, 16, s=8, p=4, groups=3),       # FCN-style: long kernel rows
     Deconv(4, 20, 18, 9, 7, 4, s=2, p=1),                # Winograd: many tiles, blocks
     Deconv(1, 8, 40, 2, 3, 4, s=2, p=1),                 # Winograd: channel parts
+    Deconv(1, 8, 64, 2, 2, 4, s=2, p=1, groups=2),       # ... per group
 ]
 CONV_CASES = [
     Conv(3, 8, 6, 11, 9, 3, p=1),
