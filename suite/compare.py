@@ -268,22 +268,13 @@ def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
     inputs = layer.make_counterpart_inputs(dtype, seed=0)
     x, w, b = inputs["x"], inputs["conv_weight"], inputs["conv_bias"]
     s = layer.scale_factor
-    contestants = [
-        Contestant("suite-fused", lambda: suite.upsample_conv2d(
-            x, w, b, scale_factor=s, mode=mode, padding=1, num_threads=threads)),
-        Contestant("suite-unfused", lambda: suite.conv2d(
-            suite.upsample(x, scale_factor=s, mode=mode, num_threads=threads), w, b,
-            padding=1, num_threads=threads)),
-    ]
+    contestants = [Contestant(who, _fused_call(who, x, w, b, s, mode, threads))
+                   for who in ("suite-fused", "suite-unfused")]
     if torch is None:
         contestants.append(Contestant("torch", status=torch_status))
     else:
-        F = torch.nn.functional
-        xt, wt, bt = _tensor(torch, x), _tensor(torch, w), _tensor(torch, b)
-        contestants.append(Contestant(
-            "torch", lambda: F.conv2d(F.interpolate(xt, scale_factor=s, mode=mode), wt, bt,
-                                      padding=1),
-            to_nchw=lambda t: t.numpy()))
+        contestants.append(Contestant("torch", _fused_call("torch", x, w, b, s, mode, threads),
+                                      to_nchw=lambda t: t.numpy()))
     n, c_in, h, width = layer.input_shape
     flops = 2 * n * layer.out_channels * c_in * 9 * (h * s) * (width * s)
     return Case("fused", f"{layer.name}:{mode}", layer.input_shape, threads, contestants,
@@ -291,7 +282,8 @@ def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
 
 
 def _fused_call(who, x, w, b, scale, mode, threads):
-    """One fused-case contestant as a function (for the memory workers)."""
+    """One fused-case contestant (``MEMORY_CONTESTANTS``) as a function; torch's thread count
+    is the caller's to set."""
     import suite
 
     if who == "suite-fused":
@@ -303,7 +295,6 @@ def _fused_call(who, x, w, b, scale, mode, threads):
                                     num_threads=threads)
     import torch
 
-    torch.set_num_threads(threads)
     F = torch.nn.functional
     xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
 
@@ -333,6 +324,10 @@ def peak_worker(layer_name, mode, who, dtype, threads):
     inputs = layer.make_counterpart_inputs(np.dtype(dtype), seed=0)
     x, w, b = inputs["x"], inputs["conv_weight"], inputs["conv_bias"]
     small = np.ascontiguousarray(x[:1, :, :3, :3])
+    if who == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
     _fused_call(who, small, w, b, layer.scale_factor, mode, threads)()
     call = _fused_call(who, x, w, b, layer.scale_factor, mode, threads)
     gc.collect()

@@ -387,12 +387,17 @@ def tap_lists(tap_map):
 
 
 @functools.lru_cache(maxsize=256)
-def deconv_winograd_taps(phases_h, phases_w, step_h, step_w, kh, kw):
-    """(phases, 4, kh*kw): the kernel tap of each entry of each transposed-convolution
+def deconv_winograd_taps(in_size, out_size, kernel, stride, padding, dilation):
+    """(phases, 4, kH*kW): the kernel tap of each entry of each transposed-convolution
     phase's 2x2 sub-kernel, flipped to a correlation (as pack_deconv_phase_weights), -1
-    padded (tap_lists). phases_* as bytes of the tables (cache keys); read-only."""
-    phases_h = np.frombuffer(phases_h, dtype=np.intp).reshape(-1, 5)
-    phases_w = np.frombuffer(phases_w, dtype=np.intp).reshape(-1, 5)
+    padded (tap_lists); None unless every phase is 2x2. Arguments: the (height, width)
+    pairs of _phase_table's. Cached per geometry; read-only."""
+    (phases_h, step_h, dil_h), (phases_w, step_w, dil_w) = (
+        _phase_table(*axis) for axis in zip(in_size, out_size, kernel, stride, padding,
+                                             dilation))
+    if not winograd_applies(phases_h, phases_w, dil_h, dil_w):
+        return None
+    kh, kw = kernel
     sh, sw = len(phases_h), len(phases_w)
     tap_map = np.zeros((sh * sw, 4, kh * kw), dtype=bool)
     for rh in range(sh):
@@ -509,10 +514,12 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
                                                dilation[0])
         phases_w, step_w, dil_w = _phase_table(x.shape[3], shape[3], kw, stride[1], padding[1],
                                                dilation[1])
-        if algorithm == "winograd" and winograd_applies(phases_h, phases_w, dil_h, dil_w):
+        taps = None
+        if algorithm == "winograd":
+            taps = deconv_winograd_taps(x.shape[2:], shape[2:], (kh, kw), stride, padding,
+                                        dilation)
+        if taps is not None:
             weight = contiguous(weight)
-            taps = deconv_winograd_taps(phases_h.tobytes(), phases_w.tobytes(), step_h, step_w,
-                                        kh, kw)
             strides = ((c_in // groups) * c_out_per_group * kh * kw, kh * kw,
                        c_out_per_group * kh * kw)
             run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
