@@ -6,6 +6,8 @@ padding and dilation, output padding, groups, with and without bias) in both dty
 empty batches, non-contiguous inputs, ``out=`` and adjoint identities.
 """
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -373,6 +375,29 @@ def test_deconv2d_dcgan_like_layer(dtype, algorithm):
     y = deconv(x, w, b, cfg, algorithm)
     assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
                                b.astype(np.float64), **cfg.kwargs), dtype)
+
+
+@pytest.mark.parametrize("cfg", [
+    Deconv(2, 17, 20, 7, 5, 4, s=2, p=1, op=1),           # 4 phases
+    Deconv(1, 5, 18, 4, 3, (4, 6), s=(2, 3), p=(1, 2)),   # 6 phases
+    Deconv(1, 160, 18, 3, 2, 8, s=4, p=2, bias=False),    # 16 phases; copy in halves
+], ids=lambda c: c.id)
+@pytest.mark.parametrize("per_pass", [1, 2, 3, 5, 16])
+@dtypes
+def test_deconv2d_winograd_phase_passes(monkeypatch, cfg, per_pass, dtype):
+    # The weights of several phases are transformed in one sweep when they fit the budget;
+    # every split of the phases into passes gives the same bits.
+    conv = importlib.import_module("suite.conv")
+    x, w, b = cfg.data(dtype)
+    cig, cog = cfg.C_in // cfg.groups, cfg.C_out // cfg.groups
+    per_phase = cfg.groups * (9 * cog * (cig + 32) + 32) * np.dtype(dtype).itemsize
+    monkeypatch.setattr(conv, "WINOGRAD_PASS_BYTES", per_pass * per_phase)
+    y = deconv(x, w, b, cfg, "winograd")
+    monkeypatch.setattr(conv, "WINOGRAD_PASS_BYTES", 1)
+    assert np.array_equal(y, deconv(x, w, b, cfg, "winograd"))
+    assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
+                               None if b is None else b.astype(np.float64), **cfg.kwargs),
+                 dtype)
 
 
 @dtypes
