@@ -630,7 +630,7 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     DCGAN's RGB output layer runs 2.5x faster by col2im) and each phase has at least
     ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
     block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
-    tiles: col2im 1.3x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
+    tiles: col2im 1.1x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
     1024: 1.4x, FCN-8s upscore2, 256: 1.4x).
 
     Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
