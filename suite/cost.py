@@ -17,7 +17,8 @@ Counting conventions
 * **useful_flops** ``= 2*macs + adds``: the cost of the *definition*, the same for every
   algorithm, so time ratios between algorithms are ratios of effective throughput.
   **executed_flops[algorithm]** is what that algorithm really performs (more for zero
-  insertion and col2im, fewer for the collapsed-kernel fused upsample + convolution).
+  insertion and col2im, fewer for Winograd and the collapsed-kernel fused upsample +
+  convolution).
   Place a kernel on its roofline with its executed FLOPs.
 * **Nearest upsampling** is 0 FLOPs (a gather). **Bilinear upsampling** is 4 taps per output
   value, each a multiply-add with a precomputed weight ``lh*lw``: 4 macs = 8 FLOPs per output
@@ -47,8 +48,10 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
 * ``"winograd"``: where ``kH = 2*sH``, ``kW = 2*sW`` and dilation is 1 (every phase a
   2x2 correlation), ``2*9*N*C_in*(C_out/g)*T + B`` with ``T`` the 2x2 output tiles of all
   phases (``sum_r ceil(count_r/2)`` per axis): 9 multiplications per tile instead of 16
-  (the transforms' additions are not counted); workspace one phase's transformed weights,
-  ``9*C_in*(C_out/g)`` values. Elsewhere it runs, and costs, ``"phase"``.
+  (the transforms' additions are not counted); workspace the transformed weights of as
+  many phases as fit ``WINOGRAD_PASS_BYTES`` (at least one), ``9*C_in*(C_out/g)`` values
+  each: all ``sH*sW`` of them, 9/4 of the weight, for the catalogue's layers.
+  Elsewhere it runs, and costs, ``"phase"``.
 * ``"direct"``: ``2*M + B`` like ``"phase"`` (each output row gathers the definition's
   products that land on it); no workspace.
 * ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
@@ -73,9 +76,12 @@ count is ``sum_o taps(o)``; the 2-D count is the product of the two axes. Exampl
 (multiply-adds per low-resolution pixel per channel pair, fused vs unfused, "same" padding):
 x2 + 3x3: 16 vs 36; x2 + 5x5: 36 vs 100; x3 + 3x3: 25 vs 81; x4 + 3x3: 36 vs 144
 (:func:`collapsed_macs_per_pixel`). Other cases (non-integer scale, bilinear with
-``align_corners=True``) do not collapse: "fused" then executes the unfused arithmetic without
-the intermediate map. The cost of collapsing the weights (``C_out*C_in/g*sH*sW*kH*kW``
-additions once per call) is not counted.
+``align_corners=True``) do not collapse. ``suite.upsample_conv2d`` runs nearest x2 + 3x3
+(every collapsed kernel 2x2) by Winograd F(2x2, 2x2), 9 products per 2x2 output tile, other
+collapsible nearest cases by the collapsed kernel, and bilinear by interpolating on the fly
+(the unfused arithmetic without the intermediate map): :func:`upsample_conv2d_cost`'s
+"fused" counts what it runs. The cost of collapsing or transforming the weights
+(``C_out*C_in/g*sH*sW*kH*kW`` additions once per call) is not counted.
 
 Checkerboard figures
 --------------------
@@ -397,6 +403,22 @@ def _collapsible(scales, mode, align_corners):
     return tuple(int(v) for v in scales)
 
 
+def _winograd_axis_tiles(n_out, scale, k, padding, dilation):
+    """2x2 tiles along one axis of ``suite.upsample_conv2d``'s Winograd method (nearest by an
+    integer ``scale``, stride-1 convolution), or None unless every phase's collapsed kernel
+    spans two input offsets. Phase r (outputs o = r mod scale, ceil((n_out - r)/scale) of
+    them) reads the offsets ``(r - padding + i*dilation) // scale`` (as
+    ``suite.fused.collapsed_phase_table``)."""
+    tiles = 0
+    for r in range(scale):
+        offsets = [(r - padding + i * dilation) // scale for i in range(k)]
+        if offsets[-1] - offsets[0] + 1 != 2:
+            return None
+        count = 0 if r >= n_out else (n_out - r + scale - 1) // scale
+        tiles += (count + 1) // 2
+    return tiles
+
+
 def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
     per_residue = _collapsed_residue_taps(scale, k, dilation, mode)
     return sum(per_residue[(o * stride - padding) % scale] for o in range(n_out))
@@ -460,10 +482,22 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
                         "direct": useful, "zero_insertion": 2 * zero_macs + adds},
         min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
         workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0,
-                         "winograd": 0 if tiles is None else 9 * c_in * cog * itemsize,
+                         "winograd": 0 if tiles is None else _winograd_weight_bytes(
+                             9 * c_in * cog * itemsize, s[0] * s[1]),
                          "direct": 0,
                          "zero_insertion": (zero_map + cig * kh * kw * ho * wo) * itemsize},
         parameters=params, itemsize=itemsize)
+
+
+#: suite.conv.WINOGRAD_PASS_BYTES: the transformed weights of a transposed convolution's
+#: phases are made in one sweep up to this size (tests check the two agree).
+WINOGRAD_PASS_BYTES = 24 * 2**20
+
+
+def _winograd_weight_bytes(per_phase, phases):
+    """Workspace of deconv2d's Winograd weights: as many phases as fit the pass budget (at
+    least one)."""
+    return per_phase * min(phases, max(1, WINOGRAD_PASS_BYTES // per_phase))
 
 
 def _phase_tiles(out_size, stride, padding):
@@ -704,11 +738,19 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
 
     * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
       upsampled map ``N*C_in*H_u*W_u`` plus one image's im2col columns.
-    * ``"fused"``: the collapsed kernel (module docstring):
+    * ``"fused"``: what ``algorithm="auto"`` runs. Nearest by integer factors into a stride-1
+      convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
+      padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
+      the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
+      transforms' additions are not counted), workspace one phase's transformed weights,
+      ``9*C_out*(C_in/g)`` values. Other nearest integer cases: the collapsed kernel,
       ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
-      phase's taps``; workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
-      (``T`` = the taps of all phases of an axis). Where the kernel does not collapse it
-      executes the unfused arithmetic with one image's im2col columns and no map.
+      phase's taps``, workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
+      (``T`` = the taps of all phases of an axis). Bilinear, fractional scales and strided
+      convolutions: the banded kernel, which interpolates rows on the fly and executes the
+      unfused arithmetic (interpolation included) with one image's im2col columns and no map.
+      (Bilinear collapses on paper too, :func:`collapsed_macs_per_pixel`, but is not run
+      that way.)
 
     ``min_bytes`` = x, weight, bias and output once (what a fused kernel moves).
     """
@@ -727,7 +769,18 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     collapse = _collapsible(scales, mode, align_corners)
     s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
         _pair(dilation, "dilation", 1)
+    if mode == "bilinear" or s != (1, 1):
+        collapse = None
+    tiles = None
     if collapse is not None:
+        tiles_h = _winograd_axis_tiles(ho, collapse[0], kh, p[0], d[0])
+        tiles_w = _winograd_axis_tiles(wo, collapse[1], kw, p[1], d[1])
+        if tiles_h is not None and tiles_w is not None:
+            tiles = tiles_h * tiles_w
+    if tiles is not None:
+        fused = 2 * 9 * n * c_out * cig * tiles + conv.adds
+        fused_ws = 9 * c_out * cig * itemsize
+    elif collapse is not None:
         fh = _fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
         fw = _fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
         fused = 2 * n * c_out * cig * fh * fw + conv.adds

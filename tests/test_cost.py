@@ -67,6 +67,22 @@ def test_deconv_hand_count_dcgan_block():
     assert C.deconv2d_macs_in_output((2, 3, 4, 4), (3, 5, 4, 4), 2, 1) == 2 * 5 * 3 * 14 * 14
     assert c.executed_flops["col2im"] == c.useful_flops + 2 * 5 * 14 * 14
     assert c.parameters == 3 * 5 * 16 + 5
+    # Winograd: 4 phases of 4x4 outputs = 2x2 tiles each, 9 products per tile and channel
+    # pair; the transformed weights of all 4 phases, 9 values per pair each
+    assert c.executed_flops["winograd"] == 2 * 9 * 2 * 3 * 5 * 16 + c.adds
+    assert c.workspace_bytes["winograd"] == 4 * 9 * 3 * 5 * 4
+
+
+def test_deconv_winograd_workspace_follows_the_pass_budget(monkeypatch):
+    conv = __import__("suite.conv", fromlist=["WINOGRAD_PASS_BYTES"])
+    assert C.WINOGRAD_PASS_BYTES == conv.WINOGRAD_PASS_BYTES
+    # 16 phases (k8 s4) of 9*512*256 float32 values (4.5 MiB) each: 5 fit in 24 MiB
+    per_phase = 9 * 512 * 256 * 4
+    c = C.deconv2d_cost((1, 512, 4, 4), (512, 256, 8, 8), stride=4, padding=2)
+    assert c.workspace_bytes["winograd"] == 5 * per_phase
+    monkeypatch.setattr(C, "WINOGRAD_PASS_BYTES", per_phase - 1)
+    c = C.deconv2d_cost((1, 512, 4, 4), (512, 256, 8, 8), stride=4, padding=2)
+    assert c.workspace_bytes["winograd"] == per_phase
 
 
 def test_conv_hand_count():
@@ -145,16 +161,25 @@ def test_upsample_conv2d_hand_count():
     assert c.output_shape == (1, 3, 8, 8)
     assert c.macs == 3 * 2 * 9 * 64                        # unfused: 36 per low-res pixel
     assert c.executed_flops["unfused"] == c.useful_flops == 2 * c.macs + 3 * 64
-    assert c.executed_flops["fused"] == 2 * 3 * 2 * 16 * 16 + 3 * 64   # 16 per pixel
+    # every collapsed kernel is 2x2: Winograd, 4x4 tiles of 2x2 outputs, 9 products each
+    assert c.executed_flops["fused"] == 2 * 9 * 3 * 2 * 16 + 3 * 64
     assert c.workspace_bytes["unfused"] == (2 * 64 + 2 * 9 * 64) * 4
-    assert c.workspace_bytes["fused"] == 3 * 2 * 16 * 4     # collapsed 4x4 kernels
+    assert c.workspace_bytes["fused"] == 9 * 3 * 2 * 4      # one phase's transformed weights
     assert c.parameters == 54 + 3
     assert c.min_bytes == (32 + 57 + 192) * 4
-    # bilinear adds the interpolation to the definition; its collapsed kernel is 3 taps per
-    # phase and axis: 36 per pixel, the conv's own count, saving only the interpolation
+    # x3: the phases' collapsed kernels are 2, 1 and 2 taps wide, so the collapsed kernel
+    # runs: per axis 4 periods x (2 + 1 + 2) = 20 taps over the 12 outputs
+    z = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=3, padding=1)
+    assert z.output_shape == (1, 3, 12, 12)
+    assert z.executed_flops["fused"] == 2 * 3 * 2 * 20 * 20 + 3 * 144
+    assert z.workspace_bytes["fused"] == 3 * 2 * 5 * 5 * 4     # collapsed 5x5 tap sets
+    # bilinear adds the interpolation to the definition; it collapses on paper (3 taps per
+    # phase and axis: 36 per pixel, the conv's own count) but runs banded: the unfused
+    # arithmetic, interpolation included, without the map
     b = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), mode="bilinear", padding=1)
     assert b.macs == c.macs + 4 * 2 * 64
-    assert b.executed_flops["fused"] == 2 * 3 * 2 * 36 * 16 + 3 * 64
+    assert b.executed_flops["fused"] == b.executed_flops["unfused"] == b.useful_flops
+    assert C.collapsed_macs_per_pixel(2, 3, mode="bilinear") == (36, 36)
     # align_corners=True and fractional scales do not collapse
     a = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), mode="bilinear",
                                align_corners=True, padding=1)
@@ -248,8 +273,34 @@ def test_collapsed_counts_of_design(scale, k, expected):
     c = C.upsample_conv2d_cost((2, 3, 6, 5), (4, 3, k, k), scale_factor=scale,
                                padding=(k - 1) // 2, bias=False)
     pixels_pairs = 2 * 6 * 5 * 4 * 3
-    assert c.executed_flops["fused"] == 2 * expected[0] * pixels_pairs
+    if (scale, k) == (2, 3):
+        # 2x2 collapsed kernels: Winograd, 12x10 outputs = 6x6 tiles (phases of 5 columns
+        # round up), 9 products per tile
+        assert c.executed_flops["fused"] == 2 * 9 * 6 * 6 * 2 * 4 * 3
+    else:
+        assert c.executed_flops["fused"] == 2 * expected[0] * pixels_pairs
     assert c.executed_flops["unfused"] == 2 * expected[1] * pixels_pairs
+
+
+def test_fused_method_matches_upsample_conv2d():
+    # The cost counts Winograd exactly where upsample_conv2d(algorithm="auto") takes it.
+    fused = __import__("suite.fused", fromlist=["collapsed_winograd_taps"])
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        scale = int(rng.integers(1, 5))
+        k, h, p, d = (int(v) for v in (rng.integers(1, 6), rng.integers(1, 7),
+                                       rng.integers(0, 4), rng.integers(1, 3)))
+        out = h * scale + 2 * p - d * (k - 1)
+        if out < 1:
+            continue
+        runs = fused.collapsed_winograd_taps(out, out, scale, scale, k, k, (p, p),
+                                             (d, d)) is not None
+        c = C.upsample_conv2d_cost((1, 2, h, h), (3, 2, k, k), scale_factor=scale,
+                                   padding=p, dilation=d, bias=False)
+        tiles = C._winograd_axis_tiles(out, scale, k, p, d)
+        assert (tiles is not None) == runs, (scale, k, h, p, d)
+        if runs:
+            assert c.executed_flops["fused"] == 2 * 9 * 3 * 2 * tiles ** 2
 
 
 def test_collapsed_kernel_taps_examples():
@@ -315,7 +366,9 @@ def test_collapsed_nearest_is_a_transposed_convolution():
     np.testing.assert_allclose(y, ref, atol=1e-12)
     fused = C.upsample_conv2d_cost(x.shape, w.shape, padding=1, bias=False)
     as_deconv = C.deconv2d_cost(x.shape, collapsed.shape, stride=2, padding=1, bias=False)
-    assert fused.executed_flops["fused"] == as_deconv.executed_flops["phase"]
+    # both run by Winograd on the same 2x2 phases and tiles
+    assert fused.executed_flops["fused"] == as_deconv.executed_flops["winograd"]
+    assert fused.workspace_bytes["fused"] * 4 == as_deconv.workspace_bytes["winograd"]
 
 
 # ----------------------------------------------------------------------------------------
@@ -431,16 +484,25 @@ def test_upsample_conv2d_and_add_shapes_agree_with_definition(mode):
     assert C.upsample_add_cost(x.shape, skip, mode=mode).output_shape == skip
 
 
-def test_fused_count_with_stride_by_brute_force():
-    # stride-2 convolution after a x3 nearest upsample: sum over the actual outputs
-    c = C.upsample_conv2d_cost((1, 1, 5, 4), (1, 1, 3, 4), scale_factor=3, stride=2,
+def test_fused_count_by_brute_force():
+    # x3 nearest + stride-1 conv (collapsed kernel): the distinct input offsets each output
+    # reads, summed over the actual outputs
+    c = C.upsample_conv2d_cost((1, 1, 5, 4), (1, 1, 3, 4), scale_factor=3,
                                padding=(1, 2), bias=False)
     _, _, ho, wo = c.output_shape
     per_axis = []
     for n_out, k, p in ((ho, 3, 1), (wo, 4, 2)):
-        per_axis.append(sum(len({(o * 2 - p + i) // 3 for i in range(k)})
+        per_axis.append(sum(len({(o - p + i) // 3 for i in range(k)})
                             for o in range(n_out)))
     assert c.executed_flops["fused"] == 2 * per_axis[0] * per_axis[1]
+    # the counting over strided outputs, which the model keeps for reference
+    assert C._fused_axis_taps(7, 3, 4, 2, 2, 1, "nearest") == sum(
+        len({(o * 2 - 2 + i) // 3 for i in range(4)}) for o in range(7))
+    # a strided convolution after the upsample is not collapsed by upsample_conv2d: it runs
+    # banded, the unfused arithmetic
+    s = C.upsample_conv2d_cost((1, 1, 5, 4), (1, 1, 3, 4), scale_factor=3, stride=2,
+                               padding=(1, 2), bias=False)
+    assert s.executed_flops["fused"] == s.useful_flops
 
 
 # ----------------------------------------------------------------------------------------
@@ -532,7 +594,9 @@ def test_stylegan_fused_counterpart_costs_the_same_as_its_deconv():
     # stylegan-up *is* nearest x2 + 3x3 conv collapsed into k4 s2 p1
     costs = C.layer_costs(get_layer("stylegan-up"))
     fused = costs["nearest+conv3x3"]
-    assert fused.executed_flops["fused"] == costs["deconv"].executed_flops["phase"]
+    # both by Winograd on the same 2x2 phases: 9 products per tile instead of 16 per pixel
+    assert fused.executed_flops["fused"] == costs["deconv"].executed_flops["winograd"]
+    assert 16 * fused.executed_flops["fused"] < 9.1 * costs["deconv"].executed_flops["phase"]
     assert 16 * fused.macs == 36 * costs["deconv"].macs        # unfused: 36 vs 16 per pixel
 
 
