@@ -1118,10 +1118,11 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     one thread with its own buffers that runs, phase after phase of the pass: input
     transform of the block, 9 single-threaded GEMMs for the part's channels, output
     transform into the phase's positions. (The block's phases interleave in the same
-    output lines, which stay in cache from one phase to the next; parts, for layers with
-    too few tiles to give every thread a block, repeat the cheap input transform rather
-    than narrowing the GEMMs.) Every output element is written exactly once; blocks depend
-    on the shapes only, so the result does not depend on the thread count.
+    output lines, which stay in cache from one phase to the next.) With parts (layers with
+    too few tiles to give every thread a block), each block's input transform is first
+    split over the threads by input channels into one shared buffer, then the parts run
+    their GEMMs and output transforms on it. Every output element is written exactly once;
+    blocks depend on the shapes only, so the result does not depend on the thread count.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
@@ -1131,7 +1132,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
     cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
     cdef Py_ssize_t n_rows, nt, tid, e, ldu = skewed(cig), uw = skewed(9 * cog * ldu), max_nt
-    cdef Py_ssize_t span, p0, n_pass, co_block = 16
+    cdef Py_ssize_t span, p0, n_pass, c0, c1, co_block = 16
     cdef Py_ssize_t ld, co0, n_co, co_per_part = (cog + co_parts - 1) // co_parts
     cdef floating* u = NULL
     cdef floating* v = NULL
@@ -1173,18 +1174,10 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                 winograd_phase_weights(&weight[0], s_grp, s_co, s_ci, kk, &taps[p0, 0, 0],
                                        n_pass, groups, cog, cig, u, ldu, uw, co_block,
                                        scratch, n_threads)
-                for task in prange(groups * n_blocks * co_parts, schedule="static",
-                                   num_threads=n_threads):
-                    grp = task // (n_blocks * co_parts)
-                    blk = (task // co_parts) % n_blocks
-                    co0 = (task % co_parts) * co_per_part
-                    n_co = min(co_per_part, cog - co0)
-                    row0 = blk * rows_per_block
-                    if n_co <= 0:
-                        continue
-                    tid = omp_get_thread_num()
-                    v_t = v + tid * 9 * cig * max_nt
-                    m_t = m + tid * 9 * cog * max_nt
+                if co_parts > 1:
+                    # few blocks (fewer than threads): per block and phase, the input
+                    # transform split over the threads by input channels, then the output
+                    # channels' parts (as the tasks below, without repeating the transform)
                     for p in range(p0, p0 + n_pass):
                         rh = p // sw
                         rw = p % sw
@@ -1192,23 +1185,84 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                         qw = phases_w[rw, 3]
                         tiles_h = (qh + 1) // 2
                         tiles_w = (qw + 1) // 2
-                        if tiles_w == 0 or row0 >= N * tiles_h:
+                        if tiles_w == 0:
                             continue
-                        n_rows = min(rows_per_block, N * tiles_h - row0)
-                        nt = n_rows * tiles_w
-                        ld = skewed(nt)
-                        winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height, width,
-                                       row0, n_rows, tiles_h, tiles_w, phases_h[rh, 2],
-                                       phases_w[rw, 2], rows + tid * 3 * span, v_t, ld)
-                        for e in range(9):
-                            gemm(False, False, <int> n_co, <int> nt, <int> cig, one,
-                                 u + ((p - p0) * groups + grp) * uw + (co0 * 9 + e) * ldu,
-                                 <int> (9 * ldu), v_t + e * ld, <int> (9 * ld), zero,
-                                 m_t + e * ld, <int> (9 * ld))
-                        winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh,
-                                        qw, NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
-                                        &out[0, grp * cog + co0, 0, 0], out_image, out_w,
-                                        plane, phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+                        for grp in range(groups):
+                            for blk in range(n_blocks):
+                                row0 = blk * rows_per_block
+                                if row0 >= N * tiles_h:
+                                    continue
+                                n_rows = min(rows_per_block, N * tiles_h - row0)
+                                nt = n_rows * tiles_w
+                                ld = skewed(nt)
+                                for task in prange(n_threads, schedule="static",
+                                                   num_threads=n_threads):
+                                    c0 = task * cig // n_threads
+                                    c1 = (task + 1) * cig // n_threads
+                                    if c1 > c0:
+                                        winograd_input(&x[0, grp * cig + c0, 0, 0], in_image,
+                                                       c1 - c0, height, width, row0, n_rows,
+                                                       tiles_h, tiles_w, phases_h[rh, 2],
+                                                       phases_w[rw, 2],
+                                                       rows + omp_get_thread_num() * 3 * span,
+                                                       v + c0 * 9 * ld, ld)
+                                for task in prange(co_parts, schedule="static",
+                                                   num_threads=n_threads):
+                                    co0 = task * co_per_part
+                                    n_co = min(co_per_part, cog - co0)
+                                    if n_co <= 0:
+                                        continue
+                                    m_t = m + omp_get_thread_num() * 9 * cog * max_nt
+                                    for e in range(9):
+                                        gemm(False, False, <int> n_co, <int> nt, <int> cig,
+                                             one, u + ((p - p0) * groups + grp) * uw
+                                             + (co0 * 9 + e) * ldu, <int> (9 * ldu),
+                                             v + e * ld, <int> (9 * ld), zero, m_t + e * ld,
+                                             <int> (9 * ld))
+                                    winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h,
+                                                    tiles_w, qh, qw,
+                                                    NULL if b_ptr == NULL
+                                                    else b_ptr + grp * cog + co0,
+                                                    &out[0, grp * cog + co0, 0, 0], out_image,
+                                                    out_w, plane, phases_h[rh, 4],
+                                                    phases_w[rw, 4], sh, sw)
+                else:
+                    for task in prange(groups * n_blocks * co_parts, schedule="static",
+                                       num_threads=n_threads):
+                        grp = task // (n_blocks * co_parts)
+                        blk = (task // co_parts) % n_blocks
+                        co0 = (task % co_parts) * co_per_part
+                        n_co = min(co_per_part, cog - co0)
+                        row0 = blk * rows_per_block
+                        if n_co <= 0:
+                            continue
+                        tid = omp_get_thread_num()
+                        v_t = v + tid * 9 * cig * max_nt
+                        m_t = m + tid * 9 * cog * max_nt
+                        for p in range(p0, p0 + n_pass):
+                            rh = p // sw
+                            rw = p % sw
+                            qh = phases_h[rh, 3]
+                            qw = phases_w[rw, 3]
+                            tiles_h = (qh + 1) // 2
+                            tiles_w = (qw + 1) // 2
+                            if tiles_w == 0 or row0 >= N * tiles_h:
+                                continue
+                            n_rows = min(rows_per_block, N * tiles_h - row0)
+                            nt = n_rows * tiles_w
+                            ld = skewed(nt)
+                            winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height, width,
+                                           row0, n_rows, tiles_h, tiles_w, phases_h[rh, 2],
+                                           phases_w[rw, 2], rows + tid * 3 * span, v_t, ld)
+                            for e in range(9):
+                                gemm(False, False, <int> n_co, <int> nt, <int> cig, one,
+                                     u + ((p - p0) * groups + grp) * uw + (co0 * 9 + e) * ldu,
+                                     <int> (9 * ldu), v_t + e * ld, <int> (9 * ld), zero,
+                                     m_t + e * ld, <int> (9 * ld))
+                            winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh,
+                                            qw, NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
+                                            &out[0, grp * cog + co0, 0, 0], out_image, out_w,
+                                            plane, phases_h[rh, 4], phases_w[rw, 4], sh, sw)
                 p0 += n_pass
     finally:
         free(u)
