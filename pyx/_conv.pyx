@@ -1177,7 +1177,9 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                 if co_parts > 1:
                     # few blocks (fewer than threads): per block and phase, the input
                     # transform split over the threads by input channels, then the output
-                    # channels' parts (as the tasks below, without repeating the transform)
+                    # channels' parts (as the tasks below, without repeating the transform;
+                    # their GEMMs and output transform are written out in both loops: one
+                    # shared inline helper measured 3-6% slower on the fused layers)
                     for p in range(p0, p0 + n_pass):
                         rh = p // sw
                         rw = p % sw
