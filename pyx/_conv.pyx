@@ -909,6 +909,14 @@ cdef inline void winograd_rows(const floating* g, floating* dst, Py_ssize_t stri
             memcpy(dst + e * stride, &r[e][0], n * sizeof(floating))
 
 
+cdef inline Py_ssize_t winograd_copy_size(Py_ssize_t s_co, Py_ssize_t s_ci,
+                                          Py_ssize_t co_block, Py_ssize_t cig,
+                                          Py_ssize_t kk) noexcept nogil:
+    """Values of winograd_phase_weights' per-thread copy of a task's kernels: only a
+    transposed convolution's weight (output channels inner, s_co < s_ci) is copied."""
+    return co_block * cig * kk if s_co < s_ci else 0
+
+
 cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ssize_t s_co,
                                  Py_ssize_t s_ci, Py_ssize_t kk, const Py_ssize_t* taps,
                                  Py_ssize_t n_phases, Py_ssize_t groups, Py_ssize_t cog,
@@ -920,8 +928,8 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     sub-kernel g[t] = the sum of the (grp, co, ci) kernel's values (kk at weight +
     grp*s_grp + co*s_co + ci*s_ci) at the positions taps[(q*4 + t)*kk ...] lists (-1 after
     the last): one tap for a transposed convolution's phase, those a nearest upsampling
-    collapses onto one input pixel. scratch per thread: co_block*cig*kk + 16*kk + 64
-    values.
+    collapses onto one input pixel. scratch per thread: winograd_copy_size(...) + 16*kk +
+    64 values.
 
     Tasks of co_block output channels. Each output channel's 9*n_phases rows are written
     from start to end, 16 input channels at a time: its kernels, 16 at a time, are
@@ -935,6 +943,7 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     cdef Py_ssize_t task, grp, b0, b1, co, ci, c0, n, q, t, j, i, tap, r_co, r_ci
     cdef Py_ssize_t n_blocks = (cog + co_block - 1) // co_block
     cdef bint ci_major = s_co < s_ci
+    cdef Py_ssize_t copy_size = winograd_copy_size(s_co, s_ci, co_block, cig, kk)
     cdef const floating* kernel
     cdef const floating* src
     cdef const Py_ssize_t* listed
@@ -943,8 +952,8 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     cdef floating* rows
     cdef floating* g
     for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
-        copy = scratch + omp_get_thread_num() * (co_block * cig * kk + 16 * kk + 64)
-        rows = copy + co_block * cig * kk
+        copy = scratch + omp_get_thread_num() * (copy_size + 16 * kk + 64)
+        rows = copy + copy_size
         g = rows + 16 * kk
         grp = task // n_blocks
         b0 = (task % n_blocks) * co_block
@@ -1098,6 +1107,26 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
                         dst1[(2 * tx + 1) * sw] = t1 + t2 + value
 
 
+cdef inline void winograd_part(const floating* u_part, Py_ssize_t ldu, const floating* v,
+                               Py_ssize_t ld, floating* m, Py_ssize_t n_co, Py_ssize_t nt,
+                               Py_ssize_t cig, Py_ssize_t row0, Py_ssize_t n_rows,
+                               Py_ssize_t tiles_h, Py_ssize_t tiles_w, Py_ssize_t qh,
+                               Py_ssize_t qw, const floating* bias, floating* out,
+                               Py_ssize_t out_image, Py_ssize_t out_w, Py_ssize_t plane,
+                               Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
+                               Py_ssize_t sw) noexcept nogil:
+    """n_co output channels of one block of one phase: the 9 GEMMs m[co, e] = u_part[co, e]
+    v[e] (u_part's rows 9*ldu apart, v's and m's 9*ld), then the output transform into out
+    (the first of the channels) plus bias (or NULL)."""
+    cdef Py_ssize_t e
+    cdef floating one = 1, zero = 0
+    for e in range(9):
+        gemm(False, False, <int> n_co, <int> nt, <int> cig, one, u_part + e * ldu,
+             <int> (9 * ldu), v + e * ld, <int> (9 * ld), zero, m + e * ld, <int> (9 * ld))
+    winograd_output(m, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh, qw, bias, out,
+                    out_image, out_w, plane, first_h, first_w, sh, sw)
+
+
 def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                     Py_ssize_t s_grp, Py_ssize_t s_co, Py_ssize_t s_ci,
                     const Py_ssize_t[:, :, ::1] taps, const floating[::1] bias,
@@ -1131,7 +1160,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
     cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
-    cdef Py_ssize_t n_rows, nt, tid, e, ldu = skewed(cig), uw = skewed(9 * cog * ldu), max_nt
+    cdef Py_ssize_t n_rows, nt, tid, ldu = skewed(cig), uw = skewed(9 * cog * ldu), max_nt
     cdef Py_ssize_t span, p0, n_pass, c0, c1, co_block = 16
     cdef Py_ssize_t ld, co0, n_co, co_per_part = (cog + co_parts - 1) // co_parts
     cdef floating* u = NULL
@@ -1142,7 +1171,6 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef floating* v_t
     cdef floating* m_t
     cdef const floating* b_ptr = NULL
-    cdef floating one = 1, zero = 0
     if N == 0:
         return
     if bias is not None:
@@ -1166,7 +1194,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
         v = allocate(n_threads * 9 * cig * max_nt, u)
         m = allocate(n_threads * 9 * cog * max_nt, u)
         rows = allocate(n_threads * 3 * span, u)
-        scratch = allocate(n_threads * (co_block * cig * kk + 16 * kk + 64), u)
+        scratch = allocate(n_threads * (winograd_copy_size(s_co, s_ci, co_block, cig, kk)
+                                        + 16 * kk + 64), u)
         with nogil:
             p0 = 0
             while p0 < P:
@@ -1177,9 +1206,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                 if co_parts > 1:
                     # few blocks (fewer than threads): per block and phase, the input
                     # transform split over the threads by input channels, then the output
-                    # channels' parts (as the tasks below, without repeating the transform;
-                    # their GEMMs and output transform are written out in both loops: one
-                    # shared inline helper measured 3-6% slower on the fused layers)
+                    # channels' parts (as the tasks below, without repeating the transform)
                     for p in range(p0, p0 + n_pass):
                         rh = p // sw
                         rw = p % sw
@@ -1214,30 +1241,19 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                     n_co = min(co_per_part, cog - co0)
                                     if n_co <= 0:
                                         continue
-                                    m_t = m + omp_get_thread_num() * 9 * cog * max_nt
-                                    for e in range(9):
-                                        gemm(False, False, <int> n_co, <int> nt, <int> cig,
-                                             one, u + ((p - p0) * groups + grp) * uw
-                                             + (co0 * 9 + e) * ldu, <int> (9 * ldu),
-                                             v + e * ld, <int> (9 * ld), zero, m_t + e * ld,
-                                             <int> (9 * ld))
-                                    winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h,
-                                                    tiles_w, qh, qw,
-                                                    NULL if b_ptr == NULL
-                                                    else b_ptr + grp * cog + co0,
-                                                    &out[0, grp * cog + co0, 0, 0], out_image,
-                                                    out_w, plane, phases_h[rh, 4],
-                                                    phases_w[rw, 4], sh, sw)
+                                    winograd_part(
+                                        u + ((p - p0) * groups + grp) * uw + co0 * 9 * ldu,
+                                        ldu, v, ld,
+                                        m + omp_get_thread_num() * 9 * cog * max_nt, n_co, nt,
+                                        cig, row0, n_rows, tiles_h, tiles_w, qh, qw,
+                                        NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
+                                        &out[0, grp * cog + co0, 0, 0], out_image, out_w,
+                                        plane, phases_h[rh, 4], phases_w[rw, 4], sh, sw)
                 else:
-                    for task in prange(groups * n_blocks * co_parts, schedule="static",
+                    for task in prange(groups * n_blocks, schedule="static",
                                        num_threads=n_threads):
-                        grp = task // (n_blocks * co_parts)
-                        blk = (task // co_parts) % n_blocks
-                        co0 = (task % co_parts) * co_per_part
-                        n_co = min(co_per_part, cog - co0)
-                        row0 = blk * rows_per_block
-                        if n_co <= 0:
-                            continue
+                        grp = task // n_blocks
+                        row0 = (task % n_blocks) * rows_per_block
                         tid = omp_get_thread_num()
                         v_t = v + tid * 9 * cig * max_nt
                         m_t = m + tid * 9 * cog * max_nt
@@ -1253,18 +1269,15 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                             n_rows = min(rows_per_block, N * tiles_h - row0)
                             nt = n_rows * tiles_w
                             ld = skewed(nt)
-                            winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height, width,
-                                           row0, n_rows, tiles_h, tiles_w, phases_h[rh, 2],
-                                           phases_w[rw, 2], rows + tid * 3 * span, v_t, ld)
-                            for e in range(9):
-                                gemm(False, False, <int> n_co, <int> nt, <int> cig, one,
-                                     u + ((p - p0) * groups + grp) * uw + (co0 * 9 + e) * ldu,
-                                     <int> (9 * ldu), v_t + e * ld, <int> (9 * ld), zero,
-                                     m_t + e * ld, <int> (9 * ld))
-                            winograd_output(m_t, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh,
-                                            qw, NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
-                                            &out[0, grp * cog + co0, 0, 0], out_image, out_w,
-                                            plane, phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+                            winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height,
+                                           width, row0, n_rows, tiles_h, tiles_w,
+                                           phases_h[rh, 2], phases_w[rw, 2],
+                                           rows + tid * 3 * span, v_t, ld)
+                            winograd_part(u + ((p - p0) * groups + grp) * uw, ldu, v_t, ld,
+                                          m_t, cog, nt, cig, row0, n_rows, tiles_h, tiles_w,
+                                          qh, qw, NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                          &out[0, grp * cog, 0, 0], out_image, out_w, plane,
+                                          phases_h[rh, 4], phases_w[rw, 4], sh, sw)
                 p0 += n_pass
     finally:
         free(u)
