@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import _conv
+from . import _conv, cost
 from ._threads import single_threaded_blas
 from ._validation import (
     check_array,
@@ -360,8 +360,9 @@ WINOGRAD_MAX_BLOCK = 512
 #: -> 12.0 by one sweep); larger buffers are mapped afresh by malloc on every call, and
 #: their page faults cost more than the sweeps save. A convolution's weight (C_out, C_in,
 #: k, k), the fused upsample + conv's, is read in its own order and goes a phase at a time
-#: (StyleGAN's nearest x2 + 3x3: 11.4 ms, 12.5 in one sweep).
-WINOGRAD_PASS_BYTES = 24 * 2**20
+#: (StyleGAN's nearest x2 + 3x3: 11.4 ms, 12.5 in one sweep). Defined with the cost model,
+#: which counts that workspace.
+WINOGRAD_PASS_BYTES = cost.WINOGRAD_PASS_BYTES
 
 #: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase.
 WINOGRAD_MIN_TILES = 128

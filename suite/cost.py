@@ -489,8 +489,9 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
         parameters=params, itemsize=itemsize)
 
 
-#: suite.conv.WINOGRAD_PASS_BYTES: the transformed weights of a transposed convolution's
-#: phases are made in one sweep up to this size (tests check the two agree).
+#: deconv2d's Winograd method transforms a transposed convolution's weights for as many
+#: phases as fit in this many bytes in one sweep (suite.conv.WINOGRAD_PASS_BYTES, which
+#: explains the choice).
 WINOGRAD_PASS_BYTES = 24 * 2**20
 
 
