@@ -65,7 +65,7 @@ campaign: build $(VENV)/.deps-bench
 	SUITE_BENCH_PROFILE=$(PROFILE) $(ASV) run --python=same \
 	  --set-commit-hash=$$(git rev-parse HEAD) --show-stderr --record-samples \
 	  $${BENCH:+--bench "$$BENCH"} $(ASV_RUN_ARGS); status=$$?; \
-	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.report') is None)"; \
+	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.report') is None)"; \
 	then $(PY) -m suite report || status=1; fi; \
 	$(ASV) publish || status=1; \
 	exit $$status

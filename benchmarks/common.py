@@ -109,7 +109,7 @@ DTYPES = ["float32", "float64"] if FULL else ["float32"]
 #: same at every commit.
 UPSAMPLE_MODES = ["nearest", "nearest-exact", "bilinear"] if FULL else ["nearest", "bilinear"]
 
-#: Every upsample counterpart a layer may have (suite.catalogue.COUNTERPARTS).
+#: Every upsample counterpart a layer may have (suite.bench.catalogue.COUNTERPARTS).
 COUNTERPARTS = ["nearest", "bilinear", "nearest+conv3x3", "bilinear+conv3x3", "nearest+add"]
 
 #: Extra strides / scale factors tried besides the layer's own (full profile).
@@ -138,16 +138,16 @@ def _history_env():
 
 def _load_catalogue():
     tree = _history_env()
-    path = tree and os.path.join(tree, "suite", "catalogue.py")
+    path = tree and os.path.join(tree, "suite", "bench", "catalogue.py")
     if path and os.path.isfile(path):
-        # A submodule of the installed package, so its relative imports (.conv for the
-        # bilinear filler) resolve to the commit under test.
-        spec = importlib.util.spec_from_file_location("suite._bench_catalogue", path)
+        # The working tree's catalogue, run against the commit under test's suite (it
+        # imports only numpy and suite.bilinear_kernel, which every commit has).
+        spec = importlib.util.spec_from_file_location("_suite_tree_catalogue", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
-    return importlib.import_module("suite.catalogue")
+    return importlib.import_module("suite.bench.catalogue")
 
 
 def _parse(path):

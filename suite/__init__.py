@@ -16,20 +16,12 @@ call. ``suite.reference`` holds the pure-NumPy definitions every kernel is teste
 """
 
 from ._buildinfo import openmp_enabled
-from .conv import (
-    DECONV_ALGORITHMS,
-    bilinear_kernel,
-    choose_algorithm,
-    col2im,
-    conv2d,
-    conv2d_output_shape,
-    deconv2d,
-    deconv2d_backward,
-    deconv2d_output_shape,
-    im2col,
-)
-from .fused import UPSAMPLE_CONV_ALGORITHMS, upsample_add, upsample_conv2d
-from .upsample import UPSAMPLE_MODES, upsample, upsample_backward, upsample_output_size
+from ._plan import DECONV_ALGORITHMS, UPSAMPLE_CONV_ALGORITHMS, choose_algorithm
+from ._validation import UPSAMPLE_MODES
+from .conv import bilinear_kernel, col2im, conv2d, deconv2d, deconv2d_backward, im2col
+from .fused import upsample_add, upsample_conv2d
+from .geometry import conv2d_output_shape, deconv2d_output_shape, upsample_output_size
+from .upsample import upsample, upsample_backward
 
 __version__ = "0.1.0"
 

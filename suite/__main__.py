@@ -5,6 +5,9 @@ import argparse
 import platform
 import sys
 
+#: The modules each command needs beyond the kernels' own dependencies.
+NEEDS = {"compare": (), "report": ("pandas", "matplotlib")}
+
 
 def info():
     """Print what this build is and which thread pools it will use."""
@@ -43,11 +46,18 @@ def main(argv=None):
         if argv[1:]:
             parser.error(f"info takes no arguments, got {argv[1:]}")
         return info()
+    from suite import bench
+
+    absent = bench.missing(*NEEDS[args.command])
+    if absent:
+        print(f"python -m suite {args.command} needs {', '.join(absent)}, which is not "
+              f"installed: {bench.BENCH_EXTRA}", file=sys.stderr)
+        return 2
     if args.command == "report":
-        from suite import report
+        from suite.bench import report
 
         return report.main(argv[1:])
-    from suite import compare
+    from suite.bench import compare
 
     return compare.main(argv[1:])
 

@@ -180,3 +180,71 @@ def check_scale(value, name):
             raise ValueError(f"{name} must be finite and > 0, got {value!r}")
         result.append(item)
     return tuple(result)
+
+
+def check_input(x, name="x"):
+    x = check_array(x, name, 4)
+    if min(x.shape[1:]) < 1:
+        raise ValueError(
+            f"{name} must have at least one channel, row and column, got shape {x.shape}"
+        )
+    return x
+
+
+
+def check_weight(weight, x):
+    """A 4-D weight of x's dtype with positive sizes (the layouts differ per operation)."""
+    weight = check_array(weight, "weight", 4)
+    check_same_dtype(x, "x", weight, "weight")
+    if min(weight.shape) < 1:
+        raise ValueError(
+            f"weight must have positive channel counts and kernel size, got shape {weight.shape}"
+        )
+    return weight
+
+
+def check_groups(groups, in_channels, out_channels):
+    groups = check_int(groups, "groups", minimum=1)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"groups={groups} must divide both the input channels ({in_channels}) and the "
+            f"output channels ({out_channels})"
+        )
+    return groups
+
+
+def check_conv_arguments(x, weight, bias, groups):
+    """x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW), bias (C_out,) or None."""
+    x = check_input(x)
+    weight = check_weight(weight, x)
+    c_out, c_in_per_group = weight.shape[:2]
+    groups = check_groups(groups, x.shape[1], c_out)
+    if c_in_per_group * groups != x.shape[1]:
+        raise ValueError(
+            f"weight has {c_in_per_group} input channels per group x {groups} groups = "
+            f"{c_in_per_group * groups}, but x has {x.shape[1]} channels"
+        )
+    return x, weight, check_bias(bias, c_out, x.dtype), groups
+
+
+#: ``mode=`` values of suite.upsample and the fused upsampling kernels.
+UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
+
+
+def check_mode(mode, align_corners):
+    mode = check_choice(mode, "mode", UPSAMPLE_MODES)
+    if mode == "bilinear":
+        if align_corners is None:
+            return mode, False
+        if not isinstance(align_corners, (bool, np.bool_)):
+            raise TypeError(
+                f"align_corners must be True, False or None, got {align_corners!r} "
+                f"({type(align_corners).__name__})"
+            )
+        return mode, bool(align_corners)
+    if align_corners is not None:
+        raise ValueError(
+            f"align_corners only applies to mode='bilinear'; leave it None for mode={mode!r} "
+            f"(got align_corners={align_corners!r})"
+        )
+    return mode, False

@@ -33,8 +33,8 @@ Counting conventions
 * **parameters**: weights + bias (0 for upsampling).
 * **arithmetic_intensity** ``= useful_flops / min_bytes`` (FLOPs per byte).
 
-Deconvolution algorithms (``DECONV_ALGORITHMS``)
-------------------------------------------------
+Deconvolution algorithms (``PRICED_DECONV_ALGORITHMS``)
+-------------------------------------------------------
 With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
 ``B = N*C_out*H_out*W_out`` bias adds (0 without bias):
 
@@ -97,23 +97,21 @@ from functools import lru_cache
 
 import numpy as np
 
-from .catalogue import COUNTERPARTS, LAYERS, Layer, get_layer
+from ._plan import DECONV_ALGORITHMS, WINOGRAD_PASS_BYTES
+from .geometry import PHASE_TAPS, collapsed_phase_table, phase_table, winograd_tiles
 
 __all__ = [
     "Cost",
-    "DECONV_ALGORITHMS",
-    "UPSAMPLE_CONV_ALGORITHMS",
+    "PRICED_DECONV_ALGORITHMS",
+    "PRICED_FUSION_VARIANTS",
     "collapsed_kernel_taps",
     "collapsed_macs_per_pixel",
     "col2im_cost",
     "conv2d_cost",
-    "costs_frame",
     "deconv2d_backward_cost",
     "deconv2d_cost",
     "deconv2d_macs_in_output",
     "im2col_cost",
-    "layer_checkerboard",
-    "layer_costs",
     "overlap_ratio",
     "phase_sum_spread",
     "phase_sums",
@@ -123,11 +121,13 @@ __all__ = [
     "upsample_cost",
 ]
 
-#: The deconvolution algorithms the model prices (keys of ``executed_flops``).
-DECONV_ALGORITHMS = ("col2im", "phase", "winograd", "direct", "zero_insertion")
+#: The deconvolution algorithms the model prices (keys of ``executed_flops``): suite's
+#: (``suite.DECONV_ALGORITHMS`` but "auto") and the textbook zero insertion.
+PRICED_DECONV_ALGORITHMS = DECONV_ALGORITHMS[1:] + ("zero_insertion",)
 
-#: The algorithms of ``upsample_conv2d`` and ``upsample_add``.
-UPSAMPLE_CONV_ALGORITHMS = ("fused", "unfused")
+#: The variants priced for ``upsample_conv2d`` and ``upsample_add``: what the fused kernel
+#: runs, and the upsample followed by the separate operation.
+PRICED_FUSION_VARIANTS = ("fused", "unfused")
 
 _UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
 
@@ -406,17 +406,11 @@ def _collapsible(scales, mode, align_corners):
 def _winograd_axis_tiles(n_out, scale, k, padding, dilation):
     """2x2 tiles along one axis of ``suite.upsample_conv2d``'s Winograd method (nearest by an
     integer ``scale``, stride-1 convolution), or None unless every phase's collapsed kernel
-    spans two input offsets. Phase r (outputs o = r mod scale, ceil((n_out - r)/scale) of
-    them) reads the offsets ``(r - padding + i*dilation) // scale`` (as
-    ``suite.fused.collapsed_phase_table``)."""
-    tiles = 0
-    for r in range(scale):
-        offsets = [(r - padding + i * dilation) // scale for i in range(k)]
-        if offsets[-1] - offsets[0] + 1 != 2:
-            return None
-        count = 0 if r >= n_out else (n_out - r + scale - 1) // scale
-        tiles += (count + 1) // 2
-    return tiles
+    spans two input offsets (the kernel's own phase table)."""
+    table, _ = collapsed_phase_table(n_out, scale, k, padding, dilation)
+    if not (table[:, PHASE_TAPS] == 2).all():
+        return None
+    return winograd_tiles(table)
 
 
 def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
@@ -473,7 +467,8 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     zero_map = n * c_in * (ho + d[0] * (kh - 1)) * (wo + d[1] * (kw - 1))
     tiles = None
     if (kh, kw) == (2 * s[0], 2 * s[1]) and d == (1, 1):
-        tiles = _phase_tiles(ho, s[0], p[0]) * _phase_tiles(wo, s[1], p[1])
+        tiles = (winograd_tiles(phase_table(h, ho, kh, s[0], p[0], d[0])[0])
+                 * winograd_tiles(phase_table(w, wo, kw, s[1], p[1], d[1])[0]))
     return Cost(
         operation="deconv2d", output_shape=out, macs=macs, adds=adds,
         executed_flops={"col2im": useful + scatter, "phase": useful,
@@ -489,23 +484,10 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
         parameters=params, itemsize=itemsize)
 
 
-#: deconv2d's Winograd method transforms a transposed convolution's weights for as many
-#: phases as fit in this many bytes in one sweep (suite.conv.WINOGRAD_PASS_BYTES, which
-#: explains the choice).
-WINOGRAD_PASS_BYTES = 24 * 2**20
-
-
 def _winograd_weight_bytes(per_phase, phases):
     """Workspace of deconv2d's Winograd weights: as many phases as fit the pass budget (at
     least one)."""
     return per_phase * min(phases, max(1, WINOGRAD_PASS_BYTES // per_phase))
-
-
-def _phase_tiles(out_size, stride, padding):
-    """2x2 tiles of the sub-pixel phases along one axis: output o is in phase
-    (o + padding) % stride; a phase of c outputs has ceil(c/2) tiles."""
-    counts = np.bincount((np.arange(out_size) + padding) % stride, minlength=stride)
-    return int(sum((c + 1) // 2 for c in counts))
 
 
 def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
@@ -884,114 +866,3 @@ def phase_sum_spread(weight, stride, dilation=1):
     ranges = float(np.sum(flat.max(axis=2) - flat.min(axis=2)))
     scale = float(np.sum(np.abs(flat).mean(axis=2)))
     return ranges / scale if scale > 0 else 0.0
-
-
-# ----------------------------------------------------------------------------------------
-# the catalogue
-# ----------------------------------------------------------------------------------------
-
-def _as_layer(layer):
-    return get_layer(layer) if isinstance(layer, str) else layer
-
-
-def _dtype_name(dtype):
-    return np.dtype(dtype).name
-
-
-def layer_costs(layer, dtype=np.float32, backward=False):
-    """Costs of a catalogue layer (a :class:`suite.catalogue.Layer` or its name).
-
-    Returns ``{operation: Cost}`` in order: ``"deconv"`` (layers with a deconvolution), then
-    each of the layer's counterparts (``"nearest"``, ``"bilinear"``: ``upsample`` by the
-    layer's scale factor; ``"nearest+conv3x3"``, ``"bilinear+conv3x3"``: ``upsample_conv2d``
-    with the layer's 3x3 padding-1 convolution and its bias; ``"nearest+add"``:
-    ``upsample_add`` with a skip of the upsampled shape). With ``backward=True`` also
-    ``"deconv_backward"`` and ``"<mode>_backward"`` for bare-upsample counterparts.
-    Bilinear is ``align_corners=False`` throughout.
-    """
-    layer = _as_layer(layer)
-    itemsize = np.dtype(dtype).itemsize
-    costs = {}
-    if layer.has_deconv:
-        args = (layer.input_shape, layer.weight_shape, layer.stride, layer.padding,
-                layer.output_padding, 1, layer.groups, layer.bias_shape is not None, itemsize)
-        costs["deconv"] = deconv2d_cost(*args)
-        if backward:
-            costs["deconv_backward"] = deconv2d_backward_cost(*args)
-    sf = layer.scale_factor
-    for kind in layer.counterparts:
-        mode = kind.split("+")[0]
-        ac = False if mode == "bilinear" else None
-        if kind in ("nearest", "bilinear"):
-            costs[kind] = upsample_cost(layer.input_shape, scale_factor=sf, mode=mode,
-                                        align_corners=ac, itemsize=itemsize)
-            if backward:
-                costs[f"{kind}_backward"] = upsample_backward_cost(
-                    layer.input_shape, scale_factor=sf, mode=mode, align_corners=ac,
-                    itemsize=itemsize)
-        elif kind.endswith("+conv3x3"):
-            costs[kind] = upsample_conv2d_cost(
-                layer.input_shape, layer.conv_after_upsample_weight_shape, scale_factor=sf,
-                mode=mode, align_corners=ac, padding=1, bias=True, itemsize=itemsize)
-        elif kind == "nearest+add":
-            costs[kind] = upsample_add_cost(layer.input_shape, layer.upsample_output_shape,
-                                            mode="nearest", itemsize=itemsize)
-        else:  # pragma: no cover - the catalogue validates its counterparts
-            raise ValueError(f"unknown counterpart {kind!r}; expected one of {COUNTERPARTS}")
-    return costs
-
-
-@lru_cache(maxsize=64)
-def _layer_checkerboard(layer, seed):
-    weight = layer.make_inputs(np.float64, seed)[1]
-    return dict(overlap_ratio=overlap_ratio(layer.kernel, layer.stride),
-                phase_sum_spread=phase_sum_spread(weight, layer.stride))
-
-
-def layer_checkerboard(layer, seed=0):
-    """``{"overlap_ratio", "phase_sum_spread"}`` of a layer's deconvolution, with the weights
-    :meth:`Layer.make_inputs` gives for ``seed`` (float64); None without a deconvolution.
-    Cached per (layer, seed)."""
-    layer = _as_layer(layer)
-    if not layer.has_deconv:
-        return None
-    return dict(_layer_checkerboard(layer, int(seed)))
-
-
-def costs_frame(layers=None, dtypes=(np.float32, np.float64), backward=False,
-                checkerboard=True, seed=0):
-    """One row (a plain dict) per layer x dtype x operation x algorithm, for a DataFrame.
-
-    Columns: ``layer``, ``dtype``, ``operation`` (the keys of :func:`layer_costs`),
-    ``algorithm``, ``output_shape``, ``macs``, ``adds``, ``useful_flops``,
-    ``executed_flops`` (of this algorithm), ``min_bytes``, ``workspace_bytes`` (of this
-    algorithm), ``parameters``, ``itemsize``, ``arithmetic_intensity`` (useful / min_bytes),
-    ``executed_intensity`` (executed / min_bytes), and with ``checkerboard=True``
-    ``overlap_ratio`` and ``phase_sum_spread`` (deconvolution rows; NaN elsewhere).
-    ``layers``: Layer objects or names (default: the whole catalogue).
-    """
-    layers = LAYERS if layers is None else tuple(_as_layer(layer) for layer in layers)
-    rows = []
-    for layer in layers:
-        if not isinstance(layer, Layer):
-            raise TypeError(f"expected a catalogue Layer or its name, got {layer!r}")
-        board = layer_checkerboard(layer, seed) if checkerboard else None
-        for dtype in dtypes:
-            for operation, cost in layer_costs(layer, dtype, backward).items():
-                for algorithm in cost.algorithms:
-                    row = dict(layer=layer.name, dtype=_dtype_name(dtype), operation=operation,
-                               algorithm=algorithm, output_shape=cost.output_shape,
-                               macs=cost.macs, adds=cost.adds, useful_flops=cost.useful_flops,
-                               executed_flops=cost.executed_flops[algorithm],
-                               min_bytes=cost.min_bytes,
-                               workspace_bytes=cost.workspace_bytes[algorithm],
-                               parameters=cost.parameters, itemsize=cost.itemsize,
-                               arithmetic_intensity=cost.arithmetic_intensity,
-                               executed_intensity=cost.executed_intensity(algorithm))
-                    if checkerboard:
-                        deconv = operation.startswith("deconv") and board is not None
-                        row["overlap_ratio"] = board["overlap_ratio"] if deconv else math.nan
-                        row["phase_sum_spread"] = (board["phase_sum_spread"] if deconv
-                                                   else math.nan)
-                    rows.append(row)
-    return rows

@@ -1,16 +1,17 @@
 """Fused upsampling kernels: upsample + convolution without the upsampled map, and
 upsample + skip addition (FPN's top-down path) in one pass."""
 
-import functools
-
 import numpy as np
 
 from . import _conv, _upsample
+from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, images_per_gemm, threads_for_work
 from ._threads import single_threaded_blas
 from ._validation import (
     check_array,
     check_blas_dims,
     check_choice,
+    check_conv_arguments,
+    check_mode,
     check_pair,
     check_same_dtype,
     check_size,
@@ -18,66 +19,18 @@ from ._validation import (
     effective_n_threads,
     make_output,
 )
-from .conv import (NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, _images_per_gemm, band_rows,
-                   check_conv_arguments, conv2d_output_shape, run_winograd, tap_lists,
-                   threads_for_work, winograd_applies)
-from .upsample import _check_mode, _plan, upsample_output_size
+from .conv import NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, run_winograd
+from .geometry import (
+    PHASE_COUNT,
+    PHASE_TAPS,
+    collapsed_phase_table,
+    collapsed_winograd_taps,
+    conv2d_output_shape,
+    upsample_output_size,
+)
+from .upsample import upsample_plan
 
-__all__ = ["upsample_conv2d", "upsample_add", "collapsed_phase_table",
-           "UPSAMPLE_CONV_ALGORITHMS"]
-
-#: ``algorithm=`` values of :func:`upsample_conv2d`.
-UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded")
-
-
-@functools.lru_cache(maxsize=256)
-def collapsed_phase_table(out_size, scale, kernel, padding, dilation):
-    """Per-phase geometry of nearest upsampling by an integer ``scale`` followed by a
-    stride-1 convolution along one axis, and where each kernel tap lands.
-
-    Output index o = scale*q + r (phase r) reads upsampled index o - padding + i*dilation,
-    i.e. input index q + (r - padding + i*dilation) // scale: the kernel's taps land on a few
-    consecutive input offsets, and taps landing on the same offset can be summed once (the
-    collapsed kernel). Zero padding of the upsampled map is zero padding of the input.
-
-    Returns rows (taps, 0, pad, count, first_out) for the phase correlation kernel, and a
-    (scale x kernel) array: the collapsed tap that kernel tap i becomes in phase r. Both are
-    cached per geometry and read-only.
-    """
-    rows = []
-    tap = np.empty((scale, kernel), dtype=np.intp)
-    for r in range(scale):
-        offsets = [(r - padding + i * dilation) // scale for i in range(kernel)]
-        low = offsets[0]
-        taps = offsets[-1] - low + 1
-        count = 0 if r >= out_size else (out_size - r + scale - 1) // scale
-        rows.append((taps, 0, -low, count, r))
-        tap[r] = np.array(offsets) - low
-    table = np.array(rows, dtype=np.intp).reshape(scale, 5)
-    for array in (table, tap):      # cached: shared by every call with this geometry
-        array.flags.writeable = False
-    return table, tap
-
-
-@functools.lru_cache(maxsize=256)
-def collapsed_winograd_taps(out_h, out_w, scale_h, scale_w, kh, kw, padding, dilation):
-    """(phases, 4, kH*kW): the convolution taps each entry of each phase's 2x2 collapsed
-    kernel sums (-1 padded, see suite.conv.tap_lists), or None unless every phase has two
-    taps per axis. Cached per geometry; read-only."""
-    phases_h, tap_h = collapsed_phase_table(out_h, scale_h, kh, padding[0], dilation[0])
-    phases_w, tap_w = collapsed_phase_table(out_w, scale_w, kw, padding[1], dilation[1])
-    if not winograd_applies(phases_h, phases_w, 1, 1):
-        return None
-    sh, sw = len(phases_h), len(phases_w)
-    tap_map = np.zeros((sh * sw, 4, kh * kw), dtype=bool)
-    for rh in range(sh):
-        for rw in range(sw):
-            for i in range(kh):
-                for j in range(kw):
-                    tap_map[rh * sw + rw, 2 * tap_h[rh, i] + tap_w[rw, j], i * kw + j] = True
-    taps = tap_lists(tap_map)
-    taps.flags.writeable = False
-    return taps
+__all__ = ["upsample_conv2d", "upsample_add", "UPSAMPLE_CONV_ALGORITHMS"]
 
 
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
@@ -111,7 +64,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     algorithm = check_choice(algorithm, "algorithm", UPSAMPLE_CONV_ALGORITHMS)
     x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
     c_out, c_in_per_group, kh, kw = weight.shape
-    mode, align_corners = _check_mode(mode, align_corners)
+    mode, align_corners = check_mode(mode, align_corners)
     if scale_factor is None:
         raise ValueError("scale_factor must be given (a number or a pair), got None")
     (up_h, up_w), scales = upsample_output_size(x.shape[2:], None, scale_factor)
@@ -158,22 +111,22 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
             run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
                          n_threads)
             return out
-        taps_h = np.ascontiguousarray(phases_h[:, 0])
-        taps_w = np.ascontiguousarray(phases_w[:, 0])
+        taps_h = np.ascontiguousarray(phases_h[:, PHASE_TAPS])
+        taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
         packed = np.empty(groups * (c_out // groups) * c_in_per_group
                           * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
         _conv.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                      n_threads)
-        rows = c_in_per_group * int(phases_h[:, 0].max()) * int(phases_w[:, 0].max())
-        per_phase = int(phases_h[:, 3].max()) * int(phases_w[:, 3].max())
-        nb = _images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
+        rows = c_in_per_group * int(phases_h[:, PHASE_TAPS].max()) * int(phases_w[:, PHASE_TAPS].max())
+        per_phase = int(phases_h[:, PHASE_COUNT].max()) * int(phases_w[:, PHASE_COUNT].max())
+        nb = images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
         check_size((rows, nb * per_phase), "the column workspace")
         check_blas_dims(M=c_out // groups, N=nb * per_phase, K=rows)
         with single_threaded_blas():
             _conv.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
                                     n_threads)
         return out
-    plan = _plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
+    plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
     no_tables = NO_TABLES[x.dtype]
     if mode == "bilinear":
         source = SOURCE_BILINEAR
@@ -217,7 +170,7 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
         raise ValueError(
             f"skip must have the batch and channels of x {x.shape[:2]}, got {skip.shape[:2]}"
         )
-    mode, align_corners = _check_mode(mode, align_corners)
+    mode, align_corners = check_mode(mode, align_corners)
     n_threads = effective_n_threads(num_threads)
     in_place = out is skip
     if in_place:
@@ -231,7 +184,7 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
     if n == 0:
         return out
     h, w = x.shape[2:]
-    plan = _plan((h, w), (out_h, out_w), (None, None), mode, align_corners, x.dtype.str)
+    plan = upsample_plan((h, w), (out_h, out_w), (None, None), mode, align_corners, x.dtype.str)
     x3 = contiguous(x).reshape(n * c, h, w)
     skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
     out3 = out.reshape(n * c, out_h, out_w)

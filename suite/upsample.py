@@ -22,81 +22,29 @@ exact and agree with it everywhere else.
 """
 
 import functools
-import math
 
 import numpy as np
 
 from . import _upsample
 from ._validation import (
+    UPSAMPLE_MODES,
     check_array,
-    check_choice,
+    check_mode,
     check_pair,
-    check_scale,
-    check_size,
     contiguous,
     effective_n_threads,
     make_output,
 )
+from .geometry import upsample_output_size
 
 __all__ = ["upsample", "upsample_backward", "upsample_output_size", "UPSAMPLE_MODES"]
 
-#: ``mode=`` values of :func:`upsample`.
-UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
 
 #: Nearest x2 into a caller's ``out=`` of at least this many bytes uses streaming stores,
 #: which skip reading the destination lines first but leave the result out of the cache:
 #: for maps larger than a last-level cache (32 MiB on the machines measured), which would
 #: not be read back from it anyway. Smaller outputs keep plain stores.
 STREAMING_MIN_BYTES = 48 * 2**20
-
-
-def _check_mode(mode, align_corners):
-    mode = check_choice(mode, "mode", UPSAMPLE_MODES)
-    if mode == "bilinear":
-        if align_corners is None:
-            return mode, False
-        if not isinstance(align_corners, (bool, np.bool_)):
-            raise TypeError(
-                f"align_corners must be True, False or None, got {align_corners!r} "
-                f"({type(align_corners).__name__})"
-            )
-        return mode, bool(align_corners)
-    if align_corners is not None:
-        raise ValueError(
-            f"align_corners only applies to mode='bilinear'; leave it None for mode={mode!r} "
-            f"(got align_corners={align_corners!r})"
-        )
-    return mode, False
-
-
-def upsample_output_size(input_size, size=None, scale_factor=None):
-    """(H_out, W_out) and the per-axis scale factors (None when ``size`` was given).
-
-    ``input_size`` is (H, W); exactly one of ``size`` and ``scale_factor`` must be given.
-    """
-    if (size is None) == (scale_factor is None):
-        raise ValueError(
-            "give exactly one of size and scale_factor, got "
-            + ("both" if size is not None else "neither")
-        )
-    if not isinstance(input_size, (tuple, list)) or len(input_size) != 2:
-        raise ValueError(f"input_size must be a pair (H, W), got {input_size!r}")
-    input_size = check_pair(tuple(input_size), "input_size", 1)
-    if size is not None:
-        out = check_pair(size, "size", 1)
-        return out, (None, None)
-    scales = check_scale(scale_factor, "scale_factor")
-    out = []
-    for length, scale in zip(input_size, scales):
-        value = math.floor(length * scale)
-        if value < 1:
-            raise ValueError(
-                f"scale_factor={scale_factor!r} turns an input of size {tuple(input_size)} "
-                f"into an empty output; the output size floor(in * scale_factor) must be >= 1"
-            )
-        out.append(value)
-    check_size(out, "the output")
-    return tuple(out), scales
 
 
 def _nearest_index(in_size, out_size, scale, exact):
@@ -212,7 +160,8 @@ class _Plan:
 
 
 @functools.lru_cache(maxsize=256)
-def _plan(in_hw, out_hw, scales, mode, align_corners, dtype):
+def upsample_plan(in_hw, out_hw, scales, mode, align_corners, dtype):
+    """The cached :class:`_Plan` of one resize (``dtype`` as a string, hashable)."""
     return _Plan(in_hw, out_hw, scales, mode, align_corners, np.dtype(dtype))
 
 
@@ -238,7 +187,7 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     bilinear does 6 multiply-adds per output value. Parallel over (image, channel, row).
     """
     x = _check_input(x, "x")
-    mode, align_corners = _check_mode(mode, align_corners)
+    mode, align_corners = check_mode(mode, align_corners)
     (out_h, out_w), scales = upsample_output_size(x.shape[2:], size, scale_factor)
     n_threads = effective_n_threads(num_threads)
     n, c, h, w = x.shape
@@ -249,7 +198,7 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     out = make_output(out, (n, c, out_h, out_w), x.dtype, (("x", x),))
     if n == 0:
         return out
-    plan = _plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
+    plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
     plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
                  n_threads, streaming and out.nbytes >= STREAMING_MIN_BYTES)
     return out
@@ -269,7 +218,7 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
         raise ValueError(f"input_shape must be a 4-tuple (N, C, H, W), got {input_shape!r}")
     input_shape = tuple(check_pair(input_shape[:2], "input_shape", 0)
                         + check_pair(input_shape[2:], "input_shape", 1))
-    mode, align_corners = _check_mode(mode, align_corners)
+    mode, align_corners = check_mode(mode, align_corners)
     (out_h, out_w), scales = upsample_output_size(input_shape[2:], size, scale_factor)
     n, c, h, w = input_shape
     if grad_out.shape != (n, c, out_h, out_w):
@@ -281,7 +230,7 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
     grad_x = make_output(None, input_shape, grad_out.dtype, ())
     if n * c == 0:
         return grad_x
-    plan = _plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype.str)
+    plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype.str)
     plan.backward(contiguous(grad_out).reshape(n * c, out_h, out_w),
                   grad_x.reshape(n * c, h, w), n_threads)
     return grad_x

@@ -39,7 +39,7 @@ def _threads_for_any_work(monkeypatch):
     """deconv2d and upsample_conv2d run layers under 10 MFLOP per thread on fewer threads;
     the tests' small layers must still exercise every thread count, so the floor is
     lifted for every test (tests of the floor itself set it back)."""
-    monkeypatch.setattr(importlib.import_module("suite.conv"), "MIN_FLOPS_PER_THREAD", 0)
+    monkeypatch.setattr(importlib.import_module("suite._plan"), "MIN_FLOPS_PER_THREAD", 0)
 
 
 def load_suite():

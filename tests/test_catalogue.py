@@ -12,7 +12,7 @@ import pytest
 from conftest import load_suite
 
 suite = load_suite()
-catalogue = pytest.importorskip("suite.catalogue")
+catalogue = pytest.importorskip("suite.bench.catalogue")
 
 LAYER_IDS = [layer.name for layer in catalogue.LAYERS]
 
@@ -163,7 +163,7 @@ def test_layer_validation():
 
 
 # ----------------------------------------------------------------------------------------
-# suite.compare
+# suite.bench.compare
 # ----------------------------------------------------------------------------------------
 
 def _installed(name):
@@ -174,7 +174,7 @@ def _installed(name):
 
 
 def test_compare_smoke(tmp_path, capsys):
-    compare = pytest.importorskip("suite.compare")
+    compare = pytest.importorskip("suite.bench.compare")
     path = tmp_path / "out.csv"
     rc = compare.main(["--layers", "^(fcn8s-up2|yolov3-up)$", "--repeats", "1",
                        "--min-time", "0.0005", "--threads", "1", "--copy-mib", "4",
@@ -205,7 +205,7 @@ def test_compare_smoke(tmp_path, capsys):
 
 
 def test_compare_missing_peer(monkeypatch, capsys):
-    compare = pytest.importorskip("suite.compare")
+    compare = pytest.importorskip("suite.bench.compare")
     real = compare._import_peer
     monkeypatch.setattr(compare, "_import_peer",
                         lambda name: (None, "not installed (test)") if name == "torch"
@@ -218,7 +218,7 @@ def test_compare_missing_peer(monkeypatch, capsys):
 
 
 def test_compare_bad_arguments():
-    compare = pytest.importorskip("suite.compare")
+    compare = pytest.importorskip("suite.bench.compare")
     with pytest.raises(SystemExit):
         compare.main(["--threads", "0"])
     with pytest.raises(SystemExit):
@@ -228,7 +228,7 @@ def test_compare_bad_arguments():
 def test_compare_memory_section(capsys):
     # Fresh processes per contestant; the unfused pair must show at least its upsampled
     # map (2 MiB for DCGAN-G2's counterpart), which proves the measurement sees the call.
-    compare = pytest.importorskip("suite.compare")
+    compare = pytest.importorskip("suite.bench.compare")
     if not os.path.exists("/proc/self/clear_refs"):
         pytest.skip("the memory section reads Linux's /proc/self/status")
     assert compare.main(["--layers", "^dcgan-g2$", "--sections", "memory",

@@ -387,13 +387,13 @@ def test_deconv2d_dcgan_like_layer(dtype, algorithm):
 def test_deconv2d_winograd_phase_passes(monkeypatch, cfg, per_pass, dtype):
     # The weights of several phases are transformed in one sweep when they fit the budget;
     # every split of the phases into passes gives the same bits.
-    conv = importlib.import_module("suite.conv")
+    plan = importlib.import_module("suite._plan")
     x, w, b = cfg.data(dtype)
     cig, cog = cfg.C_in // cfg.groups, cfg.C_out // cfg.groups
     per_phase = cfg.groups * (9 * cog * (cig + 32) + 32) * np.dtype(dtype).itemsize
-    monkeypatch.setattr(conv, "WINOGRAD_PASS_BYTES", per_pass * per_phase)
+    monkeypatch.setattr(plan, "WINOGRAD_PASS_BYTES", per_pass * per_phase)
     y = deconv(x, w, b, cfg, "winograd")
-    monkeypatch.setattr(conv, "WINOGRAD_PASS_BYTES", 1)
+    monkeypatch.setattr(plan, "WINOGRAD_PASS_BYTES", 1)
     assert np.array_equal(y, deconv(x, w, b, cfg, "winograd"))
     assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
                                None if b is None else b.astype(np.float64), **cfg.kwargs),

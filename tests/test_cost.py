@@ -16,7 +16,8 @@ from conftest import conv_configs, deconv_configs, require_torch, upsample_confi
 import suite
 from suite import cost as C
 from suite import reference as R
-from suite.catalogue import LAYERS, get_layer
+from suite.bench import costs as bench_costs
+from suite.bench.catalogue import LAYERS, get_layer
 
 
 # ----------------------------------------------------------------------------------------
@@ -74,8 +75,8 @@ def test_deconv_hand_count_dcgan_block():
 
 
 def test_deconv_winograd_workspace_follows_the_pass_budget(monkeypatch):
-    conv = __import__("suite.conv", fromlist=["WINOGRAD_PASS_BYTES"])
-    assert C.WINOGRAD_PASS_BYTES == conv.WINOGRAD_PASS_BYTES
+    plan = __import__("suite._plan", fromlist=["WINOGRAD_PASS_BYTES"])
+    assert C.WINOGRAD_PASS_BYTES is plan.WINOGRAD_PASS_BYTES
     # 16 phases (k8 s4) of 9*512*256 float32 values (4.5 MiB) each: 5 fit in 24 MiB
     per_phase = 9 * 512 * 256 * 4
     c = C.deconv2d_cost((1, 512, 4, 4), (512, 256, 8, 8), stride=4, padding=2)
@@ -284,7 +285,7 @@ def test_collapsed_counts_of_design(scale, k, expected):
 
 def test_fused_method_matches_upsample_conv2d():
     # The cost counts Winograd exactly where upsample_conv2d(algorithm="auto") takes it.
-    fused = __import__("suite.fused", fromlist=["collapsed_winograd_taps"])
+    geometry = __import__("suite.geometry", fromlist=["collapsed_winograd_taps"])
     rng = np.random.default_rng(11)
     for _ in range(300):
         scale = int(rng.integers(1, 5))
@@ -293,7 +294,7 @@ def test_fused_method_matches_upsample_conv2d():
         out = h * scale + 2 * p - d * (k - 1)
         if out < 1:
             continue
-        runs = fused.collapsed_winograd_taps(out, out, scale, scale, k, k, (p, p),
+        runs = geometry.collapsed_winograd_taps(out, out, scale, scale, k, k, (p, p),
                                              (d, d)) is not None
         c = C.upsample_conv2d_cost((1, 2, h, h), (3, 2, k, k), scale_factor=scale,
                                    padding=p, dilation=d, bias=False)
@@ -555,7 +556,7 @@ def test_upsample_conv2d_unfused_matches_torch_flop_counter():
         w = torch.empty(layer.conv_after_upsample_weight_shape, device="meta")
         flops, shape = _torch_flops(torch, lambda: F.conv2d(
             F.interpolate(x, scale_factor=layer.scale_factor, mode="nearest"), w, padding=1))
-        c = C.layer_costs(layer)["nearest+conv3x3"]
+        c = bench_costs.layer_costs(layer)["nearest+conv3x3"]
         assert c.output_shape == shape == layer.output_shape
         assert flops == 2 * c.macs                           # nearest adds no FLOPs
 
@@ -566,7 +567,7 @@ def test_upsample_conv2d_unfused_matches_torch_flop_counter():
 
 @pytest.mark.parametrize("layer", LAYERS, ids=lambda layer: layer.name)
 def test_layer_costs(layer):
-    costs = C.layer_costs(layer, np.float64)
+    costs = bench_costs.layer_costs(layer, np.float64)
     expected = (("deconv",) if layer.has_deconv else ()) + tuple(layer.counterparts)
     assert tuple(costs) == expected
     for kind in layer.counterparts:
@@ -578,21 +579,21 @@ def test_layer_costs(layer):
         assert 2 * d.macs == layer.deconv_flops
         assert d.parameters == layer.parameters
         assert (d.adds > 0) == (layer.bias_shape is not None)
-        board = C.layer_checkerboard(layer)
+        board = bench_costs.layer_checkerboard(layer)
         assert board["overlap_ratio"] == C.overlap_ratio(layer.kernel, layer.stride)
         if layer.bilinear_filler:
             assert board["phase_sum_spread"] == pytest.approx(0.0, abs=1e-12)
         else:
             assert board["phase_sum_spread"] > 0
     else:
-        assert C.layer_checkerboard(layer) is None
-    back = C.layer_costs(layer.name, "float32", backward=True)
+        assert bench_costs.layer_checkerboard(layer) is None
+    back = bench_costs.layer_costs(layer.name, "float32", backward=True)
     assert set(costs) <= set(back)
 
 
 def test_stylegan_fused_counterpart_costs_the_same_as_its_deconv():
     # stylegan-up *is* nearest x2 + 3x3 conv collapsed into k4 s2 p1
-    costs = C.layer_costs(get_layer("stylegan-up"))
+    costs = bench_costs.layer_costs(get_layer("stylegan-up"))
     fused = costs["nearest+conv3x3"]
     # both by Winograd on the same 2x2 phases: 9 products per tile instead of 16 per pixel
     assert fused.executed_flops["fused"] == costs["deconv"].executed_flops["winograd"]
@@ -601,9 +602,9 @@ def test_stylegan_fused_counterpart_costs_the_same_as_its_deconv():
 
 
 def test_costs_frame_rows():
-    rows = C.costs_frame(dtypes=("float32",))
+    rows = bench_costs.costs_frame(dtypes=("float32",))
     expected = sum(len(cost.algorithms) for layer in LAYERS
-                   for cost in C.layer_costs(layer).values())
+                   for cost in bench_costs.layer_costs(layer).values())
     assert len(rows) == expected
     keys = {"layer", "dtype", "operation", "algorithm", "output_shape", "macs", "adds",
             "useful_flops", "executed_flops", "min_bytes", "workspace_bytes", "parameters",
@@ -613,10 +614,10 @@ def test_costs_frame_rows():
     triples = [(r["layer"], r["operation"], r["algorithm"]) for r in rows]
     assert len(set(triples)) == len(triples)
     deconv = [r for r in rows if r["layer"] == "dcgan-g2" and r["operation"] == "deconv"]
-    assert [r["algorithm"] for r in deconv] == list(C.DECONV_ALGORITHMS)
+    assert [r["algorithm"] for r in deconv] == list(C.PRICED_DECONV_ALGORITHMS)
     assert all(r["overlap_ratio"] == 1.0 for r in deconv)
     assert all(math.isnan(r["overlap_ratio"]) for r in rows if r["operation"] != "deconv")
-    both = C.costs_frame(["fpn-p4", get_layer("yolov3-up")], backward=True,
+    both = bench_costs.costs_frame(["fpn-p4", get_layer("yolov3-up")], backward=True,
                          checkerboard=False)
     assert {r["dtype"] for r in both} == {"float32", "float64"}
     assert {r["operation"] for r in both} == {"nearest+add", "nearest", "nearest_backward"}
@@ -637,7 +638,7 @@ def test_cost_is_frozen_hashable_and_picklable():
     assert hash(c) == hash(C.deconv2d_cost((2, 3, 4, 4), (3, 5, 4, 4), 2, 1))
     d = c.as_dict()
     assert type(d["executed_flops"]) is dict and d["useful_flops"] == c.useful_flops
-    assert c.algorithms == C.DECONV_ALGORITHMS
+    assert c.algorithms == C.PRICED_DECONV_ALGORITHMS
     assert c.executed_intensity("phase") == pytest.approx(c.arithmetic_intensity)
 
 

@@ -29,7 +29,7 @@ from conftest import ROOT, require_module
 pd = require_module("pandas")
 require_module("matplotlib")
 
-from suite import report  # noqa: E402
+from suite.bench import report  # noqa: E402
 
 BENCH = r"^bench_ceilings|^bench_upsample\.Upsample\.time_upsample"
 UPSAMPLE = "bench_upsample.Upsample.time_upsample"
@@ -128,7 +128,7 @@ def test_loader_one_row_per_combination(asv_results, loaded):
 
 def test_derived_columns_match_cost_model_and_ceilings(loaded):
     from suite import cost as C
-    from suite.catalogue import get_layer
+    from suite.bench.catalogue import get_layer
 
     frame = report.derive(loaded[0])
     ups = frame[(frame["benchmark"] == UPSAMPLE) & (frame["status"] == "ok")]
@@ -351,10 +351,10 @@ def test_html_tables_equal_the_frame(built):
         for r in skipped[1:]:
             assert int(r[header.index("not measured")]) == counts[r[0]]
     cb = tables["checkerboard"]
-    from suite import cost as C
+    from suite.bench import costs
 
     for r in cb[1:]:
-        board = C.layer_checkerboard(r[0])
+        board = costs.layer_checkerboard(r[0])
         assert r[cb[0].index("overlap ratio")] == report.format_number(board["overlap_ratio"])
     # methodology: machine and commit
     assert "testbox" in page and csv["commit"].iloc[0] in page

@@ -271,11 +271,11 @@ def test_repeated_runs_are_identical(n_threads, dtype):
 
 def test_small_layers_use_fewer_threads(monkeypatch):
     # the floor the test suite lifts (conftest): at least MIN_FLOPS_PER_THREAD per thread
-    conv = importlib.import_module("suite.conv")
-    monkeypatch.setattr(conv, "MIN_FLOPS_PER_THREAD", 10_000_000)
-    assert conv.threads_for_work(2, 14_400_000) == 1       # FCN-8s upscore2
-    assert conv.threads_for_work(2, 100_000_000) == 2
-    assert conv.threads_for_work(8, 35_000_000) == 3
-    assert conv.threads_for_work(4, 0) == 1
-    monkeypatch.setattr(conv, "MIN_FLOPS_PER_THREAD", 0)
-    assert conv.threads_for_work(4, 0) == 4
+    plan = importlib.import_module("suite._plan")
+    monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 10_000_000)
+    assert plan.threads_for_work(2, 14_400_000) == 1       # FCN-8s upscore2
+    assert plan.threads_for_work(2, 100_000_000) == 2
+    assert plan.threads_for_work(8, 35_000_000) == 3
+    assert plan.threads_for_work(4, 0) == 1
+    monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 0)
+    assert plan.threads_for_work(4, 0) == 4

@@ -38,6 +38,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
+import suite
+from suite import cost as C
+
+from . import costs
+from .catalogue import DECONV_LAYERS, get_layer
+
 __all__ = ["ReportInputError", "load_results", "derive", "build_report", "main",
            "PALETTE", "format_number"]
 
@@ -266,27 +272,12 @@ def _itemsize(dtype):
 
 
 def _counterpart_cost(layer, kind, itemsize):
-    from suite import cost as C
-
-    mode = kind.split("+")[0]
-    ac = False if mode == "bilinear" else None
-    sf = layer.scale_factor
-    if kind.endswith("+conv3x3"):
-        return C.upsample_conv2d_cost(layer.input_shape, layer.conv_after_upsample_weight_shape,
-                                      scale_factor=sf, mode=mode, align_corners=ac, padding=1,
-                                      bias=True, itemsize=itemsize)
-    if kind.endswith("+add"):
-        return C.upsample_add_cost(layer.input_shape, layer.upsample_output_shape, mode=mode,
-                                   align_corners=ac, itemsize=itemsize)
-    return C.upsample_cost(layer.input_shape, scale_factor=sf, mode=mode, align_corners=ac,
-                           itemsize=itemsize)
+    return costs.counterpart_cost(layer, kind, np.dtype(f"f{itemsize}"))
 
 
 def _auto(layer):
     try:
-        from suite.conv import choose_algorithm
-
-        return choose_algorithm(layer.input_shape, layer.weight_shape, layer.stride, 1,
+        return suite.choose_algorithm(layer.input_shape, layer.weight_shape, layer.stride, 1,
                                 layer.groups)
     except Exception:
         return None
@@ -295,21 +286,18 @@ def _auto(layer):
 def _row_cost(row):
     """(useful FLOPs, executed FLOPs, min bytes, workspace bytes, parameters, method) of one
     timed row from the cost model, or None when the benchmark has no per-layer cost."""
-    from suite import cost as C
-    from suite.catalogue import get_layer
-
     layer = get_layer(row["layer"])
     itemsize = _itemsize(row.get("dtype") or "float32")
     group, cls = row["benchmark"].split(".")[:2]
     algorithm, method = None, None
     if cls in ("Deconv2d", "PeerDeconv2d", "Deconv2dPeakMem", "PeerDeconv2dPeakMem"):
-        c = C.layer_costs(layer, np.dtype(f"f{itemsize}"))["deconv"]
+        c = costs.layer_costs(layer, np.dtype(f"f{itemsize}"))["deconv"]
         algorithm = row.get("algorithm")
         if algorithm == "auto":
             algorithm = _auto(layer)
         method = "deconv"
     elif cls == "Deconv2dBackward":
-        c = C.layer_costs(layer, np.dtype(f"f{itemsize}"), backward=True)["deconv_backward"]
+        c = costs.layer_costs(layer, np.dtype(f"f{itemsize}"), backward=True)["deconv_backward"]
         method = "deconv_backward"
     elif cls in ("Counterpart", "TorchCounterpart", "CounterpartPeakMem",
                  "TorchCounterpartPeakMem"):
@@ -573,9 +561,6 @@ def _latest(frame):
 def method_table(frame):
     """Per layer x method: cost model figures and measured time / peak memory (newest commit
     of each machine, the most threads measured, float32 where measured)."""
-    from suite import cost as C
-    from suite.catalogue import get_layer
-
     latest = _latest(frame)
     threads = _max_threads(latest)
     dtype = "float32" if (latest["dtype"] == "float32").any() else latest["dtype"].dropna().iloc[0]
@@ -586,11 +571,11 @@ def method_table(frame):
             layer = get_layer(name)
         except Exception:
             continue
-        costs = C.layer_costs(layer, np.dtype(dtype))
+        priced = costs.layer_costs(layer, np.dtype(dtype))
         for method in METHODS:
-            if method not in costs:
+            if method not in priced:
                 continue
-            c = costs[method]
+            c = priced[method]
             sel = latest[(latest["layer"] == name) & (latest["dtype"] == dtype)]
             if method == "deconv":
                 auto = _auto(layer) or next(iter(c.workspace_bytes))
@@ -807,13 +792,10 @@ def fig_history(frame):
 
 
 def checkerboard_table(frame):
-    from suite import cost as C
-    from suite.catalogue import DECONV_LAYERS
-
     measured = set(frame["layer"].dropna())
     rows = []
     for layer in DECONV_LAYERS:
-        board = C.layer_checkerboard(layer)
+        board = costs.layer_checkerboard(layer)
         rows.append(dict(layer=layer.name, kernel=layer.kernel, stride=layer.stride,
                          overlap_ratio=board["overlap_ratio"],
                          phase_sum_spread=board["phase_sum_spread"],

@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import suite
+
 __all__ = [
     "COUNTERPARTS",
     "DECONV_LAYERS",
@@ -161,6 +163,39 @@ class Layer:
             c = self.out_channels          # 3x3, padding 1, stride 1 keeps H and W
         return (n, c, h, w)
 
+    # -- the operations, as the cost model and the kernels take them ----------------------
+
+    @property
+    def deconv_arguments(self):
+        """Keyword arguments of ``suite.cost.deconv2d_cost`` (shapes, geometry, bias), or None
+        without a deconvolution."""
+        if not self.has_deconv:
+            return None
+        return dict(input_shape=self.input_shape, weight_shape=self.weight_shape,
+                    stride=self.stride, padding=self.padding,
+                    output_padding=self.output_padding, groups=self.groups,
+                    bias=self.bias_shape is not None)
+
+    def counterpart_operation(self, kind):
+        """``(operation, arguments)`` of counterpart ``kind``: the suite operation that
+        computes it (``"upsample"``, ``"upsample_conv2d"``, ``"upsample_add"``) and its
+        shapes and geometry, named as ``suite.cost.<operation>_cost`` takes them. Bilinear is
+        ``align_corners=False`` (PyTorch's default); "+conv3x3" is 3x3, padding 1, with bias.
+        The one definition of what a counterpart is, for the benchmarks, the cost joins and
+        the report."""
+        if kind not in COUNTERPARTS:
+            raise ValueError(f"unknown counterpart {kind!r}; expected one of {COUNTERPARTS}")
+        mode = kind.split("+")[0]
+        arguments = dict(input_shape=self.input_shape, mode=mode,
+                         align_corners=False if mode == "bilinear" else None)
+        if kind.endswith("+conv3x3"):
+            return "upsample_conv2d", dict(arguments,
+                                           weight_shape=self.conv_after_upsample_weight_shape,
+                                           scale_factor=self.scale_factor, padding=1, bias=True)
+        if kind.endswith("+add"):
+            return "upsample_add", dict(arguments, skip_shape=self.upsample_output_shape)
+        return "upsample", dict(arguments, scale_factor=self.scale_factor)
+
     # -- cost -----------------------------------------------------------------------------
 
     @property
@@ -208,9 +243,7 @@ class Layer:
         return x, weight, bias
 
     def _bilinear_weight(self, dtype):
-        from .conv import bilinear_kernel
-
-        kernel = bilinear_kernel(self.stride, self.out_channels, dtype=dtype)
+        kernel = suite.bilinear_kernel(self.stride, self.out_channels, dtype=dtype)
         if kernel.shape[2:] != (self.kernel, self.kernel):
             raise ValueError(f"{self.name}: bilinear kernel for stride {self.stride} is "
                              f"{kernel.shape[2]}x{kernel.shape[3]}, not k{self.kernel}")

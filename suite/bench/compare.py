@@ -1,4 +1,4 @@
-"""A short peer comparison on the catalogue's layers: ``python -m suite.compare [--quick]``.
+"""A short peer comparison on the catalogue's layers: ``python -m suite compare [--quick]``.
 
 What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
 
@@ -344,7 +344,7 @@ def measure_peak_memory(layer, mode, who, dtype, threads):
     """peak_worker in a fresh interpreter; (bytes, None) or (None, why it failed)."""
     import subprocess
 
-    code = ("import sys; from suite.compare import peak_worker; "
+    code = ("import sys; from suite.bench.compare import peak_worker; "
             f"print(peak_worker({layer.name!r}, {mode!r}, {who!r}, {dtype.name!r}, "
             f"{threads}))")
     try:
@@ -667,7 +667,7 @@ def memory_section(layers, keep, quick, dtype, threads):
 
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="python -m suite.compare",
+        prog="python -m suite compare",
         description="Time suite's deconvolution and upsampling against PyTorch, OpenCV and "
                     "NumPy on the catalogue's layers (ratio = peer / suite, > 1: suite "
                     "faster).")

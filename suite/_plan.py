@@ -1,0 +1,223 @@
+"""Planning: how a kernel call is cut into work (images per GEMM, bands, blocks, passes,
+threads) and which deconvolution algorithm ``"auto"`` runs.
+
+Every rule here is a function of the shapes, the itemsize and the thread count only, so the
+planned work, and hence the result, never depends on anything else. The budgets are sized
+from the cache and the BLAS behaviour measured in docs/performance.md (cited by number).
+"""
+
+import math
+
+from ._validation import check_int, check_pair, check_size
+from .geometry import PHASE_COUNT, check_shape
+
+#: ``algorithm=`` values of suite.deconv2d ("auto": :func:`choose_algorithm`).
+DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct")
+
+#: ``algorithm=`` values of suite.upsample_conv2d ("auto": the first that applies).
+UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded")
+
+#: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
+#: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.
+GEMM_TARGET_COLUMNS = 2048
+
+#: The direct deconvolution adds kernel rows shorter than this tap by tap (an axpy over the
+#: input row into every stride-th output element), longer ones pixel by pixel (an axpy of
+#: the kernel row into a contiguous stretch of the output row).
+TAP_MAJOR_BELOW = 8
+
+#: ... but the column workspace of one batch stays below this many bytes.
+WORKSPACE_BUDGET_BYTES = 64 * 2**20
+
+
+def images_per_gemm(n_images, columns_per_image, rows, itemsize):
+    """How many images share one GEMM (see GEMM_TARGET_COLUMNS and WORKSPACE_BUDGET_BYTES)."""
+    if n_images <= 1:
+        return 1
+    wanted = max(1, math.ceil(GEMM_TARGET_COLUMNS / columns_per_image))
+    affordable = max(1, WORKSPACE_BUDGET_BYTES // max(1, rows * columns_per_image * itemsize))
+    return int(min(n_images, wanted, affordable))
+
+
+
+#: Banded convolution: a task packs the columns of a band of output rows, at most this many
+#: bytes (so they stay in the core's cache for the GEMM) ...
+BAND_BYTES = 512 * 2**10
+
+#: ... but at least this many output values wide, so BLAS still runs near its peak. Maps
+#: with fewer output values per image batch several images into one GEMM instead.
+BAND_MIN_COLUMNS = 256
+
+
+def band_rows(planes, out_h, out_w, column_rows, itemsize, n_threads):
+    """Output rows per task of the banded convolution (``planes`` = images x groups).
+
+    Sized by BAND_BYTES and BAND_MIN_COLUMNS; cut further only when the tasks would be fewer
+    than the threads.
+    """
+    rows = max(math.ceil(BAND_MIN_COLUMNS / out_w),
+               BAND_BYTES // max(1, column_rows * out_w * itemsize))
+    rows = min(rows, out_h)
+    if planes * math.ceil(out_h / rows) < n_threads:
+        rows = max(1, math.ceil(out_h / math.ceil(n_threads / planes)))
+    check_size((column_rows, rows * out_w), "the column workspace")
+    return int(rows)
+
+
+
+#: Winograd blocks of tiles keep one block's transformed input and products (9 values per
+#: tile and input or output channel) within about this many bytes, or half the phase's
+#: transformed weights if larger (run_winograd), with 32 to WINOGRAD_MAX_BLOCK tiles: half
+#: the core's L2 on the machines measured (larger blocks, which widen the GEMMs, ran
+#: slower: DCGAN-G4 9.5 ms at 512 KiB, 12 ms at 2 MiB, 24 ms at 8 MiB).
+WINOGRAD_BLOCK_BYTES = 512 * 2**10
+WINOGRAD_MAX_BLOCK = 512
+
+
+#: Winograd transforms a transposed convolution's weights for as many phases as fit in
+#: this many bytes in one sweep over the weight, a phase at a time beyond it. A sweep per
+#: phase reads the whole weight (C_in, C_out, k, k) once per phase, since a kernel's taps
+#: share cache lines, and reorders it each time (DCGAN-G2: 20.7 -> 16.8 ms, StyleGAN 13.9
+#: -> 12.0 by one sweep); larger buffers are mapped afresh by malloc on every call, and
+#: their page faults cost more than the sweeps save. A convolution's weight (C_out, C_in,
+#: k, k), the fused upsample + conv's, is read in its own order and goes a phase at a time
+#: (StyleGAN's nearest x2 + 3x3: 11.4 ms, 12.5 in one sweep). suite.cost counts that
+#: workspace from this constant.
+WINOGRAD_PASS_BYTES = 24 * 2**20
+
+#: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase.
+WINOGRAD_MIN_TILES = 128
+
+
+#: deconv2d and upsample_conv2d give each thread at least this many FLOPs: below it the
+#: parallel regions cost more than they save (FCN-8s upscore2, 14 MFLOP: 0.33 ms on one
+#: thread, 0.47 ms on two).
+MIN_FLOPS_PER_THREAD = 10_000_000
+
+
+def threads_for_work(n_threads, flops):
+    """n_threads, lowered so that each thread gets at least MIN_FLOPS_PER_THREAD (at least
+    one thread): for these kernels num_threads is an upper bound."""
+    if MIN_FLOPS_PER_THREAD <= 0:
+        return n_threads
+    return int(max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD)))
+
+
+#: Column blocks of the blocked col2im deconvolution stay below this many bytes, so a
+#: block is still in the core's cache (1 MiB of L2 on the machines measured) when col2im
+#: reads it back right after the GEMM wrote it.
+COLUMN_BLOCK_BYTES = 512 * 2**10
+
+#: ... but each block's GEMM keeps at least this many columns (images are batched for
+#: that) and rows (a thinner product streams its whole input once per block).
+BLOCK_MIN_COLUMNS = 256
+BLOCK_MIN_ROWS = 256
+
+
+def col2im_blocking(n, per_image, c_out_per_group, taps, groups, itemsize, n_threads):
+    """(images per GEMM, output channels per block) of the col2im deconvolution.
+
+    Blocks are sized by the cache alone, so the result does not depend on the thread count;
+    they are split further only when there are fewer tasks than threads. 0 channels per
+    block selects the unblocked method (one GEMM per group split across threads), for
+    layers too small to give every thread a task (one image, one output channel).
+    """
+    nb = int(min(n, max(1, math.ceil(BLOCK_MIN_COLUMNS / per_image))))
+    columns = nb * per_image
+    per_channel = taps * columns * itemsize
+    if min(BLOCK_MIN_ROWS, c_out_per_group * taps) * columns * itemsize > COLUMN_BLOCK_BYTES:
+        # Large maps: no block that is wide enough for BLAS fits in cache anyway.
+        return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0
+    blocks_per_group = max(1, math.ceil(c_out_per_group * per_channel / COLUMN_BLOCK_BYTES))
+    blocks_per_group = min(blocks_per_group,
+                           max(1, c_out_per_group * taps // BLOCK_MIN_ROWS))
+    chunks = math.ceil(n / nb)
+    if chunks * groups * blocks_per_group < n_threads:
+        blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (chunks * groups)))
+    if chunks * groups * blocks_per_group < n_threads:
+        return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0
+    return nb, math.ceil(c_out_per_group / blocks_per_group)
+
+
+def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
+    """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration.
+
+    ``"direct"`` where a group has at most 4 input channels and the kernel rows are long
+    (kW >= 8): every GEMM method would multiply with K = C_in/groups of 1 to 4, while the
+    direct kernel adds whole kernel rows into output rows held in L1 (FCN-32s x32: 4.8x
+    PyTorch, 3.9x col2im at one thread; docs/performance.md). Short kernel rows give it
+    short, strided inner loops, so there the GEMM methods stay.
+
+    ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
+    channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
+    DCGAN's RGB output layer runs 2.5x faster by col2im) and each phase has at least
+    ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
+    block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
+    tiles: col2im 1.1x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
+    1024: 1.4x, FCN-8s upscore2, 256: 1.4x).
+
+    Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
+    and reads a column matrix of C_out/groups*kH*kW rows, phase one of C_in/groups*kH*kW rows
+    and it runs sH*sW smaller GEMMs with only C_out/groups rows. Measured on the layer
+    catalogue (docs/performance.md), phase wins clearly only for grouped layers with one or a
+    few channels per group, where col2im's GEMM degenerates (K = C_in/groups) and its
+    overlapping scatter dominates, and where the phases are few enough to keep each GEMM wide
+    (FCN-8s x8: 1.8x faster at one thread, 1.2-1.9x at two); everywhere else col2im is as
+    fast or faster.
+    """
+    stride = check_pair(stride, "stride", 1)
+    dilation = check_pair(dilation, "dilation", 1)
+    check_shape(input_shape, "input_shape", (0, 1))
+    c_in, c_out_per_group = check_shape(weight_shape, "weight_shape", (1, 1))[:2]
+    groups = check_int(groups, "groups", minimum=1)
+    if c_in // groups <= 4 and weight_shape[3] >= TAP_MAJOR_BELOW:
+        return "direct"
+    kh, kw = weight_shape[2:]
+    if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])
+            and c_in // groups >= 16 and c_out_per_group >= 16
+            and input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
+            >= WINOGRAD_MIN_TILES):
+        return "winograd"
+    phases = stride[0] * stride[1]
+    if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
+        return "phase"
+    return "col2im"
+
+
+
+def winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w, n_phases,
+                      transposed_weight, n_threads):
+    """(tiles per block, output-channel parts, phases per weight pass) of the Winograd
+    kernel, for n images of cig -> cog channels per group; ``transposed_weight``: the weight
+    is a transposed convolution's (output channels inner), which is transformed for several
+    phases in one sweep. The block depends on the shapes only."""
+    per_tile = 9 * (cig + cog) * itemsize
+    # Each block's 9 GEMMs repack the phase's transformed weights: blocks may hold half as
+    # much as those weights, so that repacking stays a small share for wide layers.
+    budget = max(WINOGRAD_BLOCK_BYTES, 9 * cig * cog * itemsize // 2)
+    block = int(min(WINOGRAD_MAX_BLOCK, max(32, budget // per_tile))) // 16 * 16
+    tiles_w = int((phases_w[:, PHASE_COUNT].max() + 1) // 2)
+    tile_rows = n * int((phases_h[:, PHASE_COUNT].max() + 1) // 2)
+    tiles = tile_rows * tiles_w
+    # Blocks are whole tile rows; as many as the budget needs, then evened out (160 + 96
+    # tiles on two threads ran at 1.5x one thread, 128 + 128 at 1.8x).
+    rows_per_block = max(1, min(block, tiles) // tiles_w)
+    rows_per_block = -(-tile_rows // -(-tile_rows // rows_per_block))
+    block = rows_per_block * tiles_w
+    co_parts = 1
+    tasks = groups * math.ceil(tiles / block)
+    if tasks < n_threads:
+        # fewer tasks than threads (as the blocked col2im): split the output channels
+        co_parts = max(1, min(math.ceil(n_threads / tasks), cog // 16))
+    phases_per_pass = 1
+    if transposed_weight:
+        phases_per_pass = int(max(1, min(n_phases, WINOGRAD_PASS_BYTES
+                                         // (winograd_phase_values(cig, cog, groups)
+                                             * itemsize))))
+    return block, co_parts, phases_per_pass
+
+
+def winograd_phase_values(cig, cog, groups):
+    """Values of one phase's transformed weights as the kernel lays them out (9 products per
+    channel pair, rows padded by 32 values)."""
+    return groups * (9 * cog * (cig + 32) + 32)

@@ -1,0 +1,26 @@
+"""The benchmarking and reporting tools, on top of the kernels: they import :mod:`suite`,
+and :mod:`suite` never imports them.
+
+========================  ==================================================================
+``catalogue``             the layer catalogue (real networks' enlarging layers) as data
+``costs``                 the cost model joined to the catalogue (per layer and counterpart)
+``compare``               ``python -m suite compare``: a round-robin peer comparison
+``report``                ``python -m suite report``: the HTML report of the asv results
+========================  ==================================================================
+
+The asv suite (``benchmarks/``) imports the catalogue from here too. Optional dependencies
+(pandas and matplotlib for the report, asv for campaigns, the peers for comparisons) are
+imported only by the commands that need them; :func:`missing` tells which are absent.
+"""
+
+import importlib.util
+
+__all__ = ["missing"]
+
+#: What ``pip install "suite[bench]"`` brings (pyproject.toml's ``bench`` extra).
+BENCH_EXTRA = 'pip install "suite[bench]"  (or: pip install -r requirements/bench.txt)'
+
+
+def missing(*modules):
+    """The names among ``modules`` that cannot be imported here (without importing them)."""
+    return [name for name in modules if importlib.util.find_spec(name) is None]
