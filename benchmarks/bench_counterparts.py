@@ -23,17 +23,9 @@ from . import common
 def counterpart_cost(entry, counterpart, dtype, algorithm="unfused"):
     """suite.cost's figures of a counterpart: "+conv3x3" is ``upsample_conv2d`` and "+add"
     ``upsample_add``, ``algorithm`` "unfused" (here) or "fused" (``bench_fused``)."""
-    mode = counterpart.split("+")[0]
-    common_args = dict(input_shape=entry.input_shape, mode=mode,
-                       align_corners=common.align_corners(mode))
-    if counterpart.endswith("+conv3x3"):
-        return common.cost("upsample_conv2d", dtype, algorithm, **common_args,
-                           weight_shape=entry.conv_after_upsample_weight_shape,
-                           scale_factor=entry.scale_factor, padding=1, bias=True)
-    if counterpart.endswith("+add"):
-        return common.cost("upsample_add", dtype, algorithm, **common_args,
-                           skip_shape=entry.upsample_output_shape)
-    return common.cost("upsample", dtype, **common_args, scale_factor=entry.scale_factor)
+    operation, arguments = entry.counterpart_operation(counterpart)
+    return common.cost(operation, dtype, algorithm if operation != "upsample" else None,
+                       **arguments)
 
 
 def counterpart_entry(layer, counterpart):

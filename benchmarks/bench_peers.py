@@ -98,19 +98,11 @@ class _PeerDeconv2dCase:
             return common.Case(_NO_COST, prepare)
 
         torch = _torch(threads)
-        F = torch.nn.functional
 
         def prepare():
-            x, w, b = (None if a is None else torch.from_numpy(a)
-                       for a in entry.make_inputs(np.dtype(dtype)))
-            if peer == "torch":
-                return lambda: F.conv_transpose2d(x, w, b, **kwargs)
-
-            def im2col_path():
-                with torch.backends.mkldnn.flags(enabled=False):
-                    return F.conv_transpose2d(x, w, b, **kwargs)
-
-            return im2col_path
+            x, w, b = entry.make_inputs(np.dtype(dtype))
+            return common.peers.torch_deconv2d(torch, x, w, b, im2col=peer == "torch-im2col",
+                                               **kwargs)
 
         return common.Case(_NO_COST, prepare)
 
@@ -128,24 +120,10 @@ class PeerDeconv2dPeakMem(_PeerDeconv2dCase, common.MemBench):
 def _cv2_resize(entry, mode, dtype, threads):
     cv2 = common.import_peer("cv2")
     cv2.setNumThreads(threads)
-    flag = cv2.INTER_NEAREST if mode == "nearest" else cv2.INTER_LINEAR
-    scale = entry.scale_factor
 
     def prepare():
         x = entry.make_counterpart_inputs(np.dtype(dtype))["x"]
-        n, c, h, w = x.shape
-        block = common.cv2_block_channels(cv2, c, x.dtype)
-        images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
-                  for i in range(n) for j in range(0, c, block)]
-        outs = [np.empty((h * scale, w * scale, im.shape[2]), dtype=x.dtype) for im in images]
-        size = (w * scale, h * scale)
-
-        def resize():
-            for im, out in zip(images, outs):
-                cv2.resize(im, size, dst=out, interpolation=flag)
-            return outs
-
-        return resize
+        return common.peers.cv2_resize(cv2, x, entry.scale_factor, mode)[0]
 
     return prepare
 
@@ -156,25 +134,12 @@ class _TorchCounterpartCase:
 
     def build(self, layer, counterpart, dtype, threads=1):
         entry = counterpart_entry(layer, counterpart)
-        mode = counterpart.split("+")[0]
-        scale = entry.scale_factor
         torch = _torch(threads)
-        F = torch.nn.functional
-        extra = {"align_corners": False} if mode == "bilinear" else {}
 
         def prepare():
-            data = {k: torch.from_numpy(v)
-                    for k, v in entry.make_counterpart_inputs(np.dtype(dtype)).items()}
-            x = data["x"]
-            if counterpart.endswith("+conv3x3"):
-                w, b = data["conv_weight"], data["conv_bias"]
-                return lambda: F.conv2d(F.interpolate(x, scale_factor=scale, mode=mode,
-                                                      **extra), w, b, padding=1)
-            if counterpart.endswith("+add"):
-                skip = data["skip"]
-                return lambda: F.interpolate(x, scale_factor=scale, mode=mode,
-                                             **extra).add_(skip)
-            return lambda: F.interpolate(x, scale_factor=scale, mode=mode, **extra)
+            data = entry.make_counterpart_inputs(np.dtype(dtype))
+            return common.peers.torch_counterpart(torch, counterpart, entry.scale_factor,
+                                                  **data)
 
         return common.Case(_NO_COST, prepare)
 

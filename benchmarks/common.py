@@ -64,7 +64,6 @@ import importlib.util
 import math
 import os
 import sys
-import time
 import zlib
 from dataclasses import dataclass, replace
 
@@ -136,18 +135,20 @@ def _history_env():
     return None
 
 
-def _load_catalogue():
+def _tool(name):
+    """``suite.bench.<name>``: the catalogue, the timing loops or the peers. In a history
+    campaign, the working tree's file (loaded by path, beside the commit under test's build,
+    which may not have it yet): catalogue.py imports only numpy and suite.bilinear_kernel,
+    which every commit has; timing.py and peers.py import nothing from suite."""
     tree = _history_env()
-    path = tree and os.path.join(tree, "suite", "bench", "catalogue.py")
+    path = tree and os.path.join(tree, "suite", "bench", f"{name}.py")
     if path and os.path.isfile(path):
-        # The working tree's catalogue, run against the commit under test's suite (it
-        # imports only numpy and suite.bilinear_kernel, which every commit has).
-        spec = importlib.util.spec_from_file_location("_suite_tree_catalogue", path)
+        spec = importlib.util.spec_from_file_location(f"_suite_tree_{name}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
-    return importlib.import_module("suite.bench.catalogue")
+    return importlib.import_module(f"suite.bench.{name}")
 
 
 def _parse(path):
@@ -183,7 +184,9 @@ def _algorithms():
     return list(found if found is not None else suite.DECONV_ALGORITHMS)
 
 
-catalogue = _load_catalogue()
+catalogue = _tool("catalogue")
+timing = _tool("timing")
+peers = _tool("peers")
 
 #: ``algorithm=`` values of suite.deconv2d, as the installed build (or the working tree, in a
 #: history campaign) lists them: new algorithms join the campaign without an edit here.
@@ -271,26 +274,7 @@ def require(name):
 
 def import_peer(name):
     """The peer module (torch or cv2), or NotImplementedError (asv's skip) when absent."""
-    try:
-        module = importlib.import_module(name)
-        if name == "torch":
-            importlib.import_module("torch.nn.functional")
-    except ImportError as exc:
-        raise NotImplementedError(f"{name} is not installed ({exc})") from None
-    return module
-
-
-def cv2_block_channels(cv2, channels, dtype):
-    """The most channels one cv2 image may have (CV_CN_MAX: 512 in OpenCV 4, 128 in 5)."""
-    block = channels
-    while block > 1:
-        try:
-            cv2.resize(np.zeros((2, 2, block), dtype=dtype), (4, 4),
-                       interpolation=cv2.INTER_NEAREST)
-            return block
-        except Exception:
-            block = (block + 1) // 2
-    return 1
+    return peers.import_peer(name)
 
 
 # ---------------------------------------------------------------------------------------
@@ -351,10 +335,7 @@ def cost(op, dtype, algorithm=None, **arguments):
 
 def deconv_arguments(entry):
     """The cost-model arguments of a catalogue layer's transposed convolution."""
-    return dict(input_shape=entry.input_shape, weight_shape=entry.weight_shape,
-                stride=entry.stride, padding=entry.padding,
-                output_padding=entry.output_padding, groups=entry.groups,
-                bias=entry.bias_shape is not None)
+    return entry.deconv_arguments
 
 
 def align_corners(mode):
@@ -478,30 +459,18 @@ def clear_cache():
 
 
 def calibrated_number(case):
-    """Calls per sample so that one sample takes about SAMPLE_TIME (two untimed calls first:
-    the first pays for page faults, thread start-up and plan caches)."""
+    """Calls per sample so that one sample takes about SAMPLE_TIME (one untimed call first:
+    it pays for page faults, thread start-up and plan caches; then timing.calibrate)."""
     if case.number is None:
         run = case.run
         run()
-        start = time.perf_counter()
-        run()
-        elapsed = time.perf_counter() - start
-        case.number = int(min(10_000, max(1, round(SAMPLE_TIME / max(elapsed, 1e-7)))))
+        case.number = timing.calibrate(run, SAMPLE_TIME, max_number=10_000)
     return case.number
 
 
 def measure_seconds(run, budget=None):
-    """Median seconds per call: one warm-up call, then at least 3 calls and as many as fit in
-    ``budget`` seconds (TRACK_TIME)."""
-    budget = TRACK_TIME if budget is None else budget
-    run()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < budget and len(times) < 1000):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    """Median seconds per call of ``run`` over about ``budget`` seconds (TRACK_TIME)."""
+    return timing.median_seconds(run, TRACK_TIME if budget is None else budget)
 
 
 class _Bench(abc.ABC):

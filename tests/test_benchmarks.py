@@ -197,8 +197,11 @@ def test_history_env_reads_the_working_tree(monkeypatch):
     import suite
 
     assert common._tree_algorithms(ROOT) == list(suite.DECONV_ALGORITHMS)
-    catalogue = common._load_catalogue()
+    catalogue = common._tool("catalogue")
+    assert catalogue.__name__ == "_suite_tree_catalogue"
     assert [l.name for l in catalogue.LAYERS] == [l.name for l in common.catalogue.LAYERS]
+    for name in ("timing", "peers"):
+        assert common._tool(name).__file__ == os.path.join(ROOT, "suite", "bench", f"{name}.py")
     monkeypatch.setenv("SUITE_BENCH_ALGORITHMS", "col2im, phase")
     assert common._algorithms() == ["col2im", "phase"]
 

@@ -22,5 +22,14 @@ BENCH_EXTRA = 'pip install "suite[bench]"  (or: pip install -r requirements/benc
 
 
 def missing(*modules):
-    """The names among ``modules`` that cannot be imported here (without importing them)."""
-    return [name for name in modules if importlib.util.find_spec(name) is None]
+    """The names among ``modules`` that cannot be imported here (found without importing
+    them)."""
+    absent = []
+    for name in modules:
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            absent.append(name)
+    return absent

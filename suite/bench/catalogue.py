@@ -182,10 +182,12 @@ class Layer:
         shapes and geometry, named as ``suite.cost.<operation>_cost`` takes them. Bilinear is
         ``align_corners=False`` (PyTorch's default); "+conv3x3" is 3x3, padding 1, with bias.
         The one definition of what a counterpart is, for the benchmarks, the cost joins and
-        the report."""
-        if kind not in COUNTERPARTS:
-            raise ValueError(f"unknown counterpart {kind!r}; expected one of {COUNTERPARTS}")
-        mode = kind.split("+")[0]
+        the report. Besides :data:`COUNTERPARTS`, any ``<mode>``, ``<mode>+conv3x3`` or
+        ``<mode>+add`` of suite's upsample modes (the fused benchmarks' bilinear+add)."""
+        mode, _, after = kind.partition("+")
+        if mode not in suite.UPSAMPLE_MODES or after not in ("", "conv3x3", "add"):
+            raise ValueError(f"unknown counterpart {kind!r}; expected one of {COUNTERPARTS} "
+                             f"or another upsample mode of suite.UPSAMPLE_MODES with them")
         arguments = dict(input_shape=self.input_shape, mode=mode,
                          align_corners=False if mode == "bilinear" else None)
         if kind.endswith("+conv3x3"):

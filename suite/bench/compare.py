@@ -61,12 +61,12 @@ import platform
 import re
 import statistics
 import sys
-import time
 import warnings
 import zlib
 
 import numpy as np
 
+from . import costs, peers, timing
 from .catalogue import DECONV_LAYERS, LAYERS, get_layer
 
 __all__ = ["main"]
@@ -98,16 +98,9 @@ QUICK_REPEATS = 7
 def _import_peer(name):
     """(module, None) or (None, "not installed ...")."""
     try:
-        if name == "torch":
-            import torch
-            import torch.nn.functional  # noqa: F401
-            return torch, None
-        if name == "cv2":
-            import cv2
-            return cv2, None
-    except Exception as exc:  # ImportError, or a broken install
-        return None, f"not installed ({type(exc).__name__}: {exc})"
-    raise ValueError(name)
+        return peers.import_peer(name), None
+    except peers.PeerUnavailable as exc:
+        return None, exc.reason
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,24 +140,6 @@ class Contestant:
         return min(self.samples) if self.samples else math.nan
 
 
-def _timed(fn, number, context):
-    with context() if context is not None else contextlib.nullcontext():
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        return time.perf_counter() - start
-
-
-def _calibrate(fn, min_time, context):
-    """Calls per sample so that one sample takes about ``min_time`` (timeit's autorange)."""
-    number = 1
-    while True:
-        total = _timed(fn, number, context)
-        if total >= 0.2 * min_time or number >= 10**6:
-            return max(1, math.ceil(number * min_time / max(total, 1e-9)))
-        number *= 10
-
-
 def _relative_error(actual, expected):
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -192,14 +167,14 @@ def run_case(contestants, repeats, min_time, tol):
             else:
                 err = _relative_error(result, expected)
                 c.check = "ok" if err <= tol else f"MISMATCH {err:.1e}"
-            c.number = _calibrate(c.fn, min_time, c.context)
+            c.number = timing.calibrate(c.fn, min_time, c.context)
         except Exception as exc:  # a peer that cannot do this case
             c.status = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:60]}"
     running = [c for c in contestants if c.ok]
     for r in range(repeats):
         shift = r % len(running) if running else 0
         for c in running[shift:] + running[:shift]:
-            c.samples.append(_timed(c.fn, c.number, c.context) / c.number)
+            c.samples.append(timing.timed(c.fn, c.number, c.context) / c.number)
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,10 +202,6 @@ class Case:
         return c.median / ref.median
 
 
-def _tensor(torch, a):
-    return None if a is None else torch.from_numpy(a)
-
-
 def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
     x, weight, bias = layer.make_inputs(dtype, seed=0)
     kw = layer.deconv_kwargs
@@ -246,21 +217,15 @@ def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
         contestants += [Contestant("torch", status=torch_status),
                         Contestant("torch-im2col", status=torch_status)]
     else:
-        F = torch.nn.functional
-        xt, wt, bt = _tensor(torch, x), _tensor(torch, weight), _tensor(torch, bias)
-
-        def torch_deconv():
-            return F.conv_transpose2d(xt, wt, bt, **kw)
-
-        def no_mkldnn():
-            return torch.backends.mkldnn.flags(enabled=False)
-
         to_numpy = lambda t: t.numpy()  # noqa: E731
-        contestants += [Contestant("torch", torch_deconv, to_nchw=to_numpy),
-                        Contestant("torch-im2col", torch_deconv, context=no_mkldnn,
-                                   to_nchw=to_numpy)]
+        contestants += [
+            Contestant("torch", peers.torch_deconv2d(torch, x, weight, bias, **kw),
+                       to_nchw=to_numpy),
+            Contestant("torch-im2col", peers.torch_deconv2d(torch, x, weight, bias,
+                                                            im2col=True, **kw),
+                       to_nchw=to_numpy)]
     return Case("deconv", layer.name, layer.input_shape, threads, contestants,
-                flops=layer.deconv_flops)
+                flops=costs.layer_costs(layer, dtype)["deconv"].useful_flops)
 
 
 def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
@@ -275,8 +240,7 @@ def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
     else:
         contestants.append(Contestant("torch", _fused_call("torch", x, w, b, s, mode, threads),
                                       to_nchw=lambda t: t.numpy()))
-    n, c_in, h, width = layer.input_shape
-    flops = 2 * n * layer.out_channels * c_in * 9 * (h * s) * (width * s)
+    flops = costs.counterpart_cost(layer, f"{mode}+conv3x3", dtype).useful_flops
     return Case("fused", f"{layer.name}:{mode}", layer.input_shape, threads, contestants,
                 flops=flops)
 
@@ -293,16 +257,8 @@ def _fused_call(who, x, w, b, scale, mode, threads):
         return lambda: suite.conv2d(suite.upsample(x, scale_factor=scale, mode=mode,
                                                    num_threads=threads), w, b, padding=1,
                                     num_threads=threads)
-    import torch
-
-    F = torch.nn.functional
-    xt, wt, bt = (torch.from_numpy(a) for a in (x, w, b))
-
-    def run():
-        with torch.no_grad():
-            return F.conv2d(F.interpolate(xt, scale_factor=scale, mode=mode), wt, bt,
-                            padding=1)
-    return run
+    return peers.torch_counterpart(peers.import_peer("torch"), f"{mode}+conv3x3", scale, x,
+                                   w, b)
 
 
 def _status_kib(field):
@@ -376,38 +332,10 @@ def format_memory(rows, dtype, threads):
     return lines[0] + "\n" + _align(lines[1:])
 
 
-def _cv2_block_channels(cv2, channels, dtype):
-    """The most channels one cv2 image may have (CV_CN_MAX: 512 in OpenCV 4, 128 in 5)."""
-    block = channels
-    while block > 1:
-        try:
-            cv2.resize(np.zeros((2, 2, block), dtype=dtype), (4, 4),
-                       interpolation=cv2.INTER_NEAREST)
-            return block
-        except Exception:
-            block = (block + 1) // 2
-    return 1
-
-
-def _cv2_contestant(name, cv2, cv2_status, x, interpolation):
+def _cv2_contestant(name, cv2, cv2_status, x, mode):
     if cv2 is None:
         return Contestant(name, status=cv2_status)
-    n, c, h, w = x.shape
-    block = _cv2_block_channels(cv2, c, x.dtype)
-    # one contiguous (H, W, <= block) array per image and channel block, prepared untimed
-    images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
-              for i in range(n) for j in range(0, c, block)]
-    outs = [np.empty((2 * h, 2 * w, im.shape[2]), dtype=x.dtype) for im in images]
-    flag = getattr(cv2, interpolation)
-
-    def resize():
-        return [cv2.resize(im, (2 * w, 2 * h), dst=o, interpolation=flag)
-                for im, o in zip(images, outs)]
-
-    def to_nchw(results):
-        planes = [r.reshape(2 * h, 2 * w, -1).transpose(2, 0, 1) for r in results]
-        return np.concatenate(planes).reshape(n, c, 2 * h, 2 * w)
-
+    resize, to_nchw = peers.cv2_resize(cv2, x, 2, mode)
     return Contestant(name, resize, to_nchw=to_nchw)
 
 
@@ -435,15 +363,9 @@ def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status
     if torch is None:
         contestants.append(Contestant("torch", status=torch_status))
     else:
-        F = torch.nn.functional
-        xt = torch.from_numpy(x)
-        extra = {} if mode == "nearest" else {"align_corners": False}
-        contestants.append(Contestant(
-            "torch", lambda: F.interpolate(xt, scale_factor=2, mode=mode, **extra),
-            to_nchw=lambda t: t.numpy()))
-    contestants.append(_cv2_contestant(
-        "cv2-nhwc", cv2, cv2_status, x,
-        "INTER_NEAREST" if mode == "nearest" else "INTER_LINEAR"))
+        contestants.append(Contestant("torch", peers.torch_counterpart(torch, mode, 2, x),
+                                      to_nchw=lambda t: t.numpy()))
+    contestants.append(_cv2_contestant("cv2-nhwc", cv2, cv2_status, x, mode))
     itemsize = np.dtype(dtype).itemsize
     return Case(mode, name, shape, threads, contestants,
                 bytes_moved=(x.size + out.size) * itemsize)

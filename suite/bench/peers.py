@@ -1,0 +1,119 @@
+"""The peers, prepared once for every tool that measures them: importing PyTorch and OpenCV,
+and each peer's version of a layer as a callable on data prepared untimed.
+
+Used by ``python -m suite compare`` and by the asv suite (``benchmarks/bench_peers.py``), so
+both time the same peer calls on the same layouts. It imports NumPy only (the peers when
+asked), never :mod:`suite`: in a history campaign asv loads this file from the working tree
+beside an older build of the package (``benchmarks/common.py``, "History campaigns").
+"""
+
+import importlib
+
+import numpy as np
+
+__all__ = ["PeerUnavailable", "cv2_block_channels", "cv2_resize", "import_peer",
+           "torch_counterpart", "torch_deconv2d"]
+
+#: The modules each peer needs (torch: its functional API too).
+_MODULES = {"torch": ("torch", "torch.nn.functional"), "cv2": ("cv2",)}
+
+
+class PeerUnavailable(NotImplementedError):
+    """A peer that is not installed (or fails to import). A NotImplementedError, which asv
+    reports as "skipped" when a benchmark's setup raises it; ``reason`` says why, for a
+    table cell ("not installed (ImportError: ...)")."""
+
+    def __init__(self, name, reason):
+        super().__init__(f"{name} is {reason}")
+        self.reason = reason
+
+
+def import_peer(name):
+    """The peer module (``"torch"`` or ``"cv2"``), or :class:`PeerUnavailable` saying why."""
+    if name not in _MODULES:
+        raise ValueError(f"unknown peer {name!r}; expected one of {tuple(_MODULES)}")
+    try:
+        for module in _MODULES[name]:
+            importlib.import_module(module)
+    except Exception as exc:  # ImportError, or a broken install
+        raise PeerUnavailable(name, f"not installed ({type(exc).__name__}: {exc})") from None
+    return importlib.import_module(name)
+
+
+def torch_deconv2d(torch, x, weight, bias, im2col=False, **geometry):
+    """``F.conv_transpose2d`` of NumPy arrays (shared, not copied, as tensors). ``im2col``:
+    under ``torch.backends.mkldnn.flags(enabled=False)``, PyTorch's own col2im ("slow")
+    path instead of its default (oneDNN where it picks it)."""
+    F = torch.nn.functional
+    x, weight, bias = (None if a is None else torch.from_numpy(a) for a in (x, weight, bias))
+    if not im2col:
+        return lambda: F.conv_transpose2d(x, weight, bias, **geometry)
+
+    def col2im_path():
+        with torch.backends.mkldnn.flags(enabled=False):
+            return F.conv_transpose2d(x, weight, bias, **geometry)
+
+    return col2im_path
+
+
+def torch_counterpart(torch, kind, scale_factor, x, conv_weight=None, conv_bias=None,
+                      skip=None):
+    """PyTorch's version of a catalogue counterpart (``Layer.counterpart_operation``):
+    ``F.interpolate`` (align_corners=False for bilinear), then ``F.conv2d`` (3x3, padding
+    1) for "+conv3x3" or ``+ skip`` for "+add", under ``torch.no_grad()``."""
+    F = torch.nn.functional
+    mode = kind.split("+")[0]
+    extra = {"align_corners": False} if mode == "bilinear" else {}
+    x = torch.from_numpy(x)
+
+    def upsampled():
+        return F.interpolate(x, scale_factor=scale_factor, mode=mode, **extra)
+
+    if kind.endswith("+conv3x3"):
+        w, b = torch.from_numpy(conv_weight), torch.from_numpy(conv_bias)
+
+        def run():
+            with torch.no_grad():
+                return F.conv2d(upsampled(), w, b, padding=1)
+        return run
+    if kind.endswith("+add"):
+        skip = torch.from_numpy(skip)
+        return lambda: upsampled().add_(skip)
+    return upsampled
+
+
+def cv2_block_channels(cv2, channels, dtype):
+    """The most channels one cv2 image may have (CV_CN_MAX: 512 in OpenCV 4, 128 in 5)."""
+    block = channels
+    while block > 1:
+        try:
+            cv2.resize(np.zeros((2, 2, block), dtype=dtype), (4, 4),
+                       interpolation=cv2.INTER_NEAREST)
+            return block
+        except Exception:
+            block = (block + 1) // 2
+    return 1
+
+
+def cv2_resize(cv2, x, scale, mode):
+    """``(resize, to_nchw)``: ``cv2.resize`` by an integer ``scale`` (INTER_NEAREST for
+    nearest, INTER_LINEAR for bilinear) of NCHW ``x`` prepared once, untimed, as contiguous
+    (H, W, C) images, one per image and block of at most CV_CN_MAX channels, into outputs
+    allocated here: OpenCV's preferred layout, not an NCHW layer (which would add two
+    transposes). ``to_nchw(resize())`` gives the NCHW result, for checking."""
+    n, c, h, w = x.shape
+    block = cv2_block_channels(cv2, c, x.dtype)
+    images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
+              for i in range(n) for j in range(0, c, block)]
+    outs = [np.empty((scale * h, scale * w, im.shape[2]), dtype=x.dtype) for im in images]
+    flag = cv2.INTER_NEAREST if mode.startswith("nearest") else cv2.INTER_LINEAR
+    size = (scale * w, scale * h)
+
+    def resize():
+        return [cv2.resize(im, size, dst=o, interpolation=flag) for im, o in zip(images, outs)]
+
+    def to_nchw(results):
+        planes = [r.reshape(scale * h, scale * w, -1).transpose(2, 0, 1) for r in results]
+        return np.concatenate(planes).reshape(n, c, scale * h, scale * w)
+
+    return resize, to_nchw
