@@ -4,7 +4,9 @@ import threading
 
 from threadpoolctl import ThreadpoolController
 
+from . import _buildinfo
 from . import _conv  # noqa: F401  (loads scipy's BLAS and the OpenMP runtime first)
+from ._validation import check_int
 
 _controller = None
 
@@ -74,3 +76,10 @@ def single_threaded_blas():
     alternating with OpenMP's, fight over the cores while the other pool spins down.
     """
     return _single_threaded_blas
+
+
+def effective_n_threads(num_threads):
+    """The OpenMP thread count for one call: ``None`` means OpenMP's current limit."""
+    if num_threads is None:
+        return _buildinfo.omp_max_threads()
+    return check_int(num_threads, "num_threads", minimum=1)

@@ -10,8 +10,6 @@ import numbers
 
 import numpy as np
 
-from . import _buildinfo
-
 #: The dtypes the kernels are compiled for.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -148,13 +146,6 @@ def contiguous(array):
     if array.flags.c_contiguous and array.flags.aligned:
         return array
     return np.array(array, order="C", copy=True)
-
-
-def effective_n_threads(num_threads):
-    """The OpenMP thread count for one call: ``None`` means OpenMP's current limit."""
-    if num_threads is None:
-        return _buildinfo.omp_max_threads()
-    return check_int(num_threads, "num_threads", minimum=1)
 
 
 def check_choice(value, name, choices):

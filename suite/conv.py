@@ -21,7 +21,7 @@ from ._plan import (
     winograd_blocking,
     winograd_phase_values,
 )
-from ._threads import single_threaded_blas
+from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
     check_array,
     check_bias,
@@ -35,7 +35,6 @@ from ._validation import (
     check_size,
     check_weight,
     contiguous,
-    effective_n_threads,
     make_output,
 )
 from .geometry import (

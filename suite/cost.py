@@ -85,20 +85,30 @@ collapsible nearest cases by the collapsed kernel, and bilinear by interpolating
 
 Checkerboard figures
 --------------------
-:func:`overlap_ratio` (kernel geometry) and :func:`phase_sum_spread` (kernel values); see
-their docstrings.
+:func:`overlap_ratio` (kernel geometry) and :func:`phase_sum_spread` (kernel values), defined
+in :mod:`suite.checkerboard`; see their docstrings.
 """
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 
-import numpy as np
 
 from ._plan import DECONV_ALGORITHMS, WINOGRAD_PASS_BYTES
-from .geometry import PHASE_TAPS, collapsed_phase_table, phase_table, winograd_tiles
+from ._validation import check_int, check_mode, check_pair, check_scale
+from .checkerboard import overlap_ratio, phase_sum_spread, phase_sums  # noqa: F401
+from .geometry import (
+    PHASE_TAPS,
+    check_geometry,
+    collapsed_phase_table,
+    conv2d_output_shape,
+    deconv2d_output_shape,
+    phase_table,
+    sliding_positions,
+    upsample_output_size,
+    winograd_tiles,
+)
 
 __all__ = [
     "Cost",
@@ -129,7 +139,6 @@ PRICED_DECONV_ALGORITHMS = DECONV_ALGORITHMS[1:] + ("zero_insertion",)
 #: runs, and the upsample followed by the separate operation.
 PRICED_FUSION_VARIANTS = ("fused", "unfused")
 
-_UPSAMPLE_MODES = ("nearest", "nearest-exact", "bilinear")
 
 
 # ----------------------------------------------------------------------------------------
@@ -234,112 +243,62 @@ class Cost:
 
 
 # ----------------------------------------------------------------------------------------
-# argument checking (pure Python: this module must not need the compiled core)
+# argument checking (suite._validation's checks; shapes need no batch of data)
 # ----------------------------------------------------------------------------------------
-
-def _int(value, name, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _pair(value, name, minimum):
-    items = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
-    if len(items) != 2:
-        raise ValueError(f"{name} must be an int or a pair (height, width), got {value!r}")
-    return tuple(_int(v, name, minimum) for v in items)
-
 
 def _shape(shape, name, ndim=4):
     if not isinstance(shape, (tuple, list)) or len(shape) != ndim:
         raise ValueError(f"{name} must be a {ndim}-tuple, got {shape!r}")
-    out = tuple(_int(v, name, 0) for v in shape)
+    out = tuple(check_int(v, name, 0) for v in shape)
     if min(out[1:]) < 1:
         raise ValueError(f"{name} must have positive sizes after the batch, got {shape!r}")
     return out
 
 
-def _scale_pair(scale_factor):
-    items = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
-             else (scale_factor, scale_factor))
-    if len(items) != 2:
-        raise ValueError(f"scale_factor must be a number or a pair, got {scale_factor!r}")
-    out = []
-    for v in items:
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-            raise TypeError(f"scale_factor must be a number or a pair, got {scale_factor!r}")
-        v = float(v)
-        if not math.isfinite(v) or v <= 0:
-            raise ValueError(f"scale_factor must be finite and > 0, got {scale_factor!r}")
-        out.append(v)
-    return tuple(out)
+def _scalecheck_pair(scale_factor):
+    return check_scale(scale_factor, "scale_factor")
 
 
 def _mode(mode, align_corners):
-    if mode not in _UPSAMPLE_MODES:
-        raise ValueError(f"mode must be one of {_UPSAMPLE_MODES}, got {mode!r}")
-    if mode != "bilinear":
-        if align_corners is not None:
-            raise ValueError("align_corners only applies to mode='bilinear'")
-        return mode, False
-    return mode, bool(align_corners)
+    if mode == "bilinear" and align_corners is not None:
+        align_corners = bool(align_corners)
+    return check_mode(mode, align_corners)
 
 
 def _itemsize(itemsize):
-    return _int(itemsize, "itemsize", 1)
-
-
-def _conv_size(size, k, s, p, d, what):
-    out = (size + 2 * p - d * (k - 1) - 1) // s + 1
-    if out < 1:
-        raise ValueError(f"the kernel (size {k}, dilation {d}) does not fit in the padded "
-                         f"{what} (size {size} + 2*{p}): the output would be empty")
-    return out
+    return check_int(itemsize, "itemsize", 1)
 
 
 def _conv_geometry(input_shape, weight_shape, stride, padding, dilation, groups):
     n, c_in, h, w = _shape(input_shape, "input_shape")
     c_out, cig, kh, kw = _shape(weight_shape, "weight_shape")
-    groups = _int(groups, "groups", 1)
+    groups = check_int(groups, "groups", 1)
     if min(weight_shape) < 1:
         raise ValueError(f"weight_shape must be positive, got {weight_shape!r}")
     if c_in % groups or c_out % groups or cig * groups != c_in:
         raise ValueError(f"weight {weight_shape} with groups={groups} does not fit "
                          f"{c_in} input channels (C_out and C_in must divide by groups)")
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
-    ho = _conv_size(h, kh, s[0], p[0], d[0], "height")
-    wo = _conv_size(w, kw, s[1], p[1], d[1], "width")
-    return (n, c_in, h, w), (c_out, cig, kh, kw), s, p, d, groups, (n, c_out, ho, wo)
+    s, p, d = check_pair(stride, "stride", 1), check_pair(padding, "padding", 0), \
+        check_pair(dilation, "dilation", 1)
+    out = conv2d_output_shape((n, c_in, h, w), (c_out, cig, kh, kw), s, p, d)
+    return (n, c_in, h, w), (c_out, cig, kh, kw), s, p, d, groups, out
 
 
 def _deconv_geometry(input_shape, weight_shape, stride, padding, output_padding, dilation,
                      groups):
     n, c_in, h, w = _shape(input_shape, "input_shape")
     wc_in, cog, kh, kw = _shape(weight_shape, "weight_shape")
-    groups = _int(groups, "groups", 1)
+    groups = check_int(groups, "groups", 1)
     if min(weight_shape) < 1:
         raise ValueError(f"weight_shape must be positive, got {weight_shape!r}")
     if wc_in != c_in or c_in % groups:
         raise ValueError(f"weight {weight_shape} must be (C_in, C_out/groups, kH, kW) with "
                          f"C_in = {c_in} divisible by groups={groups}")
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
-    op = _pair(output_padding, "output_padding", 0)
-    out = []
-    for a, (size, k) in enumerate(((h, kh), (w, kw))):
-        if not (op[a] < s[a] or op[a] < d[a]):
-            raise ValueError(f"output_padding must be smaller than the stride or the dilation, "
-                             f"got output_padding={op}, stride={s}, dilation={d}")
-        o = (size - 1) * s[a] - 2 * p[a] + d[a] * (k - 1) + op[a] + 1
-        if o < 1:
-            raise ValueError(f"padding={p} is too large: the output would be empty")
-        out.append(o)
-    return ((n, c_in, h, w), (c_in, cog, kh, kw), s, p, op, d, groups,
-            (n, cog * groups, out[0], out[1]))
+    out = deconv2d_output_shape((n, c_in, h, w), (c_in, cog, kh, kw), stride, padding,
+                                output_padding, dilation, groups)
+    s, p, d = check_geometry(stride, padding, dilation)
+    op = check_pair(output_padding, "output_padding", 0)
+    return (n, c_in, h, w), (c_in, cog, kh, kw), s, p, op, d, groups, out
 
 
 def _bias_flag(bias):
@@ -359,14 +318,6 @@ def _axis_hits(n_in, k, s, p, d, n_out):
         hi = min(n_in - 1, (n_out - 1 - off) // s)
         total += max(0, hi - lo + 1)
     return total
-
-
-def _tap_counts(k, s, d):
-    """Per residue r in [0, s): the taps i with i*d = r (mod s) (one axis of a deconv)."""
-    counts = [0] * s
-    for i in range(k):
-        counts[(i * d) % s] += 1
-    return counts
 
 
 @lru_cache(maxsize=1024)
@@ -552,11 +503,11 @@ def im2col_cost(input_shape, kernel_size, stride=1, padding=0, dilation=1, items
     ``min_bytes = (N*C*H*W + N*C*kH*kW*H_out*W_out) * itemsize``."""
     itemsize = _itemsize(itemsize)
     n, c, h, w = _shape(input_shape, "input_shape")
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
-    ho = _conv_size(h, kh, s[0], p[0], d[0], "height")
-    wo = _conv_size(w, kw, s[1], p[1], d[1], "width")
+    kh, kw = check_pair(kernel_size, "kernel_size", 1)
+    s, p, d = check_pair(stride, "stride", 1), check_pair(padding, "padding", 0), \
+        check_pair(dilation, "dilation", 1)
+    ho = sliding_positions(h, kh, s[0], p[0], d[0], "height")
+    wo = sliding_positions(w, kw, s[1], p[1], d[1], "width")
     out = (n, c * kh * kw, ho * wo)
     return Cost(operation="im2col", output_shape=out, macs=0, adds=0,
                 executed_flops={"im2col": 0},
@@ -575,15 +526,15 @@ def col2im_cost(cols_shape, output_size, kernel_size, stride=1, padding=0, dilat
     """
     itemsize = _itemsize(itemsize)
     n, rows, length = _shape(cols_shape, "cols_shape", 3)
-    h, w = _pair(output_size, "output_size", 1)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
+    h, w = check_pair(output_size, "output_size", 1)
+    kh, kw = check_pair(kernel_size, "kernel_size", 1)
+    s, p, d = check_pair(stride, "stride", 1), check_pair(padding, "padding", 0), \
+        check_pair(dilation, "dilation", 1)
     if rows % (kh * kw):
         raise ValueError(f"cols must have a multiple of kH*kW = {kh * kw} rows, got {rows}")
     c = rows // (kh * kw)
-    lh = _conv_size(h, kh, s[0], p[0], d[0], "output height")
-    lw = _conv_size(w, kw, s[1], p[1], d[1], "output width")
+    lh = sliding_positions(h, kh, s[0], p[0], d[0], "output height")
+    lw = sliding_positions(w, kw, s[1], p[1], d[1], "output width")
     if lh * lw != length:
         raise ValueError(f"cols has {length} columns, the geometry gives {lh}x{lw}")
     adds = n * c * _axis_hits(lh, kh, s[0], p[0], d[0], h) * _axis_hits(lw, kw, s[1], p[1],
@@ -597,18 +548,6 @@ def col2im_cost(cols_shape, output_size, kernel_size, stride=1, padding=0, dilat
 # ----------------------------------------------------------------------------------------
 # upsampling
 # ----------------------------------------------------------------------------------------
-
-def _upsample_size(hw, size, scale_factor):
-    if (size is None) == (scale_factor is None):
-        raise ValueError("give exactly one of size and scale_factor")
-    if size is not None:
-        return _pair(size, "size", 1), None
-    scales = _scale_pair(scale_factor)
-    out = tuple(math.floor(length * sc) for length, sc in zip(hw, scales))
-    if min(out) < 1:
-        raise ValueError(f"scale_factor={scale_factor!r} gives an empty output for {hw}")
-    return out, scales
-
 
 def _interp_macs(mode, planes, ho, wo):
     return 4 * planes * ho * wo if mode == "bilinear" else 0
@@ -631,7 +570,7 @@ def upsample_cost(input_shape, size=None, scale_factor=None, mode="nearest",
     itemsize = _itemsize(itemsize)
     n, c, h, w = _shape(input_shape, "input_shape")
     mode, _ = _mode(mode, align_corners)
-    (ho, wo), _ = _upsample_size((h, w), size, scale_factor)
+    (ho, wo), _ = upsample_output_size((h, w), size, scale_factor)
     planes = n * c
     macs = _interp_macs(mode, planes, ho, wo)
     if mode == "bilinear":
@@ -658,7 +597,7 @@ def upsample_backward_cost(input_shape, size=None, scale_factor=None, mode="near
     itemsize = _itemsize(itemsize)
     n, c, h, w = _shape(input_shape, "input_shape")
     mode, _ = _mode(mode, align_corners)
-    (ho, wo), _ = _upsample_size((h, w), size, scale_factor)
+    (ho, wo), _ = upsample_output_size((h, w), size, scale_factor)
     planes = n * c
     macs = _interp_macs(mode, planes, ho, wo)
     adds = 0 if mode == "bilinear" else planes * ho * wo
@@ -678,13 +617,13 @@ def collapsed_kernel_taps(scale_factor, kernel_size, padding=None, dilation=1, m
     ``((taps of phase 0..sH-1), (taps of phase 0..sW-1))``; e.g. x2 + 3x3 -> ((2, 2), (2, 2)).
     Integer scale factors only; bilinear means ``align_corners=False``.
     """
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
-    dh, dw = _pair(dilation, "dilation", 1)
+    kh, kw = check_pair(kernel_size, "kernel_size", 1)
+    dh, dw = check_pair(dilation, "dilation", 1)
     if padding is None:
         padding = (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
-    ph, pw = _pair(padding, "padding", 0)
+    ph, pw = check_pair(padding, "padding", 0)
     mode, _ = _mode(mode, None)
-    scales = _collapsible(_scale_pair(scale_factor), mode, False)
+    scales = _collapsible(_scalecheck_pair(scale_factor), mode, False)
     if scales is None:
         raise ValueError(f"the kernel collapses for integer scale factors only, got "
                          f"{scale_factor!r}")
@@ -705,7 +644,7 @@ def collapsed_macs_per_pixel(scale_factor, kernel_size, padding=None, dilation=1
     x4 + 3x3: (36, 144).
     """
     taps_h, taps_w = collapsed_kernel_taps(scale_factor, kernel_size, padding, dilation, mode)
-    kh, kw = _pair(kernel_size, "kernel_size", 1)
+    kh, kw = check_pair(kernel_size, "kernel_size", 1)
     return sum(taps_h) * sum(taps_w), len(taps_h) * len(taps_w) * kh * kw
 
 
@@ -740,7 +679,7 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     itemsize = _itemsize(itemsize)
     n, c_in, h, w = _shape(input_shape, "input_shape")
     mode, align_corners = _mode(mode, align_corners)
-    (hu, wu), scales = _upsample_size((h, w), None, scale_factor)
+    (hu, wu), scales = upsample_output_size((h, w), None, scale_factor)
     conv = conv2d_cost((n, c_in, hu, wu), weight_shape, stride, padding, dilation, groups,
                        bias, itemsize)
     c_out, cig, kh, kw = conv.output_shape[1], weight_shape[1], weight_shape[2], weight_shape[3]
@@ -750,8 +689,8 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     useful = 2 * macs + conv.adds
     upsampled_map = n * c_in * hu * wu * itemsize
     collapse = _collapsible(scales, mode, align_corners)
-    s, p, d = _pair(stride, "stride", 1), _pair(padding, "padding", 0), \
-        _pair(dilation, "dilation", 1)
+    s, p, d = check_pair(stride, "stride", 1), check_pair(padding, "padding", 0), \
+        check_pair(dilation, "dilation", 1)
     if mode == "bilinear" or s != (1, 1):
         collapse = None
     tiles = None
@@ -804,65 +743,3 @@ def upsample_add_cost(input_shape, skip_shape, mode="nearest", align_corners=Non
                 min_bytes=planes * (h * w + 2 * ho * wo) * itemsize,
                 workspace_bytes={"fused": 0, "unfused": planes * ho * wo * itemsize},
                 parameters=0, itemsize=itemsize)
-
-
-# ----------------------------------------------------------------------------------------
-# checkerboard figures
-# ----------------------------------------------------------------------------------------
-
-def overlap_ratio(kernel_size, stride, dilation=1):
-    """max/min of ``deconv2d(ones, ones)`` in the interior (1.0: every output is covered by
-    the same number of taps; ``inf``: some outputs get no tap at all, e.g. k1 s2).
-
-    Per axis, an interior output at position ``u`` (before cropping) receives the taps
-    ``i`` with ``i*d = u (mod s)``: ``c[r] = #{i < k: i*d mod s = r}``; the 2-D ratio is
-    ``(max c_H / min c_H) * (max c_W / min c_W)``. k4 s2 -> 1.0, k3 s2 -> 4.0 (2.0 per
-    axis), k2 s2 -> 1.0, k1 s1 -> 1.0.
-    """
-    ks, ss, ds = (_pair(kernel_size, "kernel_size", 1), _pair(stride, "stride", 1),
-                  _pair(dilation, "dilation", 1))
-    ratio = 1.0
-    for k, s, d in zip(ks, ss, ds):
-        counts = _tap_counts(k, s, d)
-        if min(counts) == 0:
-            return math.inf
-        ratio *= max(counts) / min(counts)
-    return ratio
-
-
-def phase_sums(weight, stride, dilation=1):
-    """Per-phase kernel sums of a deconvolution weight ``(C_in, C_out/g, kH, kW)``.
-
-    Returns ``S`` of shape ``(C_in, C_out/g, sH, sW)``:
-    ``S[ci, co, rh, rw] = sum of w[ci, co, i, j] over i*dH = rh (mod sH), j*dW = rw (mod sW)``,
-    the interior response of output channel ``co`` in phase (rh, rw) to a constant 1 in
-    input channel ``ci``.
-    """
-    weight = np.asarray(weight, dtype=np.float64)
-    if weight.ndim != 4:
-        raise ValueError(f"weight must be 4-D (C_in, C_out/groups, kH, kW), got {weight.shape}")
-    (sh, sw), (dh, dw) = _pair(stride, "stride", 1), _pair(dilation, "dilation", 1)
-    kh, kw = weight.shape[2:]
-    ph = np.zeros((sh, kh))
-    ph[(np.arange(kh) * dh) % sh, np.arange(kh)] = 1.0
-    pw = np.zeros((sw, kw))
-    pw[(np.arange(kw) * dw) % sw, np.arange(kw)] = 1.0
-    return np.einsum("abij,ri,tj->abrt", weight, ph, pw)
-
-
-def phase_sum_spread(weight, stride, dilation=1):
-    """How unevenly a deconvolution kernel passes a constant input through its phases.
-
-    With ``S = phase_sums(weight, stride, dilation)`` (per (c_in, c_out) pair and phase):
-    ``spread = sum_pairs (max_phase S - min_phase S) / sum_pairs mean_phase |S|``:
-    the summed per-pair range of the phase sums over their summed mean magnitude.
-    0 means every pair responds to a flat input without a checkerboard (Caffe's bilinear
-    kernels, k4 s2 all-ones, any stride-1 kernel); a phase with no taps shows up as a
-    large spread; 0.0 for an all-zero weight. Scale-invariant. Example: the 3x3 all-ones
-    kernel at stride 2 has phase sums [[4, 2], [2, 1]]: range 3, mean 9/4, spread 4/3.
-    """
-    sums = phase_sums(weight, stride, dilation)
-    flat = sums.reshape(sums.shape[0], sums.shape[1], -1)
-    ranges = float(np.sum(flat.max(axis=2) - flat.min(axis=2)))
-    scale = float(np.sum(np.abs(flat).mean(axis=2)))
-    return ranges / scale if scale > 0 else 0.0

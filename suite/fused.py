@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _conv, _upsample
 from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, images_per_gemm, threads_for_work
-from ._threads import single_threaded_blas
+from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
     check_array,
     check_blas_dims,
@@ -16,7 +16,6 @@ from ._validation import (
     check_same_dtype,
     check_size,
     contiguous,
-    effective_n_threads,
     make_output,
 )
 from .conv import NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, run_winograd

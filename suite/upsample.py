@@ -26,13 +26,13 @@ import functools
 import numpy as np
 
 from . import _upsample
+from ._threads import effective_n_threads
 from ._validation import (
     UPSAMPLE_MODES,
     check_array,
     check_mode,
     check_pair,
     contiguous,
-    effective_n_threads,
     make_output,
 )
 from .geometry import upsample_output_size

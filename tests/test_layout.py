@@ -22,6 +22,7 @@ LAYERS = {
     "suite._buildinfo": 0,
     "suite._validation": 1,
     "suite.geometry": 2,
+    "suite.checkerboard": 2,
     "suite._plan": 3,
     "suite.cost": 4,
     "suite.reference": 0,

@@ -131,17 +131,13 @@ class Layer:
         return dict(stride=self.stride, padding=self.padding,
                     output_padding=self.output_padding, groups=self.groups)
 
-    def _deconv_size(self, size):
-        return ((size - 1) * self.stride - 2 * self.padding + (self.kernel - 1)
-                + self.output_padding + 1)
-
     @property
     def output_shape(self):
         """(N, C_out, H_out, W_out) of the deconvolution, else of the upsample counterpart."""
         if not self.has_deconv:
             return self.counterpart_output_shape(self.counterparts[0])
-        return (self.batch, self.out_channels, self._deconv_size(self.height),
-                self._deconv_size(self.width))
+        return suite.deconv2d_output_shape(self.input_shape, self.weight_shape,
+                                           **self.deconv_kwargs)
 
     @property
     def upsample_output_shape(self):
