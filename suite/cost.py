@@ -65,7 +65,7 @@ Fused upsample + convolution
 ``upsample_conv2d = conv2d(upsample(x))``. Nearest upsampling by an integer ``s`` followed by
 a ``k``-tap convolution reads, for an output position ``o``, the upsampled positions
 ``j_i = o*stride - p + i*d``, i.e. the input offsets ``floor(j_i/s)``: the *collapsed kernel*
-of that phase has as many taps as there are distinct offsets (DESIGN.md, "Semantics").
+of that phase has as many taps as there are distinct offsets (docs/design.md, "Semantics").
 Bilinear (``align_corners=False``, integer ``s``) collapses the same way: an upsampled position
 ``j`` reads ``i0 = floor(src)`` and, when its weight is non-zero, ``i0 + 1``, with
 ``src = (j + 1/2)/s - 1/2``; the collapsed phase kernel has the distinct offsets with a

@@ -20,7 +20,7 @@ conv2d
 deconv2d, deconv2d_zero_insertion, deconv2d_backward
     Transposed convolution by its scatter definition, by zero insertion, and its gradients.
 upsample, upsample_backward
-    ``nearest`` / ``nearest-exact`` / ``bilinear`` with the coordinate rules of DESIGN.md
+    ``nearest`` / ``nearest-exact`` / ``bilinear`` with the coordinate rules of docs/design.md
     ("Semantics that are easy to get wrong"), and the exact adjoint.
 upsample_conv2d, upsample_add
     The fused kernels by their definitions: :func:`conv2d` of :func:`upsample`, and
@@ -369,7 +369,7 @@ def upsample_output_size(in_size, size=None, scale_factor=None):
 
 
 def upsample_source_indices(in_size, out_size, scale, mode, align_corners):
-    """One axis of the coordinate map (PyTorch's ``UpSample.h`` rules, see DESIGN.md).
+    """One axis of the coordinate map (PyTorch's ``UpSample.h`` rules, see docs/design.md).
 
     * ``nearest``: ``(dst*in)//out`` for a given size (exact integers), else
       ``min(floor(dst / scale_factor), in-1)`` (double division);

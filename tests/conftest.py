@@ -426,7 +426,7 @@ class Up:
                     align_corners=self.align_corners)
 
     def torch_comparable(self):
-        """True where PyTorch's floating-point nearest indices cannot hit a tie (DESIGN.md).
+        """True where PyTorch's floating-point nearest indices cannot hit a tie (docs/design.md).
 
         Integer scale factors, bilinear, coprime sizes (nearest) and odd input sizes
         (nearest-exact) are tie-free; PyTorch evaluates ``dst * (1/scale_factor)`` in float32

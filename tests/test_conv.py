@@ -279,7 +279,7 @@ def test_conv2d_out(dtype):
 @dtypes
 @pytest.mark.parametrize("cfg", DECONV[::4], ids=DECONV_IDS[::4])
 def test_deconv2d_grad_input_is_conv2d(cfg, dtype):
-    # DESIGN.md: grad_input = conv2d(grad_out, W) (weight read as (C_in, C_out//g, kH, kW))
+    # docs/design.md: grad_input = conv2d(grad_out, W) (weight read as (C_in, C_out//g, kH, kW))
     g, x, w = backward_data(cfg, dtype)
     gx, _, _ = suite.deconv2d_backward(g, x, w, **cfg.kwargs)
     c = suite.conv2d(g, w, None, cfg.s, cfg.p, cfg.d, cfg.groups)

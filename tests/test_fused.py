@@ -131,7 +131,7 @@ def test_upsample_conv2d_every_algorithm(cfg, dtype, algorithm):
 
 @pytest.mark.parametrize("scale,k,p", [(2, 3, 1), (2, 5, 2), (3, 3, 1), (4, 3, 1), (3, 4, 0)])
 def test_collapsed_kernel_is_a_transposed_convolution(scale, k, p):
-    # DESIGN.md: nearest x s + k x k convolution == a transposed convolution (stride s) of the
+    # docs/design.md: nearest x s + k x k convolution == a transposed convolution (stride s) of the
     # original map with the taps that land on the same input pixel summed. Per axis, output
     # o reads input (o - p + i)//s; a transposed convolution with padding P = k-1-p puts
     # x[q] at o = s*q - P + t, so tap t collects the w[i] with i in [k-1-t, k-1-t+s):
@@ -147,7 +147,7 @@ def test_collapsed_kernel_is_a_transposed_convolution(scale, k, p):
     wd = np.ascontiguousarray(np.einsum("ai,bj,ocij->coab", M, M, w))   # (C_in, C_out, T, T)
     y = suite.deconv2d(x, wd, stride=scale, padding=P)
     assert_close(suite.upsample_conv2d(x, w, scale_factor=scale, padding=p), y)
-    if (scale, k, p) == (2, 3, 1):             # DESIGN.md: a 4x4, stride 2, pad 1 kernel
+    if (scale, k, p) == (2, 3, 1):             # docs/design.md: a 4x4, stride 2, pad 1 kernel
         assert (T, P) == (4, 1)
 
 

@@ -158,7 +158,7 @@ def test_bilinear_literal_1d():
 
 def test_nearest_index_rules_literal():
     idx = lambda i, o, mode, sf=None: R.upsample_source_indices(i, o, sf, mode, False)[0]  # noqa
-    # DESIGN.md's tie examples: exact integer arithmetic for a given size
+    # docs/design.md's tie examples: exact integer arithmetic for a given size
     assert idx(4, 94, "nearest")[47] == 2
     assert idx(4, 97, "nearest-exact")[48] == 2
     np.testing.assert_array_equal(idx(3, 7, "nearest"), [0, 0, 0, 1, 1, 2, 2])
@@ -275,7 +275,7 @@ def test_upsample_adjoint(cfg):
 
 @pytest.mark.parametrize("factor", [2, 3, 4])
 def test_bilinear_kernel_deconv_matches_bilinear_upsample_inside(factor):
-    # DESIGN.md: equal to bilinear align_corners=False except within `factor` pixels of the
+    # docs/design.md: equal to bilinear align_corners=False except within `factor` pixels of the
     # border.
     C, H, W = 3, 7, 6
     x = seeded_rng("bk", factor).standard_normal((2, C, H, W))
@@ -290,7 +290,7 @@ def test_bilinear_kernel_deconv_matches_bilinear_upsample_inside(factor):
 
 
 def test_nearest_x2_conv3x3_is_collapsed_deconv():
-    # DESIGN.md: nearest x2 then 3x3 pad-1 conv == 4x4 stride-2 pad-1 transposed conv with
+    # docs/design.md: nearest x2 then 3x3 pad-1 conv == 4x4 stride-2 pad-1 transposed conv with
     # the collapsed kernel A w A^T, A = [[0,0,1],[0,1,1],[1,1,0],[1,0,0]].
     rng = seeded_rng("collapse")
     x = rng.standard_normal((2, 3, 5, 4))

@@ -91,7 +91,7 @@ def test_nearest_3x3_to_6x6_literal():
 
 
 @pytest.mark.parametrize("in_size,out_size,mode,dst,src", [
-    (4, 94, "nearest", 47, 2),          # DESIGN.md's tie examples: exact integer rules
+    (4, 94, "nearest", 47, 2),          # docs/design.md's tie examples: exact integer rules
     (4, 97, "nearest-exact", 48, 2),
     (3, 7, "nearest", 6, 2),
     (5, 2, "nearest-exact", 1, 3),

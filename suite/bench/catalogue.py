@@ -1,4 +1,5 @@
-"""The layer catalogue of DESIGN.md as data: one definition for benchmarks, reports and tests.
+"""The layer catalogue of docs/design.md as data: one definition for the benchmarks, the
+reports and the tests.
 
 Each :class:`Layer` is one enlarging layer of a real network: its transposed convolution
 (``N x C_in -> C_out at H x W``, kernel ``k``, stride ``s``, padding ``p``, output padding
@@ -15,7 +16,7 @@ same input, so deconvolution and upsampling are compared like for like:
 Deconvolution output: ``H_out = (H - 1)*s - 2*p + (k - 1) + op + 1`` (dilation 1); every layer
 with both checks ``H_out == H * scale_factor`` at import time.
 
-Where the DESIGN.md table is loose, the deconvolution geometry is kept and the choice is
+Where the docs/design.md table is loose, the deconvolution geometry is kept and the choice is
 recorded here:
 
 * ``fcn8s-up2`` is listed without groups: it is a full 21 -> 21 deconvolution, as in FCN's
@@ -30,7 +31,7 @@ recorded here:
 * ``dcgan-g4`` / ``dcgan-out`` say "x2 + 3x3 conv": both nearest and bilinear are listed, as
   for ``dcgan-g2``.
 * ``stylegan-up`` *is* nearest x2 + 3x3 conv pad 1, collapsed into one k4 s2 p1 transposed
-  convolution (DESIGN.md, "Semantics"); its counterpart is the uncollapsed pair.
+  convolution (docs/design.md, "Semantics"); its counterpart is the uncollapsed pair.
 * ``yolov3-up``'s second shape ("and 1 x 128 at 26x26") is its own entry, ``yolov3-up2``.
 * ``fpn-p4`` and the YOLOv3 entries have no deconvolution: ``kernel``, ``stride`` and
   ``padding`` are None, ``has_deconv`` is False, ``weight_shape`` is None and
@@ -292,7 +293,7 @@ def _check_dtype(dtype):
 
 _NB_CONV = ("nearest+conv3x3", "bilinear+conv3x3")
 
-#: Every catalogue entry, in DESIGN.md's table order.
+#: Every catalogue entry, in docs/design.md's table order.
 LAYERS = (
     Layer("dcgan-g2", "DCGAN generator, 4x4 -> 8x8", 16, 512, 256, 4, 4, 4, 2, 1,
           counterparts=_NB_CONV),
