@@ -17,7 +17,15 @@ PARAM_COLUMNS = ["layer", "counterpart", "mode", "algorithm", "peer", "conv", "g
 
 NOT_MEASURED = "not measured"
 
+#: The asv benchmarks the report picks out by name (benchmarks/bench_*.py).
 GEMM = "bench_ceilings.Gemm.track_gemm_gflops"
 COPY = "bench_ceilings.Copy.track_copy_gbps"
 DECONV_TIME = "bench_deconv.Deconv2d.time_deconv2d"
+DECONV_PEAKMEM = "bench_deconv.Deconv2dPeakMem.peakmem_deconv2d"
 COUNTERPART_TIME = "bench_counterparts.Counterpart.time_counterpart"
+COUNTERPART_PEAKMEM = "bench_counterparts.CounterpartPeakMem.peakmem_counterpart"
+FUSED_CONV = "bench_fused.UpsampleConv2d"
+FUSED_CONV_TIME = FUSED_CONV + ".time_upsample_conv2d"
+PEERS = "bench_peers"
+#: The method name of a peak-memory class's empty-body baseline.
+PEAKMEM_BASELINE = "peakmem_baseline"

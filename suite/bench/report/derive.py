@@ -13,7 +13,8 @@ from suite import cost as C
 
 from .. import costs
 from ..catalogue import get_layer
-from .constants import COPY, COUNTERPART_TIME, DECONV_TIME, GEMM, PARAM_COLUMNS
+from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV, GEMM, PARAM_COLUMNS,
+                        PEAKMEM_BASELINE)
 
 
 def _itemsize(dtype):
@@ -23,8 +24,16 @@ def _itemsize(dtype):
         return 4
 
 
-def _counterpart_cost(layer, kind, itemsize):
-    return costs.counterpart_cost(layer, kind, np.dtype(f"f{itemsize}"))
+def _numpy_peer_mode(row):
+    """The upsample mode a NumPy peer row computes (its ``peer`` names it)."""
+    return "bilinear" if "bilinear" in str(row["peer"]) else "nearest"
+
+
+def _upsample_arguments(layer, mode, **override):
+    """The arguments of ``suite.cost.upsample_cost`` for ``layer``'s bare ``mode`` upsample
+    (the catalogue's definition of that counterpart), with ``override`` replacing some."""
+    _, arguments = layer.counterpart_operation(mode)
+    return dict(arguments, **override)
 
 
 def auto_algorithm(layer):
@@ -40,8 +49,8 @@ def _row_cost(row):
     timed row from the cost model, or None when the benchmark has no per-layer cost."""
     layer = get_layer(row["layer"])
     itemsize = _itemsize(row.get("dtype") or "float32")
-    group, cls = row["benchmark"].split(".")[:2]
-    algorithm, method = None, None
+    cls = row["benchmark"].split(".")[1]
+    algorithm, method, c = None, None, None
     if cls in ("Deconv2d", "PeerDeconv2d", "Deconv2dPeakMem", "PeerDeconv2dPeakMem"):
         c = costs.layer_costs(layer, np.dtype(f"f{itemsize}"))["deconv"]
         algorithm = row.get("algorithm")
@@ -54,35 +63,29 @@ def _row_cost(row):
     elif cls in ("Counterpart", "TorchCounterpart", "CounterpartPeakMem",
                  "TorchCounterpartPeakMem"):
         method = row["counterpart"]
-        c = _counterpart_cost(layer, method, itemsize)
         algorithm = "unfused"
     elif cls in ("Cv2Resize", "Cv2ResizePeakMem"):
         method = row["mode"]
-        c = _counterpart_cost(layer, method, itemsize)
     elif cls in ("NumpyUpsample", "NumpyUpsamplePeakMem"):
-        method = "bilinear" if "bilinear" in str(row["peer"]) else "nearest"
-        c = _counterpart_cost(layer, method, itemsize)
+        method = _numpy_peer_mode(row)
     elif cls in ("UpsampleConv2d", "UpsampleConv2dPeakMem"):
         method = f"{row['mode']}+conv3x3"
-        c = _counterpart_cost(layer, method, itemsize)
         algorithm = "fused"
     elif cls in ("UpsampleAdd", "UpsampleAddPeakMem"):
         method = f"{row['mode']}+add"
-        c = _counterpart_cost(layer, method, itemsize)
         algorithm = "fused"
     elif cls in ("Upsample", "UpsamplePeakMem"):
         mode = row["mode"]
-        ac = False if mode == "bilinear" else None
-        c = C.upsample_cost(layer.input_shape, scale_factor=row["scale"], mode=mode,
-                            align_corners=ac, itemsize=itemsize)
+        c = C.upsample_cost(**_upsample_arguments(layer, mode, scale_factor=row["scale"]),
+                            itemsize=itemsize)
         method = mode if row["scale"] == layer.scale_factor else None
     elif cls in ("UpsampleBackward",):
-        mode = row["mode"]
-        ac = False if mode == "bilinear" else None
-        c = C.upsample_backward_cost(layer.input_shape, scale_factor=layer.scale_factor,
-                                     mode=mode, align_corners=ac, itemsize=itemsize)
+        c = C.upsample_backward_cost(**_upsample_arguments(layer, row["mode"]),
+                                     itemsize=itemsize)
     else:
         return None
+    if c is None:  # one of the layer's counterparts, priced as the catalogue defines it
+        c = costs.counterpart_cost(layer, method, np.dtype(f"f{itemsize}"))
     if algorithm not in c.executed_flops:
         algorithm = (next(iter(c.executed_flops)) if len(c.executed_flops) == 1
                      else {"upsample": "nested"}.get(c.operation))
@@ -183,7 +186,7 @@ def derive(frame):
             if ref is not None and ref in ours:
                 frame.loc[index, "vs_ours"] = row["value"] / ours[ref]
             if row["benchmark"] == COUNTERPART_TIME or row["benchmark"].startswith(
-                    "bench_fused.UpsampleConv2d."):
+                    FUSED_CONV + "."):
                 deconv = ours.get(("deconv", row["machine"], row["commit"], row["layer"],
                                    row["dtype"], row["threads"]))
                 if deconv:
@@ -191,7 +194,7 @@ def derive(frame):
     # peak memory net of the baseline
     frame["peakmem_net"] = math.nan
     pm = frame[(frame["kind"] == "peakmem") & (frame["status"] == "ok")]
-    base = pm[pm["benchmark"].str.endswith("peakmem_baseline")]
+    base = pm[pm["benchmark"].str.endswith(PEAKMEM_BASELINE)]
     if len(base):
         bkey = _key(frame, set()) + []
         bkey.remove("benchmark")
@@ -202,7 +205,7 @@ def derive(frame):
                                                how="left")
         net = frame["value"].to_numpy() - merged["_base"].astype(float).to_numpy()
         mask = ((frame["kind"] == "peakmem") & (frame["status"] == "ok")
-                & ~frame["benchmark"].str.endswith("peakmem_baseline")).to_numpy()
+                & ~frame["benchmark"].str.endswith(PEAKMEM_BASELINE)).to_numpy()
         frame.loc[mask, "peakmem_net"] = net[mask]
         frame = frame.drop(columns="_class")
     return frame
@@ -232,7 +235,7 @@ def our_case(row):
     if cls == "Cv2Resize":
         return (row["mode"], *common, row["threads"])
     if cls == "NumpyUpsample":
-        return ("bilinear" if "bilinear" in str(row["peer"]) else "nearest", *common, 1)
+        return (_numpy_peer_mode(row), *common, 1)
     return None
 
 

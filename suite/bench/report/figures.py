@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, GEMM, METHOD_COLOURS, METHODS,
-                        NOT_MEASURED, PALETTE)
+from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV_TIME, GEMM,
+                        METHOD_COLOURS, METHODS, NOT_MEASURED, PALETTE, PEERS)
 from .derive import latest_rows, max_threads, our_case, peer_name
 
 
@@ -24,19 +24,16 @@ def _figure(width=9.0, height=4.5, ncols=1, nrows=1):
     return fig, axes
 
 
-def _png(fig):
+def _png(fig, rect=None):
+    """``fig`` laid out (within ``rect`` of the figure, default all of it) as a base64 PNG;
+    closes the figure."""
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.tight_layout()
+    fig.tight_layout(rect=rect)
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _spans_decades(values, decades=1.5):
-    values = np.asarray([v for v in values if v and v > 0 and np.isfinite(v)])
-    return len(values) > 1 and np.log10(values.max() / values.min()) >= decades
 
 
 def fig_methods(table, threads):
@@ -82,8 +79,7 @@ def fig_methods(table, threads):
 def fig_scaling(frame):
     latest = latest_rows(frame)
     sel = latest[(latest["kind"] == "time") & latest["speedup"].notna()
-                 & latest["benchmark"].isin([DECONV_TIME, COUNTERPART_TIME,
-                                             "bench_fused.UpsampleConv2d.time_upsample_conv2d"])]
+                 & latest["benchmark"].isin([DECONV_TIME, COUNTERPART_TIME, FUSED_CONV_TIME])]
     if sel["threads"].nunique() < 2:
         return None
     fig, axes = _figure(12, 4.5, ncols=2)
@@ -111,13 +107,7 @@ def fig_scaling(frame):
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=4,
                fontsize=7)
     fig.set_size_inches(12, 4.5 + 0.18 * (sel["series"].nunique() // 4 + 1))
-    fig.tight_layout(rect=(0, 0.04 * (sel["series"].nunique() // 4 + 2), 1, 1))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return _png(fig, rect=(0, 0.04 * (sel["series"].nunique() // 4 + 2), 1, 1))
 
 
 def fig_roofline(frame):
@@ -129,7 +119,7 @@ def fig_roofline(frame):
                   & (latest["threads"] == threads)]
     pts = latest[(latest["kind"] == "time") & (latest["threads"] == threads)
                  & latest["executed_gflops"].notna() & latest["intensity"].notna()
-                 & ~latest["benchmark"].str.startswith("bench_peers")]
+                 & ~latest["benchmark"].str.startswith(PEERS)]
     if pts.empty or ceil.empty or copy.empty:
         return None, "the GEMM / copy ceilings or the kernels were not measured"
     fig, axes = _figure(12, 6.5)

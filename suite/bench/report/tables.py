@@ -9,7 +9,8 @@ import pandas as pd
 
 from .. import costs
 from ..catalogue import DECONV_LAYERS, get_layer
-from .constants import COUNTERPART_TIME, DECONV_TIME, METHODS, NOT_MEASURED
+from .constants import (COUNTERPART_PEAKMEM, COUNTERPART_TIME, DECONV_PEAKMEM, DECONV_TIME,
+                        METHODS, NOT_MEASURED)
 from .derive import auto_algorithm, latest_rows, max_threads
 
 
@@ -58,14 +59,13 @@ def method_table(frame):
             if method == "deconv":
                 auto = auto_algorithm(layer) or next(iter(c.workspace_bytes))
                 t = sel[(sel["benchmark"] == DECONV_TIME) & (sel["algorithm"] == "auto")]
-                pm = sel[(sel["benchmark"] == "bench_deconv.Deconv2dPeakMem.peakmem_deconv2d")
+                pm = sel[(sel["benchmark"] == DECONV_PEAKMEM)
                          & (sel["algorithm"] == "auto")]
                 workspace = c.workspace_bytes[auto]
                 flops = c.executed_flops[auto]
             else:
                 t = sel[(sel["benchmark"] == COUNTERPART_TIME) & (sel["counterpart"] == method)]
-                pm = sel[(sel["benchmark"] ==
-                          "bench_counterparts.CounterpartPeakMem.peakmem_counterpart")
+                pm = sel[(sel["benchmark"] == COUNTERPART_PEAKMEM)
                          & (sel["counterpart"] == method)]
                 algo = "unfused" if "unfused" in c.workspace_bytes else next(iter(
                     c.workspace_bytes))
