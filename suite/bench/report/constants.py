@@ -1,0 +1,31 @@
+"""What the report's modules share: the benchmark ids it reads, the palette, the order of
+the methods and the marker of a missing figure.
+"""
+
+#: Okabe-Ito, the colour-blind-safe palette.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
+           "#000000"]
+
+#: The methods of one layer, in the order the figures show them.
+METHODS = ["deconv", "nearest", "bilinear", "nearest+conv3x3", "bilinear+conv3x3",
+           "nearest+add"]
+METHOD_COLOURS = dict(zip(METHODS, PALETTE))
+
+#: Parameter columns the benchmarks use (others get their own column too).
+PARAM_COLUMNS = ["layer", "counterpart", "mode", "algorithm", "peer", "conv", "geometry",
+                 "scale", "stride", "dtype", "threads"]
+
+NOT_MEASURED = "not measured"
+
+#: The asv benchmarks the report picks out by name (benchmarks/bench_*.py).
+GEMM = "bench_ceilings.Gemm.track_gemm_gflops"
+COPY = "bench_ceilings.Copy.track_copy_gbps"
+DECONV_TIME = "bench_deconv.Deconv2d.time_deconv2d"
+DECONV_PEAKMEM = "bench_deconv.Deconv2dPeakMem.peakmem_deconv2d"
+COUNTERPART_TIME = "bench_counterparts.Counterpart.time_counterpart"
+COUNTERPART_PEAKMEM = "bench_counterparts.CounterpartPeakMem.peakmem_counterpart"
+FUSED_CONV = "bench_fused.UpsampleConv2d"
+FUSED_CONV_TIME = FUSED_CONV + ".time_upsample_conv2d"
+PEERS = "bench_peers"
+#: The method name of a peak-memory class's empty-body baseline.
+PEAKMEM_BASELINE = "peakmem_baseline"

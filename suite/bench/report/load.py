@@ -1,0 +1,204 @@
+"""Reading asv results files into the report's tidy frame (one row per benchmark x parameter
+combination x machine x commit), robust to damaged input: a corrupt, truncated, foreign or
+malformed file or entry is skipped with a warning, never fatal unless nothing is left.
+"""
+
+import ast
+import itertools
+import json
+import math
+import os
+import warnings
+
+import pandas as pd
+
+from .constants import PARAM_COLUMNS
+
+
+RESULT_COLUMNS_DEFAULT = ["result", "params", "version", "started_at", "duration",
+                          "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75",
+                          "stats_number", "stats_repeat", "samples", "profile"]
+
+
+class ReportInputError(ValueError):
+    """The results directory is missing, empty or holds no usable asv result."""
+
+
+def _literal(text):
+    """asv stores parameter values as their repr: "'dcgan-g4'" -> 'dcgan-g4', '2' -> 2."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError):
+        return text
+
+
+def _read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _warn(problems, message):
+    problems.append(message)
+    warnings.warn(message, stacklevel=3)
+
+
+def _stat(columns, entry, name, index):
+    """Column ``name`` of one result entry at parameter combination ``index`` (or NaN)."""
+    if name not in columns or columns.index(name) >= len(entry):
+        return math.nan
+    values = entry[columns.index(name)]
+    if not isinstance(values, list) or index >= len(values):
+        return math.nan
+    value = values[index]
+    if value is None or isinstance(value, (list, dict, str)):
+        return math.nan
+    return float(value)
+
+
+def _is_result_file(data):
+    return (isinstance(data, dict) and isinstance(data.get("results"), dict)
+            and isinstance(data.get("commit_hash"), str))
+
+
+def load_results(results_dir):
+    """Every asv results file under ``results_dir`` as one tidy frame.
+
+    Returns ``(frame, problems)``: ``problems`` lists (and :func:`warnings.warn` reports)
+    each file or entry that was skipped and why (corrupt, truncated or foreign JSON, a
+    malformed entry). Raises :class:`ReportInputError` when the directory is missing, empty,
+    or has no usable results file.
+    """
+    results_dir = os.fspath(results_dir)
+    if not os.path.isdir(results_dir):
+        raise ReportInputError(f"results directory {results_dir!r} does not exist "
+                               "(run a campaign first: make campaign)")
+    problems = []
+    benchmarks = {}
+    bench_path = os.path.join(results_dir, "benchmarks.json")
+    if os.path.isfile(bench_path):
+        try:
+            data = _read_json(bench_path)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+            benchmarks = {k: v for k, v in data.items() if isinstance(v, dict)}
+        except (OSError, ValueError) as exc:
+            _warn(problems, f"{bench_path}: unreadable benchmarks.json ({exc}); "
+                            "parameter names fall back to param0, param1, ...")
+    rows = []
+    n_files = 0
+    for machine in sorted(os.listdir(results_dir)):
+        mdir = os.path.join(results_dir, machine)
+        if not os.path.isdir(mdir):
+            continue
+        machine_info = {}
+        mpath = os.path.join(mdir, "machine.json")
+        if os.path.isfile(mpath):
+            try:
+                machine_info = _read_json(mpath)
+                if not isinstance(machine_info, dict):
+                    raise ValueError("not a JSON object")
+            except (OSError, ValueError) as exc:
+                _warn(problems, f"{mpath}: unreadable machine.json ({exc})")
+                machine_info = {}
+        for name in sorted(os.listdir(mdir)):
+            if not name.endswith(".json") or name == "machine.json":
+                continue
+            path = os.path.join(mdir, name)
+            n_files += 1
+            try:
+                data = _read_json(path)
+            except (OSError, UnicodeDecodeError, ValueError) as exc:
+                _warn(problems, f"{path}: skipped, not valid JSON (corrupt or truncated: "
+                                f"{exc})")
+                continue
+            if not _is_result_file(data):
+                _warn(problems, f"{path}: skipped, not an asv results file (no 'results' "
+                                "and 'commit_hash')")
+                continue
+            try:
+                rows.extend(_file_rows(path, data, machine, machine_info, benchmarks,
+                                       problems))
+            except Exception as exc:  # any other damage: name the file, keep the rest
+                _warn(problems, f"{path}: skipped, malformed asv results file "
+                                f"({type(exc).__name__}: {exc})")
+    if n_files == 0:
+        raise ReportInputError(f"results directory {results_dir!r} holds no results files "
+                               "(expected <machine>/<commit>-<env>.json; run make campaign)")
+    if not rows:
+        raise ReportInputError(f"no usable asv results under {results_dir!r}: "
+                               + "; ".join(problems))
+    frame = pd.DataFrame(rows)
+    for column in PARAM_COLUMNS:
+        if column not in frame:
+            frame[column] = None
+    frame["iqr"] = frame["q75"] - frame["q25"]
+    for column in ("threads", "stride"):
+        numeric = pd.to_numeric(frame[column], errors="coerce")
+        if frame[column].notna().sum() == numeric.notna().sum():
+            frame[column] = numeric.round().astype("Int64")
+    return frame, problems
+
+
+def _file_rows(path, data, machine, machine_info, benchmarks, problems):
+    columns = data.get("result_columns") or RESULT_COLUMNS_DEFAULT
+    params_info = data.get("params") if isinstance(data.get("params"), dict) else {}
+    info = {**params_info, **{k: v for k, v in machine_info.items() if k != "version"}}
+    date = data.get("date")
+    try:
+        date = pd.Timestamp(date, unit="ms") if isinstance(date, (int, float)) else pd.NaT
+    except (ValueError, OverflowError):
+        date = pd.NaT
+    if not isinstance(data["results"], dict):
+        raise ValueError("'results' is not an object")
+    base = dict(machine=info.get("machine", machine), commit=str(data["commit_hash"]),
+                env=data.get("env_name", ""), file=os.path.basename(path), date=date,
+                cpu=info.get("cpu", ""), num_cpu=info.get("num_cpu", ""),
+                arch=info.get("arch", ""), os=info.get("os", ""), ram=info.get("ram", ""),
+                python=str(data.get("python", info.get("python", ""))))
+    rows = []
+    for bench, entry in data["results"].items():
+        try:
+            rows.extend(_entry_rows(bench, entry, columns, benchmarks.get(bench, {}), base))
+        except (TypeError, ValueError, IndexError, KeyError) as exc:
+            _warn(problems, f"{path}: benchmark {bench!r} skipped, malformed entry ({exc})")
+    return rows
+
+
+def _entry_rows(bench, entry, columns, meta, base):
+    if not isinstance(entry, list) or not entry:
+        raise ValueError("not a list")
+    results = entry[columns.index("result")]
+    params = entry[columns.index("params")] if "params" in columns else []
+    if not isinstance(results, list):
+        results = [results]
+    params = params or []
+    combos = list(itertools.product(*params)) if params else [()]
+    if len(combos) != len(results):
+        raise ValueError(f"{len(results)} results for {len(combos)} parameter combinations")
+    names = list(meta.get("param_names") or [])
+    if len(names) != len(params):
+        names = [f"param{i}" for i in range(len(params))]
+    module, _, method = bench.rpartition(".")
+    kind = method.split("_")[0]
+    unit = meta.get("unit") or {"time": "seconds", "peakmem": "bytes"}.get(kind, "")
+    rows = []
+    for index, (combo, value) in enumerate(zip(combos, results)):
+        if value is None:
+            status, value = "failed", math.nan
+        elif isinstance(value, (int, float)) and not math.isnan(value):
+            status, value = "ok", float(value)
+        else:
+            status, value = "skipped", math.nan
+        row = dict(base, benchmark=bench, group=module, method=method, kind=kind, unit=unit,
+                   params=", ".join(str(_literal(v)) for v in combo), value=value,
+                   status=status,
+                   q25=_stat(columns, entry, "stats_q_25", index),
+                   q75=_stat(columns, entry, "stats_q_75", index),
+                   ci99_lo=_stat(columns, entry, "stats_ci_99_a", index),
+                   ci99_hi=_stat(columns, entry, "stats_ci_99_b", index),
+                   number=_stat(columns, entry, "stats_number", index),
+                   repeat=_stat(columns, entry, "stats_repeat", index))
+        for name, raw in zip(names, combo):
+            row[name] = _literal(raw)
+        rows.append(row)
+    return rows
