@@ -1,0 +1,161 @@
+"""Convolution in bands of output rows (NCHW), of the input itself or of its nearest or
+bilinear upsampling made row by row on the fly (the upsampled map never exists).
+
+Threading: one level of parallelism, on ``n_threads`` OpenMP threads: independent tasks of
+(image, group, band of output rows), each packing its band's columns in its thread's buffer
+and running one single-threaded BLAS call straight into the band's output rows (the caller
+holds BLAS at one thread). The results do not depend on the thread count.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memmove
+
+from _columns cimport Window, im2col_kernel_row, make_window
+from _cython_blas cimport gemm
+from _gemm cimport allocate
+from _interpolation cimport bilinear_row, nearest_row
+from _openmp_helpers cimport omp_get_thread_num
+
+
+cdef enum SourceKind:
+    SOURCE_INPUT = 0       # the input planes themselves
+    SOURCE_NEAREST = 1     # nearest upsampling of the input, made row by row on the fly
+    SOURCE_BILINEAR = 2    # bilinear upsampling of the input, made row by row on the fly
+
+
+def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                       const floating[::1] bias, floating[:, :, :, ::1] out,
+                       int source, Py_ssize_t src_h, Py_ssize_t src_w,
+                       const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
+                       Py_ssize_t w_repeat,
+                       const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                       const floating[::1] lh0, const floating[::1] lh1,
+                       const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                       const floating[::1] lw0, const floating[::1] lw1,
+                       Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                       Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                       Py_ssize_t band_rows, int n_threads):
+    """out = conv2d(source, weight) + bias in independent tasks of (image, group, band of
+    band_rows output rows).
+
+    A task packs the columns of its band only (C_in/groups*kh*kw x band_rows*W_out, sized to
+    stay in cache) and multiplies them by the group's weights with a single-threaded GEMM
+    that writes straight into the band's output rows. When the source is an upsampling of x
+    (``source`` 1 nearest, 2 bilinear, with its tables; src_h x src_w the upsampled size),
+    the task first interpolates the few source rows its band reads into a buffer of its
+    thread: the upsampled map never exists. A thread that takes the next band of the same
+    image and group keeps the rows the two bands share (the kernel's halo) and interpolates
+    only the new ones. The result does not depend on the thread count.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
+    cdef Py_ssize_t L = out_h * out_w, R = band_rows
+    cdef Py_ssize_t bands = (out_h + R - 1) // R
+    cdef Py_ssize_t span = (R - 1) * sh + (kh - 1) * dh + 1
+    cdef Py_ssize_t col_size = K * R * out_w, src_size = cig * span * src_w
+    cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, i, u, q, c
+    cdef Py_ssize_t ld, tid, first_new, kept, shift
+    cdef Py_ssize_t* held = NULL     # per thread: image, group, first and last row in its buffer
+    cdef Window g
+    cdef const floating* b_ptr = NULL
+    cdef const floating* plane
+    cdef const floating* xp
+    cdef floating* cols = NULL
+    cdef floating* sources = NULL
+    cdef floating* col
+    cdef floating* src_rows
+    cdef floating* dst
+    cdef floating zero = 0, one = 1, beta, value
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    try:
+        cols = allocate(n_threads * col_size, cols)
+        if source != SOURCE_INPUT:
+            sources = allocate(n_threads * src_size, cols)
+            held = <Py_ssize_t*> malloc(n_threads * 4 * sizeof(Py_ssize_t))
+            if held == NULL:
+                raise MemoryError()
+            for tid in range(n_threads):
+                held[4 * tid] = -1
+        with nogil:
+            for task in prange(N * groups * bands, schedule="static", num_threads=n_threads):
+                n = task // (groups * bands)
+                grp = (task // bands) % groups
+                band = task % bands
+                tid = omp_get_thread_num()
+                col = cols + tid * col_size
+                r0 = band * R
+                r1 = min(out_h, r0 + R)
+                rows = r1 - r0
+                ld = rows * out_w
+                u_first = r0 * sh - ph
+                if source == SOURCE_INPUT:
+                    g = make_window(kh, kw, sh, sw, ph - r0 * sh, pw, dh, dw, rows, out_w)
+                    for ci in range(cig):
+                        plane = &x[n, grp * cig + ci, 0, 0]
+                        for i in range(kh):
+                            im2col_kernel_row(plane, height, width, &g, i,
+                                              col + ci * kk * ld, ld)
+                else:
+                    # The source rows this band reads, clipped to the upsampled map.
+                    u0 = max(u_first, 0)
+                    u1 = min(u_first + (rows - 1) * sh + (kh - 1) * dh, src_h - 1)
+                    n_src = u1 - u0 + 1
+                    if n_src < 0:
+                        n_src = 0
+                    src_rows = sources + tid * src_size
+                    g = make_window(kh, kw, sh, sw, ph - r0 * sh + u0, pw, dh, dw, rows,
+                                    out_w)
+                    # rows u0 .. held[3] are still in the buffer from this thread's last band
+                    first_new = 0
+                    if (held[4 * tid] == n and held[4 * tid + 1] == grp
+                            and held[4 * tid + 2] <= u0 <= held[4 * tid + 3]):
+                        shift = u0 - held[4 * tid + 2]
+                        kept = min(held[4 * tid + 3] - u0 + 1, n_src)
+                        if shift > 0:
+                            for ci in range(cig):
+                                memmove(src_rows + ci * span * src_w,
+                                        src_rows + (ci * span + shift) * src_w,
+                                        kept * src_w * sizeof(floating))
+                        first_new = kept
+                    held[4 * tid] = n if n_src > 0 else -1
+                    held[4 * tid + 1] = grp
+                    held[4 * tid + 2] = u0
+                    held[4 * tid + 3] = u0 + n_src - 1
+                    for ci in range(cig):
+                        xp = &x[n, grp * cig + ci, 0, 0]
+                        for u in range(first_new, n_src):
+                            dst = src_rows + (ci * span + u) * src_w
+                            if source == SOURCE_BILINEAR:
+                                bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                             lh0[u0 + u], lh1[u0 + u], dst, src_w,
+                                             &w0[0], &w1[0], &lw0[0], &lw1[0])
+                            elif u > 0 and h_index[u0 + u] == h_index[u0 + u - 1]:
+                                memcpy(dst, dst - src_w, src_w * sizeof(floating))
+                            else:
+                                nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
+                                            &w_index[0], w_repeat)
+                        for i in range(kh):
+                            im2col_kernel_row(src_rows + ci * span * src_w, n_src, src_w,
+                                              &g, i, col + ci * kk * ld, ld)
+                beta = zero
+                if b_ptr != NULL:
+                    for c in range(cog):
+                        value = b_ptr[grp * cog + c]
+                        dst = &out[n, grp * cog + c, r0, 0]
+                        for q in range(ld):
+                            dst[q] = value
+                    beta = one
+                gemm(False, False, <int> cog, <int> ld, <int> K, one,
+                     &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
+                     beta, &out[n, grp * cog, r0, 0], <int> L)
+    finally:
+        free(cols)
+        free(sources)
+        free(held)
