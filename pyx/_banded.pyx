@@ -12,7 +12,8 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove
 
-from _columns cimport Window, im2col_kernel_row, make_window
+from _bias cimport fill_bias
+from _columns cimport Window, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate
 from _interpolation cimport bilinear_row, nearest_row
@@ -57,19 +58,18 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     cdef Py_ssize_t bands = (out_h + R - 1) // R
     cdef Py_ssize_t span = (R - 1) * sh + (kh - 1) * dh + 1
     cdef Py_ssize_t col_size = K * R * out_w, src_size = cig * span * src_w
-    cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, i, u, q, c
+    cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, u, c
     cdef Py_ssize_t ld, tid, first_new, kept, shift
     cdef Py_ssize_t* held = NULL     # per thread: image, group, first and last row in its buffer
     cdef Window g
     cdef const floating* b_ptr = NULL
-    cdef const floating* plane
     cdef const floating* xp
     cdef floating* cols = NULL
     cdef floating* sources = NULL
     cdef floating* col
     cdef floating* src_rows
     cdef floating* dst
-    cdef floating zero = 0, one = 1, beta, value
+    cdef floating zero = 0, one = 1, beta
     if N == 0:
         return
     if bias is not None:
@@ -97,11 +97,7 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                 u_first = r0 * sh - ph
                 if source == SOURCE_INPUT:
                     g = make_window(kh, kw, sh, sw, ph - r0 * sh, pw, dh, dw, rows, out_w)
-                    for ci in range(cig):
-                        plane = &x[n, grp * cig + ci, 0, 0]
-                        for i in range(kh):
-                            im2col_kernel_row(plane, height, width, &g, i,
-                                              col + ci * kk * ld, ld)
+                    im2col_planes(&x[n, grp * cig, 0, 0], cig, height, width, &g, col, ld)
                 else:
                     # The source rows this band reads, clipped to the upsampled map.
                     u0 = max(u_first, 0)
@@ -141,16 +137,12 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                             else:
                                 nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
                                             &w_index[0], w_repeat)
-                        for i in range(kh):
-                            im2col_kernel_row(src_rows + ci * span * src_w, n_src, src_w,
-                                              &g, i, col + ci * kk * ld, ld)
+                        im2col_planes(src_rows + ci * span * src_w, 1, n_src, src_w, &g,
+                                      col + ci * kk * ld, ld)
                 beta = zero
                 if b_ptr != NULL:
                     for c in range(cog):
-                        value = b_ptr[grp * cog + c]
-                        dst = &out[n, grp * cog + c, r0, 0]
-                        for q in range(ld):
-                            dst[q] = value
+                        fill_bias(&out[n, grp * cog + c, r0, 0], ld, b_ptr + grp * cog, c)
                     beta = one
                 gemm(False, False, <int> cog, <int> ld, <int> K, one,
                      &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,

@@ -70,6 +70,18 @@ cdef inline void im2col_kernel_row(const floating* im, Py_ssize_t height, Py_ssi
             dst += col_w
 
 
+cdef inline void im2col_planes(const floating* x, Py_ssize_t channels, Py_ssize_t height,
+                               Py_ssize_t width, const Window* g, floating* col,
+                               Py_ssize_t ld_col) noexcept nogil:
+    """The column rows of channels consecutive planes (height x width each) on the calling
+    thread: channel c, kernel tap r at col + (c*kh*kw + r)*ld_col."""
+    cdef Py_ssize_t c, i
+    for c in range(channels):
+        for i in range(g.kh):
+            im2col_kernel_row(x + c * height * width, height, width, g, i,
+                              col + c * g.kh * g.kw * ld_col, ld_col)
+
+
 cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t height,
                             Py_ssize_t width, const Window* g, Py_ssize_t h,
                             floating* dst) noexcept nogil:

@@ -9,6 +9,7 @@ not depend on the thread count. No BLAS, no workspace.
 from cython cimport floating
 from cython.parallel cimport prange
 
+from _bias cimport fill_bias
 from _columns cimport valid_columns
 
 
@@ -92,11 +93,10 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
-    cdef Py_ssize_t rows = N * c_out * out_h, r, n, co, oh, q, grp
+    cdef Py_ssize_t rows = N * c_out * out_h, r, n, co, oh, grp
     cdef Py_ssize_t inner_lo = (pw + sw - 1) // sw, inner_hi
     cdef const floating* b_ptr = NULL
     cdef floating* row
-    cdef floating value
     if rows == 0:
         return
     # input columns iw with 0 <= iw*sw - pw and iw*sw - pw + (kw - 1)*dw < out_w
@@ -111,11 +111,7 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
             n = r // (out_h * c_out)
             grp = co // cog
             row = &out[n, co, oh, 0]
-            value = 0
-            if b_ptr != NULL:
-                value = b_ptr[co]
-            for q in range(out_w):
-                row[q] = value
+            fill_bias(row, out_w, b_ptr, co)
             direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
                        &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
                        kh, kw, oh, sh, sw, ph, pw, dh, dw, row, out_w, inner_lo, inner_hi,

@@ -21,6 +21,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free
 from libc.string cimport memcpy
 
+from _bias cimport fill_bias
 from _columns cimport Window, col2im_row, im2col_images, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, parallel_gemm
@@ -33,20 +34,15 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                         const floating* bias, floating* im, Py_ssize_t image_stride,
                         int n_threads) noexcept nogil:
     """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL."""
-    cdef Py_ssize_t task, p, n, c, h, q, kk = g.kh * g.kw
+    cdef Py_ssize_t task, p, n, c, h, kk = g.kh * g.kw
     cdef floating* dst
-    cdef floating value
     for task in prange(n_images * channels * height, schedule="static", num_threads=n_threads):
         p = task // height
         h = task - p * height
         n = p // channels
         c = p - n * channels
         dst = im + n * image_stride + (c * height + h) * width
-        value = 0
-        if bias != NULL:
-            value = bias[c]
-        for q in range(width):
-            dst[q] = value
+        fill_bias(dst, width, bias, c)
         col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g, h,
                    dst)
 
@@ -57,18 +53,13 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                        const floating* bias, floating* im,
                        Py_ssize_t image_stride) noexcept nogil:
     """col2im_images on the calling thread alone (one task of a parallel loop)."""
-    cdef Py_ssize_t n, c, h, q, kk = g.kh * g.kw
+    cdef Py_ssize_t n, c, h, kk = g.kh * g.kw
     cdef floating* dst
-    cdef floating value
     for n in range(n_images):
         for c in range(channels):
-            value = 0
-            if bias != NULL:
-                value = bias[c]
             for h in range(height):
                 dst = im + n * image_stride + (c * height + h) * width
-                for q in range(width):
-                    dst[q] = value
+                fill_bias(dst, width, bias, c)
                 col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height,
                            width, g, h, dst)
 
@@ -107,12 +98,10 @@ cdef void unpack_images(const floating* packed, Py_ssize_t n_images, Py_ssize_t 
 
 cdef void fill_planes(floating* out, Py_ssize_t channels, Py_ssize_t plane,
                       const floating* bias, int n_threads) noexcept nogil:
-    cdef Py_ssize_t c, q
-    cdef floating value
+    """out[c] = bias[c] for each of the channels planes, parallel over channels."""
+    cdef Py_ssize_t c
     for c in prange(channels, schedule="static", num_threads=n_threads):
-        value = bias[c]
-        for q in range(plane):
-            out[c * plane + q] = value
+        fill_bias(out + c * plane, plane, bias, c)
 
 
 def im2col(const floating[:, :, :, ::1] x, floating[:, :, ::1] out,

@@ -18,7 +18,8 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
-from _columns cimport Window, im2col_images, im2col_kernel_row, make_window
+from _bias cimport bias_value
+from _columns cimport Window, im2col_images, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -35,9 +36,7 @@ cdef inline void scatter_row(const floating* y, Py_ssize_t ld_y, Py_ssize_t q_h,
     cdef Py_ssize_t u
     cdef const floating* src
     cdef floating* dst = out + n * image_stride + c * out_plane + (first_h + sh * t) * out_w + first_w
-    cdef floating value = 0
-    if bias != NULL:
-        value = bias[c]
+    cdef floating value = bias_value(bias, c)
     if y == NULL:
         for u in range(q_w):
             dst[u * sw] = value
@@ -73,15 +72,12 @@ cdef void phase_task(const floating* x, Py_ssize_t in_image, Py_ssize_t n_images
                      Py_ssize_t sw) noexcept nogil:
     """One phase of one group for a batch of images, on the calling thread alone: im2col,
     a single-threaded GEMM, and the phase's rows written with the bias."""
-    cdef Py_ssize_t q = g.col_h * g.col_w, ld = n_images * q, n, c, i, t
+    cdef Py_ssize_t q = g.col_h * g.col_w, ld = n_images * q, n, c, t
     cdef floating one = 1, zero = 0
     cdef const floating* result = NULL
     if k > 0:
         for n in range(n_images):
-            for c in range(channels):
-                for i in range(g.kh):
-                    im2col_kernel_row(x + n * in_image + c * height * width, height, width,
-                                      g, i, col + n * q + c * g.kh * g.kw * ld, ld)
+            im2col_planes(x + n * in_image, channels, height, width, g, col + n * q, ld)
         gemm(False, False, <int> m, <int> ld, <int> k, one, w, <int> k, col, <int> ld,
              zero, y, <int> ld)
         result = y

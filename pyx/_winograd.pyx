@@ -17,6 +17,7 @@ from cython.parallel cimport prange
 from libc.stdlib cimport free
 from libc.string cimport memcpy
 
+from _bias cimport bias_value
 from _cython_blas cimport gemm
 from _gemm cimport allocate
 from _openmp_helpers cimport omp_get_thread_num
@@ -238,9 +239,7 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
     cdef floating* dst1
     cdef bint two_rows
     for co in range(cog):
-        value = 0
-        if bias != NULL:
-            value = bias[co]
+        value = bias_value(bias, co)
         for r in range(n_rows):
             n = (row0 + r) // tiles_h
             oy = 2 * ((row0 + r) % tiles_h)
