@@ -23,6 +23,15 @@ from _columns cimport Window, im2col_images, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
+from _phase_table cimport PhaseRow
+
+
+def phase_row_fields():
+    """The fields of PhaseRow, in order: the columns the kernels read from a phase table
+    (must equal suite.geometry.PHASE_COLUMNS)."""
+    cdef PhaseRow row
+    memset(&row, 0, sizeof(row))
+    return tuple(row)   # the struct as a dict, in declaration order
 
 
 cdef inline void scatter_row(const floating* y, Py_ssize_t ld_y, Py_ssize_t q_h,
@@ -105,6 +114,8 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
     """
     cdef Py_ssize_t cig = weight.shape[0] // groups, cog = weight.shape[1]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef const PhaseRow* table_h = <const PhaseRow*> &phases_h[0, 0]
+    cdef const PhaseRow* table_w = <const PhaseRow*> &phases_w[0, 0]
     cdef Py_ssize_t per_group = 0, task, grp, rh, rw, th, tw, co, ci, a, b, c0, c1, p, n_taps
     cdef Py_ssize_t n_blocks = (cig + 15) // 16, kw = weight.shape[3]
     cdef Py_ssize_t kk = weight.shape[2] * kw
@@ -120,19 +131,19 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
         for rh in range(sh):
             for rw in range(sw):
                 offsets[rh * sw + rw] = per_group
-                per_group += cog * cig * phases_h[rh, 0] * phases_w[rw, 0]
+                per_group += cog * cig * table_h[rh].taps * table_w[rw].taps
         if per_group == 0:
             return
         # where tap (a, b) of each phase sits in a (kh x kw) kernel
         for rh in range(sh):
             for rw in range(sw):
-                th = phases_h[rh, 0]
-                tw = phases_w[rw, 0]
+                th = table_h[rh].taps
+                tw = table_w[rw].taps
                 for a in range(th):
                     for b in range(tw):
                         taps[(rh * sw + rw) * kk + a * tw + b] = (
-                            (phases_h[rh, 1] + (th - 1 - a) * step_h) * kw
-                            + phases_w[rw, 1] + (tw - 1 - b) * step_w)
+                            (table_h[rh].first + (th - 1 - a) * step_h) * kw
+                            + table_w[rw].first + (tw - 1 - b) * step_w)
         with nogil:
             for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
                 grp = task // n_blocks
@@ -142,7 +153,7 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
                     for ci in range(c0, c1):
                         src = &weight[grp * cig + ci, co, 0, 0]
                         for p in range(sh * sw):
-                            n_taps = phases_h[p // sw, 0] * phases_w[p % sw, 0]
+                            n_taps = table_h[p // sw].taps * table_w[p % sw].taps
                             dst = (&packed[0] + grp * per_group + offsets[p]
                                    + (co * cig + ci) * n_taps)
                             for a in range(n_taps):
@@ -206,13 +217,15 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     count_w, K = C_in/groups*th*tw), and one write of the result with the bias into the
     phase's output positions. Every output element is written exactly once.
 
-    phases_h[r] = (th, -, pad, count, first_out); phases_w likewise. packed_w holds, for each
-    group and phase in (group, rh, rw) order, a row-major (C_out/groups) x (C_in/groups*th*tw)
-    matrix.
+    phases_h[r] is read as a PhaseRow (taps th, -, pad, count, first_out); phases_w likewise.
+    packed_w holds, for each group and phase in (group, rh, rw) order, a row-major
+    (C_out/groups) x (C_in/groups*th*tw) matrix.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef const PhaseRow* table_h = <const PhaseRow*> &phases_h[0, 0]
+    cdef const PhaseRow* table_w = <const PhaseRow*> &phases_w[0, 0]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
@@ -234,8 +247,8 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
         b_ptr = &bias[0]
     for rh in range(sh):
         for rw in range(sw):
-            q = phases_h[rh, 3] * phases_w[rw, 3]
-            max_col = max(max_col, cig * phases_h[rh, 0] * phases_w[rw, 0] * q)
+            q = table_h[rh].count * table_w[rw].count
+            max_col = max(max_col, cig * table_h[rh].taps * table_w[rw].taps * q)
             max_y = max(max_y, cog * q)
     n_chunks = (N + nb - 1) // nb
     as_tasks = n_threads > 1 and n_chunks * groups * sh * sw >= 2 * n_threads
@@ -250,7 +263,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
         for rh in range(sh):
             for rw in range(sw):
                 offsets[rh * sw + rw] = per_group
-                per_group += cog * cig * phases_h[rh, 0] * phases_w[rw, 0]
+                per_group += cog * cig * table_h[rh].taps * table_w[rw].taps
         # Sub-kernels by pointer: a phase no tap reaches has an empty block, which may sit at
         # the very end of packed_w (indexing it there is out of bounds; it is never read).
         w_base = &packed_w[0] if packed_w.shape[0] > 0 else NULL
@@ -267,20 +280,20 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
                     n0 = chunk * nb
                     cur = min(nb, N - n0)
                     tid = omp_get_thread_num()
-                    th = phases_h[rh, 0]
-                    tw = phases_w[rw, 0]
-                    qh = phases_h[rh, 3]
-                    qw = phases_w[rw, 3]
+                    th = table_h[rh].taps
+                    tw = table_w[rw].taps
+                    qh = table_h[rh].count
+                    qw = table_w[rw].count
                     if qh * qw == 0:
                         continue
-                    g = make_window(th, tw, 1, 1, phases_h[rh, 2], phases_w[rw, 2],
+                    g = make_window(th, tw, 1, 1, table_h[rh].pad, table_w[rw].pad,
                                     dil_h, dil_w, qh, qw)
                     phase_task(&x[n0, grp * cig, 0, 0], in_image, cur, cig, height, width,
                                &g, w_base + grp * per_group + offsets[rh * sw + rw], cog,
                                cig * th * tw, col + tid * max_col * nb, y + tid * max_y * nb,
                                NULL if b_ptr == NULL else b_ptr + grp * cog,
                                &out[n0, grp * cog, 0, 0], out_image, out_w, out_h * out_w,
-                               phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+                               table_h[rh].first_out, table_w[rw].first_out, sh, sw)
             n0 = N if as_tasks else 0
             while n0 < N:
                 cur = min(nb, N - n0)
@@ -290,28 +303,30 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
                     dst = &out[n0, grp * cog, 0, 0]
                     for rh in range(sh):
                         for rw in range(sw):
-                            th = phases_h[rh, 0]
-                            tw = phases_w[rw, 0]
-                            qh = phases_h[rh, 3]
-                            qw = phases_w[rw, 3]
+                            th = table_h[rh].taps
+                            tw = table_w[rw].taps
+                            qh = table_h[rh].count
+                            qw = table_w[rw].count
                             K = cig * th * tw
                             if qh * qw == 0:
                                 pass
                             elif K == 0:
                                 scatter_phase(NULL, 0, cur, cog, qh, qw, b_grp, dst, out_image,
-                                              out_w, out_h * out_w, phases_h[rh, 4],
-                                              phases_w[rw, 4], sh, sw, n_threads)
+                                              out_w, out_h * out_w,
+                                              table_h[rh].first_out, table_w[rw].first_out,
+                                              sh, sw, n_threads)
                             else:
-                                g = make_window(th, tw, 1, 1, phases_h[rh, 2],
-                                                phases_w[rw, 2], dil_h, dil_w, qh, qw)
+                                g = make_window(th, tw, 1, 1, table_h[rh].pad,
+                                                table_w[rw].pad, dil_h, dil_w, qh, qw)
                                 ld = cur * qh * qw
                                 im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
                                               height, width, &g, col, qh * qw, ld, n_threads)
                                 parallel_gemm(False, False, cog, ld, K, &packed_w[offset], K,
                                               col, ld, zero, y, ld, n_threads)
                                 scatter_phase(y, ld, cur, cog, qh, qw, b_grp, dst, out_image,
-                                              out_w, out_h * out_w, phases_h[rh, 4],
-                                              phases_w[rw, 4], sh, sw, n_threads)
+                                              out_w, out_h * out_w,
+                                              table_h[rh].first_out, table_w[rw].first_out,
+                                              sh, sw, n_threads)
                             offset += cog * K
                 n0 += cur
     finally:

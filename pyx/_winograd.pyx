@@ -21,6 +21,7 @@ from _bias cimport bias_value
 from _cython_blas cimport gemm
 from _gemm cimport allocate
 from _openmp_helpers cimport omp_get_thread_num
+from _phase_table cimport PhaseRow
 
 
 # Each phase is a stride-1 correlation with a 2x2 kernel g:  y0 = d0 g0 + d1 g1,
@@ -312,6 +313,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0], P = sh * sw
+    cdef const PhaseRow* table_h = <const PhaseRow*> &phases_h[0, 0]
+    cdef const PhaseRow* table_w = <const PhaseRow*> &phases_w[0, 0]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, kk = taps.shape[2]
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
@@ -332,9 +335,9 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     if bias is not None:
         b_ptr = &bias[0]
     for rh in range(sh):
-        max_th = max(max_th, (phases_h[rh, 3] + 1) // 2)
+        max_th = max(max_th, (table_h[rh].count + 1) // 2)
     for rw in range(sw):
-        max_tw = max(max_tw, (phases_w[rw, 3] + 1) // 2)
+        max_tw = max(max_tw, (table_w[rw].count + 1) // 2)
     if max_th * max_tw == 0:
         return
     phases_per_pass = max(1, min(phases_per_pass, P))
@@ -366,8 +369,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                     for p in range(p0, p0 + n_pass):
                         rh = p // sw
                         rw = p % sw
-                        qh = phases_h[rh, 3]
-                        qw = phases_w[rw, 3]
+                        qh = table_h[rh].count
+                        qw = table_w[rw].count
                         tiles_h = (qh + 1) // 2
                         tiles_w = (qw + 1) // 2
                         if tiles_w == 0:
@@ -387,8 +390,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                     if c1 > c0:
                                         winograd_input(&x[0, grp * cig + c0, 0, 0], in_image,
                                                        c1 - c0, height, width, row0, n_rows,
-                                                       tiles_h, tiles_w, phases_h[rh, 2],
-                                                       phases_w[rw, 2],
+                                                       tiles_h, tiles_w, table_h[rh].pad,
+                                                       table_w[rw].pad,
                                                        rows + omp_get_thread_num() * 3 * span,
                                                        v + c0 * 9 * ld, ld)
                                 for task in prange(co_parts, schedule="static",
@@ -404,7 +407,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                         cig, row0, n_rows, tiles_h, tiles_w, qh, qw,
                                         NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
                                         &out[0, grp * cog + co0, 0, 0], out_image, out_w,
-                                        plane, phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+                                        plane, table_h[rh].first_out,
+                                        table_w[rw].first_out, sh, sw)
                 else:
                     for task in prange(groups * n_blocks, schedule="static",
                                        num_threads=n_threads):
@@ -416,8 +420,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                         for p in range(p0, p0 + n_pass):
                             rh = p // sw
                             rw = p % sw
-                            qh = phases_h[rh, 3]
-                            qw = phases_w[rw, 3]
+                            qh = table_h[rh].count
+                            qw = table_w[rw].count
                             tiles_h = (qh + 1) // 2
                             tiles_w = (qw + 1) // 2
                             if tiles_w == 0 or row0 >= N * tiles_h:
@@ -427,13 +431,13 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                             ld = skewed(nt)
                             winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height,
                                            width, row0, n_rows, tiles_h, tiles_w,
-                                           phases_h[rh, 2], phases_w[rw, 2],
+                                           table_h[rh].pad, table_w[rw].pad,
                                            rows + tid * 3 * span, v_t, ld)
                             winograd_part(u + ((p - p0) * groups + grp) * uw, ldu, v_t, ld,
                                           m_t, cog, nt, cig, row0, n_rows, tiles_h, tiles_w,
                                           qh, qw, NULL if b_ptr == NULL else b_ptr + grp * cog,
                                           &out[0, grp * cog, 0, 0], out_image, out_w, plane,
-                                          phases_h[rh, 4], phases_w[rw, 4], sh, sw)
+                                          table_h[rh].first_out, table_w[rw].first_out, sh, sw)
                 p0 += n_pass
     finally:
         free(u)
