@@ -10,7 +10,7 @@ holds BLAS at one thread). The results do not depend on the thread count.
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memmove
+from libc.string cimport memcpy, memmove, memset
 
 from _bias cimport fill_bias
 from _columns cimport Window, im2col_planes, make_window
@@ -26,30 +26,131 @@ cdef enum SourceKind:
     SOURCE_BILINEAR = 2    # bilinear upsampling of the input, made row by row on the fly
 
 
-def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
-                       const floating[::1] bias, floating[:, :, :, ::1] out,
-                       int source, Py_ssize_t src_h, Py_ssize_t src_w,
-                       const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
-                       Py_ssize_t w_repeat,
-                       const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
-                       const floating[::1] lh0, const floating[::1] lh1,
-                       const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
-                       const floating[::1] lw0, const floating[::1] lw1,
-                       Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
-                       Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                       Py_ssize_t band_rows, int n_threads):
+cdef struct Banding:
+    # The convolution's stride, padding, dilation and groups, and the rows in one band.
+    Py_ssize_t sh, sw, ph, pw, dh, dw, groups, band_rows
+
+
+cdef struct Upsampling:
+    # The upsampling a task makes its source rows with: its kind, the upsampled size and
+    # suite.upsample's tables for it (per upsampled row h_*, column w_*; NULL where the kind
+    # has none). lh0, lh1, lw0, lw1 are the bilinear weights, of the data's type (float or
+    # double, as x).
+    SourceKind kind
+    Py_ssize_t src_h, src_w
+    const Py_ssize_t* h_index      # nearest
+    const Py_ssize_t* w_index
+    Py_ssize_t w_repeat
+    const Py_ssize_t* h0           # bilinear
+    const Py_ssize_t* h1
+    const void* lh0
+    const void* lh1
+    const Py_ssize_t* w0
+    const Py_ssize_t* w1
+    const void* lw0
+    const void* lw1
+
+
+def banded_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                  const floating[::1] bias, floating[:, :, :, ::1] out,
+                  Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                  Py_ssize_t band_rows, int n_threads):
+    """out = conv2d(x, weight) + bias in bands of band_rows output rows
+    (see banded_correlation)."""
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+    banded_correlation(x, weight, bias, out, &geo, NULL, n_threads)
+
+
+def banded_nearest_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                          const floating[::1] bias, floating[:, :, :, ::1] out,
+                          const Py_ssize_t[::1] h_index, const Py_ssize_t[::1] w_index,
+                          Py_ssize_t w_repeat,
+                          Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                          Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                          Py_ssize_t band_rows, int n_threads):
+    """out = conv2d(nearest upsampling of x, weight) + bias in bands of band_rows output rows,
+    the upsampled rows made on the fly (see banded_correlation).
+
+    h_index, w_index: the input row and column of each upsampled row and column (their
+    lengths are the upsampled size); w_repeat as for suite.upsample's nearest kernel.
+    """
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+    cdef Upsampling up
+    memset(&up, 0, sizeof(up))
+    up.kind = SOURCE_NEAREST
+    up.src_h = h_index.shape[0]
+    up.src_w = w_index.shape[0]
+    up.h_index = &h_index[0]
+    up.w_index = &w_index[0]
+    up.w_repeat = w_repeat
+    banded_correlation(x, weight, bias, out, &geo, &up, n_threads)
+
+
+def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                           const floating[::1] bias, floating[:, :, :, ::1] out,
+                           const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                           const floating[::1] lh0, const floating[::1] lh1,
+                           const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                           const floating[::1] lw0, const floating[::1] lw1,
+                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                           Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                           Py_ssize_t band_rows, int n_threads):
+    """out = conv2d(bilinear upsampling of x, weight) + bias in bands of band_rows output
+    rows, the upsampled rows made on the fly (see banded_correlation).
+
+    Upsampled row u = lh0[u]*x[h0[u]] + lh1[u]*x[h1[u]], columns likewise with w0, w1, lw0,
+    lw1 (their lengths are the upsampled size).
+    """
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+    cdef Upsampling up
+    memset(&up, 0, sizeof(up))
+    up.kind = SOURCE_BILINEAR
+    up.src_h = h0.shape[0]
+    up.src_w = w0.shape[0]
+    up.h0 = &h0[0]
+    up.h1 = &h1[0]
+    up.lh0 = &lh0[0]
+    up.lh1 = &lh1[0]
+    up.w0 = &w0[0]
+    up.w1 = &w1[0]
+    up.lw0 = &lw0[0]
+    up.lw1 = &lw1[0]
+    banded_correlation(x, weight, bias, out, &geo, &up, n_threads)
+
+
+cdef int banded_correlation(const floating[:, :, :, ::1] x,
+                            const floating[:, :, :, ::1] weight, const floating[::1] bias,
+                            floating[:, :, :, ::1] out, const Banding* geo,
+                            const Upsampling* up, int n_threads) except -1:
     """out = conv2d(source, weight) + bias in independent tasks of (image, group, band of
-    band_rows output rows).
+    band_rows output rows); the source is x itself (up NULL) or its upsampling.
 
     A task packs the columns of its band only (C_in/groups*kh*kw x band_rows*W_out, sized to
     stay in cache) and multiplies them by the group's weights with a single-threaded GEMM
     that writes straight into the band's output rows. When the source is an upsampling of x
-    (``source`` 1 nearest, 2 bilinear, with its tables; src_h x src_w the upsampled size),
+    (up.kind nearest or bilinear, with its tables; up.src_h x up.src_w the upsampled size),
     the task first interpolates the few source rows its band reads into a buffer of its
     thread: the upsampled map never exists. A thread that takes the next band of the same
     image and group keeps the rows the two bands share (the kernel's halo) and interpolates
     only the new ones. The result does not depend on the thread count.
     """
+    cdef Py_ssize_t sh = geo.sh, sw = geo.sw, ph = geo.ph, pw = geo.pw, dh = geo.dh
+    cdef Py_ssize_t dw = geo.dw, groups = geo.groups, band_rows = geo.band_rows
+    cdef SourceKind source = SOURCE_INPUT if up == NULL else up.kind
+    cdef Py_ssize_t src_h = x.shape[2] if up == NULL else up.src_h
+    cdef Py_ssize_t src_w = x.shape[3] if up == NULL else up.src_w
+    cdef const Py_ssize_t* h_index = NULL
+    cdef const Py_ssize_t* w_index = NULL
+    cdef const Py_ssize_t* h0 = NULL
+    cdef const Py_ssize_t* h1 = NULL
+    cdef const Py_ssize_t* w0 = NULL
+    cdef const Py_ssize_t* w1 = NULL
+    cdef const floating* lh0 = NULL
+    cdef const floating* lh1 = NULL
+    cdef const floating* lw0 = NULL
+    cdef const floating* lw1 = NULL
+    cdef Py_ssize_t w_repeat = 0
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
@@ -71,7 +172,19 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
     cdef floating* dst
     cdef floating zero = 0, one = 1, beta
     if N == 0:
-        return
+        return 0
+    if up != NULL:
+        h_index = up.h_index
+        w_index = up.w_index
+        w_repeat = up.w_repeat
+        h0 = up.h0
+        h1 = up.h1
+        lh0 = <const floating*> up.lh0
+        lh1 = <const floating*> up.lh1
+        w0 = up.w0
+        w1 = up.w1
+        lw0 = <const floating*> up.lw0
+        lw1 = <const floating*> up.lw1
     if bias is not None:
         b_ptr = &bias[0]
     try:
@@ -131,12 +244,12 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
                             if source == SOURCE_BILINEAR:
                                 bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
                                              lh0[u0 + u], lh1[u0 + u], dst, src_w,
-                                             &w0[0], &w1[0], &lw0[0], &lw1[0])
+                                             w0, w1, lw0, lw1)
                             elif u > 0 and h_index[u0 + u] == h_index[u0 + u - 1]:
                                 memcpy(dst, dst - src_w, src_w * sizeof(floating))
                             else:
                                 nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
-                                            &w_index[0], w_repeat)
+                                            w_index, w_repeat)
                         im2col_planes(src_rows + ci * span * src_w, 1, n_src, src_w, &g,
                                       col + ci * kk * ld, ld)
                 beta = zero
@@ -151,3 +264,4 @@ def correlation_banded(const floating[:, :, :, ::1] x, const floating[:, :, :, :
         free(cols)
         free(sources)
         free(held)
+    return 0

@@ -149,10 +149,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
         with single_threaded_blas():
-            _banded.correlation_banded(contiguous(x), contiguous(weight), bias, out,
-                                       SOURCE_INPUT, x.shape[2], x.shape[3], *NO_TABLES[x.dtype],
-                                       stride[0], stride[1], padding[0], padding[1],
-                                       dilation[0], dilation[1], groups, rows, n_threads)
+            _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
+                                  stride[0], stride[1], padding[0], padding[1],
+                                  dilation[0], dilation[1], groups, rows, n_threads)
         return out
     nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
@@ -162,18 +161,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
                               padding[0], padding[1], dilation[0], dilation[1], groups, nb,
                               n_threads)
     return out
-
-
-#: ``source`` codes of _banded.correlation_banded.
-SOURCE_INPUT, SOURCE_NEAREST, SOURCE_BILINEAR = 0, 1, 2
-
-#: Placeholder interpolation tables for a convolution of the input itself.
-NO_TABLES = {
-    np.dtype(dt): (np.zeros(1, np.intp), np.zeros(1, np.intp), 0,
-                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt),
-                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt))
-    for dt in (np.float32, np.float64)
-}
 
 
 def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,

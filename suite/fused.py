@@ -19,7 +19,7 @@ from ._validation import (
     effective_n_threads,
     make_output,
 )
-from .conv import NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, run_winograd
+from .conv import run_winograd
 from .geometry import (
     PHASE_COUNT,
     PHASE_TAPS,
@@ -127,13 +127,6 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
                                      n_threads)
         return out
     plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
-    no_tables = NO_TABLES[x.dtype]
-    if mode == "bilinear":
-        source = SOURCE_BILINEAR
-        tables = no_tables[:3] + plan.h[:2] + plan.h[2:] + plan.w[:2] + plan.w[2:]
-    else:
-        source = SOURCE_NEAREST
-        tables = (plan.h_index, plan.w_index, plan.w_repeat) + no_tables[3:]
     rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
                      n_threads)
     check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
@@ -141,10 +134,14 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     # Each thread keeps the upsampled rows one band reads, for every input channel of a group.
     span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
     check_size((n_threads, c_in_per_group, span, up_w), "the upsampled-rows workspace")
+    conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups,
+                 rows, n_threads)
     with single_threaded_blas():
-        _banded.correlation_banded(x, weight, bias, out, source, up_h, up_w, *tables,
-                                   stride[0], stride[1], padding[0], padding[1],
-                                   dilation[0], dilation[1], groups, rows, n_threads)
+        if mode == "bilinear":
+            _banded.banded_bilinear_conv2d(x, weight, bias, out, *plan.h, *plan.w, *conv_args)
+        else:
+            _banded.banded_nearest_conv2d(x, weight, bias, out, plan.h_index, plan.w_index,
+                                          plan.w_repeat, *conv_args)
     return out
 
 
