@@ -285,17 +285,19 @@ cdef inline void winograd_part(const floating* u_part, Py_ssize_t ldu, const flo
 
 
 def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
-                    Py_ssize_t s_grp, Py_ssize_t s_co, Py_ssize_t s_ci,
+                    (Py_ssize_t, Py_ssize_t, Py_ssize_t) kernel_strides,
                     const Py_ssize_t[:, :, ::1] taps, const floating[::1] bias,
                     floating[:, :, :, ::1] out, const Py_ssize_t[:, ::1] phases_h,
-                    const Py_ssize_t[:, ::1] phases_w, Py_ssize_t groups, Py_ssize_t block,
-                    Py_ssize_t co_parts, Py_ssize_t phases_per_pass, int n_threads):
+                    const Py_ssize_t[:, ::1] phases_w, Py_ssize_t groups,
+                    (Py_ssize_t, Py_ssize_t, Py_ssize_t) blocking, int n_threads):
     """out = bias + the phase-decomposed operator (as phase_correlation) where every phase
     has a 2x2 kernel of dilation 1, by Winograd F(2x2, 2x2).
 
     weight: the layer's weights, flat; the (grp, co, ci) kernel of kk = taps.shape[2]
-    values starts at grp*s_grp + co*s_co + ci*s_ci. taps (phases, 4, kk): the kernel
-    positions each phase's 2x2 sub-kernel sums, -1 after the last (winograd_phase_weights).
+    values starts at grp*s_grp + co*s_co + ci*s_ci, kernel_strides = (s_grp, s_co, s_ci).
+    taps (phases, 4, kk): the kernel positions each phase's 2x2 sub-kernel sums, -1 after
+    the last (winograd_phase_weights). blocking = (block, co_parts, phases_per_pass), as
+    suite._plan.winograd_blocking returns it.
 
     Passes of ``phases_per_pass`` phases: the pass's transformed weights in one sweep over
     the weight (one buffer, 9/4 of the pass's sub-kernels), then its tile rows (2x2
@@ -310,6 +312,9 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     their GEMMs and output transforms on it. Every output element is written exactly once;
     blocks depend on the shapes only, so the result does not depend on the thread count.
     """
+    cdef Py_ssize_t s_grp = kernel_strides[0], s_co = kernel_strides[1]
+    cdef Py_ssize_t s_ci = kernel_strides[2]
+    cdef Py_ssize_t block = blocking[0], co_parts = blocking[1], phases_per_pass = blocking[2]
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0], P = sh * sw

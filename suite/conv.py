@@ -172,17 +172,16 @@ def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups
     n, c_in = x.shape[:2]
     c_out = out.shape[1]
     cig, cog = c_in // groups, c_out // groups
-    block, co_parts, phases_per_pass = winograd_blocking(
-        n, cig, cog, groups, x.itemsize, phases_h, phases_w, len(taps),
-        strides[1] < strides[2], n_threads)
+    blocking = winograd_blocking(n, cig, cog, groups, x.itemsize, phases_h, phases_w,
+                                 len(taps), strides[1] < strides[2], n_threads)
+    block, _, phases_per_pass = blocking
     per_phase = winograd_phase_values(cig, cog, groups)
     check_size((phases_per_pass, per_phase), "the transformed weights")
     check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
     check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
     with single_threaded_blas():
-        _winograd.winograd_phases(contiguous(x), weight.reshape(-1), *strides, taps, bias, out,
-                                  phases_h, phases_w, groups, block, co_parts, phases_per_pass,
-                                  n_threads)
+        _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias, out,
+                                  phases_h, phases_w, groups, blocking, n_threads)
 
 
 def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
