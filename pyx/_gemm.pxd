@@ -1,5 +1,5 @@
 # GEMMs for the kernels that run them between OpenMP loops (_im2col.pyx, _phase.pyx), and
-# the workspaces every kernel allocates.
+# the kernels' workspaces (allocate: also _winograd.pyx and _banded.pyx).
 #
 # parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its
 # own OpenMP thread: one level of parallelism, BLAS held at one thread by the caller

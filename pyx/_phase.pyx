@@ -3,7 +3,9 @@ sub-pixel phases, or a nearest upsampling followed by a convolution with the ker
 collapsed per phase; each phase is a stride-1 correlation run as im2col + GEMM.
 
 Holds the packing of the phases' sub-kernels (``pack_deconv_phase_weights``,
-``pack_collapsed_weights``) and the correlation itself (``phase_correlation``).
+``pack_collapsed_weights``) and the correlation itself (``phase_correlation``). The phase
+tables (``suite.geometry.phase_table``) are read row by row as ``PhaseRow`` structs
+(``_phase_table.pxd``; ``phase_row_fields`` lists their fields).
 
 Threading: one level of parallelism, on ``n_threads`` OpenMP threads. Either independent
 tasks of (image batch, group, phase), each running its im2col, a single-threaded BLAS call
