@@ -1,5 +1,5 @@
 # Row kernels of nearest and bilinear interpolation, shared by the upsampling kernels
-# (_upsample.pyx) and the fused upsample + convolution (_conv.pyx). Tables are per output
+# (_upsample.pyx) and the fused upsample + convolution (_banded.pyx). Tables are per output
 # column: w_index (nearest), w0/w1 and lw0/lw1 (bilinear), computed once per call in Python.
 
 from cython cimport floating

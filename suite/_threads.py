@@ -5,7 +5,7 @@ import threading
 from threadpoolctl import ThreadpoolController
 
 from . import _buildinfo
-from . import _conv  # noqa: F401  (loads scipy's BLAS and the OpenMP runtime first)
+from . import _im2col  # noqa: F401  (loads scipy's BLAS and the OpenMP runtime first)
 from ._validation import check_int
 
 _controller = None

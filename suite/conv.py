@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from . import _conv
+from . import _banded, _direct, _im2col, _phase, _winograd
 from ._plan import (
     BAND_MIN_COLUMNS,
     DECONV_ALGORITHMS,
@@ -78,8 +78,8 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None)
     out_h = sliding_positions(h, kernel[0], stride[0], padding[0], dilation[0], "input height")
     out_w = sliding_positions(w, kernel[1], stride[1], padding[1], dilation[1], "input width")
     out = make_output(None, (n, c * kernel[0] * kernel[1], out_h * out_w), x.dtype, ())
-    _conv.im2col(contiguous(x), out, kernel[0], kernel[1], stride[0], stride[1],
-                 padding[0], padding[1], dilation[0], dilation[1], out_h, out_w, n_threads)
+    _im2col.im2col(contiguous(x), out, kernel[0], kernel[1], stride[0], stride[1],
+                   padding[0], padding[1], dilation[0], dilation[1], out_h, out_w, n_threads)
     return out
 
 
@@ -115,8 +115,8 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
             f"{col_h}x{col_w} = {col_h * col_w} kernel positions"
         )
     out = make_output(None, (n, rows // kk, size[0], size[1]), cols.dtype, ())
-    _conv.col2im(contiguous(cols), out, kernel[0], kernel[1], stride[0], stride[1],
-                 padding[0], padding[1], dilation[0], dilation[1], col_h, col_w, n_threads)
+    _im2col.col2im(contiguous(cols), out, kernel[0], kernel[1], stride[0], stride[1],
+                   padding[0], padding[1], dilation[0], dilation[1], col_h, col_w, n_threads)
     return out
 
 
@@ -148,31 +148,18 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
         with single_threaded_blas():
-            _conv.correlation_banded(contiguous(x), contiguous(weight), bias, out,
-                                     SOURCE_INPUT, x.shape[2], x.shape[3], *NO_TABLES[x.dtype],
-                                     stride[0], stride[1], padding[0], padding[1],
-                                     dilation[0], dilation[1], groups, rows, n_threads)
+            _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
+                                  stride[0], stride[1], padding[0], padding[1],
+                                  dilation[0], dilation[1], groups, rows, n_threads)
         return out
     nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
     with single_threaded_blas():
-        _conv.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
-                            padding[0], padding[1], dilation[0], dilation[1], groups, nb,
-                            n_threads)
+        _im2col.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
+                              padding[0], padding[1], dilation[0], dilation[1], groups, nb,
+                              n_threads)
     return out
-
-
-#: ``source`` codes of _conv.correlation_banded.
-SOURCE_INPUT, SOURCE_NEAREST, SOURCE_BILINEAR = 0, 1, 2
-
-#: Placeholder interpolation tables for a convolution of the input itself.
-NO_TABLES = {
-    np.dtype(dt): (np.zeros(1, np.intp), np.zeros(1, np.intp), 0,
-                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt),
-                   np.zeros(1, np.intp), np.zeros(1, np.intp), np.zeros(1, dt), np.zeros(1, dt))
-    for dt in (np.float32, np.float64)
-}
 
 
 def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
@@ -184,17 +171,16 @@ def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups
     n, c_in = x.shape[:2]
     c_out = out.shape[1]
     cig, cog = c_in // groups, c_out // groups
-    block, co_parts, phases_per_pass = winograd_blocking(
-        n, cig, cog, groups, x.itemsize, phases_h, phases_w, len(taps),
-        strides[1] < strides[2], n_threads)
+    blocking = winograd_blocking(n, cig, cog, groups, x.itemsize, phases_h, phases_w,
+                                 len(taps), strides[1] < strides[2], n_threads)
+    block, _, phases_per_pass = blocking
     per_phase = winograd_phase_values(cig, cog, groups)
     check_size((phases_per_pass, per_phase), "the transformed weights")
     check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
     check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
     with single_threaded_blas():
-        _conv.winograd_phases(contiguous(x), weight.reshape(-1), *strides, taps, bias, out,
-                              phases_h, phases_w, groups, block, co_parts, phases_per_pass,
-                              n_threads)
+        _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias, out,
+                                  phases_h, phases_w, groups, blocking, n_threads)
 
 
 def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
@@ -289,27 +275,27 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
         check_blas_dims(M=c_out_per_group, N=nb * per_phase, K=rows)
         weight = contiguous(weight)
         packed = np.empty(weight.size, dtype=x.dtype)
-        _conv.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
-                                        packed, n_threads)
+        _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
+                                         packed, n_threads)
         with single_threaded_blas():
-            _conv.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
-                                    dil_h, dil_w, groups, nb, n_threads)
+            _phase.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
+                                     dil_h, dil_w, groups, nb, n_threads)
         return out
     if algorithm == "direct":
         with single_threaded_blas():
-            _conv.deconv2d_direct(contiguous(x), contiguous(weight), bias, out,
-                                  stride[0], stride[1], padding[0], padding[1],
-                                  dilation[0], dilation[1], groups, TAP_MAJOR_BELOW,
-                                  n_threads)
+            _direct.deconv2d_direct(contiguous(x), contiguous(weight), bias, out,
+                                    stride[0], stride[1], padding[0], padding[1],
+                                    dilation[0], dilation[1], groups, TAP_MAJOR_BELOW,
+                                    n_threads)
         return out
     nb, blocks = col2im_blocking(n, per_image, c_out_per_group, kh * kw, groups, x.itemsize,
                                   n_threads)
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
     with single_threaded_blas():
-        _conv.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
-                              stride[0], stride[1], padding[0], padding[1],
-                              dilation[0], dilation[1], groups, nb, blocks, n_threads)
+        _im2col.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
+                                stride[0], stride[1], padding[0], padding[1],
+                                dilation[0], dilation[1], groups, nb, blocks, n_threads)
     return out
 
 
@@ -348,10 +334,10 @@ def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
     with single_threaded_blas():
-        _conv.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
-                                       grad_x, grad_w, grad_b,
-                                       stride[0], stride[1], padding[0], padding[1],
-                                       dilation[0], dilation[1], groups, nb, n_threads)
+        _im2col.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
+                                         grad_x, grad_w, grad_b,
+                                         stride[0], stride[1], padding[0], padding[1],
+                                         dilation[0], dilation[1], groups, nb, n_threads)
     return grad_x, grad_w, grad_b
 
 

@@ -3,7 +3,7 @@ upsample + skip addition (FPN's top-down path) in one pass."""
 
 import numpy as np
 
-from . import _conv, _upsample
+from . import _banded, _phase, _upsample
 from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, images_per_gemm, threads_for_work
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
@@ -18,7 +18,7 @@ from ._validation import (
     contiguous,
     make_output,
 )
-from .conv import NO_TABLES, SOURCE_BILINEAR, SOURCE_NEAREST, run_winograd
+from .conv import run_winograd
 from .geometry import (
     PHASE_COUNT,
     PHASE_TAPS,
@@ -114,25 +114,18 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
         taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
         packed = np.empty(groups * (c_out // groups) * c_in_per_group
                           * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
-        _conv.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
-                                     n_threads)
+        _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
+                                      n_threads)
         rows = c_in_per_group * int(phases_h[:, PHASE_TAPS].max()) * int(phases_w[:, PHASE_TAPS].max())
         per_phase = int(phases_h[:, PHASE_COUNT].max()) * int(phases_w[:, PHASE_COUNT].max())
         nb = images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
         check_size((rows, nb * per_phase), "the column workspace")
         check_blas_dims(M=c_out // groups, N=nb * per_phase, K=rows)
         with single_threaded_blas():
-            _conv.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
-                                    n_threads)
+            _phase.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
+                                     n_threads)
         return out
     plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
-    no_tables = NO_TABLES[x.dtype]
-    if mode == "bilinear":
-        source = SOURCE_BILINEAR
-        tables = no_tables[:3] + plan.h[:2] + plan.h[2:] + plan.w[:2] + plan.w[2:]
-    else:
-        source = SOURCE_NEAREST
-        tables = (plan.h_index, plan.w_index, plan.w_repeat) + no_tables[3:]
     rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
                      n_threads)
     check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
@@ -140,10 +133,14 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     # Each thread keeps the upsampled rows one band reads, for every input channel of a group.
     span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
     check_size((n_threads, c_in_per_group, span, up_w), "the upsampled-rows workspace")
+    conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups,
+                 rows, n_threads)
     with single_threaded_blas():
-        _conv.correlation_banded(x, weight, bias, out, source, up_h, up_w, *tables,
-                                 stride[0], stride[1], padding[0], padding[1],
-                                 dilation[0], dilation[1], groups, rows, n_threads)
+        if mode == "bilinear":
+            _banded.banded_bilinear_conv2d(x, weight, bias, out, *plan.h, *plan.w, *conv_args)
+        else:
+            _banded.banded_nearest_conv2d(x, weight, bias, out, plan.h_index, plan.w_index,
+                                          plan.w_repeat, *conv_args)
     return out
 
 

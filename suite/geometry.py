@@ -7,7 +7,7 @@ the compiled kernels read the tables, and the cost model counts from them.
 Phase tables are read-only ``(phases, 5)`` intp arrays, cached per geometry, whose columns
 are named by :data:`PHASE_TAPS`, :data:`PHASE_FIRST`, :data:`PHASE_PAD`,
 :data:`PHASE_COUNT` and :data:`PHASE_FIRST_OUT` (the compiled kernels read the same rows
-through the ``PhaseRow`` struct of ``pyx/_phase.pxd``).
+through the ``PhaseRow`` struct of ``pyx/_phase_table.pxd``).
 """
 
 import functools

@@ -407,3 +407,11 @@ def test_conv2d_larger_layer(dtype):
     assert_close(suite.conv2d(x, w, b, **cfg.kwargs),
                  R.conv2d(x.astype(np.float64), w.astype(np.float64), b.astype(np.float64),
                           **cfg.kwargs), dtype)
+
+
+def test_phase_row_struct_matches_phase_columns():
+    # The kernels read phase tables through a struct: its fields must be the table's
+    # columns, in order.
+    kernels = importlib.import_module("suite._phase")
+    geometry = importlib.import_module("suite.geometry")
+    assert kernels.phase_row_fields() == geometry.PHASE_COLUMNS

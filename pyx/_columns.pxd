@@ -1,0 +1,149 @@
+# The column matrix of a convolution window, shared by the kernels that build or fold one
+# (_im2col.pyx, _phase.pyx, _banded.pyx) and the direct transposed convolution (_direct.pyx).
+#
+# Window: the geometry of one sliding window and its grid of positions; valid_columns: the
+# output columns a row segment reaches; the im2col row loop (Caffe's order), the col2im row
+# gather, and im2col over a batch of images, parallel over (image, channel, kernel row).
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+
+cdef struct Window:
+    Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw
+    Py_ssize_t col_h, col_w     # kernel positions along each axis (the columns' grid)
+
+
+cdef inline void valid_columns(Py_ssize_t offset, Py_ssize_t stride, Py_ssize_t width,
+                               Py_ssize_t n_columns, Py_ssize_t* lo,
+                               Py_ssize_t* hi) noexcept nogil:
+    """Columns c in [lo, hi) with 0 <= c*stride + offset < width."""
+    cdef Py_ssize_t first = 0, end
+    if offset < 0:
+        first = (-offset + stride - 1) // stride
+    if width - 1 - offset >= 0:
+        end = (width - 1 - offset) // stride + 1
+    else:
+        end = 0
+    if first > n_columns:
+        first = n_columns
+    if end > n_columns:
+        end = n_columns
+    if end < first:
+        end = first
+    lo[0] = first
+    hi[0] = end
+
+
+cdef inline void im2col_kernel_row(const floating* im, Py_ssize_t height, Py_ssize_t width,
+                                   const Window* g, Py_ssize_t i,
+                                   floating* col, Py_ssize_t ld_col) noexcept nogil:
+    """Write the kw column rows of kernel row i (rows i*kw + j, ld_col apart) of one plane.
+
+    Caffe's loop order within: kernel column, output row, output column; writes are strictly
+    sequential and a row that falls in the padding is zero-filled at once.
+    """
+    cdef Py_ssize_t j, oh, ow, h, offset, lo, hi, col_w = g.col_w, sw = g.sw
+    cdef floating* dst
+    cdef const floating* src
+    for j in range(g.kw):
+        offset = j * g.dw - g.pw
+        valid_columns(offset, sw, width, col_w, &lo, &hi)
+        dst = col + (i * g.kw + j) * ld_col
+        for oh in range(g.col_h):
+            h = oh * g.sh - g.ph + i * g.dh
+            if h < 0 or h >= height:
+                memset(dst, 0, col_w * sizeof(floating))
+            else:
+                src = im + h * width
+                for ow in range(lo):
+                    dst[ow] = 0
+                if sw == 1:
+                    for ow in range(lo, hi):
+                        dst[ow] = src[ow + offset]
+                else:
+                    for ow in range(lo, hi):
+                        dst[ow] = src[ow * sw + offset]
+                for ow in range(hi, col_w):
+                    dst[ow] = 0
+            dst += col_w
+
+
+cdef inline void im2col_planes(const floating* x, Py_ssize_t channels, Py_ssize_t height,
+                               Py_ssize_t width, const Window* g, floating* col,
+                               Py_ssize_t ld_col) noexcept nogil:
+    """The column rows of channels consecutive planes (height x width each) on the calling
+    thread: channel c, kernel tap r at col + (c*kh*kw + r)*ld_col."""
+    cdef Py_ssize_t c, i
+    for c in range(channels):
+        for i in range(g.kh):
+            im2col_kernel_row(x + c * height * width, height, width, g, i,
+                              col + c * g.kh * g.kw * ld_col, ld_col)
+
+
+cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t height,
+                            Py_ssize_t width, const Window* g, Py_ssize_t h,
+                            floating* dst) noexcept nogil:
+    """Add into output row h (already initialised) every column value that lands on it.
+
+    Gather form of col2im: the kernel rows i with h = oh*sh - ph + i*dh for a whole oh in
+    range contribute their kw column rows; the row stays in cache and is written by one thread.
+    """
+    cdef Py_ssize_t i, j, oh, ow, t, offset, lo, hi, sw = g.sw
+    cdef const floating* src
+    for i in range(g.kh):
+        t = h + g.ph - i * g.dh
+        if t < 0 or t % g.sh != 0:
+            continue
+        oh = t // g.sh
+        if oh >= g.col_h:
+            continue
+        for j in range(g.kw):
+            offset = j * g.dw - g.pw
+            valid_columns(offset, sw, width, g.col_w, &lo, &hi)
+            src = col + (i * g.kw + j) * ld_col + oh * g.col_w
+            if sw == 1:
+                for ow in range(lo, hi):
+                    dst[ow + offset] += src[ow]
+            else:
+                for ow in range(lo, hi):
+                    dst[ow * sw + offset] += src[ow]
+
+
+cdef inline Window make_window(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+                               Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+                               Py_ssize_t col_h, Py_ssize_t col_w) noexcept nogil:
+    cdef Window g
+    g.kh = kh
+    g.kw = kw
+    g.sh = sh
+    g.sw = sw
+    g.ph = ph
+    g.pw = pw
+    g.dh = dh
+    g.dw = dw
+    g.col_h = col_h
+    g.col_w = col_w
+    return g
+
+
+# Planes: image n, channel c of an image tensor is at  base + n*image_stride + c*height*width.
+# Columns: image n, channel c, kernel tap r is the row segment starting at
+#     col + n*col_image_offset + (c*kh*kw + r)*ld_col
+# which covers both the packed layout (images side by side: col_image_offset = L,
+# ld_col = n_images*L) and unfold's layout (col_image_offset = C*kh*kw*L, ld_col = L).
+
+cdef inline void im2col_images(const floating* x, Py_ssize_t image_stride, Py_ssize_t n_images,
+                               Py_ssize_t channels, Py_ssize_t height, Py_ssize_t width,
+                               const Window* g, floating* col, Py_ssize_t col_image_offset,
+                               Py_ssize_t ld_col, int n_threads) noexcept nogil:
+    """Parallel over (image, channel, kernel row): every task writes its own kw column rows."""
+    cdef Py_ssize_t task, p, n, c, i, kh = g.kh
+    for task in prange(n_images * channels * kh, schedule="static", num_threads=n_threads):
+        p = task // kh
+        i = task - p * kh
+        n = p // channels
+        c = p - n * channels
+        im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
+                          col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)

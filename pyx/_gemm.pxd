@@ -1,0 +1,56 @@
+# GEMMs for the kernels that run them between OpenMP loops (_im2col.pyx, _phase.pyx), and
+# the kernels' workspaces (allocate: also _winograd.pyx and _banded.pyx).
+#
+# parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its
+# own OpenMP thread: one level of parallelism, BLAS held at one thread by the caller
+# (suite._threads.single_threaded_blas).
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport malloc
+
+from _cython_blas cimport gemm
+
+
+cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
+                               Py_ssize_t k, const floating* a, Py_ssize_t lda,
+                               const floating* b, Py_ssize_t ldb, floating beta, floating* c,
+                               Py_ssize_t ldc, int n_threads) noexcept nogil:
+    """C = op(A) op(B) + beta*C (row-major), split into n_threads blocks of C's rows or columns,
+    each a single-threaded BLAS call on its own OpenMP thread (BLAS is held at one thread by
+    the caller). One thread pool for the whole kernel: no hand-over between OpenMP's threads
+    and BLAS's, and no nesting."""
+    cdef Py_ssize_t t, lo, hi, blocks
+    cdef floating one = 1
+    cdef bint split_rows = m >= n
+    blocks = n_threads
+    if blocks > (m if split_rows else n) // 16:
+        blocks = (m if split_rows else n) // 16
+    if blocks <= 1:
+        gemm(trans_a, trans_b, <int> m, <int> n, <int> k, one, a, <int> lda, b, <int> ldb,
+             beta, c, <int> ldc)
+        return
+    for t in prange(blocks, schedule="static", num_threads=n_threads):
+        if split_rows:
+            lo = (t * m // blocks) // 16 * 16
+            hi = m if t == blocks - 1 else ((t + 1) * m // blocks) // 16 * 16
+            gemm(trans_a, trans_b, <int> (hi - lo), <int> n, <int> k, one,
+                 a + (lo if trans_a else lo * lda), <int> lda, b, <int> ldb,
+                 beta, c + lo * ldc, <int> ldc)
+        else:
+            lo = (t * n // blocks) // 16 * 16
+            hi = n if t == blocks - 1 else ((t + 1) * n // blocks) // 16 * 16
+            gemm(trans_a, trans_b, <int> m, <int> (hi - lo), <int> k, one,
+                 a, <int> lda, b + (lo * ldb if trans_b else lo), <int> ldb,
+                 beta, c + lo, <int> ldc)
+
+
+cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
+    """A workspace of count values of like's type (NULL for none); MemoryError if it fails."""
+    cdef floating* p
+    if count <= 0:
+        return NULL
+    p = <floating*> malloc(count * sizeof(floating))
+    if p == NULL:
+        raise MemoryError(f"could not allocate a workspace of {count * sizeof(floating)} bytes")
+    return p

@@ -1,0 +1,373 @@
+"""Convolution and transposed convolution through a column matrix (NCHW): im2col, col2im,
+conv2d by im2col + GEMM, conv_transpose2d by GEMM + col2im (Caffe's method) and its
+backward pass.
+
+The Python layer (``suite.conv``) validates every argument, makes the inputs C-contiguous,
+allocates the outputs and chooses how many images share one GEMM; these kernels trust it.
+
+Threading: one level of parallelism, on ``n_threads`` OpenMP threads. The loops between the
+GEMMs (im2col, col2im, packing) give each thread whole output planes or rows, so no two
+threads ever write the same element; each GEMM is split into blocks of its result, every block
+a single-threaded BLAS call on its own OpenMP thread (``parallel_gemm``), or is one task's
+single-threaded call (the caller holds BLAS at one thread). The results do not depend on the
+thread count.
+
+Batching: ``images_per_gemm`` images are packed side by side into one column matrix so that
+small feature maps still give BLAS a wide matrix (a 4x4 map alone is a 16-column GEMM).
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport free
+from libc.string cimport memcpy
+
+from _bias cimport fill_bias
+from _columns cimport Window, col2im_row, im2col_images, make_window
+from _cython_blas cimport gemm
+from _gemm cimport allocate, parallel_gemm
+from _openmp_helpers cimport omp_get_thread_num
+
+
+cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
+                        Py_ssize_t n_images, Py_ssize_t channels,
+                        Py_ssize_t height, Py_ssize_t width, const Window* g,
+                        const floating* bias, floating* im, Py_ssize_t image_stride,
+                        int n_threads) noexcept nogil:
+    """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL."""
+    cdef Py_ssize_t task, p, n, c, h, kk = g.kh * g.kw
+    cdef floating* dst
+    for task in prange(n_images * channels * height, schedule="static", num_threads=n_threads):
+        p = task // height
+        h = task - p * height
+        n = p // channels
+        c = p - n * channels
+        dst = im + n * image_stride + (c * height + h) * width
+        fill_bias(dst, width, bias, c)
+        col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g, h,
+                   dst)
+
+
+cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
+                       Py_ssize_t n_images, Py_ssize_t channels,
+                       Py_ssize_t height, Py_ssize_t width, const Window* g,
+                       const floating* bias, floating* im,
+                       Py_ssize_t image_stride) noexcept nogil:
+    """col2im_images on the calling thread alone (one task of a parallel loop)."""
+    cdef Py_ssize_t n, c, h, kk = g.kh * g.kw
+    cdef floating* dst
+    for n in range(n_images):
+        for c in range(channels):
+            for h in range(height):
+                dst = im + n * image_stride + (c * height + h) * width
+                fill_bias(dst, width, bias, c)
+                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height,
+                           width, g, h, dst)
+
+
+cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
+                      Py_ssize_t plane, floating* packed, int n_threads) noexcept nogil:
+    """(n, c, plane) -> (c, n*plane): images side by side, one GEMM operand for all."""
+    cdef Py_ssize_t p, n, c
+    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
+        n = p // channels
+        c = p - n * channels
+        memcpy(packed + c * n_images * plane + n * plane, x + p * plane,
+               plane * sizeof(floating))
+
+
+cdef void unpack_images(const floating* packed, Py_ssize_t n_images, Py_ssize_t channels,
+                        Py_ssize_t plane, const floating* bias, floating* out,
+                        int n_threads) noexcept nogil:
+    """(c, n*plane) -> (n, c, plane), adding bias[c] when bias is not NULL."""
+    cdef Py_ssize_t p, n, c, q
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating value
+    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
+        n = p // channels
+        c = p - n * channels
+        src = packed + c * n_images * plane + n * plane
+        dst = out + p * plane
+        if bias == NULL:
+            memcpy(dst, src, plane * sizeof(floating))
+        else:
+            value = bias[c]
+            for q in range(plane):
+                dst[q] = src[q] + value
+
+
+cdef void fill_planes(floating* out, Py_ssize_t channels, Py_ssize_t plane,
+                      const floating* bias, int n_threads) noexcept nogil:
+    """out[c] = bias[c] for each of the channels planes, parallel over channels."""
+    cdef Py_ssize_t c
+    for c in prange(channels, schedule="static", num_threads=n_threads):
+        fill_bias(out + c * plane, plane, bias, c)
+
+
+def im2col(const floating[:, :, :, ::1] x, floating[:, :, ::1] out,
+           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+           Py_ssize_t col_h, Py_ssize_t col_w, int n_threads):
+    """out (N, C*kh*kw, col_h*col_w) = unfold(x)."""
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w)
+    cdef Py_ssize_t n = x.shape[0], channels = x.shape[1]
+    if n == 0:
+        return
+    with nogil:
+        im2col_images(&x[0, 0, 0, 0], channels * x.shape[2] * x.shape[3], n, channels,
+                      x.shape[2], x.shape[3], &g,
+                      &out[0, 0, 0], out.shape[1] * out.shape[2], out.shape[2], n_threads)
+
+
+def col2im(const floating[:, :, ::1] cols, floating[:, :, :, ::1] out,
+           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
+           Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
+           Py_ssize_t col_h, Py_ssize_t col_w, int n_threads):
+    """out (N, C, H, W) = fold(cols)."""
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, col_h, col_w)
+    cdef Py_ssize_t n = out.shape[0], channels = out.shape[1]
+    if n == 0:
+        return
+    with nogil:
+        col2im_images(&cols[0, 0, 0], cols.shape[1] * cols.shape[2], cols.shape[2],
+                      n, channels, out.shape[2], out.shape[3], &g,
+                      NULL, &out[0, 0, 0, 0], channels * out.shape[2] * out.shape[3],
+                      n_threads)
+
+
+def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                  const floating[::1] bias, floating[:, :, :, ::1] out,
+                  Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                  Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                  Py_ssize_t images_per_gemm, int n_threads):
+    """out = conv2d(x, weight) + bias: per batch of images and group, im2col then one GEMM.
+
+    weight (C_out, C_in/groups, kh, kw); bias None or (C_out,).
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
+    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * L
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    cdef bint pointwise = (kk == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0
+                           and L == height * width)
+    cdef const floating* b_ptr = NULL
+    cdef const floating* operand
+    cdef floating* col = NULL
+    cdef floating* packed_out = NULL
+    cdef floating zero = 0, one = 1, beta
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    try:
+        col = allocate(K * nb * L, col)
+        if nb > 1:
+            packed_out = allocate(c_out * nb * L, col)
+        with nogil:
+            n0 = 0
+            while n0 < N:
+                cur = min(nb, N - n0)
+                ld = cur * L
+                beta = zero
+                if cur == 1 and b_ptr != NULL:
+                    fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
+                    beta = one
+                for grp in range(groups):
+                    if pointwise and cur == 1:
+                        operand = &x[n0, grp * cig, 0, 0]
+                    else:
+                        im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
+                                      height, width, &g, col, L, ld, n_threads)
+                        operand = col
+                    if cur == 1:
+                        parallel_gemm(False, False, cog, L, K, &weight[grp * cog, 0, 0, 0], K,
+                                      operand, ld, beta, &out[n0, grp * cog, 0, 0], L,
+                                      n_threads)
+                    else:
+                        parallel_gemm(False, False, cog, ld, K, &weight[grp * cog, 0, 0, 0], K,
+                                      operand, ld, zero, packed_out + grp * cog * ld, ld,
+                                      n_threads)
+                if cur > 1:
+                    unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
+                                  n_threads)
+                n0 += cur
+    finally:
+        free(col)
+        free(packed_out)
+
+
+def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                    const floating[::1] bias, floating[:, :, :, ::1] out,
+                    Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                    Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                    Py_ssize_t images_per_gemm, Py_ssize_t channels_per_block,
+                    int n_threads):
+    """out = conv_transpose2d(x, weight) + bias by Caffe's method: col = W_g^T x_g (GEMM),
+    then col2im into the group's output channels.
+
+    weight (C_in, C_out/groups, kh, kw); bias None or (C_out,).
+
+    With channels_per_block > 0 the work is cut into independent tasks (images_per_gemm
+    images x one group x channels_per_block output channels), each a single-threaded GEMM
+    into its thread's column block, small enough to stay in cache, followed at once by the
+    block's col2im: no barrier, no column matrix larger than a cache, and the result does not
+    depend on the thread count. With channels_per_block == 0 (too few tasks for the threads,
+    e.g. one image with one output channel) each group's GEMM is split across the threads
+    and col2im is parallel over output rows.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, M = cog * kk
+    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t out_image = c_out * out_h * out_w, plane = out_h * out_w
+    cdef Py_ssize_t cb = channels_per_block, n_chunks, n_blocks, task, chunk, rest, blk
+    cdef Py_ssize_t c0, count, block_size = 0
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
+    cdef const floating* b_ptr = NULL
+    cdef const floating* operand
+    cdef floating* col = NULL
+    cdef floating* packed = NULL
+    cdef floating* block
+    cdef floating zero = 0, one = 1
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    n_chunks = (N + nb - 1) // nb
+    try:
+        if nb > 1:
+            packed = allocate(n_chunks * c_in * nb * HW, col)
+        if cb > 0:
+            block_size = cb * kk * nb * HW
+            col = allocate(n_threads * block_size, col)
+        else:
+            col = allocate(M * nb * HW, col)
+        with nogil:
+            if nb > 1:
+                for chunk in range(n_chunks):
+                    n0 = chunk * nb
+                    pack_images(&x[n0, 0, 0, 0], min(nb, N - n0), c_in, HW,
+                                packed + chunk * c_in * nb * HW, n_threads)
+            if cb > 0:
+                n_blocks = (cog + cb - 1) // cb
+                for task in prange(n_chunks * groups * n_blocks, schedule="static",
+                                   num_threads=n_threads):
+                    chunk = task // (groups * n_blocks)
+                    rest = task - chunk * groups * n_blocks
+                    grp = rest // n_blocks
+                    blk = rest - grp * n_blocks
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    ld = cur * HW
+                    if nb == 1:
+                        operand = &x[n0, 0, 0, 0]
+                    else:
+                        operand = packed + chunk * c_in * nb * HW
+                    c0 = blk * cb
+                    count = min(cb, cog - c0)
+                    block = col + omp_get_thread_num() * block_size
+                    gemm(True, False, <int> (count * kk), <int> ld, <int> cig,
+                         one, &weight[grp * cig, c0, 0, 0], <int> M,
+                         operand + grp * cig * ld, <int> ld, zero, block, <int> ld)
+                    col2im_block(block, HW, ld, cur, count, out_h, out_w, &g,
+                                 NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
+                                 &out[n0, grp * cog + c0, 0, 0], out_image)
+            else:
+                for chunk in range(n_chunks):
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    ld = cur * HW
+                    if nb == 1:
+                        operand = &x[n0, 0, 0, 0]
+                    else:
+                        operand = packed + chunk * c_in * nb * HW
+                    for grp in range(groups):
+                        parallel_gemm(True, False, M, ld, cig, &weight[grp * cig, 0, 0, 0], M,
+                                      operand + grp * cig * ld, ld, zero, col, ld, n_threads)
+                        col2im_images(col, HW, ld, cur, cog, out_h, out_w, &g,
+                                      NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                      &out[n0, grp * cog, 0, 0], out_image, n_threads)
+    finally:
+        free(col)
+        free(packed)
+
+
+def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
+                             const floating[:, :, :, ::1] x,
+                             const floating[:, :, :, ::1] weight,
+                             floating[:, :, :, ::1] grad_x, floating[:, :, :, ::1] grad_w,
+                             floating[::1] grad_b,
+                             Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
+                             Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
+                             Py_ssize_t images_per_gemm, int n_threads):
+    """Gradients of conv_transpose2d with respect to x, weight and bias.
+
+    Per batch of images and group: cols = im2col(grad_out_g) on the input's grid
+    (C_out/groups*kh*kw rows, H*W columns per image), grad_w_g += x_g cols^T,
+    grad_x_g = W_g cols (a convolution of grad_out); grad_b = grad_out summed over N, H, W.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = grad_out.shape[1], out_h = grad_out.shape[2]
+    cdef Py_ssize_t out_w = grad_out.shape[3]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, M = cog * kk
+    cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld, c, n, q
+    cdef Py_ssize_t plane = out_h * out_w, grad_image = c_out * plane
+    cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
+    cdef const floating* operand
+    cdef const floating* src
+    cdef floating* col = NULL
+    cdef floating* packed = NULL
+    cdef floating* packed_grad = NULL
+    cdef floating zero = 0, one = 1, beta
+    cdef double total
+    if N == 0:
+        return
+    try:
+        col = allocate(M * nb * HW, col)
+        if nb > 1:
+            packed = allocate(c_in * nb * HW, col)
+            packed_grad = allocate(c_in * nb * HW, col)
+        with nogil:
+            n0 = 0
+            while n0 < N:
+                cur = min(nb, N - n0)
+                ld = cur * HW
+                if cur == 1:
+                    operand = &x[n0, 0, 0, 0]
+                else:
+                    pack_images(&x[n0, 0, 0, 0], cur, c_in, HW, packed, n_threads)
+                    operand = packed
+                beta = zero if n0 == 0 else one
+                for grp in range(groups):
+                    im2col_images(&grad_out[n0, grp * cog, 0, 0], grad_image, cur, cog,
+                                  out_h, out_w, &g, col, HW, ld, n_threads)
+                    parallel_gemm(False, True, cig, M, ld, operand + grp * cig * ld, ld,
+                                  col, ld, beta, &grad_w[grp * cig, 0, 0, 0], M, n_threads)
+                    if cur == 1:
+                        parallel_gemm(False, False, cig, HW, M, &weight[grp * cig, 0, 0, 0], M,
+                                      col, ld, zero, &grad_x[n0, grp * cig, 0, 0], HW,
+                                      n_threads)
+                    else:
+                        parallel_gemm(False, False, cig, ld, M, &weight[grp * cig, 0, 0, 0], M,
+                                      col, ld, zero, packed_grad + grp * cig * ld, ld,
+                                      n_threads)
+                if cur > 1:
+                    unpack_images(packed_grad, cur, c_in, HW, NULL, &grad_x[n0, 0, 0, 0],
+                                  n_threads)
+                n0 += cur
+            for c in prange(c_out, schedule="static", num_threads=n_threads):
+                total = 0
+                for n in range(N):
+                    src = &grad_out[n, c, 0, 0]
+                    for q in range(plane):
+                        total = total + src[q]
+                grad_b[c] = <floating> total
+    finally:
+        free(col)
+        free(packed)
+        free(packed_grad)

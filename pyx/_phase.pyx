@@ -1,0 +1,337 @@
+"""Phase-decomposed operators (NCHW): a transposed convolution split into its stride's
+sub-pixel phases, or a nearest upsampling followed by a convolution with the kernels
+collapsed per phase; each phase is a stride-1 correlation run as im2col + GEMM.
+
+Holds the packing of the phases' sub-kernels (``pack_deconv_phase_weights``,
+``pack_collapsed_weights``) and the correlation itself (``phase_correlation``). The phase
+tables (``suite.geometry.phase_table``) are read row by row as ``PhaseRow`` structs
+(``_phase_table.pxd``; ``phase_row_fields`` lists their fields).
+
+Threading: one level of parallelism, on ``n_threads`` OpenMP threads. Either independent
+tasks of (image batch, group, phase), each running its im2col, a single-threaded BLAS call
+and its writes on one thread, or, with too few tasks, each phase's im2col and writes parallel
+over (image, channel, row) and its GEMM split into blocks, one single-threaded BLAS call per
+OpenMP thread (the caller holds BLAS at one thread). Every output element is written by one
+thread in a fixed order: the results do not depend on the thread count.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from _bias cimport bias_value
+from _columns cimport Window, im2col_images, im2col_planes, make_window
+from _cython_blas cimport gemm
+from _gemm cimport allocate, parallel_gemm
+from _openmp_helpers cimport omp_get_thread_num
+from _phase_table cimport PhaseRow
+
+
+def phase_row_fields():
+    """The fields of PhaseRow, in order: the columns the kernels read from a phase table
+    (must equal suite.geometry.PHASE_COLUMNS)."""
+    cdef PhaseRow row
+    memset(&row, 0, sizeof(row))
+    return tuple(row)   # the struct as a dict, in declaration order
+
+
+cdef inline void scatter_row(const floating* y, Py_ssize_t ld_y, Py_ssize_t q_h,
+                             Py_ssize_t q_w, const floating* bias, floating* out,
+                             Py_ssize_t image_stride, Py_ssize_t out_w, Py_ssize_t out_plane,
+                             Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
+                             Py_ssize_t sw, Py_ssize_t n, Py_ssize_t c,
+                             Py_ssize_t t) noexcept nogil:
+    """Row t of channel c, image n of a phase: out[.., first_h + sh*t, first_w + sw*u] =
+    y[c, n*q_h*q_w + t*q_w + u] + bias[c] (y NULL: the bias, or zero)."""
+    cdef Py_ssize_t u
+    cdef const floating* src
+    cdef floating* dst = out + n * image_stride + c * out_plane + (first_h + sh * t) * out_w + first_w
+    cdef floating value = bias_value(bias, c)
+    if y == NULL:
+        for u in range(q_w):
+            dst[u * sw] = value
+    else:
+        src = y + c * ld_y + n * q_h * q_w + t * q_w
+        for u in range(q_w):
+            dst[u * sw] = src[u] + value
+
+
+cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
+                        Py_ssize_t channels, Py_ssize_t q_h, Py_ssize_t q_w,
+                        const floating* bias, floating* out, Py_ssize_t image_stride,
+                        Py_ssize_t out_w, Py_ssize_t out_plane, Py_ssize_t first_h,
+                        Py_ssize_t first_w, Py_ssize_t sh, Py_ssize_t sw,
+                        int n_threads) noexcept nogil:
+    """Every row of a phase (scatter_row), parallel over (image, channel, row)."""
+    cdef Py_ssize_t task, p, n, c, t
+    for task in prange(n_images * channels * q_h, schedule="static", num_threads=n_threads):
+        p = task // q_h
+        t = task - p * q_h
+        n = p // channels
+        c = p - n * channels
+        scatter_row(y, ld_y, q_h, q_w, bias, out, image_stride, out_w, out_plane, first_h,
+                    first_w, sh, sw, n, c, t)
+
+
+cdef void phase_task(const floating* x, Py_ssize_t in_image, Py_ssize_t n_images,
+                     Py_ssize_t channels, Py_ssize_t height, Py_ssize_t width,
+                     const Window* g, const floating* w, Py_ssize_t m, Py_ssize_t k,
+                     floating* col, floating* y, const floating* bias, floating* out,
+                     Py_ssize_t out_image, Py_ssize_t out_w, Py_ssize_t out_plane,
+                     Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
+                     Py_ssize_t sw) noexcept nogil:
+    """One phase of one group for a batch of images, on the calling thread alone: im2col,
+    a single-threaded GEMM, and the phase's rows written with the bias."""
+    cdef Py_ssize_t q = g.col_h * g.col_w, ld = n_images * q, n, c, t
+    cdef floating one = 1, zero = 0
+    cdef const floating* result = NULL
+    if k > 0:
+        for n in range(n_images):
+            im2col_planes(x + n * in_image, channels, height, width, g, col + n * q, ld)
+        gemm(False, False, <int> m, <int> ld, <int> k, one, w, <int> k, col, <int> ld,
+             zero, y, <int> ld)
+        result = y
+    for n in range(n_images):
+        for c in range(m):
+            for t in range(g.col_h):
+                scatter_row(result, ld, g.col_h, g.col_w, bias, out, out_image, out_w,
+                            out_plane, first_h, first_w, sh, sw, n, c, t)
+
+
+def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
+                              const Py_ssize_t[:, ::1] phases_h,
+                              const Py_ssize_t[:, ::1] phases_w,
+                              Py_ssize_t step_h, Py_ssize_t step_w, Py_ssize_t groups,
+                              floating[::1] packed, int n_threads):
+    """Sub-kernels of a transposed convolution for :func:`phase_correlation`.
+
+    For group grp and phase (rh, rw), in that order, a row-major (C_out/groups) x
+    (C_in/groups * th * tw) matrix; the taps are flipped so that each phase is a plain
+    correlation (im2col tap a reads kernel row first + (th - 1 - a)*step).
+    weight (C_in, C_out/groups, kh, kw); packed has C_in*C_out/groups*kh*kw values.
+    One task per group and block of 16 input channels: it walks the output channels, reading
+    16 kernels in step (16 sequential streams through the weight) and writing each phase's
+    16 consecutive entries for them.
+    """
+    cdef Py_ssize_t cig = weight.shape[0] // groups, cog = weight.shape[1]
+    cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef const PhaseRow* table_h = <const PhaseRow*> &phases_h[0, 0]
+    cdef const PhaseRow* table_w = <const PhaseRow*> &phases_w[0, 0]
+    cdef Py_ssize_t per_group = 0, task, grp, rh, rw, th, tw, co, ci, a, b, c0, c1, p, n_taps
+    cdef Py_ssize_t n_blocks = (cig + 15) // 16, kw = weight.shape[3]
+    cdef Py_ssize_t kk = weight.shape[2] * kw
+    cdef Py_ssize_t* offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))
+    cdef Py_ssize_t* taps = <Py_ssize_t*> malloc(sh * sw * kk * sizeof(Py_ssize_t))
+    cdef const floating* src
+    cdef floating* dst
+    if offsets == NULL or taps == NULL:
+        free(offsets)
+        free(taps)
+        raise MemoryError()
+    try:
+        for rh in range(sh):
+            for rw in range(sw):
+                offsets[rh * sw + rw] = per_group
+                per_group += cog * cig * table_h[rh].taps * table_w[rw].taps
+        if per_group == 0:
+            return
+        # where tap (a, b) of each phase sits in a (kh x kw) kernel
+        for rh in range(sh):
+            for rw in range(sw):
+                th = table_h[rh].taps
+                tw = table_w[rw].taps
+                for a in range(th):
+                    for b in range(tw):
+                        taps[(rh * sw + rw) * kk + a * tw + b] = (
+                            (table_h[rh].first + (th - 1 - a) * step_h) * kw
+                            + table_w[rw].first + (tw - 1 - b) * step_w)
+        with nogil:
+            for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
+                grp = task // n_blocks
+                c0 = (task % n_blocks) * 16
+                c1 = min(c0 + 16, cig)
+                for co in range(cog):
+                    for ci in range(c0, c1):
+                        src = &weight[grp * cig + ci, co, 0, 0]
+                        for p in range(sh * sw):
+                            n_taps = table_h[p // sw].taps * table_w[p % sw].taps
+                            dst = (&packed[0] + grp * per_group + offsets[p]
+                                   + (co * cig + ci) * n_taps)
+                            for a in range(n_taps):
+                                dst[a] = src[taps[p * kk + a]]
+    finally:
+        free(offsets)
+        free(taps)
+
+
+def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
+                           const Py_ssize_t[:, ::1] tap_h, const Py_ssize_t[::1] taps_h,
+                           const Py_ssize_t[:, ::1] tap_w, const Py_ssize_t[::1] taps_w,
+                           Py_ssize_t groups, floating[::1] packed, int n_threads):
+    """Collapsed sub-kernels of nearest upsampling + convolution for phase_correlation.
+
+    weight (C_out, C_in/groups, kh, kw). For group grp and phase (rh, rw), in that order, a
+    row-major (C_out/groups) x (C_in/groups * taps_h[rh] * taps_w[rw]) matrix whose entry
+    (co, ci, a, b) sums the kernel taps (i, j) with tap_h[rh, i] == a and tap_w[rw, j] == b:
+    the taps that land on the same input pixel.
+    """
+    cdef Py_ssize_t c_out = weight.shape[0], cig = weight.shape[1]
+    cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], cog = c_out // groups
+    cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0]
+    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, th, tw, base, offset, per_group = 0
+    cdef floating* block
+    for rh in range(sh):
+        for rw in range(sw):
+            per_group += cog * cig * taps_h[rh] * taps_w[rw]
+    with nogil:
+        for task in prange(c_out, schedule="static", num_threads=n_threads):
+            grp = task // cog
+            co = task - grp * cog
+            offset = grp * per_group
+            for rh in range(sh):
+                for rw in range(sw):
+                    th = taps_h[rh]
+                    tw = taps_w[rw]
+                    block = &packed[offset + co * cig * th * tw]
+                    memset(block, 0, cig * th * tw * sizeof(floating))
+                    for ci in range(cig):
+                        base = ci * th * tw
+                        for i in range(kh):
+                            for j in range(kw):
+                                block[base + tap_h[rh, i] * tw + tap_w[rw, j]] += (
+                                    weight[task, ci, i, j])
+                    offset = offset + cog * cig * th * tw
+
+
+def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
+                      const floating[::1] bias, floating[:, :, :, ::1] out,
+                      const Py_ssize_t[:, ::1] phases_h, const Py_ssize_t[:, ::1] phases_w,
+                      Py_ssize_t dil_h, Py_ssize_t dil_w, Py_ssize_t groups,
+                      Py_ssize_t images_per_gemm, int n_threads):
+    """out = bias + the phase-decomposed operator: sub-pixel transposed convolution, or a
+    nearest upsampling followed by a convolution with collapsed kernels.
+
+    The output splits into len(phases_h) x len(phases_w) phases (the stride, or the scale);
+    output row first_out + t*len(phases_h) belongs to phase r of phases_h. Each phase is a
+    stride-1 correlation of x with its own sub-kernel: an im2col of x (kernel th x tw,
+    dilation dil, padding pad), one GEMM per group (M = C_out/groups, N = images*count_h*
+    count_w, K = C_in/groups*th*tw), and one write of the result with the bias into the
+    phase's output positions. Every output element is written exactly once.
+
+    phases_h[r] is read as a PhaseRow (taps th, -, pad, count, first_out); phases_w likewise.
+    packed_w holds, for each group and phase in (group, rh, rw) order, a row-major
+    (C_out/groups) x (C_in/groups*th*tw) matrix.
+    """
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
+    cdef Py_ssize_t sh = phases_h.shape[0], sw = phases_w.shape[0]
+    cdef const PhaseRow* table_h = <const PhaseRow*> &phases_h[0, 0]
+    cdef const PhaseRow* table_w = <const PhaseRow*> &phases_w[0, 0]
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
+    cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
+    cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
+    cdef Py_ssize_t offset, max_col = 0, max_y = 0, q, n_chunks, task, chunk, tid, per_group
+    cdef Py_ssize_t copies
+    cdef Py_ssize_t* offsets = NULL
+    cdef const floating* w_base
+    cdef bint as_tasks
+    cdef Window g
+    cdef const floating* b_ptr = NULL
+    cdef const floating* b_grp
+    cdef floating* col = NULL
+    cdef floating* y = NULL
+    cdef floating* dst
+    cdef floating zero = 0
+    if N == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    for rh in range(sh):
+        for rw in range(sw):
+            q = table_h[rh].count * table_w[rw].count
+            max_col = max(max_col, cig * table_h[rh].taps * table_w[rw].taps * q)
+            max_y = max(max_y, cog * q)
+    n_chunks = (N + nb - 1) // nb
+    as_tasks = n_threads > 1 and n_chunks * groups * sh * sw >= 2 * n_threads
+    copies = n_threads if as_tasks else 1
+    try:
+        col = allocate(copies * max_col * nb, col)
+        y = allocate(copies * max_y * nb, col)
+        offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))
+        if offsets == NULL:
+            raise MemoryError()
+        per_group = 0
+        for rh in range(sh):
+            for rw in range(sw):
+                offsets[rh * sw + rw] = per_group
+                per_group += cog * cig * table_h[rh].taps * table_w[rw].taps
+        # Sub-kernels by pointer: a phase no tap reaches has an empty block, which may sit at
+        # the very end of packed_w (indexing it there is out of bounds; it is never read).
+        w_base = &packed_w[0] if packed_w.shape[0] > 0 else NULL
+        with nogil:
+            if as_tasks:
+                # Independent tasks of (image batch, group, phase), each on one thread with
+                # its own buffers: no barrier between the im2col, the GEMM and the write.
+                for task in prange(n_chunks * groups * sh * sw, schedule="static",
+                                   num_threads=n_threads):
+                    chunk = task // (groups * sh * sw)
+                    grp = (task // (sh * sw)) % groups
+                    rh = (task % (sh * sw)) // sw
+                    rw = task % sw
+                    n0 = chunk * nb
+                    cur = min(nb, N - n0)
+                    tid = omp_get_thread_num()
+                    th = table_h[rh].taps
+                    tw = table_w[rw].taps
+                    qh = table_h[rh].count
+                    qw = table_w[rw].count
+                    if qh * qw == 0:
+                        continue
+                    g = make_window(th, tw, 1, 1, table_h[rh].pad, table_w[rw].pad,
+                                    dil_h, dil_w, qh, qw)
+                    phase_task(&x[n0, grp * cig, 0, 0], in_image, cur, cig, height, width,
+                               &g, w_base + grp * per_group + offsets[rh * sw + rw], cog,
+                               cig * th * tw, col + tid * max_col * nb, y + tid * max_y * nb,
+                               NULL if b_ptr == NULL else b_ptr + grp * cog,
+                               &out[n0, grp * cog, 0, 0], out_image, out_w, out_h * out_w,
+                               table_h[rh].first_out, table_w[rw].first_out, sh, sw)
+            n0 = N if as_tasks else 0
+            while n0 < N:
+                cur = min(nb, N - n0)
+                offset = 0
+                for grp in range(groups):
+                    b_grp = NULL if b_ptr == NULL else b_ptr + grp * cog
+                    dst = &out[n0, grp * cog, 0, 0]
+                    for rh in range(sh):
+                        for rw in range(sw):
+                            th = table_h[rh].taps
+                            tw = table_w[rw].taps
+                            qh = table_h[rh].count
+                            qw = table_w[rw].count
+                            K = cig * th * tw
+                            if qh * qw == 0:
+                                pass
+                            elif K == 0:
+                                scatter_phase(NULL, 0, cur, cog, qh, qw, b_grp, dst, out_image,
+                                              out_w, out_h * out_w,
+                                              table_h[rh].first_out, table_w[rw].first_out,
+                                              sh, sw, n_threads)
+                            else:
+                                g = make_window(th, tw, 1, 1, table_h[rh].pad,
+                                                table_w[rw].pad, dil_h, dil_w, qh, qw)
+                                ld = cur * qh * qw
+                                im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
+                                              height, width, &g, col, qh * qw, ld, n_threads)
+                                parallel_gemm(False, False, cog, ld, K, &packed_w[offset], K,
+                                              col, ld, zero, y, ld, n_threads)
+                                scatter_phase(y, ld, cur, cog, qh, qw, b_grp, dst, out_image,
+                                              out_w, out_h * out_w,
+                                              table_h[rh].first_out, table_w[rw].first_out,
+                                              sh, sw, n_threads)
+                            offset += cog * K
+                n0 += cur
+    finally:
+        free(col)
+        free(y)
+        free(offsets)
