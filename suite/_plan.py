@@ -8,8 +8,8 @@ from the cache and the BLAS behaviour measured in docs/performance.md (cited by 
 
 import math
 
-from ._validation import check_int, check_pair, check_size
-from .geometry import PHASE_COUNT, check_shape
+from ._validation import check_blas_dims, check_int, check_pair, check_size
+from .geometry import PHASE_COUNT, PHASE_TAPS, check_shape
 
 #: ``algorithm=`` values of suite.deconv2d ("auto": :func:`choose_algorithm`).
 DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct")
@@ -38,6 +38,19 @@ def images_per_gemm(n_images, columns_per_image, rows, itemsize):
     affordable = max(1, WORKSPACE_BUDGET_BYTES // max(1, rows * columns_per_image * itemsize))
     return int(min(n_images, wanted, affordable))
 
+
+
+def phase_gemm_images(n, phases_h, phases_w, cig, cog, itemsize):
+    """Images per GEMM of the phase correlation (n images, cig -> cog channels per group):
+    each phase's GEMM has cig * (the most taps of a phase) rows and that many images' worth
+    of the largest phase's outputs as columns. Refuses, before any work, a workspace or a
+    GEMM that would not fit."""
+    rows = cig * int(phases_h[:, PHASE_TAPS].max()) * int(phases_w[:, PHASE_TAPS].max())
+    per_phase = int(phases_h[:, PHASE_COUNT].max()) * int(phases_w[:, PHASE_COUNT].max())
+    nb = images_per_gemm(n, per_phase, rows + cog, itemsize)
+    check_size((rows, nb * per_phase), "the column workspace")
+    check_blas_dims(M=cog, N=nb * per_phase, K=rows)
+    return nb
 
 
 #: Banded convolution: a task packs the columns of a band of output rows, at most this many

@@ -17,6 +17,7 @@ from ._plan import (
     choose_algorithm,
     col2im_blocking,
     images_per_gemm,
+    phase_gemm_images,
     threads_for_work,
     winograd_blocking,
     winograd_phase_values,
@@ -38,8 +39,6 @@ from ._validation import (
     make_output,
 )
 from .geometry import (
-    PHASE_COUNT,
-    PHASE_TAPS,
     check_geometry,
     conv2d_output_shape,
     deconv2d_output_shape,
@@ -267,12 +266,8 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
             run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
                          n_threads)
             return out
-        taps = int(phases_h[:, PHASE_TAPS].max()) * int(phases_w[:, PHASE_TAPS].max())
-        per_phase = int(phases_h[:, PHASE_COUNT].max()) * int(phases_w[:, PHASE_COUNT].max())
-        rows = (c_in // groups) * taps
-        nb = images_per_gemm(n, per_phase, rows + c_out_per_group, x.itemsize)
-        check_size((rows, nb * per_phase), "the column workspace")
-        check_blas_dims(M=c_out_per_group, N=nb * per_phase, K=rows)
+        nb = phase_gemm_images(n, phases_h, phases_w, c_in // groups, c_out_per_group,
+                               x.itemsize)
         weight = contiguous(weight)
         packed = np.empty(weight.size, dtype=x.dtype)
         _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,

@@ -4,7 +4,7 @@ upsample + skip addition (FPN's top-down path) in one pass."""
 import numpy as np
 
 from . import _banded, _phase, _upsample
-from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, images_per_gemm, threads_for_work
+from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, phase_gemm_images, threads_for_work
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
     check_array,
@@ -20,7 +20,6 @@ from ._validation import (
 )
 from .conv import run_winograd
 from .geometry import (
-    PHASE_COUNT,
     PHASE_TAPS,
     collapsed_phase_table,
     collapsed_winograd_taps,
@@ -116,16 +115,14 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
                           * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
         _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                       n_threads)
-        rows = c_in_per_group * int(phases_h[:, PHASE_TAPS].max()) * int(phases_w[:, PHASE_TAPS].max())
-        per_phase = int(phases_h[:, PHASE_COUNT].max()) * int(phases_w[:, PHASE_COUNT].max())
-        nb = images_per_gemm(n, per_phase, rows + c_out // groups, x.itemsize)
-        check_size((rows, nb * per_phase), "the column workspace")
-        check_blas_dims(M=c_out // groups, N=nb * per_phase, K=rows)
+        nb = phase_gemm_images(n, phases_h, phases_w, c_in_per_group, c_out // groups,
+                               x.itemsize)
         with single_threaded_blas():
             _phase.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
                                      n_threads)
         return out
-    plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners, x.dtype.str)
+    plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners,
+                         x.dtype.str)
     rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
                      n_threads)
     check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
