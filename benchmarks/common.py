@@ -55,6 +55,11 @@ asv was started in (``ASV_CONF_DIR``), not from the commit being measured; a com
 commit cannot run (an algorithm it does not have yet, a fused kernel it lacks) is skipped with
 asv's ``NotImplementedError`` convention. ``SUITE_BENCH_ALGORITHMS=auto,col2im,...`` pins the
 algorithm list explicitly in any environment.
+
+The timing loops and the peers' preparation, which ``python -m suite compare`` shares
+(``suite/bench/timing.py``, ``suite/bench/peers.py``), reach such an environment the same way:
+:func:`_tool` loads the working tree's files by path, so a commit that predates them is
+measured with today's loops. Neither imports anything from ``suite``.
 """
 
 import abc
