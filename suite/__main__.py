@@ -50,8 +50,8 @@ def main(argv=None):
 
     absent = bench.missing(*NEEDS[args.command])
     if absent:
-        print(f"python -m suite {args.command} needs {', '.join(absent)}, which is not "
-              f"installed: {bench.BENCH_EXTRA}", file=sys.stderr)
+        print(f"python -m suite {args.command} needs {' and '.join(absent)}, not installed "
+              f"here: {bench.BENCH_EXTRA}", file=sys.stderr)
         return 2
     if args.command == "report":
         from suite.bench import report
