@@ -1,6 +1,18 @@
-"""Thread counts: one level of parallelism at a time (OpenMP, with BLAS single-threaded)."""
+"""Thread counts: one level of parallelism at a time (OpenMP, with BLAS single-threaded),
+and what survives ``fork``.
 
+GNU OpenMP's thread pool does not survive ``fork``: in a child forked after the parent ran
+a parallel region on more than one thread, the next region on more than one thread waits
+forever for threads that were not copied. So a process that has started the pool (any kernel
+call on more than one thread) marks itself, and its forked children run every kernel on one
+thread, with one RuntimeWarning that says why and what to use instead (the ``spawn`` or
+``forkserver`` start methods, whose children start fresh and get their threads). Children
+forked before the pool started, and the children of ``forkserver``, keep their threads.
+"""
+
+import os
 import threading
+import warnings
 
 from threadpoolctl import ThreadpoolController
 
@@ -35,6 +47,16 @@ class _SingleThreadedBlas:
         self._lock = threading.Lock()
         self._depth = 0
         self._saved = []
+
+    def after_fork_in_child(self):
+        """A forked child has only the forking thread: a lock held by another thread would
+        never be released, and a kernel that was running there never ends. Start afresh,
+        with BLAS's limits as they were before any kernel held them."""
+        self._lock = threading.Lock()
+        saved, self._saved, self._depth = self._saved, [], 0
+        for lib, num_threads in saved:
+            if num_threads is not None:
+                self._set(lib, num_threads)
 
     @staticmethod
     def _blas_libraries():
@@ -78,8 +100,47 @@ def single_threaded_blas():
     return _single_threaded_blas
 
 
+#: True once this process (or the parent it was forked from) ran a kernel on more than one
+#: thread, which starts GNU OpenMP's thread pool.
+_pool_started = False
+
+#: True in a child forked after the pool started: every kernel runs on one thread there.
+_forked_after_pool = False
+
+_warned_after_fork = False
+
+FORK_WARNING = (
+    "suite: this process was forked after its parent ran suite's kernels on several "
+    "threads; GNU OpenMP's thread pool does not survive fork, so the kernels run on one "
+    "thread here. Start worker processes with the 'spawn' or 'forkserver' method "
+    "(multiprocessing.get_context) to give them their threads.")
+
+
+def _after_fork_in_child():
+    global _forked_after_pool, _warned_after_fork
+    if _pool_started:
+        _forked_after_pool = True
+        _warned_after_fork = False
+    _single_threaded_blas.after_fork_in_child()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def effective_n_threads(num_threads):
-    """The OpenMP thread count for one call: ``None`` means OpenMP's current limit."""
+    """The OpenMP thread count for one call: ``None`` means OpenMP's current limit; 1 in a
+    child forked after the pool started (see the module docstring), with one warning."""
+    global _pool_started, _warned_after_fork
     if num_threads is None:
-        return _buildinfo.omp_max_threads()
-    return check_int(num_threads, "num_threads", minimum=1)
+        n_threads = _buildinfo.omp_max_threads()
+    else:
+        n_threads = check_int(num_threads, "num_threads", minimum=1)
+    if n_threads > 1:
+        if _forked_after_pool:
+            if not _warned_after_fork:
+                _warned_after_fork = True
+                warnings.warn(FORK_WARNING, RuntimeWarning, stacklevel=3)
+            return 1
+        _pool_started = True
+    return n_threads
