@@ -48,18 +48,49 @@ def load_suite():
     return importlib.import_module("suite")
 
 
+#: The peers: the test oracle and the libraries measured beside suite, installed by
+#: ``make peers`` (requirements/peers.txt), never by ``make test``.
+PEERS = ("torch", "cv2")
+
+#: The words every skip for want of a peer carries (counted at the end of the run).
+PEER_SKIP = "make peers installs it"
+
+
 def require_module(name, reason=None):
     """An optional test dependency (PyTorch, pandas, matplotlib, asv, hypothesis). Without
     it the test is skipped, unless SUITE_REQUIRE_OPTIONAL=1 (set by CI, which installs them
     all): then its absence is a failure, never a silent skip."""
     if os.environ.get("SUITE_REQUIRE_OPTIONAL") == "1":
         return importlib.import_module(name)
+    if reason is None and name in PEERS:
+        reason = f"needs the peer {name}, which is not installed ({PEER_SKIP})"
     return pytest.importorskip(name, reason=reason)
 
 
 def require_torch():
     """PyTorch, the second oracle (see require_module)."""
     return require_module("torch")
+
+
+def peer_installed(name):
+    """True if the peer ``name`` can be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many tests were skipped for want of a peer, and how to run them."""
+    skipped = 0
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        skipped += PEER_SKIP in reason
+    if skipped:
+        terminalreporter.write_line(
+            f"{skipped} tests skipped for want of a peer ({', '.join(PEERS)}): "
+            f"`make peers` installs them, then `make test` runs these too")
 
 
 def tolerance(dtype):

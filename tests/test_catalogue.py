@@ -2,14 +2,13 @@
 
 import csv
 import dataclasses
-import importlib.util
 import math
 import os
 
 import numpy as np
 import pytest
 
-from conftest import load_suite
+from conftest import load_suite, peer_installed
 
 suite = load_suite()
 catalogue = pytest.importorskip("suite.bench.catalogue")
@@ -166,13 +165,6 @@ def test_layer_validation():
 # suite.bench.compare
 # ----------------------------------------------------------------------------------------
 
-def _installed(name):
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
-
-
 def test_compare_smoke(tmp_path, capsys):
     compare = pytest.importorskip("suite.bench.compare")
     path = tmp_path / "out.csv"
@@ -193,8 +185,8 @@ def test_compare_smoke(tmp_path, capsys):
     ours = [r for r in rows if r["contestant"] in ("suite", "suite-auto")]
     assert len(ours) == 3 and all(float(r["median_s"]) > 0 for r in ours)
     assert all(r["ratio"] == "1" for r in ours)
-    peers = {"torch": _installed("torch"), "torch-im2col": _installed("torch"),
-             "cv2-nhwc": _installed("cv2")}
+    peers = {"torch": peer_installed("torch"), "torch-im2col": peer_installed("torch"),
+             "cv2-nhwc": peer_installed("cv2")}
     for r in rows:
         if r["contestant"] in peers:
             if peers[r["contestant"]]:
@@ -241,5 +233,5 @@ def test_compare_memory_section(capsys):
         output, intermediate, fused, unfused = (float(v) for v in row[1:5])
         assert (output, intermediate) == (1.0, 2.0)
         assert unfused >= intermediate > fused
-        if _installed("torch"):
+        if peer_installed("torch"):
             assert row[5] != "n/a"
