@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import warnings
@@ -385,6 +386,52 @@ def test_cli_dispatch(asv_results, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(out / "report.html")
     assert (out / "results.csv").exists()
+
+
+def test_interrupted_campaign_keeps_results_the_report_builds_from(asv_results, tmp_path):
+    # An earlier complete campaign, then a run of the same commit stopped part-way (as by
+    # Ctrl-C on make campaign): every results file still parses, none lost its rows, and
+    # the report builds.
+    results, head = asv_results
+    dest = _copy(results, tmp_path)
+    measured = report.load_results(str(dest))[0]
+    measured = set(map(tuple, measured.loc[measured["status"] == "ok",
+                                           ["benchmark", "params"]].astype(str).values))
+    conf = _asv_conf(str(tmp_path))
+    env = dict(os.environ, HOME=str(tmp_path / "home"), SUITE_BENCH_PROFILE="quick")
+    os.makedirs(env["HOME"])
+    asv = [sys.executable, "-m", "asv"]
+    subprocess.run(asv + ["machine", "--yes", "--machine", "testbox", "--config", conf],
+                   env=env, cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    run = subprocess.Popen(asv + ["run", "--config", conf, "--python=same",
+                                  f"--set-commit-hash={head}", "-b", "^bench_upsample",
+                                  "--machine", "testbox"],
+                           env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        started = 0
+        for line in run.stdout:        # interrupt once two benchmarks have started
+            started += "bench_upsample." in line
+            if started >= 2:
+                break
+        assert started >= 2, "asv finished before it could be interrupted"
+        os.killpg(run.pid, signal.SIGINT)
+        run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+    assert run.returncode != 0
+    for path in glob.glob(str(dest / "**" / "*.json"), recursive=True):
+        with open(path, encoding="utf-8") as f:
+            json.load(f)            # nothing half-written
+    frame, problems = report.load_results(str(dest))
+    assert not problems
+    after = set(map(tuple, frame.loc[frame["status"] == "ok",
+                                     ["benchmark", "params"]].astype(str).values))
+    assert measured and measured <= after     # nothing measured before was lost
+    page = report.build_report(report.derive(frame), problems, str(tmp_path / "out"))
+    assert os.path.getsize(page) > 10_000
 
 
 def test_format_number():
