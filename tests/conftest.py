@@ -100,11 +100,13 @@ def tolerance(dtype):
     return TOL[np.dtype(dtype)]
 
 
-def assert_close(actual, expected, dtype=None, tol=None, err_msg=""):
-    """Shape, dtype and norm-relative value check.
+def assert_close(actual, expected, dtype=None, tol=None, err_msg="", scale=None):
+    """Shape, dtype and norm-relative value check: max|a - e| <= tol * scale.
 
     ``dtype`` is the dtype ``actual`` must have (defaults to ``expected.dtype``) and picks
-    the tolerance unless ``tol`` is given.
+    the tolerance unless ``tol`` is given. ``scale`` defaults to max(1, max|e|); a sum of
+    many terms that cancel needs the size of the terms instead (the rounding of a float32
+    sum grows with the sum of the magnitudes, not with the result).
     """
     actual = np.asarray(actual)
     expected = np.asarray(expected)
@@ -119,7 +121,8 @@ def assert_close(actual, expected, dtype=None, tol=None, err_msg=""):
     e = expected.astype(np.float64)
     assert np.all(np.isfinite(a)), f"non-finite values in result {err_msg}"
     err = float(np.max(np.abs(a - e)))
-    scale = max(1.0, float(np.max(np.abs(e))))
+    if scale is None:
+        scale = max(1.0, float(np.max(np.abs(e))))
     assert err <= tol * scale, (
         f"max|a-b| = {err:.3e} > {tol:.1e} * {scale:.3e} {err_msg}\n"
         f"worst at {np.unravel_index(np.argmax(np.abs(a - e)), a.shape)}")

@@ -314,7 +314,12 @@ def test_upsample_backward_property(case, dtype, layout, num_threads, seed):
     gv = laid_out(g, layout)
     guard = Untouched(gv)
     gx = suite.upsample_backward(gv, case["shape"], **kwargs, num_threads=num_threads)
-    assert_close(gx, expected, dtype)
+    # every input gathers the gradient of all the outputs that read it (460 of them for
+    # a 1x1 input upsampled to 20x23): the rounding scales with the sum of their
+    # magnitudes, which cancellation can leave far above the result (0.027 from terms
+    # whose magnitudes sum to 346)
+    terms = R.upsample_backward(np.abs(g).astype(np.float64), case["shape"], **kwargs)
+    assert_close(gx, expected, dtype, scale=max(1.0, float(np.max(terms, initial=0.0))))
     assert gx.flags.c_contiguous
     guard.check()
 
