@@ -254,6 +254,37 @@ def _faulty_copy(results, tmp_path):
     return dest
 
 
+def test_machines_that_measured_the_same_commits(asv_results, tmp_path):
+    # Campaigns of two machines merged side by side, both at the same two commits: the
+    # history has a line per machine and case (it failed on duplicate commits before).
+    results, _ = asv_results
+    dest = _copy(results, tmp_path)
+    path = _result_file(str(dest))
+    data = json.load(open(path, encoding="utf-8"))
+    older = copy.deepcopy(data)
+    older["commit_hash"] = "0" * 40
+    older["date"] = data["date"] - 86_400_000
+    name = os.path.basename(path).split("-", 1)[1]
+    json.dump(older, open(dest / "testbox" / f"00000000-{name}", "w"))
+    other = dest / "otherbox"
+    other.mkdir()
+    machine = json.load(open(dest / "testbox" / "machine.json"))
+    machine["machine"] = "otherbox"
+    json.dump(machine, open(other / "machine.json", "w"))
+    for result, file_name in ((data, os.path.basename(path)), (older, f"00000000-{name}")):
+        result = copy.deepcopy(result)
+        result["params"]["machine"] = "otherbox"
+        json.dump(result, open(other / file_name, "w"))
+    frame, problems = report.load_results(str(dest))
+    frame = report.derive(frame)
+    assert not problems and set(frame["machine"]) == {"testbox", "otherbox"}
+    history = report.fig_history(frame)
+    assert history is not None
+    page = open(report.build_report(frame, problems, str(tmp_path / "out")),
+                encoding="utf-8").read()
+    assert "Only one commit measured" not in page and 'alt="history"' in page
+
+
 def test_failed_listed_not_measured_never_zero(asv_results, tmp_path):
     results, head = asv_results
     dest = _faulty_copy(results, tmp_path)

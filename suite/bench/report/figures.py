@@ -164,7 +164,9 @@ def fig_peers(frame):
     if sel.empty:
         return None
     sel["peer_name"] = sel.apply(peer_name, axis=1)
-    sel["case"] = sel.apply(lambda r: f"{r['layer']} {our_case(r)[0]} "
+    # one bar per machine when several measured the same case (each machine's newest commit)
+    where = (lambda r: f"{r['machine']}: ") if sel["machine"].nunique() > 1 else (lambda r: "")
+    sel["case"] = sel.apply(lambda r: f"{where(r)}{r['layer']} {our_case(r)[0]} "
                             f"t={our_case(r)[-1]}", axis=1)
     fig, axes = _figure(12, max(4, 0.25 * sel["case"].nunique() + 1.5))
     ax = axes[0, 0]
@@ -193,6 +195,9 @@ def fig_history(frame):
     fig, axes = _figure(12, 5)
     ax = axes[0, 0]
     keyed = ok.assign(case=ok["benchmark"].str.split(".").str[1] + " " + ok["params"])
+    if keyed["machine"].nunique() > 1:
+        # one line per machine: several machines may have measured the same commit
+        keyed["case"] = keyed["machine"] + ": " + keyed["case"]
     counts = keyed.groupby("case")["commit"].nunique()
     counts = counts[counts >= 2]
     first = {DECONV_TIME.split(".")[1]: 0, COUNTERPART_TIME.split(".")[1]: 1}
