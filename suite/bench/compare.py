@@ -66,6 +66,8 @@ import zlib
 
 import numpy as np
 
+from suite._threads import blas_description
+
 from . import costs, peers, timing
 from .catalogue import DECONV_LAYERS, LAYERS, get_layer
 
@@ -639,6 +641,7 @@ def main(argv=None):
           f"cv2 {cv2.__version__ if cv2 else cv2_status}; python {platform.python_version()}"
           f", {os.cpu_count()} CPUs; dtype {dtype.name}, threads {threads}, "
           f"{repeats} repeats, samples >= {args.min_time * 1e3:g} ms", flush=True)
+    print(f"BLAS of suite's GEMMs: {blas_description()}", flush=True)
 
     load_start = _load_text()
     print(f"load average before: {load_start}", flush=True)
