@@ -40,7 +40,7 @@ deps: $(VENV)/.deps-bench
 build: $(VENV)/.installed
 	$(PY) setup.py --quiet build_ext --inplace
 
-# PyTorch (CPU) and OpenCV: the test oracle and the benchmark peers. Optional.
+# PyTorch (CPU), OpenCV and ONNX Runtime: the test oracle and the benchmark peers. Optional.
 peers: $(PY)
 	$(PIP) install --quiet -r requirements/peers.txt
 

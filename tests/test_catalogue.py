@@ -186,7 +186,7 @@ def test_compare_smoke(tmp_path, capsys):
     assert len(ours) == 3 and all(float(r["median_s"]) > 0 for r in ours)
     assert all(r["ratio"] == "1" for r in ours)
     peers = {"torch": peer_installed("torch"), "torch-im2col": peer_installed("torch"),
-             "cv2-nhwc": peer_installed("cv2")}
+             "cv2-nhwc": peer_installed("cv2"), "onnxruntime": peer_installed("onnxruntime")}
     for r in rows:
         if r["contestant"] in peers:
             if peers[r["contestant"]]:

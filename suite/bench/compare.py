@@ -6,6 +6,10 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   (``algorithm="auto"`` and ``"col2im"``, allocating its output) against
   ``torch.nn.functional.conv_transpose2d`` on its default path (oneDNN for float32 where
   torch picks it) and on its im2col path (``torch.backends.mkldnn.flags(enabled=False)``).
+* **onnxruntime** (every deconv, nearest and bilinear case): the layer as a one-node ONNX
+  graph (``ConvTranspose``; ``Resize`` with the attributes that equal PyTorch's nearest and
+  bilinear), weights as initializers, the session built untimed with
+  ``intra_op_num_threads`` = the thread count (``suite.bench.peers``); float32 only.
 * **nearest x2**: ``suite.upsample`` into a preallocated ``out=`` (the reference) and
   allocating, ``np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)`` (one thread by nature),
   ``torch.nn.functional.interpolate`` and ``cv2.resize(INTER_NEAREST)``.
@@ -204,7 +208,19 @@ class Case:
         return c.median / ref.median
 
 
-def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
+def _onnxruntime_contestant(status, build):
+    """ONNX Runtime's version of a case: ``build()`` makes the session (untimed) and returns
+    the call; a case it cannot run (no float64 kernel, say) is reported, not fatal."""
+    if status is not None:
+        return Contestant("onnxruntime", status=status)
+    try:
+        return Contestant("onnxruntime", build())
+    except Exception as exc:
+        return Contestant("onnxruntime", status=f"error: {type(exc).__name__}: "
+                                                f"{str(exc).splitlines()[0][:60]}")
+
+
+def _deconv_case(layer, dtype, threads, suite, torch, torch_status, ort_status):
     x, weight, bias = layer.make_inputs(dtype, seed=0)
     kw = layer.deconv_kwargs
     contestants = [
@@ -226,6 +242,8 @@ def _deconv_case(layer, dtype, threads, suite, torch, torch_status):
             Contestant("torch-im2col", peers.torch_deconv2d(torch, x, weight, bias,
                                                             im2col=True, **kw),
                        to_nchw=to_numpy)]
+    contestants.append(_onnxruntime_contestant(
+        ort_status, lambda: peers.onnxruntime_deconv2d(x, weight, bias, threads, **kw)))
     return Case("deconv", layer.name, layer.input_shape, threads, contestants,
                 flops=costs.layer_costs(layer, dtype)["deconv"].useful_flops)
 
@@ -342,7 +360,7 @@ def _cv2_contestant(name, cv2, cv2_status, x, mode):
 
 
 def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status, cv2,
-                   cv2_status):
+                   cv2_status, ort_status):
     rng = np.random.default_rng(zlib.crc32(f"{name}/{mode}".encode()))
     x = rng.standard_normal(shape).astype(dtype)
     n, c, h, w = shape
@@ -368,6 +386,8 @@ def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status
         contestants.append(Contestant("torch", peers.torch_counterpart(torch, mode, 2, x),
                                       to_nchw=lambda t: t.numpy()))
     contestants.append(_cv2_contestant("cv2-nhwc", cv2, cv2_status, x, mode))
+    contestants.append(_onnxruntime_contestant(
+        ort_status, lambda: peers.onnxruntime_upsample(x, 2, mode, threads)))
     itemsize = np.dtype(dtype).itemsize
     return Case(mode, name, shape, threads, contestants,
                 bytes_moved=(x.size + out.size) * itemsize)
@@ -592,8 +612,8 @@ def memory_section(layers, keep, quick, dtype, threads):
 def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m suite compare",
-        description="Time suite's deconvolution and upsampling against PyTorch, OpenCV and "
-                    "NumPy on the catalogue's layers (ratio = peer / suite, > 1: suite "
+        description="Time suite's deconvolution and upsampling against PyTorch, OpenCV, "
+                    "ONNX Runtime and NumPy on the catalogue's layers (ratio = peer / suite, > 1: suite "
                     "faster).")
     p.add_argument("--quick", action="store_true",
                    help=f"fewer repeats ({QUICK_REPEATS}) and a subset of the deconvolution "
@@ -634,11 +654,14 @@ def main(argv=None):
     keep = lambda name: pattern is None or pattern.search(name)  # noqa: E731
 
     torch, torch_status = _import_peer("torch")
+    ort, ort_status = _import_peer("onnxruntime")
     cv2, cv2_status = _import_peer("cv2")
     warnings.filterwarnings("ignore", message=".*TF32.*")
     print(f"suite {suite.__version__} (OpenMP {'on' if suite.openmp_enabled() else 'off'}), "
           f"numpy {np.__version__}, torch {torch.__version__ if torch else torch_status}, "
-          f"cv2 {cv2.__version__ if cv2 else cv2_status}; python {platform.python_version()}"
+          f"cv2 {cv2.__version__ if cv2 else cv2_status}, "
+          f"onnxruntime {ort.__version__ if ort else ort_status}; "
+          f"python {platform.python_version()}"
           f", {os.cpu_count()} CPUs; dtype {dtype.name}, threads {threads}, "
           f"{repeats} repeats, samples >= {args.min_time * 1e3:g} ms", flush=True)
     print(f"BLAS of suite's GEMMs: {blas_description()}", flush=True)
@@ -671,12 +694,12 @@ def main(argv=None):
             cv2.setNumThreads(t)
         for section, item in plans:
             if section == "deconv":
-                case = _deconv_case(item, dtype, t, suite, torch, torch_status)
+                case = _deconv_case(item, dtype, t, suite, torch, torch_status, ort_status)
             elif section == "fused":
                 case = _fused_case(item[0], item[1], dtype, t, suite, torch, torch_status)
             else:
                 case = _upsample_case(section, item[0], item[1], dtype, t, suite, torch,
-                                      torch_status, cv2, cv2_status)
+                                      torch_status, cv2, cv2_status, ort_status)
             run_case(case.contestants, repeats, args.min_time, tol)
             cases.append(case)
             for c in case.contestants:

@@ -12,10 +12,16 @@ import importlib
 import numpy as np
 
 __all__ = ["PeerUnavailable", "cv2_block_channels", "cv2_resize", "import_peer",
-           "torch_counterpart", "torch_deconv2d"]
+           "onnxruntime_deconv2d", "onnxruntime_upsample", "torch_counterpart",
+           "torch_deconv2d"]
 
-#: The modules each peer needs (torch: its functional API too).
-_MODULES = {"torch": ("torch", "torch.nn.functional"), "cv2": ("cv2",)}
+#: The modules each peer needs (torch: its functional API too; ONNX Runtime: onnx to build
+#: the one-node graphs it runs).
+_MODULES = {"torch": ("torch", "torch.nn.functional"), "cv2": ("cv2",),
+            "onnxruntime": ("onnxruntime", "onnx")}
+
+#: The ONNX opset of the graphs (Resize's coordinate modes as below exist from 13 on).
+ONNX_OPSET = 17
 
 
 class PeerUnavailable(NotImplementedError):
@@ -117,3 +123,80 @@ def cv2_resize(cv2, x, scale, mode):
         return np.concatenate(planes).reshape(n, c, scale * h, scale * w)
 
     return resize, to_nchw
+
+
+# ---------------------------------------------------------------------------------------
+# ONNX Runtime: the layer as a one-node graph, weights as initializers, the session built
+# here (outside any timed region), intra-op threads = the thread count, graph optimizations
+# on, CPU execution provider (MLAS)
+# ---------------------------------------------------------------------------------------
+
+def _onnx_session(onnx, graph, num_threads):
+    ort = import_peer("onnxruntime")
+    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("",
+                                                                                  ONNX_OPSET)])
+    onnx.checker.check_model(model)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = int(num_threads)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), options,
+                                providers=["CPUExecutionProvider"])
+
+
+def _onnx_run(onnx, nodes, x, initializers, out_shape, num_threads):
+    """A callable running ``nodes`` (input "x", output "y") on ``x`` in a fresh session."""
+    helper = onnx.helper
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    graph = helper.make_graph(
+        nodes, "layer", [helper.make_tensor_value_info("x", elem, list(x.shape))],
+        [helper.make_tensor_value_info("y", elem, list(out_shape))],
+        initializer=[onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
+                     for name, a in initializers.items()])
+    session = _onnx_session(onnx, graph, num_threads)
+    feed = {"x": np.ascontiguousarray(x)}
+    return lambda: session.run(None, feed)[0]
+
+
+def _pair(value):
+    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+
+
+def onnxruntime_deconv2d(x, weight, bias, num_threads, stride=1, padding=0, output_padding=0,
+                         dilation=1, groups=1):
+    """ONNX Runtime's ``ConvTranspose`` of one layer (weights (C_in, C_out/g, kH, kW) as in
+    PyTorch; ``pads`` = [pH, pW, pH, pW]); the output shape is PyTorch's."""
+    import_peer("onnxruntime")
+    onnx = importlib.import_module("onnx")
+    (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(_pair, (stride, padding, output_padding,
+                                                         dilation))
+    kh, kw = weight.shape[2:]
+    out_shape = (x.shape[0], weight.shape[1] * groups,
+                 (x.shape[2] - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1,
+                 (x.shape[3] - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1)
+    initializers = {"w": weight} if bias is None else {"w": weight, "b": bias}
+    node = onnx.helper.make_node(
+        "ConvTranspose", ["x", *initializers], ["y"], kernel_shape=[kh, kw],
+        strides=[sh, sw], pads=[ph, pw, ph, pw], output_padding=[oh, ow],
+        dilations=[dh, dw], group=int(groups))
+    return _onnx_run(onnx, [node], x, initializers, out_shape, num_threads)
+
+
+def onnxruntime_upsample(x, scale, mode, num_threads):
+    """ONNX Runtime's ``Resize`` by an integer ``scale`` with the attributes that equal
+    PyTorch's ``interpolate``: nearest = ``asymmetric`` coordinates and ``floor`` rounding;
+    bilinear (align_corners=False) = ``linear`` with ``pytorch_half_pixel`` coordinates."""
+    import_peer("onnxruntime")
+    onnx = importlib.import_module("onnx")
+    n, c, h, w = x.shape
+    if mode == "nearest":
+        attributes = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                          nearest_mode="floor")
+    elif mode == "bilinear":
+        attributes = dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel")
+    else:
+        raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
+    initializers = {"scales": np.array([1, 1, scale, scale], dtype=np.float32)}
+    node = onnx.helper.make_node("Resize", ["x", "", "scales"], ["y"], **attributes)
+    return _onnx_run(onnx, [node], x, initializers, (n, c, scale * h, scale * w), num_threads)
