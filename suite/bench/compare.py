@@ -155,6 +155,12 @@ def _relative_error(actual, expected):
     return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
 
 
+def _error_status(exc):
+    """A contestant's status when it fails on a case: the error's type and first line."""
+    lines = str(exc).splitlines() or [""]
+    return f"error: {type(exc).__name__}: {lines[0][:60]}"
+
+
 def run_case(contestants, repeats, min_time, tol):
     """Warm up, check against ``contestants[0]``, calibrate, then sample round-robin."""
     expected = None
@@ -175,7 +181,7 @@ def run_case(contestants, repeats, min_time, tol):
                 c.check = "ok" if err <= tol else f"MISMATCH {err:.1e}"
             c.number = timing.calibrate(c.fn, min_time, c.context)
         except Exception as exc:  # a peer that cannot do this case
-            c.status = f"error: {type(exc).__name__}: {str(exc).splitlines()[0][:60]}"
+            c.status = _error_status(exc)
     running = [c for c in contestants if c.ok]
     for r in range(repeats):
         shift = r % len(running) if running else 0
@@ -216,8 +222,7 @@ def _onnxruntime_contestant(status, build):
     try:
         return Contestant("onnxruntime", build())
     except Exception as exc:
-        return Contestant("onnxruntime", status=f"error: {type(exc).__name__}: "
-                                                f"{str(exc).splitlines()[0][:60]}")
+        return Contestant("onnxruntime", status=_error_status(exc))
 
 
 def _deconv_case(layer, dtype, threads, suite, torch, torch_status, ort_status):
