@@ -21,7 +21,7 @@ class _Deconv2dBackwardCase:
     def build(self, layer, dtype, threads=1):
         entry = common.layer(layer)
         kwargs = entry.deconv_kwargs
-        cost = common.cost("deconv2d_backward", dtype, **common.deconv_arguments(entry))
+        cost = common.cost("deconv2d_backward", dtype, **entry.deconv_arguments)
 
         def prepare():
             x, weight, _ = entry.make_inputs(np.dtype(dtype))

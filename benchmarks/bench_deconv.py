@@ -28,7 +28,7 @@ def deconv_case(layer, stride, dtype, algorithm, threads):
         raise NotImplementedError(f"{entry.name}: direct is for at most 4 input channels "
                                   "per group (it takes seconds on dense layers)")
     kwargs = entry.deconv_kwargs
-    cost = common.cost("deconv2d", dtype, algorithm, **common.deconv_arguments(entry))
+    cost = common.cost("deconv2d", dtype, algorithm, **entry.deconv_arguments)
 
     def prepare():
         x, weight, bias = base.make_inputs(np.dtype(dtype))   # the layer's own weights

@@ -338,11 +338,6 @@ def cost(op, dtype, algorithm=None, **arguments):
                 workspace[key] if key is not None else math.nan)
 
 
-def deconv_arguments(entry):
-    """The cost-model arguments of a catalogue layer's transposed convolution."""
-    return entry.deconv_arguments
-
-
 def align_corners(mode):
     """The benchmarks' bilinear is align_corners=False (PyTorch's default); None otherwise."""
     return False if mode == "bilinear" else None

@@ -182,7 +182,6 @@ def check_input(x, name="x"):
     return x
 
 
-
 def check_weight(weight, x):
     """A 4-D weight of x's dtype with positive sizes (the layouts differ per operation)."""
     weight = check_array(weight, "weight", 4)

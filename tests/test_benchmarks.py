@@ -215,13 +215,13 @@ def test_cost_helper_uses_the_model_and_its_fallback_agrees(monkeypatch):
                 if layer.has_deconv:
                     for op in ("deconv2d", "deconv2d_backward"):
                         rows.append(common.cost(op, dtype, "col2im",
-                                                **common.deconv_arguments(layer)))
+                                                **layer.deconv_arguments))
                 for kind in layer.counterparts:
                     rows.append(counterpart_cost(layer, kind, dtype))
         return rows
 
     model = figures()
-    deconv = [common.cost("deconv2d", "float32", "col2im", **common.deconv_arguments(l))
+    deconv = [common.cost("deconv2d", "float32", "col2im", **l.deconv_arguments)
               for l in common.catalogue.DECONV_LAYERS]
     for layer, c in zip(common.catalogue.DECONV_LAYERS, deconv):
         bias_adds = math.prod(layer.output_shape) if layer.bias_shape else 0

@@ -145,13 +145,14 @@ def _onnx_session(onnx, graph, num_threads):
                                 providers=["CPUExecutionProvider"])
 
 
-def _onnx_run(onnx, nodes, x, initializers, out_shape, num_threads):
-    """A callable running ``nodes`` (input "x", output "y") on ``x`` in a fresh session."""
+def _onnx_run(onnx, nodes, x, initializers, num_threads):
+    """A callable running ``nodes`` (input "x", output "y") on ``x`` in a fresh session. The
+    output's shape is left to ONNX's shape inference (the caller checks it against ours)."""
     helper = onnx.helper
     elem = helper.np_dtype_to_tensor_dtype(x.dtype)
     graph = helper.make_graph(
         nodes, "layer", [helper.make_tensor_value_info("x", elem, list(x.shape))],
-        [helper.make_tensor_value_info("y", elem, list(out_shape))],
+        [helper.make_tensor_value_info("y", elem, ["N", "C", "H", "W"])],
         initializer=[onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
                      for name, a in initializers.items()])
     session = _onnx_session(onnx, graph, num_threads)
@@ -166,21 +167,18 @@ def _pair(value):
 def onnxruntime_deconv2d(x, weight, bias, num_threads, stride=1, padding=0, output_padding=0,
                          dilation=1, groups=1):
     """ONNX Runtime's ``ConvTranspose`` of one layer (weights (C_in, C_out/g, kH, kW) as in
-    PyTorch; ``pads`` = [pH, pW, pH, pW]); the output shape is PyTorch's."""
+    PyTorch; ``pads`` = [pH, pW, pH, pW]), which gives PyTorch's output shape."""
     import_peer("onnxruntime")
     onnx = importlib.import_module("onnx")
     (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(_pair, (stride, padding, output_padding,
                                                          dilation))
     kh, kw = weight.shape[2:]
-    out_shape = (x.shape[0], weight.shape[1] * groups,
-                 (x.shape[2] - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1,
-                 (x.shape[3] - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1)
     initializers = {"w": weight} if bias is None else {"w": weight, "b": bias}
     node = onnx.helper.make_node(
         "ConvTranspose", ["x", *initializers], ["y"], kernel_shape=[kh, kw],
         strides=[sh, sw], pads=[ph, pw, ph, pw], output_padding=[oh, ow],
         dilations=[dh, dw], group=int(groups))
-    return _onnx_run(onnx, [node], x, initializers, out_shape, num_threads)
+    return _onnx_run(onnx, [node], x, initializers, num_threads)
 
 
 def onnxruntime_upsample(x, scale, mode, num_threads):
@@ -189,7 +187,6 @@ def onnxruntime_upsample(x, scale, mode, num_threads):
     bilinear (align_corners=False) = ``linear`` with ``pytorch_half_pixel`` coordinates."""
     import_peer("onnxruntime")
     onnx = importlib.import_module("onnx")
-    n, c, h, w = x.shape
     if mode == "nearest":
         attributes = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
                           nearest_mode="floor")
@@ -199,4 +196,4 @@ def onnxruntime_upsample(x, scale, mode, num_threads):
         raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
     initializers = {"scales": np.array([1, 1, scale, scale], dtype=np.float32)}
     node = onnx.helper.make_node("Resize", ["x", "", "scales"], ["y"], **attributes)
-    return _onnx_run(onnx, [node], x, initializers, (n, c, scale * h, scale * w), num_threads)
+    return _onnx_run(onnx, [node], x, initializers, num_threads)
