@@ -15,7 +15,7 @@ from libc.string cimport memcpy, memmove, memset
 from _bias cimport fill_bias
 from _columns cimport Window, im2col_planes, make_window
 from _cython_blas cimport gemm
-from _gemm cimport allocate
+from _gemm cimport allocate, release
 from _interpolation cimport bilinear_row, nearest_row
 from _openmp_helpers cimport omp_get_thread_num
 
@@ -187,7 +187,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
         lw1 = <const floating*> up.lw1
     if bias is not None:
         b_ptr = &bias[0]
-    try:
+    try:    # sizes restated in suite._plan.conv2d_workspace, banded_upsample_workspace
         cols = allocate(n_threads * col_size, cols)
         if source != SOURCE_INPUT:
             sources = allocate(n_threads * src_size, cols)
@@ -261,7 +261,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                      &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
                      beta, &out[n, grp * cog, r0, 0], <int> L)
     finally:
-        free(cols)
-        free(sources)
+        release(cols)
+        release(sources)
         free(held)
     return 0

@@ -1,5 +1,11 @@
 # GEMMs for the kernels that run them between OpenMP loops (_im2col.pyx, _phase.pyx), and
-# the kernels' workspaces (allocate: also _winograd.pyx and _banded.pyx).
+# the kernels' workspaces (allocate and release: also _winograd.pyx and _banded.pyx).
+#
+# Workspaces are reported to tracemalloc (domain WORKSPACE_DOMAIN), so a traced call shows
+# its kernel buffers beside the NumPy arrays it allocates: that is how the tests hold each
+# kernel's workspace to suite.cost's figure. When tracemalloc is off, reporting costs one
+# check per buffer. Buffers of a few index rows (phase offsets, per-thread markers) are
+# plain malloc, as the cost model ignores them.
 #
 # parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its
 # own OpenMP thread: one level of parallelism, BLAS held at one thread by the caller
@@ -7,7 +13,8 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport malloc
+from libc.stdint cimport uintptr_t
+from libc.stdlib cimport free, malloc
 
 from _cython_blas cimport gemm
 
@@ -45,12 +52,30 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
                  beta, c + lo, <int> ldc)
 
 
+cdef extern from "Python.h":
+    int PyTraceMalloc_Track(unsigned int domain, uintptr_t ptr, size_t size)
+    int PyTraceMalloc_Untrack(unsigned int domain, uintptr_t ptr)
+
+# tracemalloc's domain of the kernels' workspaces ("SUIT"; NumPy's arrays use their own).
+cdef enum:
+    WORKSPACE_DOMAIN = 0x53554954
+
+
 cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
-    """A workspace of count values of like's type (NULL for none); MemoryError if it fails."""
+    """A workspace of count values of like's type (NULL for none); MemoryError if it fails.
+    Give it back with release()."""
     cdef floating* p
     if count <= 0:
         return NULL
     p = <floating*> malloc(count * sizeof(floating))
     if p == NULL:
         raise MemoryError(f"could not allocate a workspace of {count * sizeof(floating)} bytes")
+    PyTraceMalloc_Track(WORKSPACE_DOMAIN, <uintptr_t> p, count * sizeof(floating))
     return p
+
+
+cdef inline void release(void* p) noexcept:
+    """Free a workspace from allocate() (NULL: nothing)."""
+    if p != NULL:
+        PyTraceMalloc_Untrack(WORKSPACE_DOMAIN, <uintptr_t> p)
+        free(p)

@@ -18,13 +18,12 @@ small feature maps still give BLAS a wide matrix (a 4x4 map alone is a 16-column
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport free
 from libc.string cimport memcpy
 
 from _bias cimport fill_bias
 from _columns cimport Window, col2im_row, im2col_images, make_window
 from _cython_blas cimport gemm
-from _gemm cimport allocate, parallel_gemm
+from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
 
 
@@ -162,8 +161,9 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
         return
     if bias is not None:
         b_ptr = &bias[0]
-    try:
-        col = allocate(K * nb * L, col)
+    try:    # sizes restated in suite._plan.conv2d_workspace
+        if nb > 1 or not pointwise:     # a 1x1 convolution of one image multiplies x itself
+            col = allocate(K * nb * L, col)
         if nb > 1:
             packed_out = allocate(c_out * nb * L, col)
         with nogil:
@@ -195,8 +195,8 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                                   n_threads)
                 n0 += cur
     finally:
-        free(col)
-        free(packed_out)
+        release(col)
+        release(packed_out)
 
 
 def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
@@ -238,7 +238,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     if bias is not None:
         b_ptr = &bias[0]
     n_chunks = (N + nb - 1) // nb
-    try:
+    try:    # sizes restated in suite._plan.col2im_deconv_workspace
         if nb > 1:
             packed = allocate(n_chunks * c_in * nb * HW, col)
         if cb > 0:
@@ -292,8 +292,8 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                                       NULL if b_ptr == NULL else b_ptr + grp * cog,
                                       &out[n0, grp * cog, 0, 0], out_image, n_threads)
     finally:
-        free(col)
-        free(packed)
+        release(col)
+        release(packed)
 
 
 def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
@@ -327,7 +327,7 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
     cdef double total
     if N == 0:
         return
-    try:
+    try:    # sizes restated in suite._plan.deconv_backward_workspace
         col = allocate(M * nb * HW, col)
         if nb > 1:
             packed = allocate(c_in * nb * HW, col)
@@ -368,6 +368,6 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
                         total = total + src[q]
                 grad_b[c] = <floating> total
     finally:
-        free(col)
-        free(packed)
-        free(packed_grad)
+        release(col)
+        release(packed)
+        release(packed_grad)

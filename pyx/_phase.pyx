@@ -23,7 +23,7 @@ from libc.string cimport memset
 from _bias cimport bias_value
 from _columns cimport Window, im2col_images, im2col_planes, make_window
 from _cython_blas cimport gemm
-from _gemm cimport allocate, parallel_gemm
+from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
 
@@ -255,7 +255,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     n_chunks = (N + nb - 1) // nb
     as_tasks = n_threads > 1 and n_chunks * groups * sh * sw >= 2 * n_threads
     copies = n_threads if as_tasks else 1
-    try:
+    try:    # sizes restated in suite._plan.phase_workspace
         col = allocate(copies * max_col * nb, col)
         y = allocate(copies * max_y * nb, col)
         offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))
@@ -332,6 +332,6 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
                             offset += cog * K
                 n0 += cur
     finally:
-        free(col)
-        free(y)
+        release(col)
+        release(y)
         free(offsets)

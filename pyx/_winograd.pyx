@@ -14,12 +14,11 @@ output element is written once: the results do not depend on the thread count.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdlib cimport free
 from libc.string cimport memcpy
 
 from _bias cimport bias_value
 from _cython_blas cimport gemm
-from _gemm cimport allocate
+from _gemm cimport allocate, release
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
 
@@ -353,7 +352,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     n_blocks = (N * max_th + rows_per_block - 1) // rows_per_block
     max_nt = skewed(rows_per_block * max_tw)
     span = 2 * max_tw + 1
-    try:
+    try:    # sizes restated in suite._plan.winograd_workspace
         u = allocate(phases_per_pass * groups * uw, u)
         v = allocate(n_threads * 9 * cig * max_nt, u)
         m = allocate(n_threads * 9 * cog * max_nt, u)
@@ -445,8 +444,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                           table_h[rh].first_out, table_w[rw].first_out, sh, sw)
                 p0 += n_pass
     finally:
-        free(u)
-        free(v)
-        free(m)
-        free(rows)
-        free(scratch)
+        release(u)
+        release(v)
+        release(m)
+        release(rows)
+        release(scratch)

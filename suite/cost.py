@@ -24,12 +24,15 @@ Counting conventions
   value, each a multiply-add with a precomputed weight ``lh*lw``: 4 macs = 8 FLOPs per output
   value (``executed_flops`` also gives the nested and separable evaluations).
 * **min_bytes** moves each input, weight, bias and output exactly once (``itemsize`` each).
-* **workspace_bytes[algorithm]**: the temporary memory of one call, by this assumption:
-  column buffers (im2col / col2im) are counted for *one image and one group* (the kernels
-  loop over groups and images, reusing the buffer; when ``suite`` packs several images into
-  one GEMM multiply by the images per GEMM); materialised intermediate maps (the upsampled
-  map of upsample-then-convolve, the zero-inserted map) are counted for the *whole batch*
-  (they are whole tensors). Index and weight tables of a few rows are ignored.
+* **workspace_bytes[algorithm]**: what one call of ``suite``'s kernel allocates beyond its
+  output, at ``num_threads`` threads (after the kernels' own lowering of the thread count
+  for small work): its plan's column buffers (images per GEMM, blocks of channels, bands
+  of rows, passes: :mod:`suite._plan`, which restates each kernel's allocations), its
+  per-thread buffers, packed or transformed weights and materialised intermediate maps (the
+  upsampled map of upsample-then-convolve) for the whole batch. Index tables of a few rows
+  are ignored. The tests hold every algorithm to it within 10%, measured by tracemalloc
+  (the kernels report their buffers to it). ``"zero_insertion"``, which suite does not run,
+  is priced as the zero-inserted map plus one image's im2col columns.
 * **parameters**: weights + bias (0 for upsampling).
 * **arithmetic_intensity** ``= useful_flops / min_bytes`` (FLOPs per byte).
 
@@ -41,10 +44,13 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
 * ``"col2im"``: ``2*M + B`` (one GEMM, every product) plus the col2im scatter:
   ``N*C_out*hits_H*hits_W`` additions, ``hits`` the number of (input, tap) pairs of an axis
   whose product lands inside the output (:func:`deconv2d_macs_in_output`); workspace the
-  column buffer ``(C_out/g)*kH*kW*H*W`` values.
+  column buffer, ``(C_out/g)*kH*kW*H*W`` values per image of a GEMM (one block of output
+  channels per thread when the kernel blocks them), and the batch's packed input when
+  several images share a GEMM.
 * ``"phase"``: ``2*M + B``: the sub-pixel decomposition does the definition's products
   (it may skip the few that land in the cropped padding; see
-  :func:`deconv2d_macs_in_output`); no workspace.
+  :func:`deconv2d_macs_in_output`); workspace the packed sub-kernels (the weight's size)
+  and the largest phase's columns and products (per thread when phases run as tasks).
 * ``"winograd"``: where ``kH = 2*sH``, ``kW = 2*sW`` and dilation is 1 (every phase a
   2x2 correlation), ``2*9*N*C_in*(C_out/g)*T + B`` with ``T`` the 2x2 output tiles of all
   phases (``sum_r ceil(count_r/2)`` per axis): 9 multiplications per tile instead of 16
@@ -95,7 +101,18 @@ from fractions import Fraction
 from functools import lru_cache
 
 
-from ._plan import DECONV_ALGORITHMS, WINOGRAD_PASS_BYTES
+from ._plan import (
+    DECONV_ALGORITHMS,
+    band_rows,
+    banded_upsample_workspace,
+    col2im_deconv_workspace,
+    conv2d_workspace,
+    deconv_backward_workspace,
+    phase_workspace,
+    threads_for_work,
+    winograd_blocking,
+    winograd_workspace,
+)
 from ._validation import check_int, check_mode, check_pair, check_scale
 from .checkerboard import overlap_ratio, phase_sum_spread, phase_sums  # noqa: F401
 from .geometry import (
@@ -269,6 +286,10 @@ def _itemsize(itemsize):
     return check_int(itemsize, "itemsize", 1)
 
 
+def _threads(num_threads):
+    return check_int(num_threads, "num_threads", 1)
+
+
 def _conv_geometry(input_shape, weight_shape, stride, padding, dilation, groups):
     n, c_in, h, w = _shape(input_shape, "input_shape")
     c_out, cig, kh, kw = _shape(weight_shape, "weight_shape")
@@ -391,7 +412,7 @@ def deconv2d_macs_in_output(input_shape, weight_shape, stride=1, padding=0, outp
 
 
 def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0, dilation=1,
-                  groups=1, bias=True, itemsize=4):
+                  groups=1, bias=True, itemsize=4, num_threads=1):
     """Cost of ``suite.deconv2d`` (weight ``(C_in, C_out/g, kH, kW)``).
 
     ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1``;
@@ -399,9 +420,10 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     ``parameters = C_in*(C_out/g)*kH*kW (+ C_out)``;
     ``min_bytes = (N*C_in*H*W + weights + C_out (bias) + N*C_out*H_out*W_out) * itemsize``.
     Algorithms ``"col2im"``, ``"phase"``, ``"winograd"``, ``"direct"``, ``"zero_insertion"``:
-    see the module docstring.
+    see the module docstring. ``num_threads``: the workspace of a call with that many threads.
     """
     itemsize = _itemsize(itemsize)
+    num_threads = _threads(num_threads)
     bias = _bias_flag(bias)
     (n, c_in, h, w), (_, cog, kh, kw), s, p, op, d, groups, out = _deconv_geometry(
         input_shape, weight_shape, stride, padding, output_padding, dilation, groups)
@@ -416,10 +438,26 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     weights = c_in * cog * kh * kw
     params = weights + (c_out if bias else 0)
     zero_map = n * c_in * (ho + d[0] * (kh - 1)) * (wo + d[1] * (kw - 1))
+    phases_h = phase_table(h, ho, kh, s[0], p[0], d[0])[0]
+    phases_w = phase_table(w, wo, kw, s[1], p[1], d[1])[0]
     tiles = None
     if (kh, kw) == (2 * s[0], 2 * s[1]) and d == (1, 1):
-        tiles = (winograd_tiles(phase_table(h, ho, kh, s[0], p[0], d[0])[0])
-                 * winograd_tiles(phase_table(w, wo, kw, s[1], p[1], d[1])[0]))
+        tiles = winograd_tiles(phases_h) * winograd_tiles(phases_w)
+    workspace = dict.fromkeys(("col2im", "phase", "winograd", "direct"), 0)
+    if n:
+        threads = threads_for_work(num_threads, 2 * macs)
+        workspace["col2im"] = col2im_deconv_workspace(n, c_in, h * w, cog, kh * kw, groups,
+                                                      itemsize, threads)
+        workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
+                                                       itemsize, threads)
+        workspace["winograd"] = workspace["phase"]
+        if tiles is not None:
+            # the kernel copies a transposed convolution's kernels when C_out/g > 1
+            blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
+                                         s[0] * s[1], cog > 1, threads)
+            workspace["winograd"] = winograd_workspace(cig, cog, groups, kh * kw, phases_h,
+                                                       phases_w, blocking, cog > 1, itemsize,
+                                                       threads)
     return Cost(
         operation="deconv2d", output_shape=out, macs=macs, adds=adds,
         executed_flops={"col2im": useful + scatter, "phase": useful,
@@ -427,18 +465,9 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
                         + adds,
                         "direct": useful, "zero_insertion": 2 * zero_macs + adds},
         min_bytes=(n * c_in * h * w + params + n * c_out * ho * wo) * itemsize,
-        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize, "phase": 0,
-                         "winograd": 0 if tiles is None else _winograd_weight_bytes(
-                             9 * c_in * cog * itemsize, s[0] * s[1]),
-                         "direct": 0,
+        workspace_bytes={**{name: values * itemsize for name, values in workspace.items()},
                          "zero_insertion": (zero_map + cig * kh * kw * ho * wo) * itemsize},
         parameters=params, itemsize=itemsize)
-
-
-def _winograd_weight_bytes(per_phase, phases):
-    """Workspace of deconv2d's Winograd weights: as many phases as fit the pass budget (at
-    least one)."""
-    return per_phase * min(phases, max(1, WINOGRAD_PASS_BYTES // per_phase))
 
 
 def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
@@ -449,7 +478,8 @@ def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, outpu
     GEMMs of the forward's size: ``macs = 2*N*C_in*(C_out/g)*kH*kW*H*W``;
     ``adds = N*C_out*H_out*W_out`` (grad_bias) with bias. Algorithm ``"col2im"`` (suite's:
     im2col of grad_out on the input grid, then the two GEMMs): executes ``useful_flops``;
-    workspace the column buffer ``(C_out/g)*kH*kW*H*W`` values (one image, one group).
+    workspace the column buffer ``(C_out/g)*kH*kW*H*W`` values per image of a GEMM and, when
+    images share a GEMM, their packed input and input gradient.
     ``min_bytes``: read grad_out, x, weight; write grad_x, grad_weight (and grad_bias).
     ``output_shape`` is grad_input's (= input_shape).
     """
@@ -463,23 +493,25 @@ def deconv2d_backward_cost(input_shape, weight_shape, stride=1, padding=0, outpu
     weights = c_in * cog * kh * kw
     params = weights + (c_out if bias else 0)
     moved = n * c_out * ho * wo + 2 * n * c_in * h * w + 2 * weights + (c_out if bias else 0)
+    columns = deconv_backward_workspace(n, c_in, h * w, cog, kh * kw, itemsize) if n else 0
     return Cost(
         operation="deconv2d_backward", output_shape=(n, c_in, h, w), macs=macs, adds=adds,
         executed_flops={"col2im": 2 * macs + adds}, min_bytes=moved * itemsize,
-        workspace_bytes={"col2im": cog * kh * kw * h * w * itemsize},
+        workspace_bytes={"col2im": columns * itemsize},
         parameters=params, itemsize=itemsize)
 
 
 def conv2d_cost(input_shape, weight_shape, stride=1, padding=0, dilation=1, groups=1,
-                bias=True, itemsize=4):
+                bias=True, itemsize=4, num_threads=1):
     """Cost of ``suite.conv2d`` (weight ``(C_out, C_in/g, kH, kW)``).
 
     ``H_out = (H + 2*pH - dH*(kH - 1) - 1)//sH + 1``;
     ``macs = N*C_out*(C_in/g)*kH*kW*H_out*W_out``; ``adds = N*C_out*H_out*W_out`` with bias.
     Algorithm ``"im2col"`` (im2col + GEMM) executes ``useful_flops`` (the GEMM multiplies the
-    zero padding too, as the definition does); workspace one image's columns
-    ``(C_in/g)*kH*kW*H_out*W_out`` values (0 for a 1x1, stride-1, unpadded convolution,
-    which multiplies x in place).
+    zero padding too, as the definition does); workspace the columns,
+    ``(C_in/g)*kH*kW*H_out*W_out`` values per image of a GEMM (none for a 1x1, stride-1,
+    unpadded convolution of one image, which multiplies x in place) and the batch's packed
+    products, or, for maps of at least 256 outputs, a band of columns per thread.
     """
     itemsize = _itemsize(itemsize)
     bias = _bias_flag(bias)
@@ -490,7 +522,10 @@ def conv2d_cost(input_shape, weight_shape, stride=1, padding=0, dilation=1, grou
     adds = n * c_out * ho * wo if bias else 0
     params = c_out * cig * kh * kw + (c_out if bias else 0)
     pointwise = kh == kw == 1 and s == (1, 1) and p == (0, 0)
-    columns = 0 if pointwise else cig * kh * kw * ho * wo * itemsize
+    columns = 0
+    if n:
+        columns = conv2d_workspace(n, c_in, c_out, groups, kh, kw, ho, wo, pointwise, itemsize,
+                                   _threads(num_threads)) * itemsize
     return Cost(
         operation="conv2d", output_shape=out, macs=macs, adds=adds,
         executed_flops={"im2col": 2 * macs + adds},
@@ -650,7 +685,7 @@ def collapsed_macs_per_pixel(scale_factor, kernel_size, padding=None, dilation=1
 
 def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="nearest",
                          align_corners=None, stride=1, padding=0, dilation=1, groups=1,
-                         bias=True, itemsize=4):
+                         bias=True, itemsize=4, num_threads=1):
     """Cost of ``suite.upsample_conv2d`` = ``conv2d(upsample(x, scale_factor, mode), weight)``.
 
     Weight ``(C_out, C_in/g, kH, kW)``; the upsampled map is ``(N, C_in, H_u, W_u)`` with
@@ -659,29 +694,32 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     the interpolation's ``4*N*C_in*H_u*W_u``; ``adds`` = bias.
 
     * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
-      upsampled map ``N*C_in*H_u*W_u`` plus one image's im2col columns.
+      upsampled map ``N*C_in*H_u*W_u`` plus :func:`conv2d_cost`'s workspace on it.
     * ``"fused"``: what ``algorithm="auto"`` runs. Nearest by integer factors into a stride-1
       convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
       padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
       the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
       transforms' additions are not counted), workspace one phase's transformed weights,
-      ``9*C_out*(C_in/g)`` values. Other nearest integer cases: the collapsed kernel,
+      about ``9*C_out*(C_in/g)`` values, and per thread one block's tiles. Other nearest integer cases: the collapsed kernel,
       ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
       phase's taps``, workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
-      (``T`` = the taps of all phases of an axis). Bilinear, fractional scales and strided
-      convolutions: the banded kernel, which interpolates rows on the fly and executes the
-      unfused arithmetic (interpolation included) with one image's im2col columns and no map.
+      (``T`` = the taps of all phases of an axis) and the largest phase's columns and
+      products. Bilinear, fractional scales and strided convolutions: the banded kernel,
+      which interpolates rows on the fly and executes the unfused arithmetic (interpolation
+      included), with per thread a band of im2col columns and the upsampled rows it reads,
+      and no map.
       (Bilinear collapses on paper too, :func:`collapsed_macs_per_pixel`, but is not run
       that way.)
 
     ``min_bytes`` = x, weight, bias and output once (what a fused kernel moves).
     """
     itemsize = _itemsize(itemsize)
+    num_threads = _threads(num_threads)
     n, c_in, h, w = _shape(input_shape, "input_shape")
     mode, align_corners = _mode(mode, align_corners)
     (hu, wu), scales = upsample_output_size((h, w), None, scale_factor)
     conv = conv2d_cost((n, c_in, hu, wu), weight_shape, stride, padding, dilation, groups,
-                       bias, itemsize)
+                       bias, itemsize, num_threads)
     c_out, cig, kh, kw = conv.output_shape[1], weight_shape[1], weight_shape[2], weight_shape[3]
     _, _, ho, wo = conv.output_shape
     interp = _interp_macs(mode, n * c_in, hu, wu)
@@ -699,18 +737,32 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
         tiles_w = _winograd_axis_tiles(wo, collapse[1], kw, p[1], d[1])
         if tiles_h is not None and tiles_w is not None:
             tiles = tiles_h * tiles_w
+    groups = check_int(groups, "groups", 1)
+    cog = c_out // groups
+    threads = threads_for_work(num_threads, 2 * n * c_out * ho * wo * cig * kh * kw)
+    if collapse is not None:
+        phases_h = collapsed_phase_table(ho, int(collapse[0]), kh, p[0], d[0])[0]
+        phases_w = collapsed_phase_table(wo, int(collapse[1]), kw, p[1], d[1])[0]
     if tiles is not None:
         fused = 2 * 9 * n * c_out * cig * tiles + conv.adds
-        fused_ws = 9 * c_out * cig * itemsize
+        blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
+                                     len(phases_h) * len(phases_w), False, threads)
+        fused_ws = winograd_workspace(cig, cog, groups, kh * kw, phases_h, phases_w, blocking,
+                                      False, itemsize, threads)
     elif collapse is not None:
         fh = _fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
         fw = _fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
         fused = 2 * n * c_out * cig * fh * fw + conv.adds
         th = sum(_collapsed_residue_taps(collapse[0], kh, d[0], mode))
         tw = sum(_collapsed_residue_taps(collapse[1], kw, d[1], mode))
-        fused_ws = c_out * cig * th * tw * itemsize
+        fused_ws = c_out * cig * th * tw + phase_workspace(n, cig, cog, groups, phases_h,
+                                                           phases_w, itemsize, threads)
     else:
-        fused, fused_ws = useful, conv.workspace_bytes["im2col"]
+        fused = useful
+        rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, threads)
+        span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
+        fused_ws = banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads)
+    fused_ws = fused_ws * itemsize if n else 0
     return Cost(
         operation="upsample_conv2d", output_shape=conv.output_shape, macs=macs, adds=conv.adds,
         executed_flops={"fused": fused, "unfused": useful},
