@@ -16,7 +16,7 @@ def info():
     from threadpoolctl import threadpool_info
 
     import suite
-    from suite import _buildinfo, _threads
+    from suite import _buildinfo, _environment
 
     print(f"suite {suite.__version__} from {suite.__path__[0]}")
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
@@ -26,7 +26,8 @@ def info():
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
-    print(f"BLAS of the kernels' GEMMs: {_threads.blas_description()}")
+    for line in _environment.environment_lines():
+        print(line, flush=True)
     print("thread pools seen by threadpoolctl:")
     for lib in threadpool_info():
         extra = lib.get("architecture") or lib.get("threading_layer") or ""

@@ -90,37 +90,6 @@ class _SingleThreadedBlas:
 _single_threaded_blas = _SingleThreadedBlas()
 
 
-#: Environment variables that pin a BLAS to one kernel family or cache size: a machine that
-#: sets them runs the GEMMs of every kernel differently from one that does not.
-BLAS_PINS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MKL_ENABLE_INSTRUCTIONS",
-             "MKL_DEBUG_CPU_TYPE")
-
-
-def blas_description(environ=None):
-    """What the kernels' GEMMs run on, in one line: the BLAS that SciPy's ``cython_blas``
-    calls (threadpoolctl's view: library, version, kernel family) and any variable of
-    :data:`BLAS_PINS` set in ``environ`` (default ``os.environ``), e.g.
-    ``openblas 0.3.30, SkylakeX kernels`` or ``... Haswell kernels (pinned by
-    OPENBLAS_CORETYPE=Haswell)``."""
-    import scipy
-
-    environ = os.environ if environ is None else environ
-    libraries = [lib.info() for lib in _thread_controller().lib_controllers
-                 if lib.user_api == "blas"]
-    scipy_home = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
-    ours = [lib for lib in libraries
-            if os.path.abspath(lib["filepath"]).startswith(os.path.join(scipy_home, "scipy"))]
-    described = []
-    for lib in ours or libraries:
-        family = lib.get("architecture") or "unknown"
-        described.append(f"{lib['internal_api']} {lib.get('version') or '?'}, {family} kernels")
-    text = "; ".join(described) or "no BLAS found by threadpoolctl"
-    pins = [f"{name}={environ[name]}" for name in BLAS_PINS if environ.get(name)]
-    if pins:
-        text += f" (pinned by {', '.join(pins)})"
-    return text
-
-
 def single_threaded_blas():
     """Hold BLAS at one thread for a kernel that splits its GEMMs across OpenMP threads.
 

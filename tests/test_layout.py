@@ -20,6 +20,7 @@ PACKAGE = os.path.join(ROOT, "suite")
 #: compiled extensions (``suite._*`` built from pyx/) import no Python module of the package.
 LAYERS = {
     "suite._buildinfo": 0,
+    "suite._environment": 0,
     "suite._validation": 1,
     "suite.geometry": 2,
     "suite.checkerboard": 2,

@@ -279,26 +279,3 @@ def test_small_layers_use_fewer_threads(monkeypatch):
     assert plan.threads_for_work(4, 0) == 1
     monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 0)
     assert plan.threads_for_work(4, 0) == 4
-
-
-def test_the_blas_of_the_gemms_is_named():
-    # what SciPy's BLAS reports, and the variables that pin it, as given (never set here)
-    from threadpoolctl import threadpool_info
-
-    threads = importlib.import_module("suite._threads")
-    families = {lib.get("architecture") for lib in threadpool_info() if lib["user_api"] == "blas"}
-    text = threads.blas_description(environ={})
-    assert "kernels" in text and "pinned" not in text
-    assert any(family and f"{family} kernels" in text for family in families), (text, families)
-    pinned = threads.blas_description(environ={"OPENBLAS_CORETYPE": "Haswell",
-                                               "OPENBLAS_L2_SIZE": "", "PATH": "/bin"})
-    assert pinned.endswith("(pinned by OPENBLAS_CORETYPE=Haswell)")
-
-
-def test_info_names_the_blas():
-    import subprocess
-    import sys
-
-    info = subprocess.run([sys.executable, "-m", "suite", "info"], capture_output=True,
-                          text=True, check=True, timeout=120).stdout
-    assert "BLAS of the kernels' GEMMs: " in info

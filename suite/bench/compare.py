@@ -70,7 +70,7 @@ import zlib
 
 import numpy as np
 
-from suite._threads import blas_description
+from suite import _environment
 
 from . import costs, peers, timing
 from .catalogue import DECONV_LAYERS, LAYERS, get_layer
@@ -669,7 +669,8 @@ def main(argv=None):
           f"python {platform.python_version()}"
           f", {os.cpu_count()} CPUs; dtype {dtype.name}, threads {threads}, "
           f"{repeats} repeats, samples >= {args.min_time * 1e3:g} ms", flush=True)
-    print(f"BLAS of suite's GEMMs: {blas_description()}", flush=True)
+    for line in _environment.environment_lines(threads=threads):
+        print(line, flush=True)
 
     load_start = _load_text()
     print(f"load average before: {load_start}", flush=True)
