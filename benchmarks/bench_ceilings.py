@@ -10,6 +10,14 @@ thread count).
 * ``Copy``: ``np.copyto`` of a COPY_MIB MiB float32 array (far larger than the caches), split
   into ``threads`` contiguous chunks copied concurrently (NumPy releases the GIL while it
   copies); bytes read + written per second.
+* ``Environment``: what the campaign ran on, for the report: its one parameter is
+  ``suite._environment.record()`` (a JSON string: CPU model and vector extensions, the BLAS,
+  its kernel family and any variable that pins it, the OpenMP runtime, the packages'
+  versions), so it travels with the results file; ``track_blas_vector_bits`` is the width of
+  the vectors the BLAS kernels use (256 for AVX2 kernels, 512 for AVX-512 ones), which a pin
+  such as ``OPENBLAS_CORETYPE=Haswell`` lowers. The report reads it with
+  ``suite.bench.report.load.machine_environments``. asv files a result under the parameter
+  found when it discovered the benchmarks, in the same environment variables as the run.
 """
 
 import concurrent.futures
@@ -77,3 +85,19 @@ class Copy:
                                                     budget=max(common.TRACK_TIME, 0.3)) / 1e9
 
     track_copy_gbps.unit = "GB/s"
+
+
+class Environment:
+    params = [[common.environment.record()]]
+    param_names = ["environment"]
+    timeout = common.TIMEOUT
+
+    def setup(self, environment):
+        self.blas = common.environment.describe()["blas"] or {}
+
+    def track_blas_vector_bits(self, environment):
+        if self.blas.get("kernel_width") is None:
+            raise NotImplementedError("the BLAS kernel family's vector width is not known")
+        return self.blas["kernel_width"]
+
+    track_blas_vector_bits.unit = "bits"

@@ -140,20 +140,22 @@ def _history_env():
     return None
 
 
-def _tool(name):
-    """``suite.bench.<name>``: the catalogue, the timing loops or the peers. In a history
+def _tool(name, package="suite.bench"):
+    """``<package>.<name>``: the catalogue, the timing loops, the peers, the sweep (in
+    ``suite.bench``) or the environment's description (``suite._environment``). In a history
     campaign, the working tree's file (loaded by path, beside the commit under test's build,
-    which may not have it yet): catalogue.py imports only numpy and suite.bilinear_kernel,
-    which every commit has; timing.py and peers.py import nothing from suite."""
+    which may not have it yet): catalogue.py and sweep.py import only numpy and suite's
+    public functions that every commit has; timing.py, peers.py and _environment.py import
+    nothing from suite."""
     tree = _history_env()
-    path = tree and os.path.join(tree, "suite", "bench", f"{name}.py")
+    path = tree and os.path.join(tree, *package.split("."), f"{name}.py")
     if path and os.path.isfile(path):
         spec = importlib.util.spec_from_file_location(f"_suite_tree_{name}", path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
         return module
-    return importlib.import_module(f"suite.bench.{name}")
+    return importlib.import_module(f"{package}.{name}")
 
 
 def _parse(path):
@@ -192,6 +194,7 @@ def _algorithms():
 catalogue = _tool("catalogue")
 timing = _tool("timing")
 peers = _tool("peers")
+environment = _tool("_environment", package="suite")
 
 #: ``algorithm=`` values of suite.deconv2d, as the installed build (or the working tree, in a
 #: history campaign) lists them: new algorithms join the campaign without an edit here.

@@ -285,6 +285,42 @@ def test_machines_that_measured_the_same_commits(asv_results, tmp_path):
     assert "Only one commit measured" not in page and 'alt="history"' in page
 
 
+def test_each_machine_names_its_environment(asv_results, tmp_path):
+    # The campaign records what it ran on (bench_ceilings.Environment); a machine whose
+    # results predate that record gets asv's CPU name and says it has no record.
+    from suite import _environment
+
+    results, head = asv_results
+    dest = _copy(results, tmp_path)
+    older = dest / "olderbox"
+    older.mkdir()
+    machine = json.load(open(dest / "testbox" / "machine.json"))
+    json.dump(dict(machine, machine="olderbox"), open(older / "machine.json", "w"))
+    path = _result_file(str(dest))
+    data = json.load(open(path, encoding="utf-8"))
+    data["results"] = {k: v for k, v in data["results"].items()
+                       if k != report.load.ENVIRONMENT}
+    data["params"]["machine"] = "olderbox"
+    json.dump(data, open(older / os.path.basename(path), "w"))
+    frame, problems = report.load_results(str(dest))
+    assert not problems
+    environments = report.machine_environments(frame)
+    assert set(environments) == {"testbox", "olderbox"}
+    here, description = environments["testbox"], _environment.describe()
+    assert here["recorded"] and here["commit"] == head
+    assert here["cpu_model"] == description["cpu_model"]
+    assert here["vector_extensions"] == description["vector_extensions"]
+    for key in ("library", "version", "kernels", "kernel_width"):
+        assert here[f"blas_{key}"] == description["blas"][key], key
+    assert here["blas_pins"] == description["pins"]
+    assert here["packages"]["numpy"] == description["packages"]["numpy"]
+    row = frame[frame["benchmark"] == report.load.ENVIRONMENT]
+    assert row["value"].iloc[0] == description["blas"]["kernel_width"]
+    old = environments["olderbox"]
+    assert not old["recorded"] and old["cpu_model"] == (machine.get("cpu") or None)
+    assert old["blas_kernels"] is None
+
+
 def test_failed_listed_not_measured_never_zero(asv_results, tmp_path):
     results, head = asv_results
     dest = _faulty_copy(results, tmp_path)

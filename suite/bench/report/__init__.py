@@ -9,7 +9,8 @@ and writes one self-contained HTML page (figures embedded as base64 PNG) with th
 CSV beside it (``--out``, default ``reports/latest``).
 
 =============  ===========================================================================
-``load``       asv results files -> the tidy frame; :class:`ReportInputError`
+``load``       asv results files -> the tidy frame; :class:`ReportInputError`; each
+               machine's environment (:func:`machine_environments`)
 ``derive``     the cost-model join, the machine ceilings, the derived columns
 ``tables``     the per-method and checkerboard tables; the number formats
 ``figures``    the matplotlib figures, as base64 PNG
@@ -39,10 +40,12 @@ from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, GEMM,  # noqa: F401
 from .derive import derive, peer_name  # noqa: F401
 from .figures import (fig_checkerboard, fig_history, fig_methods, fig_peers,  # noqa: F401
                       fig_roofline, fig_scaling)
-from .load import RESULT_COLUMNS_DEFAULT, ReportInputError, load_results  # noqa: F401
+from .load import (RESULT_COLUMNS_DEFAULT, ReportInputError, load_results,  # noqa: F401
+                   machine_environments)
 from .page import CSS, build_report, html_table, summary  # noqa: F401
 from .tables import (checkerboard_table, format_number, format_seconds,  # noqa: F401
                      method_table)
 
-__all__ = ["ReportInputError", "load_results", "derive", "build_report", "main",
+__all__ = ["ReportInputError", "load_results", "machine_environments", "derive",
+           "build_report", "main",
            "PALETTE", "format_number"]

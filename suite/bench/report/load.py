@@ -202,3 +202,56 @@ def _entry_rows(bench, entry, columns, meta, base):
             row[name] = _literal(raw)
         rows.append(row)
     return rows
+
+
+#: The benchmark that records what a campaign ran on (benchmarks/bench_ceilings.py).
+ENVIRONMENT = "bench_ceilings.Environment.track_blas_vector_bits"
+
+
+def machine_environments(frame):
+    """What each machine of ``frame`` (:func:`load_results`) ran on, from its newest results
+    file that recorded it (the ``environment`` parameter of :data:`ENVIRONMENT`, a JSON
+    description written by ``suite._environment.record``):
+
+    ``{machine: {"cpu_model", "vector_extensions" (names), "vector_width" (bits),
+    "blas_library", "blas_version", "blas_kernels" (the kernel family), "blas_kernel_isa",
+    "blas_kernel_width", "blas_pins" ({variable: value}), "openmp" (runtime names),
+    "packages" ({distribution: version}), "commit", "date", "recorded": True}}``.
+
+    A machine without such a record (results of an older suite) gets ``"recorded": False``,
+    the CPU asv's machine.json names as ``cpu_model`` and None elsewhere; an unreadable
+    record counts as none.
+    """
+    environments = {}
+    rows = frame[frame["benchmark"] == ENVIRONMENT] if "environment" in frame else frame[:0]
+    for machine in sorted(frame["machine"].unique()):
+        mine = rows[rows["machine"] == machine].sort_values("date", na_position="first")
+        record = None
+        for _, row in mine[::-1].iterrows():
+            try:
+                record = json.loads(row["environment"])
+            except (TypeError, ValueError):
+                continue
+            if isinstance(record, dict):
+                break
+            record = None
+        if record is None:
+            cpu = frame.loc[frame["machine"] == machine, "cpu"]
+            environments[machine] = dict(
+                cpu_model=(cpu.iloc[0] or None) if len(cpu) else None, vector_extensions=None,
+                vector_width=None, blas_library=None, blas_version=None, blas_kernels=None,
+                blas_kernel_isa=None, blas_kernel_width=None, blas_pins=None, openmp=None,
+                packages=None, commit=None, date=None, recorded=False)
+            continue
+        blas = record.get("blas") or {}
+        environments[machine] = dict(
+            cpu_model=record.get("cpu_model"),
+            vector_extensions=record.get("vector_extensions"),
+            vector_width=record.get("vector_width"), blas_library=blas.get("library"),
+            blas_version=blas.get("version"), blas_kernels=blas.get("kernels"),
+            blas_kernel_isa=blas.get("kernel_isa"), blas_kernel_width=blas.get("kernel_width"),
+            blas_pins=record.get("pins") or {},
+            openmp=[r.get("library") for r in record.get("openmp") or ()],
+            packages=record.get("packages") or {}, commit=row["commit"], date=row["date"],
+            recorded=True)
+    return environments
