@@ -53,3 +53,31 @@ def test_unknown_or_missing_peer():
     assert issubclass(peers.PeerUnavailable, NotImplementedError)   # asv's skip
     error = peers.PeerUnavailable("cv2", "not installed (test)")
     assert error.reason == "not installed (test)" and "cv2 is not installed" in str(error)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+@pytest.mark.parametrize("scale, shape", [(2, (2, 5, 7, 6)), (1.5, (1, 3, 8, 6)),
+                                          (2.5, (1, 4, 6, 4)), (1.25, (2, 2, 8, 12))])
+def test_cv2_resize_is_pytorchs_interpolate(mode, scale, shape):
+    # fractional scales where the scaled sizes are whole numbers (the sweep's maps)
+    cv2 = require_module("cv2")
+    x = randn(seeded_rng("peers", "cv2-resize", mode, scale), shape, f32)
+    resize, to_nchw = peers.cv2_resize(cv2, x, scale, mode)
+    got = to_nchw(resize())
+    kwargs = dict(align_corners=False) if mode == "bilinear" else {}
+    expected = R.upsample(x.astype(np.float64), scale_factor=scale, mode=mode, **kwargs)
+    assert_close(got, expected, f32, tol=1e-4 if mode == "bilinear" else 0.0)
+
+
+@pytest.mark.parametrize("scale, mode, kernel", [(2, "nearest", 3), (1.5, "bilinear", 5),
+                                                 (3, "nearest", 1)])
+def test_torch_upsample_conv2d_is_the_definition(scale, mode, kernel):
+    torch = require_module("torch")
+    rng = seeded_rng("peers", "torch-upconv", scale, mode, kernel)
+    x = randn(rng, (2, 3, 6, 4), np.float64)
+    w, b = randn(rng, (5, 3, kernel, kernel), np.float64), randn(rng, (5,), np.float64)
+    got = peers.torch_upsample_conv2d(torch, x, w, b, scale, mode, kernel // 2)().numpy()
+    kwargs = dict(align_corners=False) if mode == "bilinear" else {}
+    expected = R.conv2d(R.upsample(x, scale_factor=scale, mode=mode, **kwargs), w, b,
+                        padding=kernel // 2)
+    assert_close(got, expected, np.float64)

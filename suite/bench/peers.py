@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = ["PeerUnavailable", "cv2_block_channels", "cv2_resize", "import_peer",
            "onnxruntime_deconv2d", "onnxruntime_upsample", "torch_counterpart",
-           "torch_deconv2d"]
+           "torch_deconv2d", "torch_upsample_conv2d"]
 
 #: The modules each peer needs (torch: its functional API too; ONNX Runtime: onnx to build
 #: the one-node graphs it runs).
@@ -67,25 +67,35 @@ def torch_counterpart(torch, kind, scale_factor, x, conv_weight=None, conv_bias=
     """PyTorch's version of a catalogue counterpart (``Layer.counterpart_operation``):
     ``F.interpolate`` (align_corners=False for bilinear), then ``F.conv2d`` (3x3, padding
     1) for "+conv3x3" or ``+ skip`` for "+add", under ``torch.no_grad()``."""
-    F = torch.nn.functional
     mode = kind.split("+")[0]
-    extra = {"align_corners": False} if mode == "bilinear" else {}
-    x = torch.from_numpy(x)
-
-    def upsampled():
-        return F.interpolate(x, scale_factor=scale_factor, mode=mode, **extra)
-
     if kind.endswith("+conv3x3"):
-        w, b = torch.from_numpy(conv_weight), torch.from_numpy(conv_bias)
-
-        def run():
-            with torch.no_grad():
-                return F.conv2d(upsampled(), w, b, padding=1)
-        return run
+        return torch_upsample_conv2d(torch, x, conv_weight, conv_bias, scale_factor, mode,
+                                     padding=1)
+    upsampled = _torch_interpolate(torch, torch.from_numpy(x), scale_factor, mode)
     if kind.endswith("+add"):
         skip = torch.from_numpy(skip)
         return lambda: upsampled().add_(skip)
     return upsampled
+
+
+def _torch_interpolate(torch, x, scale_factor, mode):
+    extra = {"align_corners": False} if mode == "bilinear" else {}
+    return lambda: torch.nn.functional.interpolate(x, scale_factor=scale_factor, mode=mode,
+                                                   **extra)
+
+
+def torch_upsample_conv2d(torch, x, weight, bias, scale_factor, mode, padding=1):
+    """``F.conv2d(F.interpolate(x, scale_factor, mode), weight, bias, padding=padding)``
+    (align_corners=False for bilinear; any kernel size; the scale may be fractional), under
+    ``torch.no_grad()``: PyTorch's upsample + convolution, with the upsampled map."""
+    upsampled = _torch_interpolate(torch, torch.from_numpy(x), scale_factor, mode)
+    w, b = torch.from_numpy(weight), None if bias is None else torch.from_numpy(bias)
+
+    def run():
+        with torch.no_grad():
+            return torch.nn.functional.conv2d(upsampled(), w, b, padding=padding)
+
+    return run
 
 
 def cv2_block_channels(cv2, channels, dtype):
@@ -102,25 +112,28 @@ def cv2_block_channels(cv2, channels, dtype):
 
 
 def cv2_resize(cv2, x, scale, mode):
-    """``(resize, to_nchw)``: ``cv2.resize`` by an integer ``scale`` (INTER_NEAREST for
-    nearest, INTER_LINEAR for bilinear) of NCHW ``x`` prepared once, untimed, as contiguous
-    (H, W, C) images, one per image and block of at most CV_CN_MAX channels, into outputs
-    allocated here: OpenCV's preferred layout, not an NCHW layer (which would add two
-    transposes). ``to_nchw(resize())`` gives the NCHW result, for checking."""
+    """``(resize, to_nchw)``: ``cv2.resize`` by ``scale`` (INTER_NEAREST for nearest,
+    INTER_LINEAR for bilinear) of NCHW ``x`` prepared once, untimed, as contiguous (H, W, C)
+    images, one per image and block of at most CV_CN_MAX channels, into outputs allocated
+    here: OpenCV's preferred layout, not an NCHW layer (which would add two transposes).
+    ``to_nchw(resize())`` gives the NCHW result, for checking. OpenCV scales by output size
+    / input size: for a fractional ``scale`` that equals PyTorch's ``1 / scale_factor`` only
+    where ``H * scale`` and ``W * scale`` are whole numbers."""
     n, c, h, w = x.shape
+    ho, wo = int(h * scale), int(w * scale)
     block = cv2_block_channels(cv2, c, x.dtype)
     images = [np.ascontiguousarray(x[i, j:j + block].transpose(1, 2, 0))
               for i in range(n) for j in range(0, c, block)]
-    outs = [np.empty((scale * h, scale * w, im.shape[2]), dtype=x.dtype) for im in images]
+    outs = [np.empty((ho, wo, im.shape[2]), dtype=x.dtype) for im in images]
     flag = cv2.INTER_NEAREST if mode.startswith("nearest") else cv2.INTER_LINEAR
-    size = (scale * w, scale * h)
 
     def resize():
-        return [cv2.resize(im, size, dst=o, interpolation=flag) for im, o in zip(images, outs)]
+        return [cv2.resize(im, (wo, ho), dst=o, interpolation=flag)
+                for im, o in zip(images, outs)]
 
     def to_nchw(results):
-        planes = [r.reshape(scale * h, scale * w, -1).transpose(2, 0, 1) for r in results]
-        return np.concatenate(planes).reshape(n, c, scale * h, scale * w)
+        planes = [r.reshape(ho, wo, -1).transpose(2, 0, 1) for r in results]
+        return np.concatenate(planes).reshape(n, c, ho, wo)
 
     return resize, to_nchw
 
