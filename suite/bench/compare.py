@@ -1,4 +1,10 @@
-"""A short peer comparison on the catalogue's layers: ``python -m suite compare [--quick]``.
+"""A short peer comparison: ``python -m suite compare [--quick] [--sweep N --seed S]``.
+
+Two sources of cases go through the same timing loop and the same peers: the catalogue's
+layers (the sections below) and, with ``--sweep N``, N configurations drawn at random
+(``suite.bench.sweep``: layers the suite was never tuned on). Above the figures it prints
+the environment they were measured in (``suite._environment``: CPU and vector extensions,
+the BLAS kernel family, any variable that pins it, with what the pin costs).
 
 What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
 
@@ -25,6 +31,17 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   before (Linux: the peak is reset first), after the same call on a small input has loaded
   and warmed up the libraries. Next to it the output and the upsampled intermediate map the
   fused kernel avoids.
+
+* **sweep** (``--sweep N --seed S``; alone unless ``--sections`` names catalogue sections
+  too): each drawn configuration with suite's function for it (``deconv2d`` with
+  ``algorithm="auto"``, ``upsample`` or ``upsample_conv2d``, allocating its output) against
+  every installed peer that runs it (PyTorch; ONNX Runtime for transposed convolutions and
+  upsampling; OpenCV for upsampling), without the variants (suite's col2im and unfused
+  paths, PyTorch's im2col path, NumPy). Its summary gives, per peer and thread count, the
+  geometric mean of peer time / suite time over the configurations with checked outputs
+  (and by kind of layer), the worst ratio, how many configurations suite loses, and the
+  three worst configurations by name. The same seed draws the same configurations
+  everywhere, so two machines or two versions compare on the same layers.
 
 After the tables, the thread scaling of suite's kernel (speed-up over one thread) on every
 case of at least 10 MFLOP.
@@ -70,7 +87,7 @@ import zlib
 
 import numpy as np
 
-from suite import _environment
+from suite import _environment, cost
 
 from . import costs, peers, timing
 from .catalogue import DECONV_LAYERS, LAYERS, get_layer
@@ -89,6 +106,9 @@ QUICK_DECONV = ("dcgan-g2", "dcgan-out", "fcn8s-up2", "fcn8s-up8", "unet-up1", "
                 "fsrcnn-x3", "stylegan-up")
 
 SECTIONS = ("deconv", "nearest", "bilinear", "fused", "memory")
+
+#: The peers, by the name ``suite.bench.peers.import_peer`` knows them by.
+PEERS = ("torch", "cv2", "onnxruntime")
 
 #: The contestants of the memory section (each measured in its own process).
 MEMORY_CONTESTANTS = ("suite-fused", "suite-unfused", "torch")
@@ -194,7 +214,12 @@ def run_case(contestants, repeats, min_time, tol):
 # ---------------------------------------------------------------------------------------
 
 class Case:
-    def __init__(self, section, name, shape, threads, contestants, flops=0, bytes_moved=0):
+    """One case at one thread count: its contestants, the reference first. ``kind``: what
+    the case computes ("deconv", "upsample", "upsample_conv"; the sweep's summary groups by
+    it)."""
+
+    def __init__(self, section, name, shape, threads, contestants, flops=0, bytes_moved=0,
+                 kind=None):
         self.section = section
         self.name = name
         self.shape = shape
@@ -202,6 +227,7 @@ class Case:
         self.contestants = contestants
         self.flops = flops
         self.bytes_moved = bytes_moved
+        self.kind = kind
 
     @property
     def reference(self):
@@ -214,76 +240,172 @@ class Case:
         return c.median / ref.median
 
 
-def _onnxruntime_contestant(status, build):
-    """ONNX Runtime's version of a case: ``build()`` makes the session (untimed) and returns
-    the call; a case it cannot run (no float64 kernel, say) is reported, not fatal."""
-    if status is not None:
-        return Contestant("onnxruntime", status=status)
+def import_peers(names=PEERS):
+    """``{name: (module, None)}`` for each peer that imports, ``{name: (None, why not)}``
+    for the others."""
+    return {name: _import_peer(name) for name in names}
+
+
+def _peer_contestant(name, found, build, to_nchw=None, peer=None):
+    """``name`` run by the peer ``peer`` (default: ``name``) of ``found``: ``build(module)``
+    prepares the call (untimed) and returns it, or ``(call, to_nchw)``; a peer that is not
+    installed, or cannot build this case (no float64 kernel, say), is reported, not
+    fatal."""
+    module, status = found.get(peer or name, (None, "not measured here"))
+    if module is None:
+        return Contestant(name, status=status)
     try:
-        return Contestant("onnxruntime", build())
+        call = build(module)
     except Exception as exc:
-        return Contestant("onnxruntime", status=_error_status(exc))
+        return Contestant(name, status=_error_status(exc))
+    if isinstance(call, tuple):
+        call, to_nchw = call
+    return Contestant(name, call, to_nchw=to_nchw)
 
 
-def _deconv_case(layer, dtype, threads, suite, torch, torch_status, ort_status):
-    x, weight, bias = layer.make_inputs(dtype, seed=0)
-    kw = layer.deconv_kwargs
-    contestants = [
-        Contestant("suite-auto", lambda: suite.deconv2d(x, weight, bias, **kw,
-                                                        algorithm="auto",
-                                                        num_threads=threads)),
-        Contestant("suite-col2im", lambda: suite.deconv2d(x, weight, bias, **kw,
-                                                          algorithm="col2im",
-                                                          num_threads=threads)),
-    ]
-    if torch is None:
-        contestants += [Contestant("torch", status=torch_status),
-                        Contestant("torch-im2col", status=torch_status)]
+def _tensor_to_numpy(t):
+    return t.numpy()
+
+
+def deconv_contestants(x, weight, bias, geometry, threads, found, variants=True):
+    """``suite.deconv2d`` (``algorithm="auto"``, the reference) and the peers' transposed
+    convolution of the same data: PyTorch's default path, ONNX Runtime's ``ConvTranspose``;
+    with ``variants`` also suite's col2im and PyTorch's im2col path."""
+    import suite
+
+    def ours(algorithm):
+        return lambda: suite.deconv2d(x, weight, bias, **geometry, algorithm=algorithm,
+                                      num_threads=threads)
+
+    contestants = [Contestant("suite-auto", ours("auto"))]
+    if variants:
+        contestants.append(Contestant("suite-col2im", ours("col2im")))
+    contestants.append(_peer_contestant(
+        "torch", found, lambda torch: peers.torch_deconv2d(torch, x, weight, bias, **geometry),
+        _tensor_to_numpy))
+    if variants:
+        contestants.append(_peer_contestant(
+            "torch-im2col", found, lambda torch: peers.torch_deconv2d(
+                torch, x, weight, bias, im2col=True, **geometry), _tensor_to_numpy,
+            peer="torch"))
+    contestants.append(_peer_contestant(
+        "onnxruntime", found, lambda _: peers.onnxruntime_deconv2d(x, weight, bias, threads,
+                                                                   **geometry)))
+    return contestants
+
+
+def upsample_contestants(x, scale, mode, threads, found, variants=True):
+    """``suite.upsample`` by ``scale`` (the reference: into a preallocated ``out=`` with
+    ``variants``, allocating its output without) and the peers': PyTorch's ``interpolate``,
+    OpenCV's ``resize`` of NHWC images, ONNX Runtime's ``Resize``; with ``variants`` (nearest
+    x2 only) also suite allocating, ``np.repeat`` twice and ``np.copyto`` of as many bytes."""
+    import suite
+
+    if variants:
+        out = np.empty(x.shape[:2] + suite.upsample_output_size(x.shape[2:],
+                                                                scale_factor=scale)[0],
+                       dtype=x.dtype)
+        contestants = [Contestant("suite", lambda: suite.upsample(
+            x, scale_factor=scale, mode=mode, out=out, num_threads=threads))]
     else:
-        to_numpy = lambda t: t.numpy()  # noqa: E731
+        contestants = [Contestant("suite", lambda: suite.upsample(
+            x, scale_factor=scale, mode=mode, num_threads=threads))]
+    if variants and mode == "nearest":
         contestants += [
-            Contestant("torch", peers.torch_deconv2d(torch, x, weight, bias, **kw),
-                       to_nchw=to_numpy),
-            Contestant("torch-im2col", peers.torch_deconv2d(torch, x, weight, bias,
-                                                            im2col=True, **kw),
-                       to_nchw=to_numpy)]
-    contestants.append(_onnxruntime_contestant(
-        ort_status, lambda: peers.onnxruntime_deconv2d(x, weight, bias, threads, **kw)))
-    return Case("deconv", layer.name, layer.input_shape, threads, contestants,
-                flops=costs.layer_costs(layer, dtype)["deconv"].useful_flops)
+            Contestant("suite-alloc", lambda: suite.upsample(x, scale_factor=scale, mode=mode,
+                                                             num_threads=threads)),
+            Contestant("numpy-repeat", lambda: np.repeat(np.repeat(x, scale, axis=2), scale,
+                                                         axis=3)),
+        ]
+        # the machine's copy bandwidth, sampled in the same round-robin as the kernels:
+        # np.copyto of as many bytes (read + written) as the upsampling moves
+        half = (x.size + out.size) // 2
+        src, dst = np.ones(half, dtype=x.dtype), np.empty(half, dtype=x.dtype)
+        contestants.append(Contestant("np-copyto", lambda: np.copyto(dst, src), checked=False))
+    contestants.append(_peer_contestant(
+        "torch", found, lambda torch: peers.torch_counterpart(torch, mode, scale, x),
+        _tensor_to_numpy))
+    contestants.append(_peer_contestant(
+        "cv2-nhwc", found, lambda cv2: peers.cv2_resize(cv2, x, scale, mode), peer="cv2"))
+    contestants.append(_peer_contestant(
+        "onnxruntime", found, lambda _: peers.onnxruntime_upsample(x, scale, mode, threads)))
+    return contestants
 
 
-def _fused_case(layer, mode, dtype, threads, suite, torch, torch_status):
+def upsample_conv_contestants(x, weight, bias, scale, mode, padding, threads, found,
+                              variants=True):
+    """``suite.upsample_conv2d`` (the reference) and PyTorch's ``interpolate`` + ``conv2d``;
+    with ``variants`` also suite's own unfused pair (``conv2d(upsample(...))``)."""
+    whose = ("suite-fused", "suite-unfused") if variants else ("suite-fused",)
+    contestants = [Contestant(who, _fused_call(who, x, weight, bias, scale, mode, threads,
+                                               padding)) for who in whose]
+    contestants.append(_peer_contestant(
+        "torch", found, lambda torch: peers.torch_upsample_conv2d(torch, x, weight, bias, scale,
+                                                                  mode, padding),
+        _tensor_to_numpy))
+    return contestants
+
+
+def _deconv_case(layer, dtype, threads, found):
+    x, weight, bias = layer.make_inputs(dtype, seed=0)
+    return Case("deconv", layer.name, layer.input_shape, threads,
+                deconv_contestants(x, weight, bias, layer.deconv_kwargs, threads, found),
+                flops=costs.layer_costs(layer, dtype)["deconv"].useful_flops, kind="deconv")
+
+
+def _fused_case(layer, mode, dtype, threads, found):
     """upsample x scale + 3x3 convolution (padding 1), the layer's counterpart."""
     inputs = layer.make_counterpart_inputs(dtype, seed=0)
-    x, w, b = inputs["x"], inputs["conv_weight"], inputs["conv_bias"]
-    s = layer.scale_factor
-    contestants = [Contestant(who, _fused_call(who, x, w, b, s, mode, threads))
-                   for who in ("suite-fused", "suite-unfused")]
-    if torch is None:
-        contestants.append(Contestant("torch", status=torch_status))
-    else:
-        contestants.append(Contestant("torch", _fused_call("torch", x, w, b, s, mode, threads),
-                                      to_nchw=lambda t: t.numpy()))
+    contestants = upsample_conv_contestants(inputs["x"], inputs["conv_weight"],
+                                            inputs["conv_bias"], layer.scale_factor, mode, 1,
+                                            threads, found)
     flops = costs.counterpart_cost(layer, f"{mode}+conv3x3", dtype).useful_flops
     return Case("fused", f"{layer.name}:{mode}", layer.input_shape, threads, contestants,
-                flops=flops)
+                flops=flops, kind="upsample_conv")
 
 
-def _fused_call(who, x, w, b, scale, mode, threads):
+def _upsample_case(mode, name, shape, dtype, threads, found):
+    rng = np.random.default_rng(zlib.crc32(f"{name}/{mode}".encode()))
+    x = rng.standard_normal(shape).astype(dtype)
+    contestants = upsample_contestants(x, 2, mode, threads, found)
+    moved = cost.upsample_cost(shape, scale_factor=2, mode=mode,
+                               itemsize=np.dtype(dtype).itemsize).min_bytes
+    return Case(mode, name, shape, threads, contestants, bytes_moved=moved, kind="upsample")
+
+
+def _sweep_case(config, dtype, threads, found):
+    """One configuration of the sweep (``suite.bench.sweep``): suite and every peer, without
+    the variants."""
+    x, weight, bias = config.make_inputs(dtype, seed=0)
+    if config.kind == "deconv":
+        contestants = deconv_contestants(x, weight, bias, config.deconv_kwargs, threads, found,
+                                         variants=False)
+    elif config.kind == "upsample":
+        contestants = upsample_contestants(x, config.scale, config.mode, threads, found,
+                                           variants=False)
+    else:
+        contestants = upsample_conv_contestants(x, weight, bias, config.scale, config.mode,
+                                                config.padding, threads, found, variants=False)
+    operation, arguments = config.cost_operation
+    priced = getattr(cost, f"{operation}_cost")(**arguments, itemsize=np.dtype(dtype).itemsize)
+    return Case("sweep", config.name, config.input_shape, threads, contestants,
+                flops=priced.useful_flops, bytes_moved=priced.min_bytes, kind=config.kind)
+
+
+def _fused_call(who, x, w, b, scale, mode, threads, padding=1):
     """One fused-case contestant (``MEMORY_CONTESTANTS``) as a function; torch's thread count
     is the caller's to set."""
     import suite
 
     if who == "suite-fused":
         return lambda: suite.upsample_conv2d(x, w, b, scale_factor=scale, mode=mode,
-                                             padding=1, num_threads=threads)
+                                             padding=padding, num_threads=threads)
     if who == "suite-unfused":
         return lambda: suite.conv2d(suite.upsample(x, scale_factor=scale, mode=mode,
-                                                   num_threads=threads), w, b, padding=1,
-                                    num_threads=threads)
-    return peers.torch_counterpart(peers.import_peer("torch"), f"{mode}+conv3x3", scale, x,
-                                   w, b)
+                                                   num_threads=threads), w, b,
+                                    padding=padding, num_threads=threads)
+    return peers.torch_upsample_conv2d(peers.import_peer("torch"), x, w, b, scale, mode,
+                                       padding)
 
 
 def _status_kib(field):
@@ -355,47 +477,6 @@ def format_memory(rows, dtype, threads):
                      + [mib(saved), "n/a" if saved is None else
                         ("yes" if saved >= intermediate else "no")])
     return lines[0] + "\n" + _align(lines[1:])
-
-
-def _cv2_contestant(name, cv2, cv2_status, x, mode):
-    if cv2 is None:
-        return Contestant(name, status=cv2_status)
-    resize, to_nchw = peers.cv2_resize(cv2, x, 2, mode)
-    return Contestant(name, resize, to_nchw=to_nchw)
-
-
-def _upsample_case(mode, name, shape, dtype, threads, suite, torch, torch_status, cv2,
-                   cv2_status, ort_status):
-    rng = np.random.default_rng(zlib.crc32(f"{name}/{mode}".encode()))
-    x = rng.standard_normal(shape).astype(dtype)
-    n, c, h, w = shape
-    out = np.empty((n, c, 2 * h, 2 * w), dtype=dtype)
-    contestants = [
-        Contestant("suite", lambda: suite.upsample(x, scale_factor=2, mode=mode, out=out,
-                                                   num_threads=threads)),
-    ]
-    if mode == "nearest":
-        contestants += [
-            Contestant("suite-alloc", lambda: suite.upsample(x, scale_factor=2, mode=mode,
-                                                             num_threads=threads)),
-            Contestant("numpy-repeat", lambda: np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)),
-        ]
-        # the machine's copy bandwidth, sampled in the same round-robin as the kernels:
-        # np.copyto of as many bytes (read + written) as the upsampling moves
-        half = (x.size + out.size) // 2
-        src, dst = np.ones(half, dtype=dtype), np.empty(half, dtype=dtype)
-        contestants.append(Contestant("np-copyto", lambda: np.copyto(dst, src), checked=False))
-    if torch is None:
-        contestants.append(Contestant("torch", status=torch_status))
-    else:
-        contestants.append(Contestant("torch", peers.torch_counterpart(torch, mode, 2, x),
-                                      to_nchw=lambda t: t.numpy()))
-    contestants.append(_cv2_contestant("cv2-nhwc", cv2, cv2_status, x, mode))
-    contestants.append(_onnxruntime_contestant(
-        ort_status, lambda: peers.onnxruntime_upsample(x, 2, mode, threads)))
-    itemsize = np.dtype(dtype).itemsize
-    return Case(mode, name, shape, threads, contestants,
-                bytes_moved=(x.size + out.size) * itemsize)
 
 
 def measure_copy_bandwidth(mib, repeats, min_time, threads, torch):
@@ -492,11 +573,90 @@ def format_section(section, cases, dtype, copy_gbps):
         rows.append(row)
     text = (f"{title}, {np.dtype(dtype).name}: median ms (ratio = peer time / {ref} time; "
             f"> 1: suite faster)\n" + _align(rows))
-    notes = sorted({f"  {c.name}: {c.status}" for case in cases for c in case.contestants
-                    if not c.ok} | {f"  {c.name} on {case.name} t={case.threads}: {c.check}"
-                                    for case in cases for c in case.contestants
-                                    if c.check.startswith("MISMATCH")})
-    return text + ("\n" + "\n".join(notes) if notes else "")
+    notes = _notes(cases)
+    return text + ("\n" + notes if notes else "")
+
+
+def _notes(cases):
+    """One line per distinct reason a contestant could not run, and per mismatch."""
+    return "\n".join(sorted({f"  {c.name}: {c.status}" for case in cases
+                             for c in case.contestants if not c.ok}
+                            | {f"  {c.name} on {case.name} t={case.threads}: {c.check}"
+                               for case in cases for c in case.contestants
+                               if c.check.startswith("MISMATCH")}))
+
+
+#: How many of each peer's worst configurations the sweep's summary names.
+SWEEP_WORST = 3
+
+#: The sweep's kinds of layer as its summary names them.
+SWEEP_KINDS = {"deconv": "deconv", "upsample": "upsample", "upsample_conv": "upsample+conv"}
+
+
+def _sweep_ratios(cases, name):
+    """``([(ratio, case)], not compared)``: peer ``name``'s ratios on ``cases`` with checked
+    outputs, and how many cases it has no checked figure on (not installed, an error, a
+    mismatch, or suite's own failure)."""
+    ratios, missing = [], 0
+    for case in cases:
+        c = next((c for c in case.contestants[1:] if c.name == name), None)
+        if c is None:
+            continue
+        ratio = case.ratio(c)
+        if c.check.startswith("MISMATCH") or not math.isfinite(ratio):
+            missing += 1
+        else:
+            ratios.append((ratio, case))
+    return ratios, missing
+
+
+def format_sweep(cases, dtype, n, seed):
+    """The sweep's table (each configuration: suite's median and GFLOP/s, each peer's median
+    and ratio) and its summary: per peer and thread count, the geometric mean of peer time
+    / suite time over the configurations it ran with checked outputs, the same by kind of
+    layer, the worst ratio, how many configurations suite loses (ratio < 1) and how many
+    have no checked figure, then the peer's :data:`SWEEP_WORST` worst configurations."""
+    names = []
+    for case in cases:
+        names += [c.name for c in case.contestants[1:] if c.name not in names]
+    rows = [["configuration", "thr", "suite", "GFLOP/s"] + [f"{n} (ratio)" for n in names]]
+    for case in cases:
+        ref, by_name = case.reference, {c.name: c for c in case.contestants[1:]}
+        rows.append([case.name, str(case.threads), _cell(case, ref),
+                     f"{case.flops / ref.median / 1e9:.1f}" if ref.samples and case.flops
+                     else "-"] + [_cell(case, by_name[n]) if n in by_name else ""
+                                  for n in names])
+    kinds = [k for k in SWEEP_KINDS if any(c.kind == k for c in cases)]
+    summary = [["peer", "thr", "cases", "geomean"] + [SWEEP_KINDS[k] for k in kinds]
+               + ["worst", "suite slower", "not compared"]]
+    worst_lines = []
+    for name in names:
+        for t in sorted({c.threads for c in cases}):
+            ratios, missing = _sweep_ratios([c for c in cases if c.threads == t], name)
+            if not ratios and not missing:
+                continue
+            by_kind = [_geomean([r for r, case in ratios if case.kind == k]) for k in kinds]
+            ranked = sorted(ratios, key=lambda pair: pair[0])
+            summary.append([name, str(t), str(len(ratios)),
+                            _ratio_text(_geomean([r for r, _ in ratios]))]
+                           + [_ratio_text(g) for g in by_kind]
+                           + [_ratio_text(ranked[0][0]) if ranked else "-",
+                              str(sum(r < 1 for r, _ in ratios)), str(missing)])
+            if ranked:
+                worst_lines.append(f"  {name} t={t}: " + "; ".join(
+                    f"{r:.2f} {case.name}" for r, case in ranked[:SWEEP_WORST]))
+    notes = _notes(cases)
+    return "\n".join(
+        [f"unseen layers: {n} configurations drawn with seed {seed} (suite.bench.sweep), "
+         f"{np.dtype(dtype).name}: median ms (ratio = peer time / suite time; > 1: suite "
+         f"faster)", _align(rows)] + ([notes] if notes else [])
+        + ["", "per peer: geometric mean and worst of peer time / suite time over the "
+               "configurations with checked outputs (> 1: suite faster)", _align(summary),
+           "worst configurations for suite (lowest ratio first):"] + worst_lines)
+
+
+def _ratio_text(value):
+    return f"{value:.2f}" if math.isfinite(value) else "-"
 
 
 #: Thread scaling is judged on layers at least this large (FLOPs).
@@ -618,8 +778,8 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m suite compare",
         description="Time suite's deconvolution and upsampling against PyTorch, OpenCV, "
-                    "ONNX Runtime and NumPy on the catalogue's layers (ratio = peer / suite, > 1: suite "
-                    "faster).")
+                    "ONNX Runtime and NumPy on the catalogue's layers, or on a sweep of "
+                    "layers drawn at random (ratio = peer / suite, > 1: suite faster).")
     p.add_argument("--quick", action="store_true",
                    help=f"fewer repeats ({QUICK_REPEATS}) and a subset of the deconvolution "
                         f"layers ({', '.join(QUICK_DECONV)})")
@@ -628,8 +788,15 @@ def build_parser():
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--layers", default=None, metavar="REGEX",
                    help="only cases whose name matches this regular expression (re.search)")
-    p.add_argument("--sections", default=",".join(SECTIONS),
-                   help=f"comma-separated subset of {','.join(SECTIONS)}")
+    p.add_argument("--sections", default=None,
+                   help=f"comma-separated subset of {','.join(SECTIONS)} (default: all of "
+                        f"them, none with --sweep)")
+    p.add_argument("--sweep", type=int, default=0, metavar="N",
+                   help="also time N configurations drawn at random (suite.bench.sweep): "
+                        "transposed convolutions, upsampling, upsample + convolution")
+    p.add_argument("--seed", type=int, default=1,
+                   help="the sweep's seed (the same configurations for the same seed; "
+                        "default 1)")
     p.add_argument("--repeats", type=int, default=None,
                    help=f"samples per contestant (default {DEFAULT_REPEATS}, "
                         f"{QUICK_REPEATS} with --quick)")
@@ -641,15 +808,54 @@ def build_parser():
     return p
 
 
+def catalogue_plans(sections, keep, quick, dtype, found):
+    """The catalogue's cases of ``sections``: ``[(section, build)]``, ``build(threads)``
+    making the Case."""
+    plans = []
+    if "deconv" in sections:
+        for layer in DECONV_LAYERS:
+            if keep(layer.name) and (not quick or layer.name in QUICK_DECONV):
+                plans.append(("deconv", lambda t, layer=layer: _deconv_case(layer, dtype, t,
+                                                                            found)))
+    for mode in ("nearest", "bilinear"):
+        if mode in sections:
+            plans += [(mode, lambda t, mode=mode, name=name, shape=shape: _upsample_case(
+                mode, name, shape, dtype, t, found)) for name, shape in UPSAMPLE_CASES
+                      if keep(name)]
+    if "fused" in sections:
+        for layer in LAYERS:
+            for kind in layer.counterparts:
+                if kind.endswith("+conv3x3") and keep(layer.name):
+                    if not quick or layer.name in QUICK_DECONV:
+                        plans.append(("fused", lambda t, layer=layer, mode=kind.split("+")[0]:
+                                      _fused_case(layer, mode, dtype, t, found)))
+    return plans
+
+
+def sweep_plans(configs, keep, dtype, found):
+    """The sweep's cases (``suite.bench.sweep.draw``), as :func:`catalogue_plans` gives
+    the catalogue's."""
+    return [("sweep", lambda t, config=config: _sweep_case(config, dtype, t, found))
+            for config in configs if keep(config.name)]
+
+
+def _version(found, name):
+    module, status = found[name]
+    return module.__version__ if module is not None else status
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     import suite
 
     threads = args.threads or _parse_threads("1,N")
     repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS)
-    if repeats < 1 or args.min_time < 0 or args.copy_mib < 1:
-        raise SystemExit("--repeats and --copy-mib must be >= 1, --min-time >= 0")
-    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    if repeats < 1 or args.min_time < 0 or args.copy_mib < 1 or args.sweep < 0:
+        raise SystemExit("--repeats and --copy-mib must be >= 1, --min-time and --sweep >= 0")
+    if args.sections is None:
+        sections = [] if args.sweep else list(SECTIONS)
+    else:
+        sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
@@ -658,15 +864,13 @@ def main(argv=None):
     pattern = re.compile(args.layers) if args.layers else None
     keep = lambda name: pattern is None or pattern.search(name)  # noqa: E731
 
-    torch, torch_status = _import_peer("torch")
-    ort, ort_status = _import_peer("onnxruntime")
-    cv2, cv2_status = _import_peer("cv2")
+    found = import_peers()
+    torch, cv2 = found["torch"][0], found["cv2"][0]
     warnings.filterwarnings("ignore", message=".*TF32.*")
     print(f"suite {suite.__version__} (OpenMP {'on' if suite.openmp_enabled() else 'off'}), "
-          f"numpy {np.__version__}, torch {torch.__version__ if torch else torch_status}, "
-          f"cv2 {cv2.__version__ if cv2 else cv2_status}, "
-          f"onnxruntime {ort.__version__ if ort else ort_status}; "
-          f"python {platform.python_version()}"
+          f"numpy {np.__version__}, "
+          + ", ".join(f"{name} {_version(found, name)}" for name in PEERS)
+          + f"; python {platform.python_version()}"
           f", {os.cpu_count()} CPUs; dtype {dtype.name}, threads {threads}, "
           f"{repeats} repeats, samples >= {args.min_time * 1e3:g} ms", flush=True)
     for line in _environment.environment_lines(threads=threads):
@@ -674,23 +878,20 @@ def main(argv=None):
 
     load_start = _load_text()
     print(f"load average before: {load_start}", flush=True)
-    bandwidth = measure_copy_bandwidth(args.copy_mib, repeats, args.min_time, threads, torch)
-    print("copy bandwidth (read + write): "
-          + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()), flush=True)
+    bandwidth = {}
+    if "nearest" in sections:
+        bandwidth = measure_copy_bandwidth(args.copy_mib, repeats, args.min_time, threads,
+                                           torch)
+        print("copy bandwidth (read + write): "
+              + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()), flush=True)
 
-    plans = []
-    if "deconv" in sections:
-        layers = [l for l in DECONV_LAYERS if not args.quick or l.name in QUICK_DECONV]
-        plans += [("deconv", l) for l in layers if keep(l.name)]
-    for mode in ("nearest", "bilinear"):
-        if mode in sections:
-            plans += [(mode, case) for case in UPSAMPLE_CASES if keep(case[0])]
-    if "fused" in sections:
-        for layer in LAYERS:
-            for kind in layer.counterparts:
-                if kind.endswith("+conv3x3") and keep(layer.name):
-                    if not args.quick or layer.name in QUICK_DECONV:
-                        plans.append(("fused", (layer, kind.split("+")[0])))
+    plans = catalogue_plans(sections, keep, args.quick, dtype, found)
+    configs = ()
+    if args.sweep:
+        from . import sweep
+
+        configs = sweep.draw(args.sweep, args.seed)
+        plans += sweep_plans(configs, keep, dtype, found)
 
     cases = []
     for t in threads:
@@ -698,14 +899,8 @@ def main(argv=None):
             torch.set_num_threads(t)
         if cv2 is not None:
             cv2.setNumThreads(t)
-        for section, item in plans:
-            if section == "deconv":
-                case = _deconv_case(item, dtype, t, suite, torch, torch_status, ort_status)
-            elif section == "fused":
-                case = _fused_case(item[0], item[1], dtype, t, suite, torch, torch_status)
-            else:
-                case = _upsample_case(section, item[0], item[1], dtype, t, suite, torch,
-                                      torch_status, cv2, cv2_status, ort_status)
+        for section, build in plans:
+            case = build(t)
             run_case(case.contestants, repeats, args.min_time, tol)
             cases.append(case)
             for c in case.contestants:
@@ -720,14 +915,19 @@ def main(argv=None):
     print()
     print(f"load average (1, 5, 15 min) before: {load_start}, after: {_load_text()} on "
           f"{os.cpu_count()} CPUs (other work on the machine slows the multi-thread runs)")
-    print("copy bandwidth (read + write): "
-          + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))
+    if bandwidth:
+        print("copy bandwidth (read + write): "
+              + ", ".join(f"{k} {v:.1f} GB/s" for k, v in bandwidth.items()))
     for section in SECTIONS:
         text = format_section(section, [c for c in cases if c.section == section], dtype,
                               bandwidth.get("np.copyto"))
         if text:
             print()
             print(text)
+    sweep_cases = [c for c in cases if c.section == "sweep"]
+    if sweep_cases:
+        print()
+        print(format_sweep(sweep_cases, dtype, args.sweep, args.seed))
     scaling = format_scaling(cases)
     if scaling:
         print()
