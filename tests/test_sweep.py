@@ -13,7 +13,7 @@ import pytest
 from conftest import assert_close, peer_installed, require_torch
 
 from suite import cost
-from suite.bench import compare, sweep
+from suite.bench import compare, compare_tables, sweep
 
 SEEDS = (0, 1, 2)
 
@@ -162,7 +162,7 @@ def test_the_summary_is_the_geometric_mean_and_the_worst():
                               [_contestant("suite-auto", 1.0, "ref"),
                                compare.Contestant("onnxruntime", status="error: X: no")],
                               kind="deconv"))
-    text = compare.format_sweep(cases, np.float32, 5, 3)
+    text = compare_tables.format_sweep(cases, np.float32, 5, 3)
     rows = {line.split()[0]: line.split() for line in text.splitlines()
             if line.startswith(("torch ", "onnxruntime "))}
     # torch: ratios 2, 0.5, 4 checked (the mismatch is not compared)

@@ -4,7 +4,9 @@ and :mod:`suite` never imports them.
 ========================  ==================================================================
 ``catalogue``             the layer catalogue (real networks' enlarging layers) as data
 ``costs``                 the cost model joined to the catalogue (per layer and counterpart)
+``sweep``                 layers never tuned on: a seeded draw of realistic configurations
 ``compare``               ``python -m suite compare``: a round-robin peer comparison
+``compare_tables``        its tables (sections, the sweep's per-peer summary, scaling, CSV)
 ``report``                ``python -m suite report``: the HTML report of the asv results
 ========================  ==================================================================
 
