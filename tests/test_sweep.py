@@ -192,3 +192,21 @@ def test_compare_sweep_runs_end_to_end():
         if peer_installed(peer):
             row = next(line for line in text.splitlines() if line.startswith(f"{peer} "))
             assert row.split()[1:3] == ["1", "3"], row
+
+
+def test_the_asv_sweep_is_a_fixed_draw():
+    # benchmarks/bench_sweep.py: the first configurations of the seed's draw, both
+    # contestants, every thread count of the profile
+    import os
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks import bench_sweep, common
+
+    n = bench_sweep.FULL_CONFIGURATIONS if common.FULL else bench_sweep.QUICK_CONFIGURATIONS
+    expected = sweep.draw(n, bench_sweep.SWEEP_SEED)
+    assert list(bench_sweep.CONFIGURATIONS.values()) == list(expected)
+    assert bench_sweep.Sweep.params == [[c.name for c in expected], ["suite", "torch"],
+                                        common.THREADS]
