@@ -40,7 +40,8 @@ deps: $(VENV)/.deps-bench
 build: $(VENV)/.installed
 	$(PY) setup.py --quiet build_ext --inplace
 
-# PyTorch (CPU), OpenCV and ONNX Runtime: the test oracle and the benchmark peers. Optional.
+# PyTorch (CPU), OpenCV, ONNX Runtime and OpenVINO: the test oracle and the benchmark peers.
+# Optional.
 peers: $(PY)
 	$(PIP) install --quiet -r requirements/peers.txt
 
@@ -57,7 +58,7 @@ test: build $(VENV)/.deps-bench
 # runs `python -m suite report` when the package has one, then `asv publish`.
 campaign: build $(VENV)/.deps-bench
 	-$(PIP) install --quiet -r requirements/peers.txt || \
-	  echo "make campaign: PyTorch/OpenCV not installed; their benchmarks are skipped" >&2
+	  echo "make campaign: a peer failed to install; its benchmarks are skipped" >&2
 	@$(PY) -m suite info
 	@git diff --quiet HEAD -- . ':!benchmarks' 2>/dev/null || echo "make campaign:" \
 	  "uncommitted changes: the results are filed under HEAD ($$(git rev-parse --short HEAD))" >&2
@@ -73,7 +74,7 @@ campaign: build $(VENV)/.deps-bench
 # The short round-robin peer comparison (python -m suite compare --help).
 compare: build $(VENV)/.deps-bench
 	-$(PIP) install --quiet -r requirements/peers.txt || \
-	  echo "make compare: PyTorch/OpenCV not installed; comparing with NumPy only" >&2
+	  echo "make compare: a peer failed to install; compare reports it as not installed" >&2
 	$(PY) -m suite info
 	$(PY) -m suite compare $(COMPARE_ARGS)
 

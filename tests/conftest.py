@@ -50,7 +50,7 @@ def load_suite():
 
 #: The peers: the test oracle and the libraries measured beside suite, installed by
 #: ``make peers`` (requirements/peers.txt), never by ``make test``.
-PEERS = ("torch", "cv2", "onnxruntime")
+PEERS = ("torch", "cv2", "onnxruntime", "openvino")
 
 #: The words every skip for want of a peer carries (counted at the end of the run).
 PEER_SKIP = "make peers installs it"

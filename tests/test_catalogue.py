@@ -186,12 +186,33 @@ def test_compare_smoke(tmp_path, capsys):
     assert len(ours) == 3 and all(float(r["median_s"]) > 0 for r in ours)
     assert all(r["ratio"] == "1" for r in ours)
     peers = {"torch": peer_installed("torch"), "torch-im2col": peer_installed("torch"),
-             "cv2-nhwc": peer_installed("cv2"), "onnxruntime": peer_installed("onnxruntime")}
+             "cv2-nhwc": peer_installed("cv2"),
+             **{e: peer_installed(e) for e in ("onnxruntime", "openvino")}}
     for r in rows:
         if r["contestant"] in peers:
             if peers[r["contestant"]]:
                 assert r["status"] == "ok" and r["check"] == "ok", r
                 assert float(r["ratio"]) > 0
+            else:
+                assert r["status"].startswith("not installed"), r
+
+
+def test_compare_fused_section_with_the_engines(tmp_path):
+    """The fused section times the engines' two-node graphs, checked against suite's."""
+    compare = pytest.importorskip("suite.bench.compare")
+    path = tmp_path / "fused.csv"
+    assert compare.main(["--layers", "^dcgan-out$", "--sections", "fused", "--repeats", "1",
+                         "--min-time", "0", "--threads", "1", "--copy-mib", "1",
+                         "--csv", str(path)]) == 0
+    with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["section"] == "fused"]
+    assert {r["case"] for r in rows} == {"dcgan-out:nearest", "dcgan-out:bilinear"}
+    for engine in ("onnxruntime", "openvino"):
+        mine = [r for r in rows if r["contestant"] == engine]
+        assert len(mine) == 2
+        for r in mine:
+            if peer_installed(engine):
+                assert (r["status"], r["check"]) == ("ok", "ok"), r
             else:
                 assert r["status"].startswith("not installed"), r
 
@@ -207,6 +228,9 @@ def test_compare_missing_peer(monkeypatch, capsys):
                          "--copy-mib", "1", "--dtype", "float64"]) == 0
     out = capsys.readouterr().out
     assert "not installed" in out and "nearest x2, float64" in out
+    for engine in ("onnxruntime", "openvino"):
+        if peer_installed(engine):   # the engines are measured in float32 only
+            assert f"{engine}: unsupported: measured in float32 only" in out
 
 
 def test_compare_bad_arguments():

@@ -188,7 +188,7 @@ def test_compare_sweep_runs_end_to_end():
         assert "MISMATCH" not in text
     assert "per peer: geometric mean and worst" in text
     assert "deconvolution, " not in text            # the catalogue's sections are not run
-    for peer in ("torch", "onnxruntime"):
+    for peer in ("torch", "onnxruntime", "openvino"):
         if peer_installed(peer):
             row = next(line for line in text.splitlines() if line.startswith(f"{peer} "))
             assert row.split()[1:3] == ["1", "3"], row

@@ -12,10 +12,20 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   (``algorithm="auto"`` and ``"col2im"``, allocating its output) against
   ``torch.nn.functional.conv_transpose2d`` on its default path (oneDNN for float32 where
   torch picks it) and on its im2col path (``torch.backends.mkldnn.flags(enabled=False)``).
-* **onnxruntime** (every deconv, nearest and bilinear case): the layer as a one-node ONNX
-  graph (``ConvTranspose``; ``Resize`` with the attributes that equal PyTorch's nearest and
-  bilinear), weights as initializers, the session built untimed with
-  ``intra_op_num_threads`` = the thread count (``suite.bench.peers``); float32 only.
+* **onnxruntime**, **openvino** (every deconv, nearest, bilinear, fused and sweep case): the
+  layer as an ONNX graph built with ``onnx.helper``: one ``ConvTranspose`` node; one
+  ``Resize`` with the attributes that equal PyTorch's nearest and bilinear (``asymmetric`` /
+  ``floor``; ``linear`` / ``pytorch_half_pixel``); ``Resize`` then ``Conv`` for upsample +
+  convolution, one graph so the engine may fuse them. Weights are initializers; the session
+  (ONNX Runtime: CPU provider, ``intra_op_num_threads`` = the thread count) or compiled
+  model (OpenVINO: CPU plugin, ``INFERENCE_NUM_THREADS`` = the thread count, precision
+  forced to f32, latency hint with one stream, no core pinning) is built untimed
+  (``suite.bench.peers``). Timed: ONNX Runtime's ``session.run`` (which allocates its
+  output); OpenVINO's ``request.infer()`` on an infer request whose input and output tensors
+  were set once (its output written into an array allocated beforehand, as ``out=``).
+  float32 only (``--dtype float64`` reports them as unsupported). A one-layer graph includes
+  what the engine does around the node: OpenVINO runs some nodes channels-last and times the
+  reorders from and back to NCHW with them (a whole network pays those only at its ends).
 * **nearest x2**: ``suite.upsample`` into a preallocated ``out=`` (the reference) and
   allocating, ``np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)`` (one thread by nature),
   ``torch.nn.functional.interpolate`` and ``cv2.resize(INTER_NEAREST)``.
@@ -23,7 +33,8 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
   ``cv2.resize(INTER_LINEAR)``.
 * **fused**: each catalogue layer's "upsample + 3x3 convolution" counterpart (nearest or
   bilinear, the layer's scale, padding 1): ``suite.upsample_conv2d`` against
-  ``suite.conv2d(suite.upsample(...))`` and ``F.conv2d(F.interpolate(...))``.
+  ``suite.conv2d(suite.upsample(...))``, ``F.conv2d(F.interpolate(...))`` and the engines'
+  two-node graphs.
 
 * **memory**: the peak memory of one call of each fused case (``suite-fused``,
   ``suite-unfused``, ``torch``), each in a fresh process at the largest thread count: the
@@ -35,8 +46,8 @@ What it times (NCHW, ``--dtype``, every thread count of ``--threads``):
 * **sweep** (``--sweep N --seed S``; alone unless ``--sections`` names catalogue sections
   too): each drawn configuration with suite's function for it (``deconv2d`` with
   ``algorithm="auto"``, ``upsample`` or ``upsample_conv2d``, allocating its output) against
-  every installed peer that runs it (PyTorch; ONNX Runtime for transposed convolutions and
-  upsampling; OpenCV for upsampling), without the variants (suite's col2im and unfused
+  every installed peer that runs it (PyTorch, ONNX Runtime and OpenVINO; OpenCV for
+  upsampling), without the variants (suite's col2im and unfused
   paths, PyTorch's im2col path, NumPy). Its summary gives, per peer and thread count, the
   geometric mean of peer time / suite time over the configurations with checked outputs
   (and by kind of layer), the worst ratio, how many configurations suite loses, and the
@@ -69,8 +80,8 @@ bytes as the case moves, sampled in the same round-robin as the kernels: for the
 the same run; for maps that fit in cache it compares with a copy at cache speed.
 
 Thread counts: ``torch.set_num_threads(t)``, ``cv2.setNumThreads(t)``, ``num_threads=t`` for
-suite. A peer that is not installed is reported as such; one that fails on a case is reported
-as an error; neither stops the run.
+suite, the engines' thread count set when their graph is built. A peer that is not installed
+is reported as such; one that fails on a case is reported as an error; neither stops the run.
 """
 
 import argparse
@@ -109,7 +120,7 @@ QUICK_DECONV = ("dcgan-g2", "dcgan-out", "fcn8s-up2", "fcn8s-up8", "unet-up1", "
 SECTIONS = ("deconv", "nearest", "bilinear", "fused", "memory")
 
 #: The peers, by the name ``suite.bench.peers.import_peer`` knows them by.
-PEERS = ("torch", "cv2", "onnxruntime")
+PEERS = ("torch", "cv2", *peers.ENGINES)
 
 #: The contestants of the memory section (each measured in its own process).
 MEMORY_CONTESTANTS = ("suite-fused", "suite-unfused", "torch")
@@ -264,13 +275,25 @@ def _peer_contestant(name, found, build, to_nchw=None, peer=None):
     return Contestant(name, call, to_nchw=to_nchw)
 
 
+def engine_contestants(found, dtype, build):
+    """Each inference engine's version of a case: ``build(engine)`` prepares the graph
+    (untimed) and returns the call. A dtype the engines are not measured in is reported as
+    unsupported, as :func:`_peer_contestant` reports an engine that is not installed or
+    fails on the case."""
+    if dtype != peers.ENGINE_DTYPE:
+        why = f"unsupported: measured in {peers.ENGINE_DTYPE.name} only"
+        return [Contestant(engine, status=found[engine][1] or why) for engine in peers.ENGINES]
+    return [_peer_contestant(engine, found, lambda _, engine=engine: build(engine))
+            for engine in peers.ENGINES]
+
+
 def _tensor_to_numpy(t):
     return t.numpy()
 
 
 def deconv_contestants(x, weight, bias, geometry, threads, found, variants=True):
     """``suite.deconv2d`` (``algorithm="auto"``, the reference) and the peers' transposed
-    convolution of the same data: PyTorch's default path, ONNX Runtime's ``ConvTranspose``;
+    convolution of the same data: PyTorch's default path, the engines' ``ConvTranspose``;
     with ``variants`` also suite's col2im and PyTorch's im2col path."""
     import suite
 
@@ -289,16 +312,16 @@ def deconv_contestants(x, weight, bias, geometry, threads, found, variants=True)
             "torch-im2col", found, lambda torch: peers.torch_deconv2d(
                 torch, x, weight, bias, im2col=True, **geometry), _tensor_to_numpy,
             peer="torch"))
-    contestants.append(_peer_contestant(
-        "onnxruntime", found, lambda _: peers.onnxruntime_deconv2d(x, weight, bias, threads,
-                                                                   **geometry)))
+    contestants += engine_contestants(
+        found, x.dtype, lambda e: peers.engine_deconv2d(e, x, weight, bias, threads,
+                                                        **geometry))
     return contestants
 
 
 def upsample_contestants(x, scale, mode, threads, found, variants=True):
     """``suite.upsample`` by ``scale`` (the reference: into a preallocated ``out=`` with
     ``variants``, allocating its output without) and the peers': PyTorch's ``interpolate``,
-    OpenCV's ``resize`` of NHWC images, ONNX Runtime's ``Resize``; with ``variants`` (nearest
+    OpenCV's ``resize`` of NHWC images, the engines' ``Resize``; with ``variants`` (nearest
     x2 only) also suite allocating, ``np.repeat`` twice and ``np.copyto`` of as many bytes."""
     import suite
 
@@ -328,15 +351,16 @@ def upsample_contestants(x, scale, mode, threads, found, variants=True):
         _tensor_to_numpy))
     contestants.append(_peer_contestant(
         "cv2-nhwc", found, lambda cv2: peers.cv2_resize(cv2, x, scale, mode), peer="cv2"))
-    contestants.append(_peer_contestant(
-        "onnxruntime", found, lambda _: peers.onnxruntime_upsample(x, scale, mode, threads)))
+    contestants += engine_contestants(
+        found, x.dtype, lambda e: peers.engine_counterpart(e, mode, scale, threads, x))
     return contestants
 
 
 def upsample_conv_contestants(x, weight, bias, scale, mode, padding, threads, found,
                               variants=True):
-    """``suite.upsample_conv2d`` (the reference) and PyTorch's ``interpolate`` + ``conv2d``;
-    with ``variants`` also suite's own unfused pair (``conv2d(upsample(...))``)."""
+    """``suite.upsample_conv2d`` (the reference), PyTorch's ``interpolate`` + ``conv2d`` and
+    the engines' ``Resize`` + ``Conv`` graph; with ``variants`` also suite's own unfused pair
+    (``conv2d(upsample(...))``)."""
     whose = ("suite-fused", "suite-unfused") if variants else ("suite-fused",)
     contestants = [Contestant(who, _fused_call(who, x, weight, bias, scale, mode, threads,
                                                padding)) for who in whose]
@@ -344,6 +368,9 @@ def upsample_conv_contestants(x, weight, bias, scale, mode, padding, threads, fo
         "torch", found, lambda torch: peers.torch_upsample_conv2d(torch, x, weight, bias, scale,
                                                                   mode, padding),
         _tensor_to_numpy))
+    contestants += engine_contestants(
+        found, x.dtype, lambda e: peers.engine_upsample_conv2d(e, x, weight, bias, scale, mode,
+                                                               padding, threads))
     return contestants
 
 
@@ -554,8 +581,9 @@ def build_parser():
     p = argparse.ArgumentParser(
         prog="python -m suite compare",
         description="Time suite's deconvolution and upsampling against PyTorch, OpenCV, "
-                    "ONNX Runtime and NumPy on the catalogue's layers, or on a sweep of "
-                    "layers drawn at random (ratio = peer / suite, > 1: suite faster).")
+                    "ONNX Runtime, OpenVINO and NumPy on the catalogue's layers, or on a "
+                    "sweep of layers drawn at random (ratio = peer / suite, > 1: suite "
+                    "faster).")
     p.add_argument("--quick", action="store_true",
                    help=f"fewer repeats ({QUICK_REPEATS}) and a subset of the deconvolution "
                         f"layers ({', '.join(QUICK_DECONV)})")

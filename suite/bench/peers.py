@@ -1,5 +1,7 @@
-"""The peers, prepared once for every tool that measures them: importing PyTorch and OpenCV,
-and each peer's version of a layer as a callable on data prepared untimed.
+"""The peers, prepared once for every tool that measures them: importing PyTorch, OpenCV and
+the inference engines (ONNX Runtime, OpenVINO), and each peer's version of a layer as a
+callable on data prepared untimed (an engine's session or compiled model built here, outside
+any timed region).
 
 Used by ``python -m suite compare`` and by the asv suite (``benchmarks/bench_peers.py``), so
 both time the same peer calls on the same layouts. It imports NumPy only (the peers when
@@ -11,14 +13,14 @@ import importlib
 
 import numpy as np
 
-__all__ = ["PeerUnavailable", "cv2_block_channels", "cv2_resize", "import_peer",
-           "onnxruntime_deconv2d", "onnxruntime_upsample", "torch_counterpart",
-           "torch_deconv2d", "torch_upsample_conv2d"]
+__all__ = ["ENGINES", "PeerUnavailable", "cv2_block_channels", "cv2_resize",
+           "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer",
+           "openvino_config", "torch_counterpart", "torch_deconv2d", "torch_upsample_conv2d"]
 
-#: The modules each peer needs (torch: its functional API too; ONNX Runtime: onnx to build
-#: the one-node graphs it runs).
+#: The modules each peer needs (torch: its functional API too; the engines: onnx to build
+#: the graphs they run).
 _MODULES = {"torch": ("torch", "torch.nn.functional"), "cv2": ("cv2",),
-            "onnxruntime": ("onnxruntime", "onnx")}
+            "onnxruntime": ("onnxruntime", "onnx"), "openvino": ("openvino", "onnx")}
 
 #: The ONNX opset of the graphs (Resize's coordinate modes as below exist from 13 on).
 ONNX_OPSET = 17
@@ -35,7 +37,8 @@ class PeerUnavailable(NotImplementedError):
 
 
 def import_peer(name):
-    """The peer module (``"torch"`` or ``"cv2"``), or :class:`PeerUnavailable` saying why."""
+    """The peer module (``"torch"``, ``"cv2"``, ``"onnxruntime"`` or ``"openvino"``), or
+    :class:`PeerUnavailable` saying why."""
     if name not in _MODULES:
         raise ValueError(f"unknown peer {name!r}; expected one of {tuple(_MODULES)}")
     try:
@@ -139,74 +142,204 @@ def cv2_resize(cv2, x, scale, mode):
 
 
 # ---------------------------------------------------------------------------------------
-# ONNX Runtime: the layer as a one-node graph, weights as initializers, the session built
-# here (outside any timed region), intra-op threads = the thread count, graph optimizations
-# on, CPU execution provider (MLAS)
+# inference engines: the layer as an ONNX graph (one node, two for upsample + convolution or
+# + skip), weights as initializers, float32
 # ---------------------------------------------------------------------------------------
 
-def _onnx_session(onnx, graph, num_threads):
-    ort = import_peer("onnxruntime")
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("",
-                                                                                  ONNX_OPSET)])
+#: The inference engines measured as peers; each runs the same ONNX graphs.
+ENGINES = ("onnxruntime", "openvino")
+
+#: The one dtype the engines run here. ONNX Runtime's CPU provider has no float64
+#: ConvTranspose or Resize kernel; OpenVINO's CPU plugin would silently compute float64 in
+#: float32.
+ENGINE_DTYPE = np.dtype(np.float32)
+
+
+def _onnx_model(onnx, nodes, inputs, initializers):
+    """The checked ONNX model of ``nodes`` with graph inputs ``inputs`` ({name: array}; the
+    first is "x") and output "y", its shape left to ONNX's shape inference (each caller
+    checks it against ours)."""
+    helper = onnx.helper
+    elem = helper.np_dtype_to_tensor_dtype(ENGINE_DTYPE)
+    graph = helper.make_graph(
+        nodes, "layer",
+        [helper.make_tensor_value_info(name, elem, list(a.shape))
+         for name, a in inputs.items()],
+        [helper.make_tensor_value_info("y", elem, ["N", "C", "H", "W"])],
+        initializer=[onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
+                     for name, a in initializers.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     onnx.checker.check_model(model)
+    return model
+
+
+def _onnxruntime_run(model, inputs, num_threads):
+    """ONNX Runtime: an ``InferenceSession`` on the CPU execution provider (MLAS), graph
+    optimizations on, ``intra_op_num_threads`` = the thread count, one inter-op thread,
+    sequential execution; spinning and thread affinity left at ONNX Runtime's defaults.
+    The call is ``session.run``, which allocates its output."""
+    ort = import_peer("onnxruntime")
     options = ort.SessionOptions()
     options.intra_op_num_threads = int(num_threads)
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(model.SerializeToString(), options,
-                                providers=["CPUExecutionProvider"])
-
-
-def _onnx_run(onnx, nodes, x, initializers, num_threads):
-    """A callable running ``nodes`` (input "x", output "y") on ``x`` in a fresh session. The
-    output's shape is left to ONNX's shape inference (the caller checks it against ours)."""
-    helper = onnx.helper
-    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
-    graph = helper.make_graph(
-        nodes, "layer", [helper.make_tensor_value_info("x", elem, list(x.shape))],
-        [helper.make_tensor_value_info("y", elem, ["N", "C", "H", "W"])],
-        initializer=[onnx.numpy_helper.from_array(np.ascontiguousarray(a), name)
-                     for name, a in initializers.items()])
-    session = _onnx_session(onnx, graph, num_threads)
-    feed = {"x": np.ascontiguousarray(x)}
+    session = ort.InferenceSession(model.SerializeToString(), options,
+                                   providers=["CPUExecutionProvider"])
+    feed = {name: np.ascontiguousarray(a) for name, a in inputs.items()}
     return lambda: session.run(None, feed)[0]
+
+
+def openvino_config(num_threads):
+    """The CPU plugin's properties for one layer at ``num_threads``:
+
+    * ``INFERENCE_NUM_THREADS``: the thread count (like ``intra_op_num_threads``; OpenVINO
+      lowers a count above the machine's cores to that number);
+    * ``INFERENCE_PRECISION_HINT`` ``f32``: otherwise the plugin may run bf16 (or f16) on a
+      CPU that has it, and compare another computation than ours;
+    * ``PERFORMANCE_HINT`` ``LATENCY`` and ``NUM_STREAMS`` 1: one request at a time on every
+      thread, as each peer is called here (not throughput mode's several streams);
+    * ``ENABLE_CPU_PINNING`` off: no peer pins its threads to cores (suite's OpenMP threads,
+      PyTorch's and ONNX Runtime's are unbound); the contestants share the same cores in
+      turn, and pinned threads would fare differently when other work runs on the machine.
+    """
+    return {"INFERENCE_NUM_THREADS": int(num_threads), "INFERENCE_PRECISION_HINT": "f32",
+            "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "ENABLE_CPU_PINNING": False}
+
+
+def _openvino_run(model, inputs, num_threads):
+    """OpenVINO: the ONNX model read by ``Core.read_model`` and compiled for "CPU" with
+    :func:`openvino_config`; one infer request whose input tensors share the inputs' memory
+    and whose output tensor is an array allocated here, all set once. The call is
+    ``request.infer()`` (synchronous; about 10 us of Python around the inference) and
+    returns that array, overwritten by the next call.
+
+    The plugin may run a node in its own channels-last layout: then the call includes the
+    reorders from NCHW and back (``PERF_COUNT`` shows them: on nearest x2 of a 64x256x256
+    map the output's reorder takes several times the interpolation), which a whole
+    network pays only at its boundaries."""
+    ov = import_peer("openvino")
+    core = ov.Core()
+    compiled = core.compile_model(core.read_model(model.SerializeToString()), "CPU",
+                                  openvino_config(num_threads))
+    request = compiled.create_infer_request()
+    tensors = {name: ov.Tensor(np.ascontiguousarray(a), shared_memory=True)
+               for name, a in inputs.items()}
+    for name, tensor in tensors.items():
+        request.set_tensor(name, tensor)
+    out = np.empty(tuple(compiled.output(0).get_shape()), dtype=ENGINE_DTYPE)
+    request.set_output_tensor(ov.Tensor(out, shared_memory=True))
+
+    def infer():
+        request.infer(share_outputs=True)
+        return out
+
+    # The request reads the inputs' memory without holding the arrays: the call keeps them.
+    infer.input_tensors = tensors
+
+    return infer
+
+
+_ENGINE_RUNS = {"onnxruntime": _onnxruntime_run, "openvino": _openvino_run}
+
+
+def _engine_run(engine, make_nodes, inputs, initializers, num_threads):
+    """A callable running the graph of ``make_nodes(onnx.helper)`` on ``inputs`` in
+    ``engine``, prepared here (outside any timed region)."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; expected one of {ENGINES}")
+    import_peer(engine)
+    for name, a in {**inputs, **initializers}.items():
+        if a.dtype != ENGINE_DTYPE:
+            raise TypeError(f"{engine} runs these graphs in {ENGINE_DTYPE.name} only; "
+                            f"{name} is {a.dtype}")
+    onnx = importlib.import_module("onnx")
+    model = _onnx_model(onnx, make_nodes(onnx.helper), inputs, initializers)
+    return _ENGINE_RUNS[engine](model, inputs, num_threads)
 
 
 def _pair(value):
     return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
-def onnxruntime_deconv2d(x, weight, bias, num_threads, stride=1, padding=0, output_padding=0,
-                         dilation=1, groups=1):
-    """ONNX Runtime's ``ConvTranspose`` of one layer (weights (C_in, C_out/g, kH, kW) as in
+def engine_deconv2d(engine, x, weight, bias, num_threads, stride=1, padding=0,
+                    output_padding=0, dilation=1, groups=1):
+    """``engine``'s ``ConvTranspose`` of one layer (weights (C_in, C_out/g, kH, kW) as in
     PyTorch; ``pads`` = [pH, pW, pH, pW]), which gives PyTorch's output shape."""
-    import_peer("onnxruntime")
-    onnx = importlib.import_module("onnx")
     (sh, sw), (ph, pw), (oh, ow), (dh, dw) = map(_pair, (stride, padding, output_padding,
                                                          dilation))
     kh, kw = weight.shape[2:]
     initializers = {"w": weight} if bias is None else {"w": weight, "b": bias}
-    node = onnx.helper.make_node(
-        "ConvTranspose", ["x", *initializers], ["y"], kernel_shape=[kh, kw],
-        strides=[sh, sw], pads=[ph, pw, ph, pw], output_padding=[oh, ow],
-        dilations=[dh, dw], group=int(groups))
-    return _onnx_run(onnx, [node], x, initializers, num_threads)
+
+    def nodes(helper):
+        return [helper.make_node("ConvTranspose", ["x", *initializers], ["y"],
+                                 kernel_shape=[kh, kw], strides=[sh, sw],
+                                 pads=[ph, pw, ph, pw], output_padding=[oh, ow],
+                                 dilations=[dh, dw], group=int(groups))]
+
+    return _engine_run(engine, nodes, {"x": x}, initializers, num_threads)
 
 
-def onnxruntime_upsample(x, scale, mode, num_threads):
-    """ONNX Runtime's ``Resize`` by an integer ``scale`` with the attributes that equal
-    PyTorch's ``interpolate``: nearest = ``asymmetric`` coordinates and ``floor`` rounding;
-    bilinear (align_corners=False) = ``linear`` with ``pytorch_half_pixel`` coordinates."""
-    import_peer("onnxruntime")
-    onnx = importlib.import_module("onnx")
-    if mode == "nearest":
-        attributes = dict(mode="nearest", coordinate_transformation_mode="asymmetric",
-                          nearest_mode="floor")
-    elif mode == "bilinear":
-        attributes = dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel")
-    else:
-        raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
-    initializers = {"scales": np.array([1, 1, scale, scale], dtype=np.float32)}
-    node = onnx.helper.make_node("Resize", ["x", "", "scales"], ["y"], **attributes)
-    return _onnx_run(onnx, [node], x, initializers, num_threads)
+#: Resize's attributes that equal PyTorch's ``interpolate`` with a scale factor: nearest =
+#: ``asymmetric`` coordinates and ``floor`` rounding; bilinear (align_corners=False) =
+#: ``linear`` with ``pytorch_half_pixel`` coordinates. Both map an output coordinate back
+#: through the scale as given, as PyTorch does with ``scale_factor`` (not through the ratio
+#: of the sizes), so fractional scales agree too (the tests check 1.5 and 2.5).
+RESIZE_ATTRIBUTES = {
+    "nearest": dict(mode="nearest", coordinate_transformation_mode="asymmetric",
+                    nearest_mode="floor"),
+    "bilinear": dict(mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
+}
+
+
+def _resize_node(helper, mode, output):
+    """``Resize`` of graph input "x" by the initializer "scales" into ``output``."""
+    return helper.make_node("Resize", ["x", "", "scales"], [output], **RESIZE_ATTRIBUTES[mode])
+
+
+def _scales(scale_factor):
+    return {"scales": np.array([1, 1, scale_factor, scale_factor], dtype=np.float32)}
+
+
+def engine_upsample_conv2d(engine, x, weight, bias, scale_factor, mode, padding, num_threads):
+    """``engine``'s upsample + convolution (as :func:`torch_upsample_conv2d`): ``Resize`` by
+    ``scale_factor`` (:data:`RESIZE_ATTRIBUTES`; the scale may be fractional), then ``Conv``
+    with ``weight`` (any kernel), ``bias`` (or none) and ``padding`` on every side, in one
+    graph, so the engine may fuse the two nodes if it knows how."""
+    ph, pw = _pair(padding)
+    kh, kw = weight.shape[2:]
+    initializers = {**_scales(scale_factor), "cw": weight}
+    if bias is not None:
+        initializers["cb"] = bias
+
+    def nodes(helper):
+        conv_inputs = ["up", "cw"] + (["cb"] if bias is not None else [])
+        return [_resize_node(helper, mode, "up"),
+                helper.make_node("Conv", conv_inputs, ["y"], kernel_shape=[kh, kw],
+                                 pads=[ph, pw, ph, pw])]
+
+    return _engine_run(engine, nodes, {"x": x}, initializers, num_threads)
+
+
+def engine_counterpart(engine, kind, scale_factor, num_threads, x, conv_weight=None,
+                       conv_bias=None, skip=None):
+    """``engine``'s version of a catalogue counterpart (as :func:`torch_counterpart`):
+    ``Resize`` by ``scale_factor`` (:data:`RESIZE_ATTRIBUTES`), then a 3x3 ``Conv`` (padding
+    1, bias; :func:`engine_upsample_conv2d`) for "+conv3x3" or an ``Add`` of the graph input
+    ``skip`` for "+add"."""
+    mode, _, then = kind.partition("+")
+    if mode not in RESIZE_ATTRIBUTES or then not in ("", "conv3x3", "add"):
+        raise ValueError(f"kind must be nearest or bilinear, optionally +conv3x3 or +add; "
+                         f"got {kind!r}")
+    if then == "conv3x3":
+        return engine_upsample_conv2d(engine, x, conv_weight, conv_bias, scale_factor, mode,
+                                      1, num_threads)
+    inputs = {"x": x} if then == "" else {"x": x, "skip": skip}
+
+    def nodes(helper):
+        if then == "add":
+            return [_resize_node(helper, mode, "up"),
+                    helper.make_node("Add", ["up", "skip"], ["y"])]
+        return [_resize_node(helper, mode, "y")]
+
+    return _engine_run(engine, nodes, inputs, _scales(scale_factor), num_threads)
