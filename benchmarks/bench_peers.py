@@ -1,9 +1,11 @@
-"""Peers on the same layers and data: PyTorch (CPU), OpenCV, NumPy and ``suite.reference``.
+"""Peers on the same layers and data: PyTorch (CPU), OpenCV, the inference engines ONNX
+Runtime and OpenVINO, NumPy and ``suite.reference``.
 
 A peer that is not installed is skipped (NotImplementedError in setup, asv's convention);
 peers run with the benchmark's thread count (``torch.set_num_threads``,
-``cv2.setNumThreads``). Compare with ``bench_deconv.Deconv2d`` and
-``bench_counterparts.Counterpart`` of the same parameters.
+``cv2.setNumThreads``, the engines' thread count set when their graph is compiled). Compare
+with ``bench_deconv.Deconv2d`` and ``bench_counterparts.Counterpart`` of the same
+parameters.
 
 ``PeerDeconv2d`` (each deconvolution layer at its own geometry):
 
@@ -11,12 +13,19 @@ peers run with the benchmark's thread count (``torch.set_num_threads``,
 * ``torch-im2col``: the same under ``torch.backends.mkldnn.flags(enabled=False)``, PyTorch's
   own col2im ("slow") path;
 * ``reference``: ``suite.reference.deconv2d`` (pure NumPy, loops over the kernel taps), on
-  small layers only (REFERENCE_MAX_FLOPS, REFERENCE_MAX_TAPS), threads=1 only.
+  small layers only (REFERENCE_MAX_FLOPS, REFERENCE_MAX_TAPS), threads=1 only;
+* ``onnxruntime``, ``openvino``: the layer as a one-node ONNX ``ConvTranspose`` graph,
+  weights as initializers, the session / compiled model built in setup
+  (``suite.bench.peers``: ONNX Runtime's ``session.run``; OpenVINO's CPU plugin with the
+  f32 precision hint, timed as ``request.infer()`` on tensors set once); float32 only.
 
 Each layer's upsample counterparts, as in ``bench_counterparts``:
 
 * ``TorchCounterpart``: ``F.interpolate`` (then ``F.conv2d`` for "+conv3x3", ``+ skip`` for
   "+add");
+* ``EngineCounterpart`` (``peer`` = onnxruntime, openvino; float32 only): the same as an ONNX
+  graph, ``Resize`` with the attributes that equal ``F.interpolate``, then ``Conv`` (3x3,
+  padding 1) or ``Add`` of the skip as a second node;
 * ``Cv2Resize``: ``cv2.resize`` (INTER_NEAREST / INTER_LINEAR) of images prepared once,
   untimed, as contiguous (H, W, C) arrays, one per image and block of at most CV_CN_MAX
   channels (512 in OpenCV 4, 128 in OpenCV 5), into preallocated outputs: OpenCV's preferred
@@ -48,7 +57,7 @@ except ImportError:
 # torch.backends.mkldnn.flags() warns about TF32 on Intel GPUs, every call
 warnings.filterwarnings("ignore", message=".*TF32.*")
 
-DECONV_PEERS = ["torch", "torch-im2col", "reference"]
+DECONV_PEERS = ["torch", "torch-im2col", "reference", *common.peers.ENGINES]
 
 REFERENCE_MAX_FLOPS = 1.5e8
 REFERENCE_MAX_TAPS = 256
@@ -68,6 +77,15 @@ def _torch(threads):
     torch = common.import_peer("torch")
     torch.set_num_threads(threads)
     return torch
+
+
+def _require_engine(engine, dtype):
+    """Skip (NotImplementedError) a dtype the engines are not measured in, or an engine that
+    is not installed."""
+    if np.dtype(dtype) != common.peers.ENGINE_DTYPE:
+        raise NotImplementedError(f"{engine} is measured in "
+                                  f"{common.peers.ENGINE_DTYPE.name} only")
+    common.import_peer(engine)
 
 
 class _PeerDeconv2dCase:
@@ -94,6 +112,15 @@ class _PeerDeconv2dCase:
                         return reference.deconv2d(x, w, b, **kwargs)
 
                 return run
+
+            return common.Case(_NO_COST, prepare)
+
+        if peer in common.peers.ENGINES:
+            _require_engine(peer, dtype)
+
+            def prepare():
+                x, w, b = entry.make_inputs(np.dtype(dtype))
+                return common.peers.engine_deconv2d(peer, x, w, b, threads, **kwargs)
 
             return common.Case(_NO_COST, prepare)
 
@@ -152,6 +179,35 @@ class TorchCounterpart(_TorchCounterpartCase, common.TimeBench):
 
 
 class TorchCounterpartPeakMem(_TorchCounterpartCase, common.MemBench):
+    def peakmem_counterpart(self, *params):
+        self.case.run()
+
+
+class _EngineCounterpartCase:
+    params = [common.layer_names(), common.COUNTERPARTS, common.DTYPES,
+              list(common.peers.ENGINES), common.THREADS]
+    param_names = ["layer", "counterpart", "dtype", "peer", "threads"]
+
+    def build(self, layer, counterpart, dtype, peer, threads=1):
+        entry = counterpart_entry(layer, counterpart)
+        _require_engine(peer, dtype)
+
+        def prepare():
+            data = entry.make_counterpart_inputs(np.dtype(dtype))
+            return common.peers.engine_counterpart(peer, counterpart, entry.scale_factor,
+                                                   threads, **data)
+
+        return common.Case(_NO_COST, prepare)
+
+
+class EngineCounterpart(_EngineCounterpartCase, common.TimeBench):
+    """ONNX Runtime's and OpenVINO's graph of bench_counterparts' cases."""
+
+    def time_counterpart(self, *params):
+        self.case.run()
+
+
+class EngineCounterpartPeakMem(_EngineCounterpartCase, common.MemBench):
     def peakmem_counterpart(self, *params):
         self.case.run()
 

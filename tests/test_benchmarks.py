@@ -128,6 +128,8 @@ def expected_to_run(name):
         return peer_installed("torch")
     if name.startswith("Cv2Resize"):
         return peer_installed("cv2")
+    if name.startswith("EngineCounterpart"):
+        return any(peer_installed(e) for e in common.peers.ENGINES)
     return True
 
 
@@ -141,6 +143,31 @@ def check_counts(counts):
 def test_quick_profile_every_benchmark_runs(tiny):
     assert common.PROFILE == "quick"
     check_counts(run_every_benchmark(benchmark_classes(benchmark_modules())))
+
+
+@pytest.mark.parametrize("engine", ["onnxruntime", "openvino"])
+def test_engine_benchmarks_run(tiny, engine):
+    """Each engine's own combinations of the peer benchmarks run (and the others skip):
+    its deconvolution in PeerDeconv2d and every counterpart in EngineCounterpart."""
+    require_module(engine)
+    module = importlib.import_module("benchmarks.bench_peers")
+    classes = []
+    for cls, methods in benchmark_classes([module]):
+        if "peer" not in cls.param_names:
+            continue
+        index = cls.param_names.index("peer")
+        if engine not in cls.params[index]:
+            continue
+        params = [[engine] if i == index else list(p) for i, p in enumerate(cls.params)]
+        classes.append((type(cls.__name__, (cls,), {"params": params}), methods))
+    names = {cls.__name__ for cls, _ in classes}
+    assert {"PeerDeconv2d", "PeerDeconv2dPeakMem", "EngineCounterpart",
+            "EngineCounterpartPeakMem"} <= names
+    counts = run_every_benchmark(classes)
+    for name, (ran, skipped) in counts.items():
+        assert ran > 0, f"{name} with {engine}: every combination skipped ({skipped})"
+    if "float64" in common.DTYPES:
+        assert all(skipped > 0 for _, skipped in counts.values())   # float32 only
 
 
 def _reload_suite():

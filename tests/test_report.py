@@ -154,6 +154,33 @@ def test_derived_columns_match_cost_model_and_ceilings(loaded):
     assert skipped["value"].isna().all() and skipped["gbps"].isna().all()
 
 
+def test_engine_rows_are_peers_of_suites_own_timings(loaded):
+    """bench_peers' engine rows (PeerDeconv2d with peer onnxruntime / openvino,
+    EngineCounterpart) are compared with suite's timing of the same case, named by their
+    engine, and drawn in the peers figure."""
+    frame = loaded[0]
+    template = frame[(frame["benchmark"] == UPSAMPLE) & (frame["status"] == "ok")].iloc[0]
+    cases = [("bench_deconv.Deconv2d.time_deconv2d", dict(algorithm="auto"), 2e-3),
+             ("bench_peers.PeerDeconv2d.time_deconv2d", dict(peer="onnxruntime"), 3e-3),
+             ("bench_counterparts.Counterpart.time_counterpart",
+              dict(counterpart="nearest+conv3x3"), 4e-3),
+             ("bench_peers.EngineCounterpart.time_counterpart",
+              dict(counterpart="nearest+conv3x3", peer="openvino"), 2e-3)]
+    rows = []
+    for benchmark, params, value in cases:
+        row = template.copy()
+        for column in ("mode", "scale", "algorithm", "counterpart", "peer"):
+            row[column] = None
+        row.update(dict(benchmark=benchmark, layer="dcgan-g4", dtype="float32", threads=1,
+                        value=value, params=", ".join(params.values()), **params))
+        rows.append(row)
+    derived = report.derive(pd.DataFrame(rows).reset_index(drop=True))
+    peers = derived[derived["vs_ours"].notna()]
+    assert [report.peer_name(r) for _, r in peers.iterrows()] == ["onnxruntime", "openvino"]
+    assert list(peers["vs_ours"]) == pytest.approx([3e-3 / 2e-3, 2e-3 / 4e-3])
+    assert report.fig_peers(derived)
+
+
 # ----------------------------------------------------------------------------------------
 # faults
 # ----------------------------------------------------------------------------------------

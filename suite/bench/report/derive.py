@@ -60,8 +60,8 @@ def _row_cost(row):
     elif cls == "Deconv2dBackward":
         c = costs.layer_costs(layer, np.dtype(f"f{itemsize}"), backward=True)["deconv_backward"]
         method = "deconv_backward"
-    elif cls in ("Counterpart", "TorchCounterpart", "CounterpartPeakMem",
-                 "TorchCounterpartPeakMem"):
+    elif cls in ("Counterpart", "TorchCounterpart", "EngineCounterpart", "CounterpartPeakMem",
+                 "TorchCounterpartPeakMem", "EngineCounterpartPeakMem"):
         method = row["counterpart"]
         algorithm = "unfused"
     elif cls in ("Cv2Resize", "Cv2ResizePeakMem"):
@@ -230,7 +230,7 @@ def our_case(row):
     common = (row["machine"], row["commit"], row["layer"], row["dtype"])
     if cls == "PeerDeconv2d":
         return ("deconv", *common, row["threads"])
-    if cls == "TorchCounterpart":
+    if cls in ("TorchCounterpart", "EngineCounterpart"):
         return (row["counterpart"], *common, row["threads"])
     if cls == "Cv2Resize":
         return (row["mode"], *common, row["threads"])
@@ -240,9 +240,12 @@ def our_case(row):
 
 
 def peer_name(row):
+    """The peer a row of bench_peers measures: torch, torch-im2col, cv2, onnxruntime,
+    openvino, numpy-repeat, reference... (None for other rows)."""
     cls = row["benchmark"].split(".")[1]
     return {"PeerDeconv2d": row.get("peer"), "TorchCounterpart": "torch",
-            "Cv2Resize": "cv2", "NumpyUpsample": row.get("peer")}.get(cls)
+            "EngineCounterpart": row.get("peer"), "Cv2Resize": "cv2",
+            "NumpyUpsample": row.get("peer")}.get(cls)
 
 
 def max_threads(frame):

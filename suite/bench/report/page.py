@@ -59,13 +59,14 @@ def _img(b64, alt):
 
 def _versions():
     out = {}
+    peers = ("torch", "cv2", "onnxruntime", "openvino")
     for name in ("asv", "asv_runner", "numpy", "scipy", "pandas", "matplotlib", "threadpoolctl",
-                 "torch", "cv2", "suite"):
+                 *peers, "suite"):
         try:
             module = __import__(name)
             out[name] = getattr(module, "__version__", "?")
         except Exception:
-            out[name] = NOT_MEASURED if name in ("torch", "cv2") else "not installed"
+            out[name] = NOT_MEASURED if name in peers else "not installed"
     out["python"] = platform.python_version()
     return out
 
@@ -213,8 +214,8 @@ def build_report(frame, problems, out_dir):
     else:
         parts.append(f"<p class='nm'>{NOT_MEASURED}: {why}.</p>")
     # peers
-    parts.append("<h2>Ours vs peers</h2><p class='q'>Is suite faster than PyTorch, OpenCV "
-                 "and NumPy on the same layers and data?</p>")
+    parts.append("<h2>Ours vs peers</h2><p class='q'>Is suite faster than PyTorch, OpenCV, "
+                 "ONNX Runtime, OpenVINO and NumPy on the same layers and data?</p>")
     peers = fig_peers(frame)
     if peers:
         parts.append(_img(peers, "ours vs peers"))
@@ -225,8 +226,8 @@ def build_report(frame, problems, out_dir):
                                      "value": "peer median time (s)",
                                      "vs_ours": "peer / suite time"}, table_id="peers"))
     else:
-        parts.append(f"<p class='nm'>{NOT_MEASURED}: no peer timings (PyTorch/OpenCV not "
-                     "installed, or the peer benchmarks were not run).</p>")
+        parts.append(f"<p class='nm'>{NOT_MEASURED}: no peer timings (no peer installed, "
+                     "or the peer benchmarks were not run).</p>")
     # history
     parts.append("<h2>History over commits</h2><p class='q'>Did a commit make a kernel "
                  "faster or slower?</p>")
