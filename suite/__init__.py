@@ -16,6 +16,7 @@ call. ``suite.reference`` holds the pure-NumPy definitions every kernel is teste
 """
 
 from ._buildinfo import openmp_enabled
+from ._version import __version__
 from ._plan import DECONV_ALGORITHMS, UPSAMPLE_CONV_ALGORITHMS, choose_algorithm
 from ._validation import UPSAMPLE_MODES
 from .conv import bilinear_kernel, col2im, conv2d, deconv2d, deconv2d_backward, im2col
@@ -23,7 +24,6 @@ from .fused import upsample_add, upsample_conv2d
 from .geometry import conv2d_output_shape, deconv2d_output_shape, upsample_output_size
 from .upsample import upsample, upsample_backward
 
-__version__ = "0.1.0"
 
 __all__ = [
     "DECONV_ALGORITHMS",

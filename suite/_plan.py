@@ -13,11 +13,27 @@ import numpy as np
 from ._validation import check_blas_dims, check_int, check_pair, check_size
 from .geometry import PHASE_COUNT, PHASE_TAPS, check_shape
 
-#: ``algorithm=`` values of suite.deconv2d ("auto": :func:`choose_algorithm`).
-DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct")
+#: ``algorithm=`` values of suite.deconv2d: "auto" (the measured choice recorded in
+#: suite.wisdom, else :func:`choose_algorithm`), the methods, and "measure" (time the
+#: methods that apply). A literal: the benchmarks read it from the source.
+DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct", "measure")
 
-#: ``algorithm=`` values of suite.upsample_conv2d ("auto": the first that applies).
-UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded")
+#: The methods of suite.deconv2d.
+DECONV_METHODS = DECONV_ALGORITHMS[1:-1]
+
+#: ``algorithm=`` values of suite.upsample_conv2d: "auto" (the measured choice recorded in
+#: suite.wisdom, else the first method that applies), the methods in that order, and
+#: "measure" (time those that apply).
+UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded", "measure")
+
+#: The methods of suite.upsample_conv2d, in the order "auto" takes the first that applies.
+UPSAMPLE_CONV_METHODS = UPSAMPLE_CONV_ALGORITHMS[1:-1]
+
+#: algorithm="measure" tries the direct deconvolution only with at most this many input
+#: channels per group: it adds without a GEMM, and one call of a dense layer takes as
+#: long as many of the others (1 x C x 32 x 32, k4 s2, one thread: 3.6x col2im's time at
+#: 4 channels, 7.5x at 16, 8.9x at 32, 21x at 64 -> 64 at 16 x 16).
+DIRECT_MAX_CHANNELS = 16
 
 #: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
 #: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.

@@ -14,7 +14,7 @@ import math
 import statistics
 import time
 
-__all__ = ["calibrate", "median_seconds", "timed"]
+__all__ = ["calibrate", "median_seconds", "round_robin_medians", "timed"]
 
 
 def timed(fn, number, context=None):
@@ -54,3 +54,23 @@ def median_seconds(fn, budget, min_calls=3, max_calls=1000, warmup=True):
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
+
+
+def round_robin_medians(fns, budget, min_calls=3, max_calls=1000):
+    """Median seconds per call of each of ``fns`` (a dict of zero-argument callables, warmed
+    up by the caller), sampled round-robin, one call of each per round and the starting
+    callable rotating: a burst of other work on the machine then slows one round of every
+    callable instead of all the samples of one. At least ``min_calls`` rounds, as many as
+    fit in ``budget`` seconds, at most ``max_calls``."""
+    names = list(fns)
+    samples = {name: [] for name in names}
+    start = time.perf_counter()
+    for done in range(max_calls):
+        if done >= min_calls and time.perf_counter() - start >= budget:
+            break
+        shift = done % len(names) if names else 0
+        for name in names[shift:] + names[:shift]:
+            t0 = time.perf_counter()
+            fns[name]()
+            samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(times) for name, times in samples.items() if times}

@@ -130,7 +130,7 @@ def make_output(out, shape, dtype, inputs):
 
     ``inputs`` are (name, array) pairs that ``out`` must not overlap.
     """
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     check_size(shape, "the output")
     if out is None:
         return np.empty(shape, dtype=dtype)

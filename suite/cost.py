@@ -102,7 +102,7 @@ from functools import lru_cache
 
 
 from ._plan import (
-    DECONV_ALGORITHMS,
+    DECONV_METHODS,
     band_rows,
     banded_upsample_workspace,
     col2im_deconv_workspace,
@@ -149,8 +149,9 @@ __all__ = [
 ]
 
 #: The deconvolution algorithms the model prices (keys of ``executed_flops``): suite's
-#: (``suite.DECONV_ALGORITHMS`` but "auto") and the textbook zero insertion.
-PRICED_DECONV_ALGORITHMS = DECONV_ALGORITHMS[1:] + ("zero_insertion",)
+#: methods (``suite.DECONV_ALGORITHMS`` but "auto" and "measure") and the textbook zero
+#: insertion.
+PRICED_DECONV_ALGORITHMS = DECONV_METHODS + ("zero_insertion",)
 
 #: The variants priced for ``upsample_conv2d`` and ``upsample_add``: what the fused kernel
 #: runs, and the upsample followed by the separate operation.

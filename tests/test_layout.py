@@ -21,6 +21,7 @@ PACKAGE = os.path.join(ROOT, "suite")
 LAYERS = {
     "suite._buildinfo": 0,
     "suite._timing": 0,
+    "suite._version": 0,
     "suite._validation": 1,
     "suite.geometry": 2,
     "suite.checkerboard": 2,
@@ -28,6 +29,7 @@ LAYERS = {
     "suite.cost": 4,
     "suite.reference": 0,
     "suite._threads": 4,
+    "suite.wisdom": 4.5,
     "suite.upsample": 5,
     "suite.conv": 5,
     "suite.fused": 6,
