@@ -12,6 +12,7 @@ from ._plan import (
     UPSAMPLE_CONV_METHODS,
     band_rows,
     phase_gemm_images,
+    threads_for_bytes,
     threads_for_work,
 )
 from ._threads import effective_n_threads, single_threaded_blas
@@ -317,6 +318,7 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
     x3 = contiguous(x).reshape(n * c, h, w)
     skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
     out3 = out.reshape(n * c, out_h, out_w)
+    n_threads = threads_for_bytes(n_threads, out.nbytes)
     if mode == "bilinear":
         _upsample.bilinear_add(x3, skip3, out3, *plan.h[:2], *plan.h[2:], *plan.w[:2],
                                *plan.w[2:], n_threads)
