@@ -193,10 +193,12 @@ def check_input(x, name="x"):
     return x
 
 
-def check_weight(weight, x):
-    """A 4-D weight of x's dtype with positive sizes (the layouts differ per operation)."""
+def check_weight(weight, x=None):
+    """A 4-D weight (of x's dtype, when x is given) with positive sizes (the layouts differ
+    per operation)."""
     weight = check_array(weight, "weight", 4)
-    check_same_dtype(x, "x", weight, "weight")
+    if x is not None:
+        check_same_dtype(x, "x", weight, "weight")
     if min(weight.shape) < 1:
         raise ValueError(
             f"weight must have positive channel counts and kernel size, got shape {weight.shape}"

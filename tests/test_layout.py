@@ -33,6 +33,7 @@ LAYERS = {
     "suite.upsample": 5,
     "suite.conv": 5,
     "suite.fused": 6,
+    "suite.layers": 6.5,
     "suite": 7,
     "suite.bench": 8,
     "suite.__main__": 9,
