@@ -168,6 +168,7 @@ def _file_enabled():
 def _file_lock(path):
     """Exclusive access to ``path`` among processes (a lock file beside it, where the system
     has fcntl), so that read-merge-write sequences do not interleave."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     try:
         import fcntl
     except ImportError:                 # no fcntl: the atomic rename still protects readers
@@ -278,8 +279,8 @@ def clear(file=False):
         _choices.clear()
         _file_read = True
         _changed()
-        if file:
-            path = wisdom_file()
+        path = wisdom_file()
+        if file and os.path.exists(path):
             with _file_lock(path):
                 machines = _read(path)
                 if machines.pop(machine_key(), None) is not None:
