@@ -1,5 +1,6 @@
 """The timing loops of the tools: ``suite._timing`` (calls per sample, timed samples, the
-median of a short run), which the kernels' measured algorithm choice uses too.
+median of a short run, medians of round-robin calls), which the kernels' measured algorithm
+choice uses too.
 
 ``benchmarks/common.py`` loads this file by path in a history campaign of asv, beside an
 older build of the package that may lack ``suite._timing``; the relative import then has no
@@ -8,7 +9,7 @@ file, the same working tree. Both files import nothing but the standard library.
 """
 
 try:
-    from .._timing import calibrate, median_seconds, timed
+    from .._timing import calibrate, median_seconds, round_robin_medians, timed
 except ImportError:     # loaded by file path, not as part of the package
     import importlib.util as _util
     import os as _os
@@ -21,5 +22,6 @@ except ImportError:     # loaded by file path, not as part of the package
     _sys.modules[_spec.name] = _loops
     _spec.loader.exec_module(_loops)
     calibrate, median_seconds, timed = _loops.calibrate, _loops.median_seconds, _loops.timed
+    round_robin_medians = _loops.round_robin_medians
 
-__all__ = ["calibrate", "median_seconds", "timed"]
+__all__ = ["calibrate", "median_seconds", "round_robin_medians", "timed"]
