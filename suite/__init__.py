@@ -13,6 +13,11 @@ OpenMP-parallel Cython kernels (float32 and float64, NCHW) with PyTorch's semant
 ``num_threads=None`` uses OpenMP's current limit (``OMP_NUM_THREADS``,
 ``threadpoolctl.threadpool_limits``); an int pins OpenMP and BLAS to that many threads for one
 call. ``suite.reference`` holds the pure-NumPy definitions every kernel is tested against.
+
+``suite.Deconv2d`` and ``suite.UpsampleConv2d`` take their weights once and keep a plan per
+input shape (``layer(x)`` equals the function bit for bit); ``algorithm="measure"`` times the
+methods on the first call for a configuration and keeps the fastest in ``suite.wisdom``,
+which ``algorithm="auto"`` follows.
 """
 
 from . import wisdom

@@ -696,8 +696,8 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
 
     * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
       upsampled map ``N*C_in*H_u*W_u`` plus :func:`conv2d_cost`'s workspace on it.
-    * ``"fused"``: what ``algorithm="auto"`` runs. Nearest by integer factors into a stride-1
-      convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
+    * ``"fused"``: what ``algorithm="auto"``'s rule runs. Nearest by integer factors into a
+      stride-1 convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
       padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
       the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
       transforms' additions are not counted), workspace one phase's transformed weights,
