@@ -228,7 +228,35 @@ def check_deconv_weight(weight_shape, c_in, groups):
         raise ValueError(f"groups={groups} must divide the input channels ({c_in})")
 
 
-class DeconvPlan:
+class KernelPlan:
+    """What the plans share: ``prepare(weight)`` gives the weights the planned kernel reads
+    (the contiguous weight, or what the plan's ``_pack`` makes of it), ``run(x, prepared,
+    bias, out)`` calls the kernel into ``out`` (the planned shape; bias None or contiguous)
+    and returns it, and ``problem_key`` names the configuration in the wisdom."""
+
+    prepared_key = "weight"
+    _kernel = None      # the planned kernel; None for an empty batch
+    _pack = None        # weight -> packed weights, for the methods that pack them
+
+    def prepare(self, weight):
+        """The weights the kernel reads, from a weight of the planned shape and dtype."""
+        weight = contiguous(weight)
+        return weight if self._pack is None else self._pack(weight)
+
+    def run(self, x, prepared, bias, out):
+        """out = the planned operation on x with the prepared weights, plus bias."""
+        if self._kernel is not None:
+            self._kernel(x, prepared, bias, out)
+        return out
+
+    @staticmethod
+    def problem_key(caller, input_shape, weight_shape, dtype, geometry, n_threads):
+        """The configuration's key in the wisdom (suite.wisdom.problem_key)."""
+        return wisdom.problem_key(caller, np.dtype(dtype).name, n_threads, x=input_shape,
+                                  weight=weight_shape, **geometry._asdict())
+
+
+class DeconvPlan(KernelPlan):
     """How :func:`deconv2d` runs one configuration with one algorithm, decided from the
     input and weight shapes, the dtype, the geometry and the thread count alone (an FFTW
     plan; oneDNN's primitive): the output shape, the threads the work is worth
@@ -236,11 +264,10 @@ class DeconvPlan:
     a workspace or a GEMM that would not fit, all before any work. Plans are cached (see
     :func:`plan_call`) and hold no array of a caller's.
 
-    ``prepare(weight)`` gives what the kernel reads as weights: the packed phase sub-kernels
-    for ``"phase"``, the contiguous weight otherwise (the Winograd kernel transforms it on
-    every call). ``prepared_key`` says what the prepared weights depend on besides the
-    weight itself, so a layer object that sees several input shapes prepares them once per
-    key. ``run(x, prepared, bias, out)`` computes the transposed convolution into ``out``.
+    ``prepare(weight)`` (:class:`KernelPlan`) gives the packed phase sub-kernels for
+    ``"phase"``, the contiguous weight otherwise (the Winograd kernel transforms it on every
+    call). ``prepared_key`` says what the prepared weights depend on besides the weight
+    itself, so a layer object that sees several input shapes prepares them once per key.
     """
 
     def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
@@ -249,9 +276,6 @@ class DeconvPlan:
                                            output_padding, dilation, groups)
         check_size(self.shape, "the output")
         self.algorithm = algorithm
-        self.prepared_key = "weight"
-        self._kernel = None
-        self._packs = False
         n, c_in, h, w = input_shape
         _, cog, kh, kw = weight_shape
         self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w)
@@ -280,7 +304,7 @@ class DeconvPlan:
                                  phases_h[:, [PHASE_TAPS, PHASE_FIRST]].tobytes(),
                                  phases_w[:, [PHASE_TAPS, PHASE_FIRST]].tobytes())
             self._kernel = self._phase
-            self._packs = True
+            self._pack = self._pack_phases
         elif algorithm == "direct":
             self._geometry = (stride, padding, dilation, groups)
             self._kernel = self._direct
@@ -293,23 +317,12 @@ class DeconvPlan:
             self._blocking = (nb, blocks)
             self._kernel = self._col2im
 
-    def prepare(self, weight):
-        """The weights the kernel reads, from a weight of the planned shape and dtype."""
-        weight = contiguous(weight)
-        if not self._packs:
-            return weight
+    def _pack_phases(self, weight):
         phases_h, phases_w, step_h, step_w, _, _, groups = self._phases
         packed = np.empty(weight.size, dtype=weight.dtype)
         _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
                                          packed, self.n_threads)
         return packed
-
-    def run(self, x, prepared, bias, out):
-        """out (the planned shape) = the transposed convolution of x with the prepared
-        weights, plus bias (None or contiguous); returns out."""
-        if self._kernel is not None:
-            self._kernel(x, prepared, bias, out)
-        return out
 
     def _phase(self, x, packed, bias, out):
         phases_h, phases_w, _, _, dil_h, dil_w, groups = self._phases
@@ -346,12 +359,6 @@ class DeconvPlan:
         applies = {"col2im": True, "phase": True, "winograd": winograd,
                    "direct": weight_shape[0] // groups <= DIRECT_MAX_CHANNELS}
         return (rule,) + tuple(a for a in DECONV_METHODS if a != rule and applies[a])
-
-    @staticmethod
-    def problem_key(caller, input_shape, weight_shape, dtype, geometry, n_threads):
-        """The configuration's key in the wisdom (suite.wisdom.problem_key)."""
-        return wisdom.problem_key(caller, np.dtype(dtype).name, n_threads, x=input_shape,
-                                  weight=weight_shape, **geometry._asdict())
 
 
 # ----------------------------------------------------------------------------------------

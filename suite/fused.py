@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _banded, _phase, _upsample, wisdom
+from . import _banded, _phase, _upsample
 from ._plan import (
     UPSAMPLE_CONV_ALGORITHMS,
     UPSAMPLE_CONV_METHODS,
@@ -32,7 +32,7 @@ from ._validation import (
     contiguous,
     make_output,
 )
-from .conv import WinogradPhases, plan_call
+from .conv import KernelPlan, WinogradPhases, plan_call
 from .geometry import (
     PHASE_TAPS,
     check_geometry,
@@ -80,14 +80,13 @@ def check_upsample_conv_weight(weight_shape, c_in, groups):
         )
 
 
-class UpsampleConvPlan:
+class UpsampleConvPlan(KernelPlan):
     """How :func:`upsample_conv2d` runs one configuration with one method, decided from the
     shapes, the dtype, the geometry and the thread count alone (as
     :class:`suite.conv.DeconvPlan`): the output shape, the threads, the phase tables or the
     upsampling's tables and bands, and the checks, before any work. ``prepare(weight)``
-    gives the collapsed phase kernels for ``"collapsed"`` and the contiguous weight
-    otherwise (Winograd transforms it inside the kernel); ``run(x, prepared, bias, out)``
-    computes into ``out``."""
+    (:class:`suite.conv.KernelPlan`) gives the collapsed phase kernels for ``"collapsed"``
+    and the contiguous weight otherwise (Winograd transforms it inside the kernel)."""
 
     def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
         scales, mode, align_corners, stride, padding, dilation, groups = geometry
@@ -110,9 +109,6 @@ class UpsampleConvPlan:
                 f"stride-1 convolution; got mode={mode!r}, "
                 f"scale_factor={_scale_text(scales)}, stride={stride}")
         self.algorithm = algorithm
-        self.prepared_key = "weight"
-        self._kernel = None
-        self._packs = False
         self.n_threads = threads_for_work(n_threads,
                                           2 * math.prod(self.shape) * cig * kh * kw)
         itemsize = np.dtype(dtype).itemsize
@@ -140,7 +136,7 @@ class UpsampleConvPlan:
                                               itemsize))
             self.prepared_key = ("collapsed", tap_h.tobytes(), tap_w.tobytes())
             self._kernel = self._collapsed
-            self._packs = True
+            self._pack = self._pack_collapsed
             return
         plan = upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales, mode,
                              align_corners, np.dtype(dtype).str)
@@ -161,23 +157,12 @@ class UpsampleConvPlan:
                             (plan.h_index, plan.w_index, plan.w_repeat), conv_args)
         self._kernel = self._banded_kernel
 
-    def prepare(self, weight):
-        """The weights the kernel reads, from a weight of the planned shape and dtype."""
-        weight = contiguous(weight)
-        if not self._packs:
-            return weight
+    def _pack_collapsed(self, weight):
         tap_h, taps_h, tap_w, taps_w, groups, size = self._collapse
         packed = np.empty(size, dtype=weight.dtype)
         _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                       self.n_threads)
         return packed
-
-    def run(self, x, prepared, bias, out):
-        """out (the planned shape) = the convolution of the upsampled x with the prepared
-        weights, plus bias (None or contiguous); returns out."""
-        if self._kernel is not None:
-            self._kernel(x, prepared, bias, out)
-        return out
 
     def _collapsed(self, x, packed, bias, out):
         phases_h, phases_w, groups, images = self._phases
@@ -202,12 +187,6 @@ class UpsampleConvPlan:
         collapsible, taps = _collapsible(shape, weight_shape, geometry)
         applies = {"winograd": taps is not None, "collapsed": collapsible, "banded": True}
         return tuple(a for a in UPSAMPLE_CONV_METHODS if applies[a])
-
-    @staticmethod
-    def problem_key(caller, input_shape, weight_shape, dtype, geometry, n_threads):
-        """The configuration's key in the wisdom (suite.wisdom.problem_key)."""
-        return wisdom.problem_key(caller, np.dtype(dtype).name, n_threads, x=input_shape,
-                                  weight=weight_shape, **geometry._asdict())
 
 
 def _collapsible(shape, weight_shape, geometry):

@@ -51,15 +51,24 @@ def measured_method(layer_name, x_shape):
 def test_deconv2d_layer_is_the_function(cfg, dtype, algorithm, num_threads):
     x, w, b = cfg.data(dtype)
     layer = suite.Deconv2d(w, b, **cfg.kwargs, algorithm=algorithm, num_threads=num_threads)
+    assert_layer_is_the_function(
+        layer, x, cfg.y_shape, R.deconv2d(*f64(x, w, b), **cfg.kwargs), algorithm,
+        lambda method: suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=method,
+                                      num_threads=num_threads))
+
+
+def assert_layer_is_the_function(layer, x, shape, reference, algorithm, function):
+    """layer(x) is close to the reference, and equal to the function (``function(method)``)
+    with the method the layer ran, bit for bit, also into out= from the kept plan."""
     y = layer(x)
-    assert y.shape == cfg.y_shape and y.dtype == dtype and y.flags.c_contiguous
-    assert_close(y, R.deconv2d(*f64(x, w, b), **cfg.kwargs), dtype)
-    method = measured_method("Deconv2d", x.shape) if algorithm == "measure" else algorithm
-    expected = suite.deconv2d(x, w, b, **cfg.kwargs, algorithm=method,
-                              num_threads=num_threads)
+    assert y.shape == shape and y.dtype == x.dtype and y.flags.c_contiguous
+    assert_close(y, reference, x.dtype)
+    name = type(layer).__name__
+    expected = function(measured_method(name, x.shape) if algorithm == "measure"
+                        else algorithm)
     np.testing.assert_array_equal(y, expected)
-    out = np.full(cfg.y_shape, np.nan, dtype)
-    assert layer(x, out=out) is out                      # the kept plan, into out=
+    out = np.full(shape, np.nan, x.dtype)
+    assert layer(x, out=out) is out
     np.testing.assert_array_equal(out, expected)
 
 
@@ -126,17 +135,10 @@ def test_upsample_conv2d_layer_is_the_function(cfg, dtype, algorithm, num_thread
         with pytest.raises(ValueError, match="algorithm"):
             layer(x)
         return
-    y = layer(x)
-    assert y.shape == cfg.y_shape and y.dtype == dtype and y.flags.c_contiguous
-    assert_close(y, R.upsample_conv2d(*f64(x, w, b), **cfg.kwargs), dtype)
-    method = (measured_method("UpsampleConv2d", x.shape) if algorithm == "measure"
-              else algorithm)
-    expected = suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm=method,
-                                     num_threads=num_threads)
-    np.testing.assert_array_equal(y, expected)
-    out = np.full(cfg.y_shape, np.nan, dtype)
-    assert layer(x, out=out) is out
-    np.testing.assert_array_equal(out, expected)
+    assert_layer_is_the_function(
+        layer, x, cfg.y_shape, R.upsample_conv2d(*f64(x, w, b), **cfg.kwargs), algorithm,
+        lambda method: suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm=method,
+                                             num_threads=num_threads))
 
 
 # ----------------------------------------------------------------------------------------
