@@ -94,6 +94,11 @@ __all__ = [
 # profile
 # ---------------------------------------------------------------------------------------
 
+# ``algorithm="auto"`` is measured as its rule decides: the wisdom file of earlier
+# ``algorithm="measure"`` calls on this machine (suite.wisdom) would make it depend on what
+# ran before. ``SUITE_WISDOM=1`` for the asv command measures "auto" with the file.
+os.environ.setdefault("SUITE_WISDOM", "0")
+
 PROFILES = ("quick", "full")
 PROFILE = (os.environ.get("SUITE_BENCH_PROFILE") or "quick").strip().lower()
 if PROFILE not in PROFILES:

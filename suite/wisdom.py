@@ -243,7 +243,8 @@ def load(path=None):
     path = wisdom_file() if path is None else os.fspath(path)
     with _lock:
         _file_read = True
-        found = _read(path).get(machine_key(), {})
+        machines = _read(path)
+        found = machines.get(machine_key(), {}) if machines else {}
         added = {key: entry for key, entry in found.items() if key not in _choices}
         _choices.update(added)
         if added:

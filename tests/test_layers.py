@@ -173,10 +173,12 @@ def test_layer_copies_its_weights(make, call):
 
 
 def test_layer_from_python_threads():
-    # one layer, many threads, several input shapes at once: the serial results
+    # one layer, many threads, several input shapes at once: the serial results (a thread
+    # count given: None would be each thread's own OpenMP limit, which earlier tests may
+    # have changed in this one only)
     rng = seeded_rng("layer threads")
     w, b = randn(rng, (8, 6, 4, 4), np.float32), randn(rng, (6,), np.float32)
-    layer = suite.Deconv2d(w, b, stride=2, padding=1, algorithm="measure")
+    layer = suite.Deconv2d(w, b, stride=2, padding=1, algorithm="measure", num_threads=2)
     inputs = [randn(rng, (n, 8, h, h), np.float32) for n, h in [(1, 5), (2, 8), (3, 3)]]
     results = {}
     errors = []
