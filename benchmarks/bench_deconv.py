@@ -2,6 +2,7 @@
 
 ``Deconv2d``: every deconvolution layer of the catalogue at its own geometry, with every
 ``algorithm=`` of ``suite.DECONV_ALGORITHMS`` ("auto" too: it is what a user gets), except
+``measure`` (after its first call it runs one of the others, measured here by name),
 ``winograd`` where the kernel is not twice the stride (it would run ``phase``) and ``direct``
 on layers with more than 4 input channels per group (its domain is depthwise filters).
 ``Deconv2dStride`` (full profile): the same kernels and padding at strides 1, 2, 4 up to
@@ -19,6 +20,9 @@ from . import common
 def deconv_case(layer, stride, dtype, algorithm, threads):
     if algorithm not in suite.DECONV_ALGORITHMS:
         raise NotImplementedError(f"algorithm {algorithm!r} is not in this build")
+    if algorithm == "measure":
+        raise NotImplementedError("measure runs the fastest of the others after its first "
+                                  "call; each is measured under its own name")
     base = common.layer(layer)
     entry = common.restride(base, stride) if stride is not None else base
     if algorithm == "winograd" and entry.kernel != 2 * entry.stride:

@@ -59,7 +59,8 @@ algorithm list explicitly in any environment.
 The timing loops and the peers' preparation, which ``python -m suite compare`` shares
 (``suite/bench/timing.py``, ``suite/bench/peers.py``), reach such an environment the same way:
 :func:`_tool` loads the working tree's files by path, so a commit that predates them is
-measured with today's loops. Neither imports anything from ``suite``.
+measured with today's loops. Neither imports anything from ``suite`` (timing.py, loaded that
+way, loads the loops from ``suite/_timing.py`` of the same tree by path).
 """
 
 import abc
@@ -92,6 +93,11 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 # profile
 # ---------------------------------------------------------------------------------------
+
+# ``algorithm="auto"`` is measured as its rule decides: the wisdom file of earlier
+# ``algorithm="measure"`` calls on this machine (suite.wisdom) would make it depend on what
+# ran before. ``SUITE_WISDOM=1`` for the asv command measures "auto" with the file.
+os.environ.setdefault("SUITE_WISDOM", "0")
 
 PROFILES = ("quick", "full")
 PROFILE = (os.environ.get("SUITE_BENCH_PROFILE") or "quick").strip().lower()

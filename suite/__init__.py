@@ -13,22 +13,30 @@ OpenMP-parallel Cython kernels (float32 and float64, NCHW) with PyTorch's semant
 ``num_threads=None`` uses OpenMP's current limit (``OMP_NUM_THREADS``,
 ``threadpoolctl.threadpool_limits``); an int pins OpenMP and BLAS to that many threads for one
 call. ``suite.reference`` holds the pure-NumPy definitions every kernel is tested against.
+
+``suite.Deconv2d`` and ``suite.UpsampleConv2d`` take their weights once and keep a plan per
+input shape (``layer(x)`` equals the function bit for bit); ``algorithm="measure"`` times the
+methods on the first call for a configuration and keeps the fastest in ``suite.wisdom``,
+which ``algorithm="auto"`` follows.
 """
 
+from . import wisdom
 from ._buildinfo import openmp_enabled
 from ._plan import DECONV_ALGORITHMS, UPSAMPLE_CONV_ALGORITHMS, choose_algorithm
 from ._validation import UPSAMPLE_MODES
+from ._version import __version__
 from .conv import bilinear_kernel, col2im, conv2d, deconv2d, deconv2d_backward, im2col
 from .fused import upsample_add, upsample_conv2d
 from .geometry import conv2d_output_shape, deconv2d_output_shape, upsample_output_size
+from .layers import Deconv2d, UpsampleConv2d
 from .upsample import upsample, upsample_backward
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DECONV_ALGORITHMS",
+    "Deconv2d",
     "UPSAMPLE_CONV_ALGORITHMS",
     "UPSAMPLE_MODES",
+    "UpsampleConv2d",
     "bilinear_kernel",
     "choose_algorithm",
     "col2im",
@@ -44,4 +52,5 @@ __all__ = [
     "upsample_backward",
     "upsample_conv2d",
     "upsample_output_size",
+    "wisdom",
 ]

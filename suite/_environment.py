@@ -178,17 +178,23 @@ def kernel_family_isa(family):
     return KERNEL_FAMILIES.get(str(family or "").strip().lower(), (None, None))
 
 
-def blas_libraries():
-    """threadpoolctl's description of every BLAS loaded in this process, SciPy's (the one
-    ``scipy.linalg.cython_blas`` calls, which the kernels use) first and marked
-    ``"scipy": True``; SciPy's BLAS is loaded first."""
+def is_scipy_blas(filepath):
+    """Whether the library at ``filepath`` is SciPy's own BLAS (the one
+    ``scipy.linalg.cython_blas`` calls, which the kernels use): a file of SciPy's wheel."""
     import scipy
+
+    scipy_home = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
+    return os.path.abspath(filepath).startswith(os.path.join(scipy_home, "scipy"))
+
+
+def blas_libraries():
+    """threadpoolctl's description of every BLAS loaded in this process, SciPy's
+    (:func:`is_scipy_blas`) first and marked ``"scipy": True``; SciPy's BLAS is loaded
+    first."""
     import scipy.linalg.cython_blas  # noqa: F401  (loads SciPy's BLAS)
     from threadpoolctl import threadpool_info
 
-    scipy_home = os.path.dirname(os.path.dirname(os.path.abspath(scipy.__file__)))
-    prefix = os.path.join(scipy_home, "scipy")
-    libraries = [dict(lib, scipy=os.path.abspath(lib["filepath"]).startswith(prefix))
+    libraries = [dict(lib, scipy=is_scipy_blas(lib["filepath"]))
                  for lib in threadpool_info() if lib["user_api"] == "blas"]
     return sorted(libraries, key=lambda lib: not lib["scipy"])
 

@@ -13,11 +13,27 @@ import numpy as np
 from ._validation import check_blas_dims, check_int, check_pair, check_size
 from .geometry import PHASE_COUNT, PHASE_TAPS, check_shape
 
-#: ``algorithm=`` values of suite.deconv2d ("auto": :func:`choose_algorithm`).
-DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct")
+#: ``algorithm=`` values of suite.deconv2d: "auto" (the measured choice recorded in
+#: suite.wisdom, else :func:`choose_algorithm`), the methods, and "measure" (time the
+#: methods that apply). A literal: the benchmarks read it from the source.
+DECONV_ALGORITHMS = ("auto", "col2im", "phase", "winograd", "direct", "measure")
 
-#: ``algorithm=`` values of suite.upsample_conv2d ("auto": the first that applies).
-UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded")
+#: The methods of suite.deconv2d.
+DECONV_METHODS = DECONV_ALGORITHMS[1:-1]
+
+#: ``algorithm=`` values of suite.upsample_conv2d: "auto" (the measured choice recorded in
+#: suite.wisdom, else the first method that applies), the methods in that order, and
+#: "measure" (time those that apply).
+UPSAMPLE_CONV_ALGORITHMS = ("auto", "winograd", "collapsed", "banded", "measure")
+
+#: The methods of suite.upsample_conv2d, in the order "auto" takes the first that applies.
+UPSAMPLE_CONV_METHODS = UPSAMPLE_CONV_ALGORITHMS[1:-1]
+
+#: algorithm="measure" tries the direct deconvolution only with at most this many input
+#: channels per group: it adds without a GEMM, and one call of a dense layer takes as
+#: long as many of the others (1 x C x 32 x 32, k4 s2, one thread: 3.6x col2im's time at
+#: 4 channels, 7.5x at 16, 8.9x at 32, 21x at 64 -> 64 at 16 x 16).
+DIRECT_MAX_CHANNELS = 16
 
 #: Images are packed side by side until a GEMM has about this many columns: BLAS runs a
 #: 16-column product (one 4x4 map) far below its peak, a 2048-column one near it.
@@ -116,6 +132,21 @@ def threads_for_work(n_threads, flops):
     if MIN_FLOPS_PER_THREAD <= 0:
         return n_threads
     return int(max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD)))
+
+
+#: upsample, upsample_backward and upsample_add give each thread at least this many bytes
+#: of output: they only move memory, and below it waking a second thread costs more than
+#: the copy it takes over (nearest x2, one thread vs two, both busy with other work: 2x2
+#: maps 29 vs 329 us, 256 KiB of output 19 vs 51 us, 676 KiB 34 vs 25 us).
+MIN_BYTES_PER_THREAD = 256 * 2**10
+
+
+def threads_for_bytes(n_threads, nbytes):
+    """n_threads, lowered so that each thread writes at least MIN_BYTES_PER_THREAD (at least
+    one thread): for the upsampling kernels num_threads is an upper bound."""
+    if MIN_BYTES_PER_THREAD <= 0:
+        return n_threads
+    return int(max(1, min(n_threads, nbytes // MIN_BYTES_PER_THREAD)))
 
 
 #: Column blocks of the blocked col2im deconvolution stay below this many bytes, so a

@@ -18,6 +18,7 @@ from threadpoolctl import ThreadpoolController
 
 from . import _buildinfo
 from . import _im2col  # noqa: F401  (loads scipy's BLAS and the OpenMP runtime first)
+from ._environment import is_scipy_blas
 from ._validation import check_int
 
 _controller = None
@@ -32,21 +33,40 @@ def _thread_controller():
     return _controller
 
 
+def _kernel_blas_libraries():
+    """threadpoolctl's controllers of the BLAS the kernels' GEMMs call: SciPy's own (the one
+    ``scipy.linalg.cython_blas`` calls), or every BLAS it found when none is SciPy's (a
+    BLAS that NumPy and SciPy share). Found once: the libraries loaded stay loaded."""
+    global _kernel_blas
+    if _kernel_blas is None:
+        libraries = [lib for lib in _thread_controller().lib_controllers
+                     if lib.user_api == "blas"]
+        ours = [lib for lib in libraries if is_scipy_blas(lib.filepath)]
+        _kernel_blas = ours or libraries
+    return _kernel_blas
+
+
+_kernel_blas = None
+
+
 class _SingleThreadedBlas:
-    """Hold BLAS at one thread while any kernel that needs it runs.
+    """Hold the kernels' BLAS at one thread while any kernel that needs it runs.
 
     Kernels release the GIL and may run from several Python threads at once, and
-    OpenBLAS's limit is process-wide: the first call in saves each BLAS library's limit and
-    sets 1, the last one out restores it, under one lock, whichever threads they run on.
+    OpenBLAS's limit is process-wide: the first call in saves the library's limit and sets
+    1, the last one out restores it, under one lock, whichever threads they run on.
     (threadpoolctl's own limiter lets only the thread that set a limit change it again,
     which cannot restore a limit set by another thread; its raw setter is used when it has
-    one.)
+    one.) Only the BLAS the kernels call is held (:func:`_kernel_blas_libraries`): another
+    one in the process (NumPy's own OpenBLAS) keeps its threads, and each call costs two
+    or three calls into one library instead of into every BLAS loaded.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._depth = 0
         self._saved = []
+        self._accessors = None
 
     def after_fork_in_child(self):
         """A forked child has only the forking thread: a lock held by another thread would
@@ -54,25 +74,28 @@ class _SingleThreadedBlas:
         with BLAS's limits as they were before any kernel held them."""
         self._lock = threading.Lock()
         saved, self._saved, self._depth = self._saved, [], 0
-        for lib, num_threads in saved:
-            if num_threads is not None:
-                self._set(lib, num_threads)
+        for set_threads, num_threads in saved:
+            set_threads(num_threads)
 
-    @staticmethod
-    def _blas_libraries():
-        return [lib for lib in _thread_controller().lib_controllers if lib.user_api == "blas"]
-
-    @staticmethod
-    def _set(lib, num_threads):
-        setter = getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads
-        setter(num_threads)
+    def _blas_accessors(self):
+        """(get, set) of each library's thread limit, looked up once."""
+        if self._accessors is None:
+            self._accessors = [
+                (lib.get_num_threads,
+                 getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads)
+                for lib in _kernel_blas_libraries()]
+        return self._accessors
 
     def __enter__(self):
         with self._lock:
             if self._depth == 0:
-                self._saved = [(lib, lib.get_num_threads()) for lib in self._blas_libraries()]
-                for lib, _ in self._saved:
-                    self._set(lib, 1)
+                saved = []
+                for get_threads, set_threads in self._blas_accessors():
+                    num_threads = get_threads()
+                    if num_threads is not None and num_threads != 1:
+                        set_threads(1)
+                        saved.append((set_threads, num_threads))
+                self._saved = saved
             self._depth += 1
         return self
 
@@ -80,9 +103,8 @@ class _SingleThreadedBlas:
         with self._lock:
             self._depth -= 1
             if self._depth == 0:
-                for lib, num_threads in self._saved:
-                    if num_threads is not None:
-                        self._set(lib, num_threads)
+                for set_threads, num_threads in self._saved:
+                    set_threads(num_threads)
                 self._saved = []
         return False
 

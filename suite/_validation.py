@@ -30,6 +30,8 @@ def _describe(value):
 
 def check_int(value, name, minimum=None):
     """A Python or NumPy integer (not a bool), at least ``minimum``."""
+    if type(value) is int and (minimum is None or value >= minimum):
+        return value        # the common case, without the abstract-base-class checks below
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {_describe(value)}")
     value = int(value)
@@ -40,6 +42,13 @@ def check_int(value, name, minimum=None):
 
 def check_pair(value, name, minimum):
     """An int or a pair of ints, each at least ``minimum``; returns a 2-tuple of ints."""
+    # The common cases first, without the abstract-base-class checks below (they cost
+    # about a microsecond per argument of every call).
+    if type(value) is int and value >= minimum:
+        return (value, value)
+    if (type(value) is tuple and len(value) == 2 and type(value[0]) is int
+            and type(value[1]) is int and value[0] >= minimum and value[1] >= minimum):
+        return value
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(
@@ -121,7 +130,7 @@ def make_output(out, shape, dtype, inputs):
 
     ``inputs`` are (name, array) pairs that ``out`` must not overlap.
     """
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     check_size(shape, "the output")
     if out is None:
         return np.empty(shape, dtype=dtype)
@@ -156,6 +165,8 @@ def check_choice(value, name, choices):
 
 def check_scale(value, name):
     """A finite, positive float or a pair of them; returns a 2-tuple of floats."""
+    if type(value) in (int, float) and 0 < value < math.inf:
+        return (float(value), float(value))    # the common case
     items = value if isinstance(value, (tuple, list)) else (value, value)
     if isinstance(value, (tuple, list)) and len(value) != 2:
         raise ValueError(
@@ -182,10 +193,12 @@ def check_input(x, name="x"):
     return x
 
 
-def check_weight(weight, x):
-    """A 4-D weight of x's dtype with positive sizes (the layouts differ per operation)."""
+def check_weight(weight, x=None):
+    """A 4-D weight (of x's dtype, when x is given) with positive sizes (the layouts differ
+    per operation)."""
     weight = check_array(weight, "weight", 4)
-    check_same_dtype(x, "x", weight, "weight")
+    if x is not None:
+        check_same_dtype(x, "x", weight, "weight")
     if min(weight.shape) < 1:
         raise ValueError(
             f"weight must have positive channel counts and kernel size, got shape {weight.shape}"

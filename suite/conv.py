@@ -4,14 +4,18 @@ Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold
 ``conv2d``, ``conv_transpose2d``); weights use the Caffe/PyTorch layouts.
 """
 
+import functools
 import math
+from typing import NamedTuple
 
 import numpy as np
 
-from . import _banded, _direct, _im2col, _phase, _winograd
+from . import _banded, _direct, _im2col, _phase, _winograd, wisdom
 from ._plan import (
     BAND_MIN_COLUMNS,
     DECONV_ALGORITHMS,
+    DECONV_METHODS,
+    DIRECT_MAX_CHANNELS,
     TAP_MAJOR_BELOW,
     band_rows,
     choose_algorithm,
@@ -39,7 +43,10 @@ from ._validation import (
     make_output,
 )
 from .geometry import (
+    PHASE_FIRST,
+    PHASE_TAPS,
     check_geometry,
+    check_output_padding,
     conv2d_output_shape,
     deconv2d_output_shape,
     deconv_winograd_taps,
@@ -161,43 +168,248 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     return out
 
 
-def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
-                 n_threads):
-    """out = bias + the phases by Winograd F(2x2, 2x2). strides: (group, output channel,
-    input channel) strides of the kernels in the flat weight; taps: the kernel positions
-    each phase's 2x2 sub-kernel entry sums (tap_lists). The block of tiles depends on the
-    shapes only."""
-    n, c_in = x.shape[:2]
-    c_out = out.shape[1]
-    cig, cog = c_in // groups, c_out // groups
-    blocking = winograd_blocking(n, cig, cog, groups, x.itemsize, phases_h, phases_w,
-                                 len(taps), strides[1] < strides[2], n_threads)
-    block, _, phases_per_pass = blocking
-    per_phase = winograd_phase_values(cig, cog, groups)
-    check_size((phases_per_pass, per_phase), "the transformed weights")
-    check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
-    check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
-    with single_threaded_blas():
-        _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias, out,
-                                  phases_h, phases_w, groups, blocking, n_threads)
+class WinogradPhases:
+    """The Winograd F(2x2, 2x2) kernel over the phases (``_winograd.winograd_phases``),
+    planned for one input shape: its blocking (tiles per block, output-channel parts,
+    phases per weight pass), which depends on the shapes only, and the checks that refuse a
+    workspace or GEMM that would not fit. ``strides``: the (group, output channel, input
+    channel) strides of the kernels in the flat weight; ``taps``: the kernel positions each
+    phase's 2x2 sub-kernel entry sums (tap_lists). The weight transform happens inside the
+    kernel, on every call."""
+
+    def __init__(self, input_shape, c_out, groups, strides, taps, phases_h, phases_w,
+                 itemsize, n_threads):
+        n, c_in = input_shape[:2]
+        cig, cog = c_in // groups, c_out // groups
+        self.blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
+                                          len(taps), strides[1] < strides[2], n_threads)
+        block, _, phases_per_pass = self.blocking
+        per_phase = winograd_phase_values(cig, cog, groups)
+        check_size((phases_per_pass, per_phase), "the transformed weights")
+        check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
+        check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
+        self.arguments = (strides, taps, phases_h, phases_w, groups)
+        self.n_threads = n_threads
+
+    def run(self, x, weight, bias, out):
+        """out = bias + the phases of x with the (contiguous) weight."""
+        strides, taps, phases_h, phases_w, groups = self.arguments
+        with single_threaded_blas():
+            _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias,
+                                      out, phases_h, phases_w, groups, self.blocking,
+                                      self.n_threads)
 
 
-def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
-    x = check_input(x)
-    weight = check_weight(weight, x)
-    c_in, c_out_per_group = weight.shape[:2]
-    if c_in != x.shape[1]:
+class DeconvGeometry(NamedTuple):
+    """A transposed convolution's validated geometry (pairs, and the group count)."""
+    stride: tuple
+    padding: tuple
+    output_padding: tuple
+    dilation: tuple
+    groups: int
+
+
+def deconv_geometry(stride, padding, output_padding, dilation, groups):
+    """Check a transposed convolution's geometry arguments once (:class:`DeconvGeometry`)."""
+    stride, padding, dilation = check_geometry(stride, padding, dilation)
+    output_padding = check_output_padding(output_padding, stride, dilation)
+    return DeconvGeometry(stride, padding, output_padding, dilation,
+                          check_int(groups, "groups", minimum=1))
+
+
+def check_deconv_weight(weight_shape, c_in, groups):
+    """A transposed convolution's weight (C_in, C_out/groups, kH, kW) for C_in channels."""
+    if weight_shape[0] != c_in:
         raise ValueError(
-            f"weight must have shape (C_in, C_out/groups, kH, kW) with C_in = {x.shape[1]} "
-            f"(the channels of x), got {weight.shape}"
+            f"weight must have shape (C_in, C_out/groups, kH, kW) with C_in = {c_in} "
+            f"(the channels of x), got {weight_shape}"
         )
-    groups = check_int(groups, "groups", minimum=1)
     if c_in % groups:
         raise ValueError(f"groups={groups} must divide the input channels ({c_in})")
-    shape = deconv2d_output_shape(x.shape, weight.shape, stride, padding, output_padding,
-                                  dilation, groups)
-    stride, padding, dilation = check_geometry(stride, padding, dilation)
-    return x, weight, stride, padding, dilation, groups, shape
+
+
+class KernelPlan:
+    """What the plans share: ``prepare(weight)`` gives the weights the planned kernel reads
+    (the contiguous weight, or what the plan's ``_pack`` makes of it), ``run(x, prepared,
+    bias, out)`` calls the kernel into ``out`` (the planned shape; bias None or contiguous)
+    and returns it, and ``problem_key`` names the configuration in the wisdom."""
+
+    prepared_key = "weight"
+    _kernel = None      # the planned kernel; None for an empty batch
+    _pack = None        # weight -> packed weights, for the methods that pack them
+
+    def prepare(self, weight):
+        """The weights the kernel reads, from a weight of the planned shape and dtype."""
+        weight = contiguous(weight)
+        return weight if self._pack is None else self._pack(weight)
+
+    def run(self, x, prepared, bias, out):
+        """out = the planned operation on x with the prepared weights, plus bias."""
+        if self._kernel is not None:
+            self._kernel(x, prepared, bias, out)
+        return out
+
+    @staticmethod
+    def problem_key(caller, input_shape, weight_shape, dtype, geometry, n_threads):
+        """The configuration's key in the wisdom (suite.wisdom.problem_key)."""
+        return wisdom.problem_key(caller, np.dtype(dtype).name, n_threads, x=input_shape,
+                                  weight=weight_shape, **geometry._asdict())
+
+
+class DeconvPlan(KernelPlan):
+    """How :func:`deconv2d` runs one configuration with one algorithm, decided from the
+    input and weight shapes, the dtype, the geometry and the thread count alone (an FFTW
+    plan; oneDNN's primitive): the output shape, the threads the work is worth
+    (``threads_for_work``), the algorithm's tables and blocking, and the checks that refuse
+    a workspace or a GEMM that would not fit, all before any work. Plans are cached (see
+    :func:`plan_call`) and hold no array of a caller's.
+
+    ``prepare(weight)`` (:class:`KernelPlan`) gives the packed phase sub-kernels for
+    ``"phase"``, the contiguous weight otherwise (the Winograd kernel transforms it on every
+    call). ``prepared_key`` says what the prepared weights depend on besides the weight
+    itself, so a layer object that sees several input shapes prepares them once per key.
+    """
+
+    def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
+        stride, padding, output_padding, dilation, groups = geometry
+        self.shape = deconv2d_output_shape(input_shape, weight_shape, stride, padding,
+                                           output_padding, dilation, groups)
+        check_size(self.shape, "the output")
+        self.algorithm = algorithm
+        n, c_in, h, w = input_shape
+        _, cog, kh, kw = weight_shape
+        self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w)
+        itemsize = np.dtype(dtype).itemsize
+        if n == 0:
+            return
+        if algorithm in ("phase", "winograd"):
+            phases_h, step_h, dil_h = phase_table(h, self.shape[2], kh, stride[0], padding[0],
+                                                   dilation[0])
+            phases_w, step_w, dil_w = phase_table(w, self.shape[3], kw, stride[1], padding[1],
+                                                   dilation[1])
+            taps = None
+            if algorithm == "winograd":
+                taps = deconv_winograd_taps((h, w), self.shape[2:], (kh, kw), stride, padding,
+                                            dilation)
+            if taps is not None:
+                strides = ((c_in // groups) * cog * kh * kw, kh * kw, cog * kh * kw)
+                self._kernel = WinogradPhases(input_shape, cog * groups, groups, strides, taps,
+                                              phases_h, phases_w, itemsize,
+                                              self.n_threads).run
+                return
+            self._phases = (phases_h, phases_w, step_h, step_w, dil_h, dil_w, groups)
+            self._images = phase_gemm_images(n, phases_h, phases_w, c_in // groups, cog,
+                                             itemsize)
+            self.prepared_key = ("phase", step_h, step_w,
+                                 phases_h[:, [PHASE_TAPS, PHASE_FIRST]].tobytes(),
+                                 phases_w[:, [PHASE_TAPS, PHASE_FIRST]].tobytes())
+            self._kernel = self._phase
+            self._pack = self._pack_phases
+        elif algorithm == "direct":
+            self._geometry = (stride, padding, dilation, groups)
+            self._kernel = self._direct
+        else:
+            nb, blocks = col2im_blocking(n, h * w, cog, kh * kw, groups, itemsize,
+                                          self.n_threads)
+            check_size((cog * kh * kw, nb * h * w), "the column workspace")
+            check_blas_dims(M=cog * kh * kw, N=nb * h * w, K=c_in // groups)
+            self._geometry = (stride, padding, dilation, groups)
+            self._blocking = (nb, blocks)
+            self._kernel = self._col2im
+
+    def _pack_phases(self, weight):
+        phases_h, phases_w, step_h, step_w, _, _, groups = self._phases
+        packed = np.empty(weight.size, dtype=weight.dtype)
+        _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
+                                         packed, self.n_threads)
+        return packed
+
+    def _phase(self, x, packed, bias, out):
+        phases_h, phases_w, _, _, dil_h, dil_w, groups = self._phases
+        with single_threaded_blas():
+            _phase.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
+                                     dil_h, dil_w, groups, self._images, self.n_threads)
+
+    def _direct(self, x, weight, bias, out):
+        stride, padding, dilation, groups = self._geometry
+        with single_threaded_blas():
+            _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
+                                    padding[0], padding[1], dilation[0], dilation[1], groups,
+                                    TAP_MAJOR_BELOW, self.n_threads)
+
+    def _col2im(self, x, weight, bias, out):
+        stride, padding, dilation, groups = self._geometry
+        with single_threaded_blas():
+            _im2col.deconv2d_col2im(contiguous(x), weight, bias, out, stride[0], stride[1],
+                                    padding[0], padding[1], dilation[0], dilation[1], groups,
+                                    *self._blocking, self.n_threads)
+
+    @staticmethod
+    def candidates(input_shape, weight_shape, geometry):
+        """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`)
+        first: col2im and phase, Winograd where every phase is 2x2, direct with at most
+        DIRECT_MAX_CHANNELS input channels per group."""
+        stride, padding, _, dilation, groups = geometry
+        shape = deconv2d_output_shape(input_shape, weight_shape, *geometry)
+        check_size(shape, "the output")     # before any table of stride rows
+        rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups)
+        kh, kw = weight_shape[2:]
+        winograd = deconv_winograd_taps(input_shape[2:], shape[2:], (kh, kw), stride, padding,
+                                        dilation) is not None
+        applies = {"col2im": True, "phase": True, "winograd": winograd,
+                   "direct": weight_shape[0] // groups <= DIRECT_MAX_CHANNELS}
+        return (rule,) + tuple(a for a in DECONV_METHODS if a != rule and applies[a])
+
+
+# ----------------------------------------------------------------------------------------
+# plans by algorithm, "auto" and "measure" (shared by the functions and the layer objects)
+# ----------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=512)
+def _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
+    return plan_type(input_shape, weight_shape, dtype, geometry, algorithm, n_threads)
+
+
+@functools.lru_cache(maxsize=512)
+def _choice(plan_type, caller, input_shape, weight_shape, dtype, geometry, n_threads,
+            generation):
+    """(the recorded choice or None, the candidates): wisdom read once per generation."""
+    candidates = plan_type.candidates(input_shape, weight_shape, geometry)
+    recorded = wisdom.lookup(plan_type.problem_key(caller, input_shape, weight_shape, dtype,
+                                                   geometry, n_threads))
+    return (recorded if recorded in candidates else None), candidates
+
+
+def plan_call(plan_type, caller, input_shape, weight_shape, dtype, geometry, algorithm,
+              n_threads):
+    """(the plan of one call, cached per configuration; None), or for ``"measure"`` without
+    a recorded choice (the plan of ``"auto"``'s rule, for its output shape; a function
+    ``measure(trial)``): ``trial(plan)`` returns a zero-argument callable that runs ``plan``
+    on the caller's data; ``measure`` times the candidates with it (suite.wisdom) and
+    returns the fastest one's plan.
+
+    ``caller`` names what is measured in the wisdom's key: the function (which prepares its
+    weights on every call) or the layer object (which prepared them once). ``"auto"`` runs
+    the recorded choice where there is one, else the first candidate (its rule)."""
+    measure = None
+    if algorithm in ("auto", "measure"):
+        recorded, candidates = _choice(plan_type, caller, input_shape, weight_shape, dtype,
+                                       geometry, n_threads, wisdom.generation())
+        if (recorded is None and algorithm == "measure" and input_shape[0] > 0
+                and len(candidates) > 1):
+            measure = functools.partial(_measure, plan_type, caller, input_shape, weight_shape,
+                                        dtype, geometry, candidates, n_threads)
+        algorithm = recorded or candidates[0]
+    return _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm,
+                 n_threads), measure
+
+
+def _measure(plan_type, caller, input_shape, weight_shape, dtype, geometry, candidates,
+             n_threads, trial):
+    plans = {a: _plan(plan_type, input_shape, weight_shape, dtype, geometry, a, n_threads)
+             for a in candidates}
+    key = plan_type.problem_key(caller, input_shape, weight_shape, dtype, geometry, n_threads)
+    return plans[wisdom.measure(key, {a: trial(p) for a, p in plans.items()})]
 
 
 def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1,
@@ -232,66 +444,45 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
       kW) into it, starting from the bias. No GEMM and no workspace; for layers with one to
       a few input channels per group (FCN's depthwise bilinear upsampling), where both GEMM
       methods would multiply with K = C_in/groups.
-    * ``"auto"``: the fastest for this configuration (see ``choose_algorithm``).
+    * ``"auto"``: the algorithm measured fastest for this configuration on this machine
+      where ``suite.wisdom`` has a choice recorded, else the rule of ``choose_algorithm``.
+    * ``"measure"``: on the first call for a configuration (shapes, geometry, dtype, thread
+      count), time every algorithm that applies on this call's data (col2im, phase,
+      Winograd where every phase is 2x2, direct with at most 16 input channels per group),
+      keep the fastest in ``suite.wisdom`` (memory and a file in the user's cache
+      directory), and return its result; later calls, in this process or a later one, run
+      it at once. The output is always exactly one algorithm's.
 
-    Cost: 2*C_in*(C_out/groups)*kH*kW*H*W useful FLOPs per image for every method.
+    Cost: 2*C_in*(C_out/groups)*kH*kW*H*W useful FLOPs per image for every method; the
+    plan (tables, blocking, checks) is cached per configuration, and the weights are
+    re-read (packed, for "phase"; transformed, for "winograd") on every call:
+    ``suite.Deconv2d`` prepares them once.
     """
     algorithm = check_choice(algorithm, "algorithm", DECONV_ALGORITHMS)
-    x, weight, stride, padding, dilation, groups, shape = _check_deconv_arguments(
-        x, weight, stride, padding, output_padding, dilation, groups)
-    bias = check_bias(bias, shape[1], x.dtype)
+    x = check_input(x)
+    weight = check_weight(weight, x)
+    geometry = deconv_geometry(stride, padding, output_padding, dilation, groups)
+    check_deconv_weight(weight.shape, x.shape[1], geometry.groups)
     n_threads = effective_n_threads(num_threads)
-    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
-    n, c_out = shape[:2]
-    if n == 0:
-        return out
-    c_in, c_out_per_group, kh, kw = weight.shape
-    per_image = x.shape[2] * x.shape[3]
-    n_threads = threads_for_work(n_threads, 2 * n * c_in * c_out_per_group * kh * kw * per_image)
-    if algorithm == "auto":
-        algorithm = choose_algorithm(x.shape, weight.shape, stride, dilation, groups)
-    if algorithm in ("phase", "winograd"):
-        phases_h, step_h, dil_h = phase_table(x.shape[2], shape[2], kh, stride[0], padding[0],
-                                               dilation[0])
-        phases_w, step_w, dil_w = phase_table(x.shape[3], shape[3], kw, stride[1], padding[1],
-                                               dilation[1])
-        taps = None
-        if algorithm == "winograd":
-            taps = deconv_winograd_taps(x.shape[2:], shape[2:], (kh, kw), stride, padding,
-                                        dilation)
-        if taps is not None:
-            weight = contiguous(weight)
-            strides = ((c_in // groups) * c_out_per_group * kh * kw, kh * kw,
-                       c_out_per_group * kh * kw)
-            run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
-                         n_threads)
-            return out
-        nb = phase_gemm_images(n, phases_h, phases_w, c_in // groups, c_out_per_group,
-                               x.itemsize)
-        weight = contiguous(weight)
-        packed = np.empty(weight.size, dtype=x.dtype)
-        _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
-                                         packed, n_threads)
-        with single_threaded_blas():
-            _phase.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
-                                     dil_h, dil_w, groups, nb, n_threads)
-        return out
-    if algorithm == "direct":
-        with single_threaded_blas():
-            _direct.deconv2d_direct(contiguous(x), contiguous(weight), bias, out,
-                                    stride[0], stride[1], padding[0], padding[1],
-                                    dilation[0], dilation[1], groups, TAP_MAJOR_BELOW,
-                                    n_threads)
-        return out
-    nb, blocks = col2im_blocking(n, per_image, c_out_per_group, kh * kw, groups, x.itemsize,
-                                  n_threads)
-    check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
-    check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
-    with single_threaded_blas():
-        _im2col.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
-                                stride[0], stride[1], padding[0], padding[1],
-                                dilation[0], dilation[1], groups, nb, blocks, n_threads)
-    return out
+    plan, measure = plan_call(DeconvPlan, "deconv2d", x.shape, weight.shape, x.dtype, geometry,
+                              algorithm, n_threads)
+    bias = check_bias(bias, plan.shape[1], x.dtype)
+    out = make_output(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    if measure is not None:
+        plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))
+    return plan.run(x, plan.prepare(weight), bias, out)
+
+
+def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation, groups):
+    x = check_input(x)
+    weight = check_weight(weight, x)
+    c_in = x.shape[1]
+    groups = check_int(groups, "groups", minimum=1)
+    check_deconv_weight(weight.shape, c_in, groups)
+    shape = deconv2d_output_shape(x.shape, weight.shape, stride, padding, output_padding,
+                                  dilation, groups)
+    stride, padding, dilation = check_geometry(stride, padding, dilation)
+    return x, weight, stride, padding, dilation, groups, shape
 
 
 

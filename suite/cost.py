@@ -102,7 +102,7 @@ from functools import lru_cache
 
 
 from ._plan import (
-    DECONV_ALGORITHMS,
+    DECONV_METHODS,
     band_rows,
     banded_upsample_workspace,
     col2im_deconv_workspace,
@@ -149,8 +149,9 @@ __all__ = [
 ]
 
 #: The deconvolution algorithms the model prices (keys of ``executed_flops``): suite's
-#: (``suite.DECONV_ALGORITHMS`` but "auto") and the textbook zero insertion.
-PRICED_DECONV_ALGORITHMS = DECONV_ALGORITHMS[1:] + ("zero_insertion",)
+#: methods (``suite.DECONV_ALGORITHMS`` but "auto" and "measure") and the textbook zero
+#: insertion.
+PRICED_DECONV_ALGORITHMS = DECONV_METHODS + ("zero_insertion",)
 
 #: The variants priced for ``upsample_conv2d`` and ``upsample_add``: what the fused kernel
 #: runs, and the upsample followed by the separate operation.
@@ -695,8 +696,8 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
 
     * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
       upsampled map ``N*C_in*H_u*W_u`` plus :func:`conv2d_cost`'s workspace on it.
-    * ``"fused"``: what ``algorithm="auto"`` runs. Nearest by integer factors into a stride-1
-      convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
+    * ``"fused"``: what ``algorithm="auto"``'s rule runs. Nearest by integer factors into a
+      stride-1 convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
       padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
       the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
       transforms' additions are not counted), workspace one phase's transformed weights,

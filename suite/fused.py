@@ -1,26 +1,41 @@
 """Fused upsampling kernels: upsample + convolution without the upsampled map, and
 upsample + skip addition (FPN's top-down path) in one pass."""
 
+import math
+from typing import NamedTuple
+
 import numpy as np
 
 from . import _banded, _phase, _upsample
-from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, phase_gemm_images, threads_for_work
+from ._plan import (
+    UPSAMPLE_CONV_ALGORITHMS,
+    UPSAMPLE_CONV_METHODS,
+    band_rows,
+    phase_gemm_images,
+    threads_for_bytes,
+    threads_for_work,
+)
 from ._threads import effective_n_threads, single_threaded_blas
 from ._validation import (
     check_array,
+    check_bias,
     check_blas_dims,
     check_choice,
-    check_conv_arguments,
+    check_groups,
+    check_input,
+    check_int,
     check_mode,
-    check_pair,
     check_same_dtype,
+    check_scale,
     check_size,
+    check_weight,
     contiguous,
     make_output,
 )
-from .conv import run_winograd
+from .conv import KernelPlan, WinogradPhases, plan_call
 from .geometry import (
     PHASE_TAPS,
+    check_geometry,
     collapsed_phase_table,
     collapsed_winograd_taps,
     conv2d_output_shape,
@@ -29,6 +44,167 @@ from .geometry import (
 from .upsample import upsample_plan
 
 __all__ = ["upsample_conv2d", "upsample_add", "UPSAMPLE_CONV_ALGORITHMS"]
+
+
+class UpsampleConvGeometry(NamedTuple):
+    """upsample_conv2d's validated geometry: the upsampling's per-axis scale factors, mode
+    and align_corners, then the convolution's (pairs, and the group count)."""
+    scales: tuple
+    mode: str
+    align_corners: bool
+    stride: tuple
+    padding: tuple
+    dilation: tuple
+    groups: int
+
+
+def upsample_conv_geometry(scale_factor, mode, align_corners, stride, padding, dilation,
+                           groups):
+    """Check upsample_conv2d's geometry arguments once (:class:`UpsampleConvGeometry`)."""
+    mode, align_corners = check_mode(mode, align_corners)
+    if scale_factor is None:
+        raise ValueError("scale_factor must be given (a number or a pair), got None")
+    scales = check_scale(scale_factor, "scale_factor")
+    stride, padding, dilation = check_geometry(stride, padding, dilation)
+    return UpsampleConvGeometry(scales, mode, align_corners, stride, padding, dilation,
+                                check_int(groups, "groups", minimum=1))
+
+
+def check_upsample_conv_weight(weight_shape, c_in, groups):
+    """A convolution's weight (C_out, C_in/groups, kH, kW) for C_in channels."""
+    check_groups(groups, c_in, weight_shape[0])
+    if weight_shape[1] * groups != c_in:
+        raise ValueError(
+            f"weight has {weight_shape[1]} input channels per group x {groups} groups = "
+            f"{weight_shape[1] * groups}, but x has {c_in} channels"
+        )
+
+
+class UpsampleConvPlan(KernelPlan):
+    """How :func:`upsample_conv2d` runs one configuration with one method, decided from the
+    shapes, the dtype, the geometry and the thread count alone (as
+    :class:`suite.conv.DeconvPlan`): the output shape, the threads, the phase tables or the
+    upsampling's tables and bands, and the checks, before any work. ``prepare(weight)``
+    (:class:`suite.conv.KernelPlan`) gives the collapsed phase kernels for ``"collapsed"``
+    and the contiguous weight otherwise (Winograd transforms it inside the kernel)."""
+
+    def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
+        scales, mode, align_corners, stride, padding, dilation, groups = geometry
+        (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
+        n, c_in = input_shape[:2]
+        c_out, cig, kh, kw = weight_shape
+        self.shape = conv2d_output_shape((n, c_in, up_h, up_w), weight_shape, stride, padding,
+                                         dilation)
+        check_size(self.shape, "the output")
+        collapsible, taps = _collapsible(self.shape, weight_shape, geometry)
+        if algorithm == "winograd" and taps is None:
+            raise ValueError(
+                "algorithm='winograd' needs nearest upsampling by integer factors, a "
+                "stride-1 convolution and 2x2 collapsed kernels (e.g. x2 and 3x3 with "
+                f"padding 1); got mode={mode!r}, scale_factor={_scale_text(scales)}, kernel "
+                f"{kh}x{kw}, stride={stride}, padding={padding}, dilation={dilation}")
+        if algorithm == "collapsed" and not collapsible:
+            raise ValueError(
+                "algorithm='collapsed' needs nearest upsampling by integer factors and a "
+                f"stride-1 convolution; got mode={mode!r}, "
+                f"scale_factor={_scale_text(scales)}, stride={stride}")
+        self.algorithm = algorithm
+        self.n_threads = threads_for_work(n_threads,
+                                          2 * math.prod(self.shape) * cig * kh * kw)
+        itemsize = np.dtype(dtype).itemsize
+        if n == 0:
+            return
+        if algorithm in ("winograd", "collapsed"):
+            s_h, s_w = int(scales[0]), int(scales[1])
+            phases_h, tap_h = collapsed_phase_table(self.shape[2], s_h, kh, padding[0],
+                                                    dilation[0])
+            phases_w, tap_w = collapsed_phase_table(self.shape[3], s_w, kw, padding[1],
+                                                    dilation[1])
+            if algorithm == "winograd":
+                strides = ((c_out // groups) * cig * kh * kw, cig * kh * kw, kh * kw)
+                self._kernel = WinogradPhases(input_shape, c_out, groups, strides, taps,
+                                              phases_h, phases_w, itemsize,
+                                              self.n_threads).run
+                return
+            taps_h = np.ascontiguousarray(phases_h[:, PHASE_TAPS])
+            taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
+            self._collapse = (tap_h, taps_h, tap_w, taps_w, groups,
+                              groups * (c_out // groups) * cig * int(taps_h.sum())
+                              * int(taps_w.sum()))
+            self._phases = (phases_h, phases_w, groups,
+                            phase_gemm_images(n, phases_h, phases_w, cig, c_out // groups,
+                                              itemsize))
+            self.prepared_key = ("collapsed", tap_h.tobytes(), tap_w.tobytes())
+            self._kernel = self._collapsed
+            self._pack = self._pack_collapsed
+            return
+        plan = upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales, mode,
+                             align_corners, np.dtype(dtype).str)
+        rows = band_rows(n * groups, self.shape[2], self.shape[3], cig * kh * kw, itemsize,
+                         self.n_threads)
+        check_blas_dims(M=c_out // groups, N=rows * self.shape[3], K=cig * kh * kw,
+                        ldc=self.shape[2] * self.shape[3])
+        # Each thread keeps the upsampled rows one band reads, for every input channel of a
+        # group.
+        span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
+        check_size((self.n_threads, cig, span, up_w), "the upsampled-rows workspace")
+        conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
+                     groups, rows, self.n_threads)
+        if mode == "bilinear":
+            self._banded = (_banded.banded_bilinear_conv2d, (*plan.h, *plan.w), conv_args)
+        else:
+            self._banded = (_banded.banded_nearest_conv2d,
+                            (plan.h_index, plan.w_index, plan.w_repeat), conv_args)
+        self._kernel = self._banded_kernel
+
+    def _pack_collapsed(self, weight):
+        tap_h, taps_h, tap_w, taps_w, groups, size = self._collapse
+        packed = np.empty(size, dtype=weight.dtype)
+        _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
+                                      self.n_threads)
+        return packed
+
+    def _collapsed(self, x, packed, bias, out):
+        phases_h, phases_w, groups, images = self._phases
+        with single_threaded_blas():
+            _phase.phase_correlation(contiguous(x), packed, bias, out, phases_h, phases_w,
+                                     1, 1, groups, images, self.n_threads)
+
+    def _banded_kernel(self, x, weight, bias, out):
+        kernel, tables, conv_args = self._banded
+        with single_threaded_blas():
+            kernel(contiguous(x), weight, bias, out, *tables, *conv_args)
+
+    @staticmethod
+    def candidates(input_shape, weight_shape, geometry):
+        """The methods that apply, in the order ``"auto"`` takes the first."""
+        scales = geometry.scales
+        (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
+        shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),
+                                    weight_shape, geometry.stride, geometry.padding,
+                                    geometry.dilation)
+        check_size(shape, "the output")     # before any table of scale rows
+        collapsible, taps = _collapsible(shape, weight_shape, geometry)
+        applies = {"winograd": taps is not None, "collapsed": collapsible, "banded": True}
+        return tuple(a for a in UPSAMPLE_CONV_METHODS if applies[a])
+
+
+def _collapsible(shape, weight_shape, geometry):
+    """(nearest by integer factors into a stride-1 convolution, the Winograd taps of its
+    collapsed kernels or None) for an output of ``shape``."""
+    scales = geometry.scales
+    collapsible = (geometry.mode != "bilinear" and geometry.stride == (1, 1)
+                   and all(s.is_integer() for s in scales))
+    taps = None
+    if collapsible:
+        taps = collapsed_winograd_taps(shape[2], shape[3], int(scales[0]), int(scales[1]),
+                                       weight_shape[2], weight_shape[3], geometry.padding,
+                                       geometry.dilation)
+    return collapsible, taps
+
+
+def _scale_text(scales):
+    return repr(scales[0] if scales[0] == scales[1] else scales)
 
 
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
@@ -40,7 +216,10 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     x (N, C_in, H, W), weight (C_out, C_in/groups, kH, kW) -> (N, C_out, H_out, W_out) where
     H_out is the convolution's output size on the upsampled height floor(H*scale_factor).
 
-    algorithm (``"auto"``: the first of these that applies):
+    algorithm (``"auto"``: the measured choice that ``suite.wisdom`` records for this
+    configuration, else the first of these that applies; ``"measure"``: on the first call
+    for a configuration, time those that apply on this call's data, keep the fastest in
+    ``suite.wisdom`` and return its result, exactly that method's):
 
     * ``"winograd"``: where every collapsed kernel (below) is 2x2, as for nearest x2 + 3x3
       with padding 1: each phase by Winograd F(2x2, 2x2), a 2x2 block of outputs from a
@@ -58,87 +237,24 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
       whose tasks interpolate just the upsampled rows their band of output rows reads, into
       a buffer of their thread, and pack the columns from there; the FLOPs are the unfused
       ones, the upsampled N x C map never exists.
+
+    The plan (tables, blocking, checks) is cached per configuration; the weights are
+    collapsed (or transformed) on every call: ``suite.UpsampleConv2d`` collapses them once.
     """
     algorithm = check_choice(algorithm, "algorithm", UPSAMPLE_CONV_ALGORITHMS)
-    x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
-    c_out, c_in_per_group, kh, kw = weight.shape
-    mode, align_corners = check_mode(mode, align_corners)
-    if scale_factor is None:
-        raise ValueError("scale_factor must be given (a number or a pair), got None")
-    (up_h, up_w), scales = upsample_output_size(x.shape[2:], None, scale_factor)
-    stride = check_pair(stride, "stride", 1)
-    padding = check_pair(padding, "padding", 0)
-    dilation = check_pair(dilation, "dilation", 1)
+    x = check_input(x)
+    weight = check_weight(weight, x)
+    geometry = upsample_conv_geometry(scale_factor, mode, align_corners, stride, padding,
+                                      dilation, groups)
+    check_upsample_conv_weight(weight.shape, x.shape[1], geometry.groups)
+    bias = check_bias(bias, weight.shape[0], x.dtype)
     n_threads = effective_n_threads(num_threads)
-    n = x.shape[0]
-    shape = conv2d_output_shape((n, x.shape[1], up_h, up_w), weight.shape, stride, padding,
-                                dilation)
-    collapsible = (mode != "bilinear" and stride == (1, 1)
-                   and all(s.is_integer() for s in scales))
-    taps = None
-    if collapsible:
-        taps = collapsed_winograd_taps(shape[2], shape[3], int(scales[0]), int(scales[1]),
-                                       kh, kw, padding, dilation)
-    if algorithm == "winograd" and taps is None:
-        raise ValueError("algorithm='winograd' needs nearest upsampling by integer factors, a "
-                         "stride-1 convolution and 2x2 collapsed kernels (e.g. x2 and 3x3 "
-                         f"with padding 1); got mode={mode!r}, scale_factor={scale_factor!r}, "
-                         f"kernel {kh}x{kw}, stride={stride}, padding={padding}, "
-                         f"dilation={dilation}")
-    if algorithm == "collapsed" and not collapsible:
-        raise ValueError("algorithm='collapsed' needs nearest upsampling by integer factors "
-                         f"and a stride-1 convolution; got mode={mode!r}, "
-                         f"scale_factor={scale_factor!r}, stride={stride}")
-    if algorithm == "auto":
-        algorithm = ("winograd" if taps is not None else
-                     "collapsed" if collapsible else "banded")
-    out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
-    if n == 0:
-        return out
-    x = contiguous(x)
-    weight = contiguous(weight)
-    n_threads = threads_for_work(n_threads, 2 * shape[0] * shape[1] * shape[2] * shape[3]
-                                 * c_in_per_group * kh * kw)
-    if algorithm in ("winograd", "collapsed"):
-        s_h, s_w = int(scales[0]), int(scales[1])
-        phases_h, tap_h = collapsed_phase_table(shape[2], s_h, kh, padding[0], dilation[0])
-        phases_w, tap_w = collapsed_phase_table(shape[3], s_w, kw, padding[1], dilation[1])
-        if algorithm == "winograd":
-            cog = c_out // groups
-            strides = (cog * c_in_per_group * kh * kw, c_in_per_group * kh * kw, kh * kw)
-            run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups,
-                         n_threads)
-            return out
-        taps_h = np.ascontiguousarray(phases_h[:, PHASE_TAPS])
-        taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
-        packed = np.empty(groups * (c_out // groups) * c_in_per_group
-                          * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
-        _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
-                                      n_threads)
-        nb = phase_gemm_images(n, phases_h, phases_w, c_in_per_group, c_out // groups,
-                               x.itemsize)
-        with single_threaded_blas():
-            _phase.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
-                                     n_threads)
-        return out
-    plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners,
-                         x.dtype.str)
-    rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
-                     n_threads)
-    check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
-                    ldc=shape[2] * shape[3])
-    # Each thread keeps the upsampled rows one band reads, for every input channel of a group.
-    span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
-    check_size((n_threads, c_in_per_group, span, up_w), "the upsampled-rows workspace")
-    conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups,
-                 rows, n_threads)
-    with single_threaded_blas():
-        if mode == "bilinear":
-            _banded.banded_bilinear_conv2d(x, weight, bias, out, *plan.h, *plan.w, *conv_args)
-        else:
-            _banded.banded_nearest_conv2d(x, weight, bias, out, plan.h_index, plan.w_index,
-                                          plan.w_repeat, *conv_args)
-    return out
+    plan, measure = plan_call(UpsampleConvPlan, "upsample_conv2d", x.shape, weight.shape,
+                              x.dtype, geometry, algorithm, n_threads)
+    out = make_output(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    if measure is not None:
+        plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))
+    return plan.run(x, plan.prepare(weight), bias, out)
 
 
 def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_threads=None):
@@ -181,6 +297,7 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
     x3 = contiguous(x).reshape(n * c, h, w)
     skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
     out3 = out.reshape(n * c, out_h, out_w)
+    n_threads = threads_for_bytes(n_threads, out.nbytes)
     if mode == "bilinear":
         _upsample.bilinear_add(x3, skip3, out3, *plan.h[:2], *plan.h[2:], *plan.w[:2],
                                *plan.w[2:], n_threads)

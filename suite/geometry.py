@@ -81,11 +81,9 @@ def conv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, dilation
     )
 
 
-def deconv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
-                          dilation=1, groups=1):
-    """(N, C_out, H_out, W_out) of :func:`deconv2d`:
-    ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1`` (as ``torch.nn.ConvTranspose2d``)."""
-    stride, padding, dilation = check_geometry(stride, padding, dilation)
+def check_output_padding(output_padding, stride, dilation):
+    """A transposed convolution's output padding as a validated pair, smaller than the stride
+    or the dilation (validated pairs) along each axis."""
     output_padding = check_pair(output_padding, "output_padding", 0)
     for axis, name in enumerate(("height", "width")):
         if not (output_padding[axis] < stride[axis] or output_padding[axis] < dilation[axis]):
@@ -94,6 +92,15 @@ def deconv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, output
                 f"dimension, got output_padding={output_padding}, stride={stride}, "
                 f"dilation={dilation} ({name})"
             )
+    return output_padding
+
+
+def deconv2d_output_shape(input_shape, weight_shape, stride=1, padding=0, output_padding=0,
+                          dilation=1, groups=1):
+    """(N, C_out, H_out, W_out) of :func:`deconv2d`:
+    ``H_out = (H - 1)*sH - 2*pH + dH*(kH - 1) + opH + 1`` (as ``torch.nn.ConvTranspose2d``)."""
+    stride, padding, dilation = check_geometry(stride, padding, dilation)
+    output_padding = check_output_padding(output_padding, stride, dilation)
     n, _, h, w = check_shape(input_shape, "input_shape", (0, 1))
     _, c_out_per_group, kh, kw = check_shape(weight_shape, "weight_shape", (1, 1))
     groups = check_int(groups, "groups", minimum=1)

@@ -26,6 +26,7 @@ import functools
 import numpy as np
 
 from . import _upsample
+from ._plan import threads_for_bytes
 from ._threads import effective_n_threads
 from ._validation import (
     UPSAMPLE_MODES,
@@ -200,7 +201,8 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
         return out
     plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
     plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
-                 n_threads, streaming and out.nbytes >= STREAMING_MIN_BYTES)
+                 threads_for_bytes(n_threads, out.nbytes),
+                 streaming and out.nbytes >= STREAMING_MIN_BYTES)
     return out
 
 
@@ -232,6 +234,6 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
         return grad_x
     plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype.str)
     plan.backward(contiguous(grad_out).reshape(n * c, out_h, out_w),
-                  grad_x.reshape(n * c, h, w), n_threads)
+                  grad_x.reshape(n * c, h, w), threads_for_bytes(n_threads, grad_out.nbytes))
     return grad_x
 

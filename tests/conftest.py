@@ -36,10 +36,27 @@ def load_reference():
 
 @pytest.fixture(autouse=True)
 def _threads_for_any_work(monkeypatch):
-    """deconv2d and upsample_conv2d run layers under 10 MFLOP per thread on fewer threads;
-    the tests' small layers must still exercise every thread count, so the floor is
-    lifted for every test (tests of the floor itself set it back)."""
-    monkeypatch.setattr(importlib.import_module("suite._plan"), "MIN_FLOPS_PER_THREAD", 0)
+    """deconv2d and upsample_conv2d run layers under 10 MFLOP per thread on fewer threads,
+    the upsampling kernels maps under 256 KiB of output per thread; the tests' small layers
+    must still exercise every thread count, so the floors are lifted for every test (tests
+    of a floor itself set it back)."""
+    plan = importlib.import_module("suite._plan")
+    monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 0)
+    monkeypatch.setattr(plan, "MIN_BYTES_PER_THREAD", 0)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_wisdom(monkeypatch):
+    """No test reads or writes the user's wisdom file (``SUITE_WISDOM=0``, also for the
+    processes tests start), and each starts with no recorded choice, so ``"auto"`` runs its
+    rule unless the test itself measures (tests of the file set their own path)."""
+    monkeypatch.setenv("SUITE_WISDOM", "0")
+    monkeypatch.delenv("SUITE_WISDOM_FILE", raising=False)
+    try:
+        wisdom = importlib.import_module("suite.wisdom")
+    except ImportError:     # no build: the reference's tests still run
+        return
+    wisdom.clear()
 
 
 def load_suite():

@@ -22,7 +22,7 @@ DECONV = deconv_configs()
 CONV = conv_configs()
 DECONV_IDS = [c.id for c in DECONV]
 CONV_IDS = [c.id for c in CONV]
-ALGORITHMS = ["auto", "col2im", "phase", "winograd", "direct"]
+ALGORITHMS = ["auto", "col2im", "phase", "winograd", "direct", "measure"]
 
 dtypes = pytest.mark.parametrize("dtype", DTYPES, ids=DTYPE_IDS)
 

@@ -52,7 +52,7 @@ def assert_unchanged(arrays, copies):
 # upsample_conv2d
 # ----------------------------------------------------------------------------------------
 
-ALGORITHMS = ["auto", "winograd", "collapsed", "banded"]
+ALGORITHMS = ["auto", "winograd", "collapsed", "banded", "measure"]
 
 
 def applies(cfg, algorithm):

@@ -21,6 +21,8 @@ PACKAGE = os.path.join(ROOT, "suite")
 LAYERS = {
     "suite._buildinfo": 0,
     "suite._environment": 0,
+    "suite._timing": 0,
+    "suite._version": 0,
     "suite._validation": 1,
     "suite.geometry": 2,
     "suite.checkerboard": 2,
@@ -28,9 +30,11 @@ LAYERS = {
     "suite.cost": 4,
     "suite.reference": 0,
     "suite._threads": 4,
+    "suite.wisdom": 4.5,
     "suite.upsample": 5,
     "suite.conv": 5,
     "suite.fused": 6,
+    "suite.layers": 6.5,
     "suite": 7,
     "suite.bench": 8,
     "suite.__main__": 9,
@@ -111,6 +115,31 @@ def test_the_reference_stays_independent():
 def _run(code, *args):
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=120)
+
+
+#: Loads the tools' timing loops by file path, as a history campaign of asv does, in a
+#: process where no module of the package can be imported.
+_TIMING_BY_PATH = """
+import importlib.util, sys
+sys.modules["suite"] = None      # import suite (or anything under it) now fails
+spec = importlib.util.spec_from_file_location("timing_by_path", sys.argv[1])
+timing = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(timing)
+calls = []
+assert timing.median_seconds(lambda: calls.append(1), 0.001, min_calls=3) >= 0
+assert len(calls) >= 4 and timing.timed(lambda: None, 5) >= 0
+assert timing.calibrate(lambda: None, 0.001) >= 1
+print(sorted(m for m in sys.modules if m.startswith("suite") and sys.modules[m] is not None))
+"""
+
+
+def test_timing_loops_load_by_path_beside_any_build():
+    # one home for the loops (suite/_timing.py, standard library only), reached from
+    # suite/bench/timing.py also when that file is loaded by path without the package
+    assert _imports("suite._timing", os.path.join(PACKAGE, "_timing.py")) == set()
+    result = _run(_TIMING_BY_PATH, os.path.join(PACKAGE, "bench", "timing.py"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_import_suite_loads_no_tools():

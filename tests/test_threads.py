@@ -279,3 +279,14 @@ def test_small_layers_use_fewer_threads(monkeypatch):
     assert plan.threads_for_work(4, 0) == 1
     monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 0)
     assert plan.threads_for_work(4, 0) == 4
+
+
+def test_small_maps_upsample_on_fewer_threads(monkeypatch):
+    # the other floor the test suite lifts: at least MIN_BYTES_PER_THREAD of output per thread
+    plan = importlib.import_module("suite._plan")
+    monkeypatch.setattr(plan, "MIN_BYTES_PER_THREAD", 256 * 2**10)
+    assert plan.threads_for_bytes(2, 4 * 16 * 4) == 1               # a 2x2 map upsampled x2
+    assert plan.threads_for_bytes(2, 256 * 26 * 26 * 4) == 2        # YOLOv3's 13x13 x2
+    assert plan.threads_for_bytes(8, 3 * 256 * 2**10) == 3
+    monkeypatch.setattr(plan, "MIN_BYTES_PER_THREAD", 0)
+    assert plan.threads_for_bytes(4, 16) == 4

@@ -549,6 +549,71 @@ CASES += [
 ]
 
 
+def deconv_layer(**kw):
+    args = dict(weight=W_DECONV, bias=B3)
+    args.update(kw)
+    return suite.Deconv2d(**args)
+
+
+def upconv_layer(**kw):
+    args = dict(weight=W_CONV, bias=B6, padding=1)
+    args.update(kw)
+    return suite.UpsampleConv2d(**args)
+
+
+CASES += [
+    # --- the layer objects: arguments when made, inputs when called
+    ("Deconv2d weight list", lambda: deconv_layer(weight=W_DECONV.tolist()), TypeError,
+     "weight"),
+    ("Deconv2d weight ndim", lambda: deconv_layer(weight=W_DECONV[0]), ValueError, "weight"),
+    ("Deconv2d weight int", lambda: deconv_layer(weight=W_DECONV.astype(np.int32), bias=None),
+     TypeError, "weight"),
+    ("Deconv2d weight empty kernel", lambda: deconv_layer(weight=W_DECONV[:, :, :0]),
+     ValueError, "weight"),
+    ("Deconv2d groups divide", lambda: deconv_layer(groups=3, bias=None), ValueError,
+     "groups"),
+    ("Deconv2d groups 0", lambda: deconv_layer(groups=0), ValueError, "groups"),
+    ("Deconv2d bias shape", lambda: deconv_layer(bias=B6), ValueError, "bias"),
+    ("Deconv2d bias dtype", lambda: deconv_layer(bias=B3.astype(f64)), TypeError, "bias"),
+    ("Deconv2d stride 0", lambda: deconv_layer(stride=0), ValueError, "stride"),
+    ("Deconv2d output_padding", lambda: deconv_layer(stride=2, output_padding=2), ValueError,
+     "output_padding"),
+    ("Deconv2d algorithm unknown", lambda: deconv_layer(algorithm="fft"), ValueError,
+     "algorithm"),
+    ("Deconv2d num_threads 0", lambda: deconv_layer(num_threads=0), ValueError,
+     "num_threads"),
+    ("Deconv2d call x dtype", lambda: deconv_layer()(X.astype(f64)), TypeError, "weight"),
+    ("Deconv2d call x channels", lambda: deconv_layer()(X[:, :3]), ValueError, "weight"),
+    ("Deconv2d call padding too large", lambda: deconv_layer(padding=5)(X), ValueError,
+     "padding"),
+    ("UpsampleConv2d weight ndim", lambda: upconv_layer(weight=W_CONV[0]), ValueError,
+     "weight"),
+    ("UpsampleConv2d weight float16",
+     lambda: upconv_layer(weight=W_CONV.astype(np.float16), bias=None), TypeError, "weight"),
+    ("UpsampleConv2d groups divide", lambda: upconv_layer(groups=4, bias=None), ValueError,
+     "groups"),
+    ("UpsampleConv2d bias shape", lambda: upconv_layer(bias=B3), ValueError, "bias"),
+    ("UpsampleConv2d scale_factor None", lambda: upconv_layer(scale_factor=None), ValueError,
+     "scale_factor"),
+    ("UpsampleConv2d scale_factor 0", lambda: upconv_layer(scale_factor=0), ValueError,
+     "scale_factor"),
+    ("UpsampleConv2d mode unknown", lambda: upconv_layer(mode="bicubic"), ValueError, "mode"),
+    ("UpsampleConv2d align_corners with nearest", lambda: upconv_layer(align_corners=True),
+     ValueError, "align_corners"),
+    ("UpsampleConv2d dilation 0", lambda: upconv_layer(dilation=0), ValueError, "dilation"),
+    ("UpsampleConv2d algorithm unknown", lambda: upconv_layer(algorithm="fft"), ValueError,
+     "algorithm"),
+    ("UpsampleConv2d num_threads float", lambda: upconv_layer(num_threads=2.0), TypeError,
+     "num_threads"),
+    ("UpsampleConv2d call x dtype", lambda: upconv_layer()(X.astype(f64)), TypeError,
+     "weight"),
+    ("UpsampleConv2d call x channels", lambda: upconv_layer()(X[:, :3]), ValueError,
+     "weight|channels"),
+    ("UpsampleConv2d call winograd for stride 2",
+     lambda: upconv_layer(stride=2, algorithm="winograd")(X), ValueError, "algorithm"),
+]
+
+
 @pytest.mark.parametrize("call,exc,match", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_bad_argument_raises_naming_it(call, exc, match):
     with pytest.raises(exc, match=match):

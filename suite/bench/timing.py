@@ -1,52 +1,27 @@
-"""The timing loops every measurement here uses: calls per sample, timed samples, and the
-median of a short run. ``python -m suite compare`` samples its contestants round-robin with
-them; the asv suite (``benchmarks/common.py``) calibrates its samples and times its
-``track_`` figures with them.
+"""The timing loops of the tools: ``suite._timing`` (calls per sample, timed samples, the
+median of a short run, medians of round-robin calls), which the kernels' measured algorithm
+choice uses too.
 
-It imports nothing but the standard library: in a history campaign asv loads this file from
-the working tree beside an older build of the package.
+``benchmarks/common.py`` loads this file by path in a history campaign of asv, beside an
+older build of the package that may lack ``suite._timing``; the relative import then has no
+package to resolve against, and the loops are loaded from ``../_timing.py`` beside this
+file, the same working tree. Both files import nothing but the standard library.
 """
 
-import contextlib
-import math
-import statistics
-import time
+try:
+    from .._timing import calibrate, median_seconds, round_robin_medians, timed
+except ImportError:     # loaded by file path, not as part of the package
+    import importlib.util as _util
+    import os as _os
+    import sys as _sys
 
-__all__ = ["calibrate", "median_seconds", "timed"]
+    _path = _os.path.join(_os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))),
+                          "_timing.py")
+    _spec = _util.spec_from_file_location("_suite_tree__timing", _path)
+    _loops = _util.module_from_spec(_spec)
+    _sys.modules[_spec.name] = _loops
+    _spec.loader.exec_module(_loops)
+    calibrate, median_seconds, timed = _loops.calibrate, _loops.median_seconds, _loops.timed
+    round_robin_medians = _loops.round_robin_medians
 
-
-def timed(fn, number, context=None):
-    """Seconds for ``number`` calls of ``fn``, inside ``context()`` (entered once) if given."""
-    with context() if context is not None else contextlib.nullcontext():
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        return time.perf_counter() - start
-
-
-def calibrate(fn, sample_time, context=None, max_number=10**6):
-    """Calls per sample so that one sample takes about ``sample_time`` seconds (timeit's
-    autorange: 1, 10, 100, ... calls until a run takes a fifth of it, then scaled). The
-    first call pays for page faults, thread start-up and plan caches: call ``fn`` once
-    before."""
-    number = 1
-    while True:
-        total = timed(fn, number, context)
-        if total >= 0.2 * sample_time or number >= max_number:
-            return int(min(max_number, max(1, math.ceil(number * sample_time
-                                                         / max(total, 1e-9)))))
-        number *= 10
-
-
-def median_seconds(fn, budget, min_calls=3, max_calls=1000):
-    """Median seconds per call: one warm-up call, then at least ``min_calls`` calls and as
-    many as fit in ``budget`` seconds (at most ``max_calls``)."""
-    fn()
-    times = []
-    start = time.perf_counter()
-    while len(times) < min_calls or (time.perf_counter() - start < budget
-                                     and len(times) < max_calls):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+__all__ = ["calibrate", "median_seconds", "round_robin_medians", "timed"]
