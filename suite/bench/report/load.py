@@ -1,6 +1,7 @@
 """Reading asv results files into the report's tidy frame (one row per benchmark x parameter
 combination x machine x commit), robust to damaged input: a corrupt, truncated, foreign or
-malformed file or entry is skipped with a warning, never fatal unless nothing is left.
+malformed file or entry is skipped with a warning, never fatal unless nothing is left; and
+each machine's environment (:func:`environment_frame`).
 """
 
 import ast
@@ -255,3 +256,102 @@ def machine_environments(frame):
             packages=record.get("packages") or {}, commit=row["commit"], date=row["date"],
             recorded=True)
     return environments
+
+#: The columns of :func:`environment_frame`, in order.
+ENVIRONMENT_COLUMNS = ["machine", "cpu", "cores", "isa", "blas", "blas_version", "blas_kernel",
+                       "blas_pin", "openmp", "versions", "arch", "os", "ram_bytes", "python",
+                       "commits", "environments"]
+UNKNOWN = "unknown"
+
+
+def _text(value):
+    """A descriptive field as text ("unknown" when absent or empty)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return UNKNOWN
+    text = str(value).strip()
+    return text or UNKNOWN
+
+
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def machine_environment(results_dir):
+    """What the results directory says about each machine: ``{machine: dict}``.
+
+    Each dict merges the machine's ``machine.json`` (asv's description: ``machine``, ``cpu``,
+    ``num_cpu``, ``arch``, ``os``, ``ram``, and any further field a campaign records there),
+    the ``params`` of its results files (the same fields and the benchmarked Python), their
+    ``requirements`` with a version (``versions``: ``{package: version}``), the commits and
+    the asv environments. Unreadable files are left out (:func:`load_results` reports them).
+    """
+    results_dir = os.fspath(results_dir)
+    machines = {}
+    if not os.path.isdir(results_dir):
+        return machines
+    for machine in sorted(os.listdir(results_dir)):
+        mdir = os.path.join(results_dir, machine)
+        if not os.path.isdir(mdir):
+            continue
+        info = dict(machine=machine, versions={}, commits=set(), environments=set())
+        files = sorted(n for n in os.listdir(mdir) if n.endswith(".json"))
+        # results files first, machine.json last: the machine's own description wins
+        for name in [n for n in files if n != "machine.json"] + (
+                ["machine.json"] if "machine.json" in files else []):
+            try:
+                data = _read_json(os.path.join(mdir, name))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            if not isinstance(data, dict):
+                continue
+            if name == "machine.json":
+                info.update({k: v for k, v in data.items() if k != "version"})
+                continue
+            if not _is_result_file(data):
+                continue
+            params = data.get("params") if isinstance(data.get("params"), dict) else {}
+            info.update({k: v for k, v in params.items() if k not in info or k == "python"})
+            requirements = data.get("requirements")
+            if isinstance(requirements, dict):
+                info["versions"].update({str(k): str(v) for k, v in requirements.items()
+                                         if isinstance(v, (str, int, float)) and str(v)})
+            info["commits"].add(str(data["commit_hash"]))
+            if data.get("env_name"):
+                info["environments"].add(str(data["env_name"]))
+        machines[info.get("machine") or machine] = info
+    return machines
+
+
+def environment_row(machine, info):
+    """One row of :func:`environment_frame` from what is known of ``machine`` (a dict of
+    :func:`machine_environment`'s fields; absent ones read "unknown" or NaN)."""
+    versions = info.get("versions")
+    if isinstance(versions, dict):
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or None
+    return dict(
+        machine=str(machine), cpu=_text(info.get("cpu")),
+        cores=_number(info.get("cores", info.get("num_cpu"))),
+        isa=_text(info.get("isa")), blas=_text(info.get("blas")),
+        blas_version=_text(info.get("blas_version")),
+        blas_kernel=_text(info.get("blas_kernel")),
+        blas_pin=_text(info.get("blas_pin")), openmp=_text(info.get("openmp")),
+        versions=_text(versions), arch=_text(info.get("arch")), os=_text(info.get("os")),
+        ram_bytes=_number(info.get("ram_bytes", info.get("ram"))),
+        python=_text(info.get("python")),
+        commits=len(info.get("commits") or ()),
+        environments=_text(", ".join(sorted(info.get("environments") or ()))))
+
+
+def environment_frame(results_dir):
+    """One row per machine of ``results_dir``: :data:`ENVIRONMENT_COLUMNS` (``cpu`` model,
+    ``cores``, vector extensions ``isa``, the ``blas`` library, its ``blas_version``,
+    ``blas_kernel`` family and any ``blas_pin`` (e.g. ``OPENBLAS_CORETYPE=Haswell``; "none"
+    when recorded as unpinned), the ``openmp`` runtime, package ``versions``, ...). A field the
+    results do not record reads "unknown" (numbers: NaN)."""
+    rows = [environment_row(machine, info)
+            for machine, info in machine_environment(results_dir).items()]
+    return pd.DataFrame(rows, columns=ENVIRONMENT_COLUMNS)
