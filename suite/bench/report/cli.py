@@ -6,16 +6,19 @@ import sys
 import warnings
 
 from .derive import derive
-from .load import ReportInputError, load_results
-from .page import build_report
+from .load import ReportInputError, environment_frame, load_results
+from .page import build
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m suite report",
-                                     description="Build the HTML benchmark report from asv "
-                                                 "results.")
+    parser = argparse.ArgumentParser(
+        prog="python -m suite report",
+        description="Build the HTML benchmark report (index.html, with the tidy results as "
+                    "results.csv.gz beside it) from asv results: every machine and commit "
+                    "under --results.")
     parser.add_argument("--results", default=".asv/results",
-                        help="asv results directory (default: .asv/results)")
+                        help="asv results directory, one subdirectory per machine "
+                             "(default: .asv/results)")
     parser.add_argument("--out", default=os.path.join("reports", "latest"),
                         help="output directory (default: reports/latest)")
     args = parser.parse_args(argv)
@@ -28,7 +31,11 @@ def main(argv=None):
     for p in problems:
         print(f"warning: {p}", file=sys.stderr)
     frame = derive(frame)
-    path = build_report(frame, problems, args.out)
-    print(os.path.abspath(os.path.join(args.out, "results.csv")))
+    path, failures = build(frame, problems, args.out,
+                           environment=environment_frame(args.results),
+                           results_dir=args.results)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    print(os.path.abspath(os.path.join(os.path.dirname(path), "results.csv.gz")))
     print(os.path.abspath(path))
-    return 0
+    return 1 if failures else 0
