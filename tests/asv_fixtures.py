@@ -110,13 +110,15 @@ def _value(bench, p, speed, rng):
 
 def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=50.0,
                   benchmarks=None, layers=("dcgan-g4", "fcn8s-up2", "yolov3-up"),
-                  threads=(1, 2), dtypes=("float32",), seed=0, extra_machine=None):
+                  threads=(1, 2), dtypes=("float32",), seed=0, extra_machine=None,
+                  env="existing-py_usr_bin_python"):
     """Write ``results/<machine>/``: ``machine.json`` and one results file per commit.
 
     ``commits``: ``[(hash, date in ms, factor)]``; every time at that commit is multiplied by
     ``factor`` (a history). ``speed``: GFLOP/s of one core (times scale with 1 / speed).
     ``benchmarks``: ids of :data:`BENCHMARKS` (default all). ``extra_machine``: more fields
-    for ``machine.json``. Returns ``{(benchmark, params tuple, commit): value}``, the figures
+    for ``machine.json``. ``env``: asv's environment name (``make campaign``'s by default; a
+    history campaign's is ``virtualenv-py...``). Returns ``{(benchmark, params tuple, commit): value}``, the figures
     written."""
     rng = np.random.default_rng(seed)
     mdir = os.path.join(results, machine)
@@ -130,7 +132,6 @@ def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=5
                                                                             "bilinear"],
               "scale": [2], "peer": PEERS}
     written = {}
-    env = "existing-py_usr_bin_python"
     for commit, date, factor in commits:
         results_entries = {}
         for bench in benchmarks or BENCHMARKS:

@@ -179,6 +179,36 @@ def test_history_is_each_case_over_the_commits(fleet):
     assert summary["deconvolution"]["commits"] == "3"
 
 
+def test_history_campaign_beside_make_campaign(tmp_path):
+    # make campaign at the newest commit (every benchmark) and a history campaign over three
+    # commits (asv run A..B: its own environment, the deconvolution only) on one machine:
+    # the history is the history environment's, the other sections the newest commit's
+    # environment with the most results.
+    results = str(tmp_path / "results")
+    day = 86_400_000
+    commits = [("a" * 40, 1_790_000_000_000, 1.2), ("b" * 40, 1_790_000_000_000 + day, 1.1),
+               ("c" * 40, 1_790_000_000_000 + 2 * day, 1.0)]
+    history = asv_fixtures.write_machine(results, "box", commits, benchmarks=[DECONV],
+                                         env="virtualenv-py3.12", seed=4)
+    asv_fixtures.write_machine(results, "box", commits[-1:], seed=5)
+    asv_fixtures.write_benchmarks(results)
+    frame, problems = report.load_results(results)
+    frame = report.derive(frame)
+    path = report.build_report(frame, problems, str(tmp_path / "out"),
+                               environment=report.environment_frame(results))
+    tables = browser.page_tables(open(path, encoding="utf-8").read())
+    summary = _records(tables["history-summary"])
+    assert [(r["kernel family"], r["commits"], r["asv environment"]) for r in summary] == [
+        ("deconvolution", "3", "virtualenv-py3.12")]
+    expected = sorted(history[(b, p, "c" * 40)] / history[(b, p, "a" * 40)]
+                      for (b, p, c) in history if c == "a" * 40
+                      and not math.isnan(history[(b, p, c)]))
+    assert summary[0]["newest / oldest (geometric mean)"] == units.format_ratio(
+        np.exp(np.mean(np.log(expected))))
+    # the headline's time is the make campaign environment's (it has the fused kernel)
+    assert any("(fused)" in r["fastest on box"] for r in _records(tables["headline"]))
+
+
 def test_environment_names_the_pin_and_warns(fleet):
     sections = _sections(fleet["page"])
     env = {r[""]: r for r in _records(browser.page_tables(fleet["page"])["environment"])}

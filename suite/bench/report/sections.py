@@ -460,14 +460,14 @@ def history(frame, context):
         first_last = order[order["machine"] == machine].sort_values("date")
         last = first_last["commit"].iloc[-1]
         at_last = g[g["commit"] == last]
-        rows.append(dict(machine=machine, family=fam, cases=g["case"].nunique(),
-                         commits=g["commit"].nunique(),
+        rows.append(dict(machine=machine, family=fam, env=g["env"].iloc[0],
+                         cases=g["case"].nunique(), commits=g["commit"].nunique(),
                          change=_geomean(at_last["relative"]) if len(at_last) else math.nan,
                          best=at_last["relative"].min() if len(at_last) else math.nan,
                          worst=at_last["relative"].max() if len(at_last) else math.nan))
     out.append(html_table(pd.DataFrame(rows), {
-        "machine": "machine", "family": "kernel family", "cases": "cases",
-        "commits": "commits", "change": "newest / oldest (geometric mean)",
+        "machine": "machine", "family": "kernel family", "env": "asv environment",
+        "cases": "cases", "commits": "commits", "change": "newest / oldest (geometric mean)",
         "best": "least", "worst": "most"},
         formats={"change": format_ratio, "best": format_ratio, "worst": format_ratio,
                  "cases": lambda v: f"{v:.0f}", "commits": lambda v: f"{v:.0f}"},
