@@ -20,7 +20,8 @@ from .units import (format_axis_ratio, format_bytes, format_count, format_flops,
 #: The history's name for the peers' timings: code outside suite, so a change over suite's
 #: commits is the machine's drift.
 PEER_CONTROL = "peers (control)"
-FAMILY_COLOURS = {f: colour(i) for i, f in enumerate(FAMILIES + [PEER_CONTROL])}
+FAMILY_COLOURS = {**{f: colour(i) for i, f in enumerate(FAMILIES)}, "backward": "#777777",
+                  PEER_CONTROL: "#000000"}
 _MISSING = "not measured on this machine"
 
 
@@ -150,9 +151,20 @@ def fig_scaling(frame):
 
 
 def _roofline_series(pts):
+    """Each point's series: its kernel family, and for a deconvolution its algorithm."""
     fam = pts["family"].fillna("other")
     deconv = fam == "deconvolution"
-    return fam.where(~deconv, "deconvolution " + pts["algorithm"].fillna("").astype(str))
+    return fam.where(~deconv, "deconvolution, " + pts["algorithm"].fillna("").astype(str))
+
+
+def _series_style(series, algorithms):
+    """Colour of the series' family (as in every figure); a deconvolution's algorithm by its
+    marker."""
+    fam, _, algorithm = series.partition(", ")
+    if algorithm:
+        return FAMILY_COLOURS["deconvolution"], MARKERS[algorithms.index(algorithm)
+                                                          % len(MARKERS)]
+    return FAMILY_COLOURS.get(fam, "#000"), "o"
 
 
 def fig_roofline(frame):
@@ -178,6 +190,8 @@ def fig_roofline(frame):
     series_colour = {}
     handles = {}
     labelled = {}
+    algorithms = sorted(set(ok.loc[ok["family"] == "deconvolution", "algorithm"].dropna()
+                            .astype(str)))
     for machine, ax in panels.items():
         mine = ok[ok["machine"] == machine]
         threads = pd.to_numeric(mine["threads"], errors="coerce").max()
@@ -199,12 +213,11 @@ def fig_roofline(frame):
         pts["roof"] = np.minimum(float(gemm["value"].max()), pts["intensity"] * bw)
         pts["fraction"] = pts["executed_gflops"] / pts["roof"]
         for series, g in pts.groupby("series"):
-            if series not in series_colour:
-                series_colour[series] = len(series_colour)
-            i = series_colour[series]
-            handles[series] = ax.scatter(g["intensity"], g["executed_gflops"], s=22,
-                                         color=colour(i), marker=marker(i), zorder=3,
-                                         label=series)
+            series_colour.setdefault(series, len(series_colour))
+            shade, shape = _series_style(series, algorithms)
+            handles[series] = ax.scatter(g["intensity"], g["executed_gflops"], s=24,
+                                         color=shade, marker=shape, zorder=3, label=series,
+                                         edgecolors="white", linewidths=0.4)
         ax.set_xscale("log")
         ax.set_yscale("log")
         human_log_axis(ax, "x", lambda v: f"{v:g}")
@@ -215,7 +228,10 @@ def fig_roofline(frame):
                      fontsize=9)
         labelled[machine] = pd.concat([pts.nlargest(3, "fraction"),
                                        pts.nsmallest(2, "fraction")])
-    labels = sorted(handles, key=lambda s: series_colour[s])
+    order = FAMILIES + ["other"]
+    labels = sorted(handles, key=lambda s: (order.index(s.partition(", ")[0])
+                                            if s.partition(", ")[0] in order else len(order),
+                                            s))
     top = legend_above(fig, [handles[s] for s in labels], labels, ncol=min(len(labels), 4),
                        title="kernel (labels: the points closest to and furthest from the "
                              "roof, % of it)")

@@ -25,7 +25,7 @@ table.sortable th[aria-sort=ascending]:after{content:" \\2191";color:#000}
 table.sortable th[aria-sort=descending]:after{content:" \\2193";color:#000}
 td.t,th.t{text-align:left}.nm{color:#888;font-style:italic}
 td small{color:#555}.fail{color:#D55E00;font-weight:bold}
-figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
+.scroll{overflow-x:auto;max-width:100%}figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.85em;color:#333}
 .warn{background:#fff4e0;border-left:4px solid #E69F00;padding:.5em 1em;margin:.8em 0}
 .q{font-style:italic;color:#333}code{background:#f4f4f4;padding:0 .2em}
@@ -114,7 +114,7 @@ def html_table(table, columns, formats=None, table_id=None, fold=None, summary=N
     if more > 0:
         table = table.iloc[:MAX_ROWS]
     attr = f' id="{esc(table_id)}"' if table_id else ""
-    out = [f'<table class="sortable"{attr}><thead><tr>']
+    out = [f'<div class="scroll"><table class="sortable"{attr}><thead><tr>']
     for column, header in columns.items():
         cls = ' class="t"' if column in raw or not (
             column in formats or (column in table and _numeric(table[column]))) else ""
@@ -132,7 +132,7 @@ def html_table(table, columns, formats=None, table_id=None, fold=None, summary=N
             else:
                 cells.append(_cell(value, formats.get(column)))
         out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     if more > 0:
         out.append(f'<p class="nm">… and {more:,} more rows in results.csv.gz.</p>')
     markup = "".join(out)

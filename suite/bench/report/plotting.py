@@ -63,9 +63,9 @@ def legend_above(fig, handles, labels, ncol=None, title=None):
     ``top``."""
     if not handles:
         return 0.0
-    ncol = ncol or min(len(labels), 4)
-    rows = -(-len(labels) // ncol) + (1 if title else 0)
     width, height = fig.get_size_inches()
+    ncol = max(1, min(ncol or 4, len(labels), int(width // 1.75)))
+    rows = -(-len(labels) // ncol) + (1 if title else 0)
     band = 0.22 * rows + 0.2
     fig.set_size_inches(width, height + band)
     fig.legend(handles, labels, loc="upper center", ncol=ncol, title=title,

@@ -19,7 +19,7 @@ from .markup import esc, html_table, note, warning
 from .names import benchmark_label, case_label, commit_label, method_label, peer_label
 from .tables import (CRITERIA, ceilings_table, checkerboard_table, headline_table,
                      method_table, side_by_side)
-from .units import (format_bytes, format_count, format_flops, format_gbps, format_gflops,
+from .units import (format_bytes, format_bytes_above, format_count, format_flops, format_gbps, format_gflops,
                     format_percent, format_ratio, format_seconds, format_threads, missing)
 
 _DESCRIPTIONS = {layer.name: layer.description for layer in LAYERS}
@@ -317,8 +317,8 @@ def costs(frame, context):
         "executed_flops": format_flops, "parameters": format_count,
         "workspace_bytes": format_bytes, "memory_bytes": format_bytes,
         "time_s": format_seconds, "time_iqr_s": format_seconds,
-        "peakmem_net_bytes": format_bytes, "vs_deconv": format_ratio,
-        "threads": lambda v: f"{v:.0f}"}, table_id="methods",
+        "peakmem_net_bytes": format_bytes_above, "vs_deconv": format_ratio,
+        "threads": lambda v: f"{v:.0f}"}, table_id="methods", fold=True,
         summary=f"every layer, method and implementation ({len(view):,} rows)"))
     return "".join(out)
 

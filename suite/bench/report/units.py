@@ -68,6 +68,14 @@ def format_bytes(value):
     return _scaled(value, ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "KB")))
 
 
+def format_bytes_above(value):
+    """Memory above a baseline: as :func:`format_bytes`, and "none" at or below it (a peak
+    within the setup's own, give or take a page of the allocator)."""
+    if missing(value):
+        return NOT_MEASURED
+    return format_bytes(value) if float(value) > 0 else "none"
+
+
 def format_flops(value):
     """0 FLOP, 605 MFLOP, 2.42 GFLOP (an amount of work, not a rate)."""
     if missing(value):
