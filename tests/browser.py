@@ -10,9 +10,12 @@ browser dumps the DOM, and the probes' findings are read back from ``<body>`` at
 """
 
 import html.parser
+import os
 import re
 import shutil
 import subprocess
+
+import pytest
 
 
 class _Tables(html.parser.HTMLParser):
@@ -109,6 +112,16 @@ def browser():
     return None
 
 
+def require_browser():
+    """Skip the test without a browser, unless SUITE_REQUIRE_OPTIONAL=1 (CI installs one):
+    then its absence fails the test."""
+    if browser() is None:
+        if os.environ.get("SUITE_REQUIRE_OPTIONAL") == "1":
+            pytest.fail("no headless browser (chromium) installed, and "
+                        "SUITE_REQUIRE_OPTIONAL=1 requires one")
+        pytest.skip("no headless browser installed (apt-get install chromium)")
+
+
 def _flags(profile):
     return ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
             f"--user-data-dir={profile}", "--virtual-time-budget=10000",
@@ -140,9 +153,14 @@ def inspect_page(path, tmp_path):
 
 
 def screenshot(path, shot, tmp_path, height=6000):
-    """A ``1280 x height`` picture of the page at ``path``, saved as ``shot``."""
+    """A ``1280 x height`` picture of the page at ``path``, saved as ``shot`` and, when
+    SUITE_TEST_ARTIFACTS names a directory, copied there (CI keeps it)."""
     proc = subprocess.run([browser(), *_flags(tmp_path / "profile-shot"),
                            f"--window-size=1280,{height}", f"--screenshot={shot}",
                            path.as_uri()], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    artifacts = os.environ.get("SUITE_TEST_ARTIFACTS")
+    if artifacts:
+        os.makedirs(artifacts, exist_ok=True)
+        shutil.copy(shot, os.path.join(artifacts, shot.name))
     return shot

@@ -528,8 +528,7 @@ def test_format_number():
 def test_browser_renders_every_figure(built, tmp_path):
     # The page of a real asv run in headless Chromium: no script or console error, every
     # figure decodes, a sortable table sorts; a screenshot is kept beside the test's files.
-    if browser.browser() is None:
-        pytest.skip("no headless browser installed (apt-get install chromium)")
+    browser.require_browser()
     out, _ = built
     seen = browser.inspect_page(out / "index.html", tmp_path)
     assert seen["errors"] == []
