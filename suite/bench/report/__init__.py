@@ -19,7 +19,8 @@ splits by machine or names the one it shows.
 ``plotting``   what the figures share (panels per machine, legends, labels, PNG)
 ``figures``    the matplotlib figures
 ``markup``     the HTML pieces: style, sortable tables, folded tables, notes
-``sections``   the page's sections, each ``(frame, context) -> html``
+``sections``   the sections that draw the measurements, each ``(frame, context) -> html``
+``overview``   the sections in words: headline, environment, machines, gaps, methodology
 ``page``       the section registry and :func:`build_report`
 ``cli``        :func:`main`, the command line
 ``constants``  benchmark ids, palette, method order, "not measured", :class:`NotMeasured`

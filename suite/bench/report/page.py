@@ -18,6 +18,7 @@ from typing import Callable
 
 import pandas as pd
 
+from . import overview as O
 from . import sections as S
 from .constants import NotMeasured
 from .derive import machines
@@ -41,14 +42,14 @@ class Section:
 
 #: The page's sections, in order.
 SECTIONS = [
-    Section("headline", "In short: the cheapest way to enlarge each layer", S.headline,
+    Section("headline", "In short: the cheapest way to enlarge each layer", O.headline,
             "For each layer, which of deconvolution, nearest, bilinear and upsample + "
             "convolution costs least in time, FLOPs, parameters and memory, and by how "
             "much?"),
-    Section("environment", "Machines and their environment", S.environment,
+    Section("environment", "Machines and their environment", O.environment,
             "What ran the benchmarks: CPU, vector extensions, BLAS and its kernels, OpenMP, "
             "versions."),
-    Section("machines", "Machines side by side", S.machines_side_by_side,
+    Section("machines", "Machines side by side", O.machines_side_by_side,
             "How do the machines compare on the same benchmarks, and what are their "
             "ceilings?"),
     Section("costs", "Deconvolution vs upsampling, layer by layer", S.costs,
@@ -66,9 +67,9 @@ SECTIONS = [
             "Which deconvolution geometries overlap unevenly?"),
     Section("profile", "Where the time goes", S.where_the_time_goes,
             "Which stage of each kernel takes the time?"),
-    Section("missing", "Failed and not measured", S.not_measured,
+    Section("missing", "Failed and not measured", O.not_measured,
             "What did the campaign not measure, and what failed?"),
-    Section("methodology", "Methodology", S.methodology, "How were these figures made?"),
+    Section("methodology", "Methodology", O.methodology, "How were these figures made?"),
 ]
 
 
