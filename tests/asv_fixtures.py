@@ -44,10 +44,14 @@ BENCHMARKS = {
     "bench_peers.TorchCounterpart.time_counterpart": (["layer", "counterpart", "dtype",
                                                        "threads"], "seconds"),
     "bench_peers.Cv2Resize.time_resize": (["layer", "mode", "dtype", "threads"], "seconds"),
+    # a peer class the report has never heard of: compared by its parameters alone
+    "bench_peers.EngineCounterpart.time_counterpart": (["layer", "counterpart", "engine",
+                                                        "dtype", "threads"], "seconds"),
 }
 ALGORITHMS = ["auto", "col2im", "phase"]
 COUNTERPARTS = ["nearest", "bilinear", "nearest+conv3x3", "bilinear+conv3x3", "nearest+add"]
 PEERS = ["torch", "torch-im2col"]
+ENGINES = ["onnxruntime", "openvino"]
 RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
                   "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat"]
 
@@ -83,12 +87,15 @@ def _value(bench, p, speed, rng):
         seconds = _cost_time(cost, algorithm, threads, speed)
         if cls == "PeerDeconv2d":
             seconds *= {"torch": 1.6, "torch-im2col": 2.1}.get(p["peer"], 30.0)
-    elif cls in ("Counterpart", "CounterpartPeakMem", "TorchCounterpart"):
+    elif cls in ("Counterpart", "CounterpartPeakMem", "TorchCounterpart",
+                 "EngineCounterpart"):
         if p["counterpart"] not in priced:
             return SKIP
         seconds = _cost_time(priced[p["counterpart"]], "unfused", threads, speed)
         if cls == "TorchCounterpart":
             seconds *= 3.0
+        elif cls == "EngineCounterpart":
+            seconds *= {"onnxruntime": 1.3, "openvino": 0.8}[p["engine"]]
     elif cls == "UpsampleConv2d":
         kind = f"{p['mode']}+conv3x3"
         if kind not in priced:
@@ -130,7 +137,7 @@ def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=5
     values = {"layer": list(layers), "dtype": list(dtypes), "threads": list(threads),
               "algorithm": ALGORITHMS, "counterpart": COUNTERPARTS, "mode": ["nearest",
                                                                             "bilinear"],
-              "scale": [2], "peer": PEERS}
+              "scale": [2], "peer": PEERS, "engine": ENGINES}
     written = {}
     for commit, date, factor in commits:
         results_entries = {}

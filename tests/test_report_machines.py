@@ -233,6 +233,23 @@ def test_environment_frame_columns(fleet):
     assert env.loc["beta", "versions"] == "numpy 2.3.0"
 
 
+def test_a_new_peer_class_is_compared_by_its_parameters(fleet):
+    # EngineCounterpart (tests/asv_fixtures.py) is unknown to the report: its engine
+    # parameter names the peer, its counterpart the operation suite's timing is found by
+    summary = _records(browser.page_tables(fleet["page"])["peers-summary"])
+    newest = _newest(fleet["written"], "alpha")
+    for engine, label in (("onnxruntime", "ONNX Runtime"), ("openvino", "OpenVINO")):
+        ratios = [v / newest[(COUNTERPART, (p[0], p[1], p[3], p[4]))]
+                  for (b, p), v in newest.items()
+                  if b.endswith("EngineCounterpart.time_counterpart") and p[2] == engine
+                  and p[1] == "nearest+conv3x3" and not math.isnan(v)]
+        row = [r for r in summary if r["peer"] == label and r["machine"] == "alpha"
+               and r["operation"] == method_label("nearest+conv3x3")]
+        assert len(row) == 1 and row[0]["cases"] == str(len(ratios))
+        assert row[0]["peer / suite (geometric mean)"] == units.format_ratio(
+            np.exp(np.mean(np.log(ratios))))
+
+
 def test_absent_benchmarks_are_named_per_machine(fleet):
     tables = browser.page_tables(fleet["page"])
     absent = {r["benchmark"]: r["no result on"] for r in _records(tables["absent"])}

@@ -13,8 +13,9 @@ from suite import cost as C
 
 from .. import costs
 from ..catalogue import get_layer
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV, GEMM, PARAM_COLUMNS,
+from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV, GEMM,
                         PEAKMEM_BASELINE, PEERS)
+from .load import parameter_columns
 from .names import class_name, family
 
 
@@ -105,10 +106,11 @@ def _ceilings(frame):
             copy.rename(columns={"value": "ceiling_gbps"}))
 
 
-def _key(frame, exclude):
-    names = [c for c in PARAM_COLUMNS + ["machine", "commit", "env", "benchmark"]
-             if c not in exclude and c in frame]
-    return names
+def _key(frame, parameters, exclude):
+    """The columns that tell one measured case from another (``parameters``: the
+    benchmarks' parameter columns), less ``exclude``."""
+    return [c for c in list(parameters) + ["machine", "commit", "env", "benchmark"]
+            if c not in exclude and c in frame]
 
 
 def derive(frame):
@@ -128,6 +130,7 @@ def derive(frame):
     peer and what it computes, as suite's timing of it names it). ``peakmem_net`` (peakmem
     rows: peak RSS minus the class's empty-body baseline).
     """
+    parameters = parameter_columns(frame)
     frame = frame.copy()
     cols = ["useful_flops", "executed_flops", "min_bytes", "workspace_bytes", "cost_params"]
     for c in cols:
@@ -169,8 +172,9 @@ def derive(frame):
     frame["efficiency"] = math.nan
     time_ok = frame[(frame["kind"] == "time") & (frame["status"] == "ok")
                     & frame["threads"].notna()]
-    key = _key(frame, {"threads"})
-    one = time_ok[time_ok["threads"] == 1][key + ["value"]].rename(columns={"value": "_t1"})
+    key = _key(frame, parameters, {"threads"})
+    one = (time_ok[time_ok["threads"] == 1][key + ["value"]].rename(columns={"value": "_t1"})
+           .drop_duplicates(key))
     if len(one):
         merged = frame[key].astype(str).merge(one.astype({c: str for c in key}),
                                                on=key, how="left")
@@ -209,11 +213,12 @@ def derive(frame):
     pm = frame[(frame["kind"] == "peakmem") & (frame["status"] == "ok")]
     base = pm[pm["benchmark"].str.endswith(PEAKMEM_BASELINE)]
     if len(base):
-        bkey = _key(frame, set()) + []
+        bkey = _key(frame, parameters, set())
         bkey.remove("benchmark")
         bkey = bkey + ["_class"]
         frame["_class"] = frame["benchmark"].str.rsplit(".", n=1).str[0]
-        b = frame.loc[base.index, bkey + ["value"]].rename(columns={"value": "_base"})
+        b = (frame.loc[base.index, bkey + ["value"]].rename(columns={"value": "_base"})
+             .drop_duplicates(bkey))
         merged = frame[bkey].astype(str).merge(b.astype({c: str for c in bkey}), on=bkey,
                                                how="left")
         net = frame["value"].to_numpy() - merged["_base"].astype(float).to_numpy()
@@ -273,12 +278,17 @@ def our_case(row):
 _CLASS_PEERS = {"TorchCounterpart": "torch", "Cv2Resize": "cv2"}
 
 
+#: Parameters that name the peer a ``bench_peers`` class times, in the order looked for.
+PEER_PARAMETERS = ("peer", "engine", "backend", "library")
+
+
 def peer_name(row):
-    """The peer a ``bench_peers`` row times: its ``peer`` parameter, else the one its class
-    names (:data:`_CLASS_PEERS`, else the class name)."""
-    peer = row.get("peer")
-    if isinstance(peer, str) and peer:
-        return peer
+    """The peer a ``bench_peers`` row times: its :data:`PEER_PARAMETERS` parameter, else the
+    one its class names (:data:`_CLASS_PEERS`, else the class name)."""
+    for name in PEER_PARAMETERS:
+        peer = row.get(name)
+        if isinstance(peer, str) and peer:
+            return peer
     cls = class_name(row["benchmark"])
     cls = cls[:-len("PeakMem")] if cls.endswith("PeakMem") else cls
     return _CLASS_PEERS.get(cls, cls)

@@ -21,6 +21,20 @@ RESULT_COLUMNS_DEFAULT = ["result", "params", "version", "started_at", "duration
                           "stats_number", "stats_repeat", "samples", "profile"]
 
 
+#: The columns of :func:`load_results`'s frame that are not a benchmark parameter (every
+#: other column is one: a benchmark's ``param_names``).
+RESULT_FIELDS = ("machine", "commit", "env", "file", "date", "cpu", "num_cpu", "arch", "os",
+                 "ram", "python", "benchmark", "group", "method", "kind", "unit", "params",
+                 "value", "status", "q25", "q75", "iqr", "ci99_lo", "ci99_hi", "number",
+                 "repeat")
+
+
+def parameter_columns(frame):
+    """The benchmark parameters among ``frame``'s columns (as loaded: before
+    :func:`~.derive.derive` adds its own)."""
+    return [c for c in frame.columns if c not in RESULT_FIELDS]
+
+
 class ReportInputError(ValueError):
     """The results directory is missing, empty or holds no usable asv result."""
 
