@@ -179,6 +179,21 @@ def test_history_is_each_case_over_the_commits(fleet):
     assert summary["deconvolution"]["commits"] == "3"
 
 
+def test_machines_with_the_same_peers_and_commit(tmp_path):
+    # Two machines that measured the same benchmarks, peers included, at the same commit
+    # (the peers figure once crashed on such results).
+    results = str(tmp_path / "results")
+    commit = [("e" * 40, 1_790_000_000_000, 1.0)]
+    for i, machine in enumerate(("one", "two")):
+        asv_fixtures.write_machine(results, machine, commit, speed=40.0 + 20 * i, seed=i)
+    asv_fixtures.write_benchmarks(results)
+    frame, problems = report.load_results(results)
+    path, failures = report.build(report.derive(frame), problems, str(tmp_path / "out"))
+    assert failures == []
+    peers = _sections(open(path, encoding="utf-8").read())["peers"]
+    assert "<figure>" in peers and "one" in peers and "two" in peers
+
+
 def test_history_campaign_beside_make_campaign(tmp_path):
     # make campaign at the newest commit (every benchmark) and a history campaign over three
     # commits (asv run A..B: its own environment, the deconvolution only) on one machine:
