@@ -287,9 +287,9 @@ def fig_peers(frame):
 
 def history_frame(frame):
     """The timings measured at two or more commits, per machine in the environment with the
-    most commits: ``machine``, ``env``, ``case``, ``family`` (the peers':
-    :data:`PEER_CONTROL`), ``commit``, ``date``, ``value`` and ``relative`` (to the same
-    case's time at the machine's oldest commit that measured it)."""
+    most commits: their rows of ``frame`` with ``case`` (benchmark and parameters),
+    ``family`` (the peers': :data:`PEER_CONTROL`) and ``relative`` (to the same case's time
+    at the machine's oldest commit that measured it)."""
     ok = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
     parts = []
     for machine in machines(ok):
@@ -308,8 +308,7 @@ def history_frame(frame):
         peer = mine["benchmark"].str.startswith(PEERS + ".")
         mine = mine.assign(relative=mine["value"] / mine["case"].map(first),
                            family=mine["family"].where(~peer, PEER_CONTROL).fillna("other"))
-        parts.append(mine[["machine", "env", "case", "benchmark", "params", "family",
-                           "commit", "date", "value", "relative"]])
+        parts.append(mine)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 

@@ -85,6 +85,15 @@ def register(section, after=None):
     SECTIONS.insert(index, section)
 
 
+#: The packages whose versions the methodology lists: name -> the distributions that
+#: install it.
+REPORT_PACKAGES = {"suite": ("suite",), "numpy": ("numpy",), "scipy": ("scipy",),
+                   "pandas": ("pandas",), "matplotlib": ("matplotlib",), "asv": ("asv",),
+                   "threadpoolctl": ("threadpoolctl",), "torch": ("torch",),
+                   "cv2": ("opencv-python", "opencv-python-headless", "opencv-contrib-python"),
+                   "onnxruntime": ("onnxruntime",), "openvino": ("openvino",)}
+
+
 @dataclass
 class Context:
     """What sections share: the machines' ``environment`` (one row per machine,
@@ -128,15 +137,19 @@ class Context:
 
     @staticmethod
     def report_versions():
-        """Versions of the packages in the environment that builds the page."""
+        """Versions of the packages in the environment that builds the page (from their
+        installed metadata: nothing is imported)."""
+        from importlib import metadata
+
         out = {}
-        for name in ("suite", "numpy", "scipy", "pandas", "matplotlib", "asv", "threadpoolctl",
-                     "torch", "cv2", "onnxruntime", "openvino"):
-            try:
-                module = __import__(name)
-                out[name] = str(getattr(module, "__version__", "?"))
-            except Exception:
-                out[name] = "not installed"
+        for name, distributions in REPORT_PACKAGES.items():
+            out[name] = "not installed"
+            for distribution in distributions:
+                try:
+                    out[name] = metadata.version(distribution)
+                    break
+                except metadata.PackageNotFoundError:
+                    continue
         out["python"] = platform.python_version()
         return out
 

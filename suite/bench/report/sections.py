@@ -250,8 +250,9 @@ def history(frame, context):
     hist = hist.copy()
     hist["what"] = [benchmark_label(b) for b in hist["benchmark"]]
     hist["commit_name"] = [commit_label(c, d) for c, d in zip(hist["commit"], hist["date"])]
+    hist["case_name"] = [case_label(r) for _, r in hist.iterrows()]
     out.append(html_table(hist, {"machine": "machine", "what": "kernel",
-                                 "params": "parameters", "commit_name": "commit",
+                                 "case_name": "case", "commit_name": "commit",
                                  "value": "median time", "relative": "vs oldest"},
                           formats={"value": format_seconds, "relative": format_ratio},
                           table_id="history",
