@@ -42,8 +42,8 @@ Conventions of the frame
 # The names the tests and other tools use stay importable from here; __all__ is the public
 # part.
 from .cli import main  # noqa: F401
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, GEMM,  # noqa: F401
-                        METHOD_COLOURS, METHODS, NOT_MEASURED, PALETTE, PARAM_COLUMNS,
+from .constants import (COPY, COUNTERPART_TIME, CSV, DECONV_TIME, GEMM,  # noqa: F401
+                        METHOD_COLOURS, METHODS, NOT_MEASURED, PAGE, PALETTE, PARAM_COLUMNS,
                         NotMeasured)
 from .derive import derive, peer_name  # noqa: F401
 from .figures import (fig_checkerboard, fig_costs, fig_history, fig_machines,  # noqa: F401
@@ -51,7 +51,7 @@ from .figures import (fig_checkerboard, fig_costs, fig_history, fig_machines,  #
 from .load import (RESULT_COLUMNS_DEFAULT, ReportInputError, environment_frame,  # noqa: F401
                    load_results, machine_environment, machine_environments)
 from .markup import html_table  # noqa: F401
-from .page import CSV, PAGE, SECTIONS, Section, build, build_report, register  # noqa: F401
+from .page import SECTIONS, Section, build, build_report, register  # noqa: F401
 from .tables import checkerboard_table, headline_table, method_table  # noqa: F401
 from .units import (format_bytes, format_flops, format_number, format_ratio,  # noqa: F401
                     format_seconds)

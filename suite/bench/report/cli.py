@@ -5,6 +5,7 @@ import os
 import sys
 import warnings
 
+from .constants import CSV, PAGE
 from .derive import derive
 from .load import ReportInputError, environment_frame, load_results
 from .page import build
@@ -13,9 +14,9 @@ from .page import build
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m suite report",
-        description="Build the HTML benchmark report (index.html, with the tidy results as "
-                    "results.csv.gz beside it) from asv results: every machine and commit "
-                    "under --results.")
+        description=f"Build the HTML benchmark report ({PAGE}, with the tidy results as "
+                    f"{CSV} beside it) from asv results: every machine and commit under "
+                    "--results.")
     parser.add_argument("--results", default=".asv/results",
                         help="asv results directory, one subdirectory per machine "
                              "(default: .asv/results)")
@@ -36,6 +37,6 @@ def main(argv=None):
                            results_dir=args.results)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)
-    print(os.path.abspath(os.path.join(os.path.dirname(path), "results.csv.gz")))
+    print(os.path.abspath(os.path.join(os.path.dirname(path), CSV)))
     print(os.path.abspath(path))
     return 1 if failures else 0

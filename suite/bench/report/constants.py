@@ -17,6 +17,10 @@ PARAM_COLUMNS = ["layer", "counterpart", "mode", "algorithm", "peer", "conv", "g
 
 NOT_MEASURED = "not measured"
 
+#: The files a report writes into its directory: the page and the tidy frame beside it.
+PAGE = "index.html"
+CSV = "results.csv.gz"
+
 #: The asv benchmarks the report picks out by name (benchmarks/bench_*.py).
 GEMM = "bench_ceilings.Gemm.track_gemm_gflops"
 COPY = "bench_ceilings.Copy.track_copy_gbps"

@@ -6,7 +6,7 @@ tables, figures and notes.
 import html
 import math
 
-from .constants import NOT_MEASURED
+from .constants import CSV, NOT_MEASURED
 from .units import format_number, missing
 
 CSS = """
@@ -134,7 +134,7 @@ def html_table(table, columns, formats=None, table_id=None, fold=None, summary=N
         out.append("<tr>" + "".join(cells) + "</tr>")
     out.append("</tbody></table></div>")
     if more > 0:
-        out.append(f'<p class="nm">… and {more:,} more rows in results.csv.gz.</p>')
+        out.append(f'<p class="nm">… and {more:,} more rows in {CSV}.</p>')
     markup = "".join(out)
     if fold or (fold is None and len(table) > FOLD_ROWS):
         return details(summary or f"table of {len(table):,} rows", markup)

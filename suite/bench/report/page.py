@@ -20,16 +20,12 @@ import pandas as pd
 
 from . import overview as O
 from . import sections as S
-from .constants import NotMeasured
+from .constants import CSV, PAGE, NotMeasured
 from .derive import machines
 from .load import UNKNOWN, environment_row
 from .markup import CSS, SORT_SCRIPT, esc, img, note, warning
 from .names import commit_label
 from .units import plural
-
-#: File names written into the output directory.
-PAGE = "index.html"
-CSV = "results.csv.gz"
 
 
 @dataclass(frozen=True)
