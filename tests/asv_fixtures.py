@@ -45,9 +45,12 @@ BENCHMARKS = {
                                                        "threads"], "seconds"),
     "bench_peers.Cv2Resize.time_resize": (["layer", "mode", "dtype", "threads"], "seconds"),
     # a peer class the report has never heard of: compared by its parameters alone
-    "bench_peers.EngineCounterpart.time_counterpart": (["layer", "counterpart", "engine",
-                                                        "dtype", "threads"], "seconds"),
+    "bench_peers.NewEngineCounterpart.time_counterpart": (["layer", "counterpart", "engine",
+                                                           "dtype", "threads"], "seconds"),
 }
+#: What a campaign records of its environment (benchmarks/bench_ceilings.py, Environment):
+#: the benchmark, and its one parameter's fields (suite._environment.describe()).
+ENVIRONMENT = "bench_ceilings.Environment.track_blas_vector_bits"
 ALGORITHMS = ["auto", "col2im", "phase"]
 COUNTERPARTS = ["nearest", "bilinear", "nearest+conv3x3", "bilinear+conv3x3", "nearest+add"]
 PEERS = ["torch", "torch-im2col"]
@@ -88,13 +91,13 @@ def _value(bench, p, speed, rng):
         if cls == "PeerDeconv2d":
             seconds *= {"torch": 1.6, "torch-im2col": 2.1}.get(p["peer"], 30.0)
     elif cls in ("Counterpart", "CounterpartPeakMem", "TorchCounterpart",
-                 "EngineCounterpart"):
+                 "NewEngineCounterpart"):
         if p["counterpart"] not in priced:
             return SKIP
         seconds = _cost_time(priced[p["counterpart"]], "unfused", threads, speed)
         if cls == "TorchCounterpart":
             seconds *= 3.0
-        elif cls == "EngineCounterpart":
+        elif cls == "NewEngineCounterpart":
             seconds *= {"onnxruntime": 1.3, "openvino": 0.8}[p["engine"]]
     elif cls == "UpsampleConv2d":
         kind = f"{p['mode']}+conv3x3"
@@ -118,14 +121,16 @@ def _value(bench, p, speed, rng):
 def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=50.0,
                   benchmarks=None, layers=("dcgan-g4", "fcn8s-up2", "yolov3-up"),
                   threads=(1, 2), dtypes=("float32",), seed=0, extra_machine=None,
-                  env="existing-py_usr_bin_python"):
+                  env="existing-py_usr_bin_python", environment=None):
     """Write ``results/<machine>/``: ``machine.json`` and one results file per commit.
 
     ``commits``: ``[(hash, date in ms, factor)]``; every time at that commit is multiplied by
     ``factor`` (a history). ``speed``: GFLOP/s of one core (times scale with 1 / speed).
     ``benchmarks``: ids of :data:`BENCHMARKS` (default all). ``extra_machine``: more fields
     for ``machine.json``. ``env``: asv's environment name (``make campaign``'s by default; a
-    history campaign's is ``virtualenv-py...``). Returns ``{(benchmark, params tuple, commit): value}``, the figures
+    history campaign's is ``virtualenv-py...``). ``environment``: a record of the machine's
+    environment (``suite._environment.describe()``'s fields), stored as the campaign stores
+    it. Returns ``{(benchmark, params tuple, commit): value}``, the figures
     written."""
     rng = np.random.default_rng(seed)
     mdir = os.path.join(results, machine)
@@ -160,6 +165,10 @@ def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=5
                 [None if s is None else v - s / 2 for v, s in zip(figures, spread)],
                 [None if s is None else v + s / 2 for v, s in zip(figures, spread)],
                 [10] * len(figures), [20] * len(figures)]
+        if environment is not None:
+            text = json.dumps(environment, sort_keys=True, separators=(",", ":"))
+            width = (environment.get("blas") or {}).get("kernel_width")
+            results_entries[ENVIRONMENT] = [[width], [[repr(text)]], "0" * 64, date, 1.0]
         data = {"commit_hash": commit, "env_name": env, "date": date,
                 "params": {k: v for k, v in info.items() if k != "version"},
                 "python": "3.12", "requirements": {"numpy": "2.3.0"}, "env_vars": {},
@@ -172,14 +181,26 @@ def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=5
 
 
 def write_benchmarks(results):
-    """``results/benchmarks.json``: the parameter names and units of :data:`BENCHMARKS`."""
+    """``results/benchmarks.json``: the parameter names and units of :data:`BENCHMARKS` (and
+    of the environment record)."""
     data = {}
-    for bench, (names, unit) in BENCHMARKS.items():
+    for bench, (names, unit) in {**BENCHMARKS, ENVIRONMENT: (["environment"], "bits")}.items():
         data[bench] = {"name": bench, "param_names": names, "unit": unit,
                        "type": bench.split(".")[-1].split("_")[0], "version": "0" * 64}
     data["version"] = 2
     with open(os.path.join(results, "benchmarks.json"), "w", encoding="utf-8") as f:
         json.dump(data, f)
+
+
+#: beta's record: an AVX-512 CPU whose OpenBLAS is pinned to its AVX2 kernels.
+BETA_ENVIRONMENT = {
+    "cpu_model": "Beta CPU 100 (recorded)", "cpu_count": 4, "machine": "x86_64",
+    "vector_extensions": ["AVX2", "FMA", "AVX-512F"], "vector_width": 512,
+    "blas": {"library": "openblas", "version": "0.3.30", "kernels": "Haswell",
+             "kernel_isa": "AVX2", "kernel_width": 256},
+    "pins": {"OPENBLAS_CORETYPE": "Haswell"}, "thread_variables": {},
+    "openmp": [{"library": "libgomp.so.1", "version": None, "threads": 4}],
+    "packages": {"numpy": "2.3.0", "scipy": "1.16.0"}}
 
 
 def fleet(results, n_machines=3):
@@ -188,7 +209,8 @@ def fleet(results, n_machines=3):
     * ``alpha``: every benchmark, threads 1 and 2, three commits (a history, the newest 10%
       faster than the oldest);
     * ``beta``: no peers, no fused kernel, threads 1, 2 and 4, two layers, the newest of
-      alpha's commits only, pinned to a BLAS kernel in machine.json;
+      alpha's commits only, with a record of its environment (:data:`BETA_ENVIRONMENT`: a
+      pinned BLAS);
     * ``gamma``: kernels and ceilings only, one thread, another commit (a branch).
 
     Returns ``{machine: written figures}``."""
@@ -203,8 +225,7 @@ def fleet(results, n_machines=3):
         results, "beta", alpha_commits[-1:], cpu="Beta CPU 100", cores=4, speed=20.0,
         benchmarks=[b for b in ids if "peers" not in b and "fused" not in b],
         layers=("dcgan-g4", "fcn8s-up2"), threads=(1, 2, 4), seed=2,
-        extra_machine=dict(blas="openblas", blas_version="0.3.30", blas_kernel="Haswell",
-                           blas_pin="OPENBLAS_CORETYPE=Haswell", isa="avx2, fma"))
+        environment=BETA_ENVIRONMENT)
     if n_machines >= 3:
         written["gamma"] = write_machine(
             results, "gamma", [("d" * 40, t0 + 3 * day, 1.0)], cpu="Gamma CPU", cores=1,

@@ -32,7 +32,7 @@ require_module("matplotlib")
 
 from suite.bench import report  # noqa: E402
 from suite.bench.report.names import benchmark_label  # noqa: E402
-from suite.bench.report.units import format_bytes, format_seconds  # noqa: E402
+from suite.bench.report.units import format_seconds  # noqa: E402
 
 BENCH = r"^bench_ceilings|^bench_upsample\.Upsample\.time_upsample"
 UPSAMPLE = "bench_upsample.Upsample.time_upsample"
@@ -412,11 +412,19 @@ def test_html_tables_equal_the_frame(asv_results, built):
     env = {r[0]: r[1] for r in tables["environment"][1:]}
     with open(os.path.join(asv_results[0], "testbox", "machine.json"), encoding="utf-8") as f:
         machine = json.load(f)
-    for field, name in (("cpu", "CPU"), ("num_cpu", "cores"), ("os", "OS"),
-                        ("arch", "architecture")):
+    for field, name in (("num_cpu", "cores"), ("os", "OS"), ("arch", "architecture")):
         assert env[name] == (str(machine[field]) if machine.get(field) else "unknown")
-    assert env["RAM"] == (format_bytes(float(machine["ram"])) if machine.get("ram")
-                          else "unknown")
+    # the campaign's own record of its environment (bench_ceilings.Environment), which the
+    # asv run above made on this machine
+    from suite import _environment
+
+    here = _environment.describe()
+    assert env["CPU"] == (here["cpu_model"] or machine.get("cpu") or "unknown")
+    assert env["vector extensions"] == (", ".join(here["vector_extensions"]) or "unknown")
+    assert env["BLAS kernels"].startswith(here["blas"]["kernels"])
+    assert env["BLAS"] == f"{here['blas']['library']} {here['blas']['version']}"
+    assert env["BLAS pin"] == (", ".join(f"{k}={v}" for k, v in sorted(here["pins"].items()))
+                               or "none")
     # the upsample timings in the roofline table: each row's time is the frame's
     roof = tables.get("roofline")
     if roof is not None:

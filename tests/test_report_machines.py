@@ -227,8 +227,15 @@ def test_history_campaign_beside_make_campaign(tmp_path):
 def test_environment_names_the_pin_and_warns(fleet):
     sections = _sections(fleet["page"])
     env = {r[""]: r for r in _records(browser.page_tables(fleet["page"])["environment"])}
+    # beta's record (asv_fixtures.BETA_ENVIRONMENT) wins over asv's machine.json
     assert env["BLAS pin"]["beta"] == "OPENBLAS_CORETYPE=Haswell"
-    assert env["BLAS kernels"]["beta"] == "Haswell"
+    assert env["BLAS kernels"]["beta"] == "Haswell (AVX2, 256-bit)"
+    assert env["BLAS"]["beta"] == "openblas 0.3.30"
+    assert env["vector extensions"]["beta"] == "AVX2, FMA, AVX-512F"
+    assert env["OpenMP runtime"]["beta"] == "libgomp.so.1"
+    assert env["CPU"]["beta"] == "Beta CPU 100 (recorded)"
+    assert env["package versions"]["beta"] == "numpy 2.3.0, scipy 1.16.0"
+    # alpha recorded nothing: asv's description, unknown elsewhere
     assert env["BLAS kernels"]["alpha"] == "unknown"
     assert env["CPU"]["alpha"] == "Alpha CPU 9000"
     assert "beta: the BLAS is pinned" in sections["environment"]
@@ -243,20 +250,23 @@ def test_environment_frame_columns(fleet):
     env = env.set_index("machine")
     assert sorted(env.index) == fleet["machines"]
     assert env.loc["alpha", "cores"] == 2 and env.loc["beta", "cores"] == 4
-    assert env.loc["alpha", "isa"] == "unknown" and env.loc["beta", "isa"] == "avx2, fma"
+    assert env.loc["alpha", "isa"] == "unknown"
+    assert env.loc["beta", "isa"] == "AVX2, FMA, AVX-512F"
+    assert env.loc["beta", "blas_pin"] == "OPENBLAS_CORETYPE=Haswell"
     assert env.loc["alpha", "commits"] == 3
-    assert env.loc["beta", "versions"] == "numpy 2.3.0"
+    assert env.loc["beta", "versions"] == "numpy 2.3.0, scipy 1.16.0"
+    assert env.loc["alpha", "versions"] == "numpy 2.3.0"          # asv's requirements
 
 
 def test_a_new_peer_class_is_compared_by_its_parameters(fleet):
-    # EngineCounterpart (tests/asv_fixtures.py) is unknown to the report: its engine
+    # NewEngineCounterpart (tests/asv_fixtures.py) is unknown to the report: its engine
     # parameter names the peer, its counterpart the operation suite's timing is found by
     summary = _records(browser.page_tables(fleet["page"])["peers-summary"])
     newest = _newest(fleet["written"], "alpha")
     for engine, label in (("onnxruntime", "ONNX Runtime"), ("openvino", "OpenVINO")):
         ratios = [v / newest[(COUNTERPART, (p[0], p[1], p[3], p[4]))]
                   for (b, p), v in newest.items()
-                  if b.endswith("EngineCounterpart.time_counterpart") and p[2] == engine
+                  if b.endswith("NewEngineCounterpart.time_counterpart") and p[2] == engine
                   and p[1] == "nearest+conv3x3" and not math.isnan(v)]
         row = [r for r in summary if r["peer"] == label and r["machine"] == "alpha"
                and r["operation"] == method_label("nearest+conv3x3")]

@@ -31,9 +31,9 @@ def main(argv=None):
             raise SystemExit(f"python -m suite report: {exc}") from None
     for p in problems:
         print(f"warning: {p}", file=sys.stderr)
+    environment = environment_frame(args.results, frame)
     frame = derive(frame)
-    path, failures = build(frame, problems, args.out,
-                           environment=environment_frame(args.results),
+    path, failures = build(frame, problems, args.out, environment=environment,
                            results_dir=args.results)
     for failure in failures:
         print(f"error: {failure}", file=sys.stderr)

@@ -360,12 +360,61 @@ def environment_row(machine, info):
         environments=_text(", ".join(sorted(info.get("environments") or ()))))
 
 
-def environment_frame(results_dir):
-    """One row per machine of ``results_dir``: :data:`ENVIRONMENT_COLUMNS` (``cpu`` model,
-    ``cores``, vector extensions ``isa``, the ``blas`` library, its ``blas_version``,
-    ``blas_kernel`` family and any ``blas_pin`` (e.g. ``OPENBLAS_CORETYPE=Haswell``; "none"
-    when recorded as unpinned), the ``openmp`` runtime, package ``versions``, ...). A field the
-    results do not record reads "unknown" (numbers: NaN)."""
-    rows = [environment_row(machine, info)
-            for machine, info in machine_environment(results_dir).items()]
+def _recorded(record):
+    """:func:`machine_environments`' record of one machine as :func:`environment_row`'s
+    fields (only those it holds)."""
+    fields = {}
+    if record.get("cpu_model"):
+        fields["cpu"] = record["cpu_model"]
+    if record.get("vector_extensions"):
+        fields["isa"] = ", ".join(record["vector_extensions"])
+    if record.get("blas_library"):
+        fields["blas"] = record["blas_library"]
+        fields["blas_version"] = record.get("blas_version")
+        kernels = record.get("blas_kernels")
+        detail = ", ".join(str(v) for v in (
+            record.get("blas_kernel_isa"),
+            f"{record['blas_kernel_width']}-bit" if record.get("blas_kernel_width") else None)
+            if v)
+        fields["blas_kernel"] = f"{kernels} ({detail})" if kernels and detail else kernels
+    pins = record.get("blas_pins")
+    if isinstance(pins, dict):
+        fields["blas_pin"] = ", ".join(f"{k}={v}" for k, v in sorted(pins.items())) or "none"
+    if record.get("openmp") is not None:
+        fields["openmp"] = ", ".join(str(r) for r in record["openmp"] if r) or "none"
+    if record.get("packages"):
+        fields["versions"] = dict(record["packages"])
+    return fields
+
+
+def environment_frame(results_dir=None, frame=None):
+    """One row per machine: :data:`ENVIRONMENT_COLUMNS` (``cpu`` model, ``cores``, vector
+    extensions ``isa``, the ``blas`` library, its ``blas_version``, ``blas_kernel`` family
+    and any ``blas_pin`` (e.g. ``OPENBLAS_CORETYPE=Haswell``; "none" when recorded as
+    unpinned), the ``openmp`` runtime, package ``versions``, ...).
+
+    From ``results_dir`` (:func:`machine_environment`: machine.json and the results files'
+    descriptions) and ``frame`` (:func:`load_results` of it, loaded here when not given:
+    the record each campaign keeps of its environment, :func:`machine_environments`, wins
+    over asv's own description). A field nothing records reads "unknown" (numbers: NaN)."""
+    if frame is None and results_dir is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                frame = load_results(results_dir)[0]
+            except ReportInputError:
+                frame = None
+    machines = machine_environment(results_dir) if results_dir is not None else {}
+    if frame is not None:
+        for machine, g in frame.groupby("machine", sort=True):
+            first = g.iloc[0]
+            machines.setdefault(machine, dict(
+                machine=machine, cpu=first.get("cpu"), num_cpu=first.get("num_cpu"),
+                arch=first.get("arch"), os=first.get("os"), ram=first.get("ram"),
+                python=first.get("python"), commits=set(g["commit"]),
+                environments=set(g["env"])))
+        for machine, record in machine_environments(frame).items():
+            if record.get("recorded") and machine in machines:
+                machines[machine].update(_recorded(record))
+    rows = [environment_row(machine, info) for machine, info in sorted(machines.items())]
     return pd.DataFrame(rows, columns=ENVIRONMENT_COLUMNS)

@@ -35,6 +35,9 @@ CLASS_NAMES = {
     "TorchCounterpart": "PyTorch counterpart (interpolate, conv2d)",
     "Cv2Resize": "OpenCV resize",
     "NumpyUpsample": "NumPy upsample",
+    "EngineCounterpart": "inference engine counterpart (ONNX Runtime, OpenVINO)",
+    "Sweep": "layer never tuned on (sweep)",
+    "Environment": "the campaign's environment record",
     "Gemm": "GEMM ceiling (SciPy's BLAS)",
     "Copy": "memory copy ceiling",
 }
@@ -52,6 +55,7 @@ METHOD_NAMES = {
     "track_gemm_gflops": "GFLOP/s",
     "track_copy_gbps": "GB/s",
     "peakmem_baseline": "peak memory of the empty baseline",
+    "track_blas_vector_bits": "the BLAS kernels' vector width",
 }
 
 #: The methods of one layer (constants.METHODS and their fused forms), for a legend.
@@ -178,7 +182,8 @@ def case_label(row, skip=()):
         else:
             parts.append(str(value))
     if not parts and "params" in row and not missing(row["params"]):
-        return str(row["params"])
+        text = str(row["params"])
+        return text if len(text) <= 60 else text[:57] + "…"
     return " · ".join(parts)
 
 

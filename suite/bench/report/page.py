@@ -22,7 +22,7 @@ from . import overview as O
 from . import sections as S
 from .constants import CSV, PAGE, NotMeasured
 from .derive import machines
-from .load import UNKNOWN, environment_row
+from .load import UNKNOWN, environment_frame
 from .markup import CSS, SORT_SCRIPT, esc, img, note, warning
 from .names import commit_label
 from .units import plural
@@ -150,19 +150,6 @@ class Context:
         return out
 
 
-def environment_from_frame(frame):
-    """The environment table from what the tidy frame carries (asv's machine fields), for a
-    page built without the results directory."""
-    rows = []
-    for machine, g in frame.groupby("machine", sort=True):
-        first = g.iloc[0]
-        rows.append(environment_row(machine, dict(
-            cpu=first.get("cpu"), num_cpu=first.get("num_cpu"), arch=first.get("arch"),
-            os=first.get("os"), ram=first.get("ram"), python=first.get("python"),
-            commits=set(g["commit"]), environments=set(g["env"]))))
-    return pd.DataFrame(rows)
-
-
 def _render(section, frame, context):
     try:
         body = section.render(frame, context)
@@ -225,7 +212,7 @@ def build(frame, problems, out_dir, environment=None, results_dir=None):
     not be drawn (each a one-line description; the page shows them)."""
     os.makedirs(out_dir, exist_ok=True)
     if environment is None:
-        environment = environment_from_frame(frame)
+        environment = environment_frame(frame=frame)
     context = Context(environment=environment, machines=machines(frame),
                       problems=list(problems), results_dir=results_dir)
     page = render_page(frame, context)
