@@ -44,6 +44,7 @@ BENCHMARKS = {
     "bench_peers.TorchCounterpart.time_counterpart": (["layer", "counterpart", "dtype",
                                                        "threads"], "seconds"),
     "bench_peers.Cv2Resize.time_resize": (["layer", "mode", "dtype", "threads"], "seconds"),
+    "bench_sweep.Sweep.time_layer": (["configuration", "contestant", "threads"], "seconds"),
     # a peer class the report has never heard of: compared by its parameters alone
     "bench_peers.NewEngineCounterpart.time_counterpart": (["layer", "counterpart", "engine",
                                                            "dtype", "threads"], "seconds"),
@@ -55,6 +56,9 @@ ALGORITHMS = ["auto", "col2im", "phase"]
 COUNTERPARTS = ["nearest", "bilinear", "nearest+conv3x3", "bilinear+conv3x3", "nearest+add"]
 PEERS = ["torch", "torch-im2col"]
 ENGINES = ["onnxruntime", "openvino"]
+#: Names of layers never tuned on, as suite.bench.sweep draws them.
+SWEEP = ["deconv k3s2p1op1 c128->128 34x34 n1", "deconv k6s2p2 c512->256 4x4 n1",
+         "nearest x2 + conv3x3 c96->4 65x65 n1", "bilinear x1.5 c64 32x32 n1"]
 RESULT_COLUMNS = ["result", "params", "version", "started_at", "duration", "stats_ci_99_a",
                   "stats_ci_99_b", "stats_q_25", "stats_q_75", "stats_number", "stats_repeat"]
 
@@ -75,6 +79,10 @@ def _value(bench, p, speed, rng):
         return speed * threads * (1 if p["dtype"] == "float32" else 0.5)
     if bench.endswith("track_copy_gbps"):
         return speed / 4 * min(threads, 2)
+    if bench.startswith("bench_sweep."):
+        seconds = (1 + SWEEP.index(p["configuration"])) * 1e-3 / speed / threads ** 0.8
+        return seconds * (1.0 if p["contestant"] == "suite" else 1.7) * float(
+            rng.lognormal(0, 0.03))
     layer = get_layer(p["layer"])
     dtype = np.dtype(p["dtype"])
     priced = costs.layer_costs(layer, dtype)
@@ -142,7 +150,8 @@ def write_machine(results, machine, commits, *, cpu="Test CPU", cores=2, speed=5
     values = {"layer": list(layers), "dtype": list(dtypes), "threads": list(threads),
               "algorithm": ALGORITHMS, "counterpart": COUNTERPARTS, "mode": ["nearest",
                                                                             "bilinear"],
-              "scale": [2], "peer": PEERS, "engine": ENGINES}
+              "scale": [2], "peer": PEERS, "engine": ENGINES, "configuration": SWEEP,
+              "contestant": ["suite", "torch"]}
     written = {}
     for commit, date, factor in commits:
         results_entries = {}

@@ -275,6 +275,22 @@ def test_a_new_peer_class_is_compared_by_its_parameters(fleet):
             np.exp(np.mean(np.log(ratios))))
 
 
+def test_sweep_is_each_configuration_against_suite(fleet):
+    summary = _records(browser.page_tables(fleet["page"])["sweep-summary"])
+    for machine in fleet["machines"]:
+        newest = _newest(fleet["written"], machine)
+        sweep = {p: v for (b, p), v in newest.items() if b == "bench_sweep.Sweep.time_layer"}
+        for threads in sorted({p[2] for p in sweep}):
+            ratios = [sweep[(c, "torch", threads)] / sweep[(c, "suite", threads)]
+                      for c in asv_fixtures.SWEEP if c.startswith("deconv")]
+            row = [r for r in summary if r["machine"] == machine and r["threads"] == str(
+                threads) and r["kind"] == "deconvolution"]
+            assert len(row) == 1, (machine, threads)
+            assert row[0]["configurations"] == str(len(ratios))
+            assert row[0]["contestant / suite (geometric mean)"] == units.format_ratio(
+                np.exp(np.mean(np.log(ratios))))
+
+
 def test_absent_benchmarks_are_named_per_machine(fleet):
     tables = browser.page_tables(fleet["page"])
     absent = {r["benchmark"]: r["no result on"] for r in _records(tables["absent"])}
@@ -294,7 +310,7 @@ def test_sections_register_and_fail_alone(fleet, tmp_path):
     saved = list(report.SECTIONS)
 
     def missing(frame, context):
-        raise report.NotMeasured("no sweep of unseen layers")
+        raise report.NotMeasured("no trace of the kernels")
 
     def broken(frame, context):
         raise RuntimeError("a bug")
@@ -303,19 +319,23 @@ def test_sections_register_and_fail_alone(fleet, tmp_path):
         return f"<p>{len(context.machines)} machines</p>"
 
     try:
-        report.register(report.Section("sweep", "Unseen layers", missing), after="costs")
+        report.register(report.Section("trace", "Traces", missing), after="costs")
         report.register(report.Section("broken", "Broken", broken))
-        report.register(report.Section("extra", "Extra", working), after="sweep")
+        report.register(report.Section("extra", "Extra", working), after="trace")
         keys = [s.key for s in report.SECTIONS]
-        assert keys.index("sweep") == keys.index("costs") + 1
-        assert keys.index("extra") == keys.index("sweep") + 1
+        assert keys.index("trace") == keys.index("costs") + 1
+        assert keys.index("extra") == keys.index("trace") + 1
+        # a section with a key already there replaces it, in its place
+        report.register(report.Section("profile", "Where the time goes", working))
+        assert [s.key for s in report.SECTIONS] == keys
+        assert report.SECTIONS[keys.index("profile")].render is working
         path, failures = report.build(frame, problems, str(tmp_path))
     finally:
         report.SECTIONS[:] = saved
     page = open(path, encoding="utf-8").read()
     body = _sections(page)
-    assert "Not measured in these results" in body["sweep"]
-    assert "no sweep of unseen layers" in body["sweep"]
+    assert "Not measured in these results" in body["trace"]
+    assert "no trace of the kernels" in body["trace"]
     assert "could not be drawn" in body["broken"] and "a bug" in body["broken"]
     assert failures == ["section 'Broken': RuntimeError: a bug"]
     assert f"{len(fleet['machines'])} machines" in body["extra"]

@@ -47,12 +47,13 @@ from .constants import (COPY, COUNTERPART_TIME, CSV, DECONV_TIME, GEMM,  # noqa:
                         NotMeasured)
 from .derive import derive, peer_name  # noqa: F401
 from .figures import (fig_checkerboard, fig_costs, fig_history, fig_machines,  # noqa: F401
-                      fig_measured, fig_peers, fig_roofline, fig_scaling)
+                      fig_measured, fig_peers, fig_roofline, fig_scaling, fig_sweep)
 from .load import (RESULT_COLUMNS_DEFAULT, ReportInputError, environment_frame,  # noqa: F401
                    load_results, machine_environment, machine_environments)
 from .markup import html_table  # noqa: F401
 from .page import SECTIONS, Section, build, build_report, register  # noqa: F401
-from .tables import checkerboard_table, headline_table, method_table  # noqa: F401
+from .tables import (checkerboard_table, headline_table, method_table,  # noqa: F401
+                     sweep_table)
 from .units import (format_bytes, format_flops, format_number, format_ratio,  # noqa: F401
                     format_seconds)
 

@@ -32,6 +32,8 @@ COUNTERPART_PEAKMEM = "bench_counterparts.CounterpartPeakMem.peakmem_counterpart
 FUSED_CONV = "bench_fused.UpsampleConv2d"
 FUSED_CONV_TIME = FUSED_CONV + ".time_upsample_conv2d"
 PEERS = "bench_peers"
+#: Layers never tuned on (benchmarks/bench_sweep.py): each configuration timed per contestant.
+SWEEP_TIME = "bench_sweep.Sweep.time_layer"
 #: The method name of a peak-memory class's empty-body baseline.
 PEAKMEM_BASELINE = "peakmem_baseline"
 

@@ -200,8 +200,10 @@ def derive(frame):
                     frame.loc[index, "vs_deconv"] = row["value"] / deconv
     # names the page groups by: the kernel family of suite's timings, the peer and the
     # operation it is compared on of a peer's
+    named = [c for c in ("benchmark", "kind", "counterpart", "configuration", "contestant")
+             if c in frame]
     frame["family"] = [family(row) if row["kind"] == "time" else None
-                       for _, row in frame[["benchmark", "kind", "counterpart"]].iterrows()]
+                       for _, row in frame[named].iterrows()]
     peers = frame["benchmark"].str.startswith(PEERS + ".")
     frame["peer_name"] = None
     frame["operation"] = None

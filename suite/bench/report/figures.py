@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .constants import COPY, GEMM, METHOD_COLOURS, METHODS, PEERS
+from .constants import COPY, GEMM, METHOD_COLOURS, METHODS, PEERS, SWEEP_TIME
 from .derive import latest_rows, machines
 from .names import FAMILIES, commit_label, method_label, peer_label
 from .plotting import (MARKERS, colour, encode, figure, human_log_axis, layout, legend_above,
@@ -21,7 +21,7 @@ from .units import (format_axis_ratio, format_bytes, format_count, format_flops,
 #: commits is the machine's drift.
 PEER_CONTROL = "peers (control)"
 FAMILY_COLOURS = {**{f: colour(i) for i, f in enumerate(FAMILIES)}, "backward": "#777777",
-                  PEER_CONTROL: "#000000"}
+                  PEER_CONTROL: "#000000", "other": "#AA7744"}
 _MISSING = "not measured on this machine"
 
 
@@ -285,6 +285,45 @@ def fig_peers(frame):
     return encode(fig, top=top)
 
 
+def fig_sweep(table):
+    """Layers never tuned on: each contestant's time / suite's per configuration, one panel
+    per machine, a row per kind, colour per contestant (log scale; right of 1: suite
+    faster). ``table``: :func:`~.tables.sweep_table`."""
+    if table.empty:
+        return None
+    kinds = [k for k in ("deconvolution", "upsample", "upsample + conv")
+             if k in set(table["kind"])]
+    contestants = sorted(set(table["contestant"]))
+    names = list(dict.fromkeys(sorted(table["machine"])))
+    fig, panels = machine_panels(names, 6, 0.55 * len(kinds) + 1.8)
+    handles = {}
+    lo, hi = table["ratio"].min(), table["ratio"].max()
+    for machine, ax in panels.items():
+        mine = table[table["machine"] == machine]
+        for i, contestant in enumerate(contestants):
+            g = mine[mine["contestant"] == contestant]
+            if g.empty:
+                continue
+            y = np.array([kinds.index(k) for k in g["kind"]], dtype=float)
+            y += (i - (len(contestants) - 1) / 2) * 0.5 / len(contestants)
+            y += np.linspace(-0.12, 0.12, len(g)) if len(g) > 1 else 0
+            handles[contestant] = ax.scatter(g["ratio"], y, s=18, alpha=0.8,
+                                             color=colour(i), label=peer_label(contestant),
+                                             zorder=3)
+        ax.axvline(1, color="k", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlim(min(lo, 0.5) / 1.3, max(hi, 2) * 1.3)
+        human_log_axis(ax, "x", format_axis_ratio)
+        ax.set_yticks(range(len(kinds)), kinds, fontsize=8)
+        ax.set_ylim(len(kinds) - 0.5, -0.5)
+        ax.set(xlabel="contestant time / suite time   (← contestant faster | suite faster →)",
+               title=f"{machine}: {mine['configuration'].nunique()} layers never tuned on")
+    labels = [c for c in contestants if c in handles]
+    top = legend_above(fig, [handles[c] for c in labels], [peer_label(c) for c in labels],
+                       title="contestant (one dot per configuration and thread count)")
+    return encode(fig, top=top)
+
+
 def history_frame(frame):
     """The timings measured at two or more commits, per machine in the environment with the
     most commits: their rows of ``frame`` with ``case`` (benchmark and parameters),
@@ -305,7 +344,8 @@ def history_frame(frame):
         if mine.empty:
             continue
         first = mine.groupby("case")["value"].first()
-        peer = mine["benchmark"].str.startswith(PEERS + ".")
+        peer = mine["benchmark"].str.startswith(PEERS + ".") | (
+            (mine["benchmark"] == SWEEP_TIME) & (mine.get("contestant") != "suite"))
         mine = mine.assign(relative=mine["value"] / mine["case"].map(first),
                            family=mine["family"].where(~peer, PEER_CONTROL).fillna("other"))
         parts.append(mine)

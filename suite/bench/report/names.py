@@ -127,9 +127,23 @@ def peer_label(peer):
     return PEER_NAMES.get(str(peer), str(peer))
 
 
+def sweep_kind(configuration):
+    """The kernel family of a layer never tuned on, from its name (``deconv k3s2p1 ...``,
+    ``nearest x2 + conv3x3 ...``, ``bilinear x1.5 ...``, as ``suite.bench.sweep`` names
+    them)."""
+    name = str(configuration)
+    if name.startswith("deconv"):
+        return "deconvolution"
+    return "upsample + conv" if "+ conv" in name else "upsample"
+
+
 def family(row):
-    """The kernel family of a timed row (:data:`FAMILIES`), or None."""
+    """The kernel family of a timed row of suite's (:data:`FAMILIES`), or None (peers, a
+    sweep's other contestants, benchmarks not listed)."""
     cls = class_name(row["benchmark"])
+    if cls == "Sweep":
+        return sweep_kind(row.get("configuration")) if row.get("contestant") == "suite" \
+            else None
     if cls.endswith("Backward"):
         return "backward"
     if cls.startswith("Deconv2d"):

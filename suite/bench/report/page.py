@@ -57,6 +57,8 @@ SECTIONS = [
     Section("peers", "suite vs peers", S.peers,
             "Is suite faster than PyTorch, OpenCV, ONNX Runtime, OpenVINO and NumPy on the "
             "same layers and data?"),
+    Section("sweep", "Layers never tuned on", S.sweep,
+            "Does suite keep its lead on layers drawn at random rather than the catalogue's?"),
     Section("history", "History over commits", S.history,
             "Did a commit make a kernel faster or slower?"),
     Section("checkerboard", "Checkerboard overlap", S.checkerboard,

@@ -17,10 +17,10 @@ from ..catalogue import LAYERS
 from .constants import NotMeasured
 from .derive import latest_rows
 from .figures import (fig_checkerboard, fig_costs, fig_history, fig_measured, fig_peers,
-                      fig_roofline, fig_scaling, history_frame)
+                      fig_roofline, fig_scaling, fig_sweep, history_frame)
 from .markup import esc, html_table, note
 from .names import benchmark_label, case_label, commit_label, method_label, peer_label
-from .tables import checkerboard_table, method_table
+from .tables import checkerboard_table, method_table, sweep_table
 from .units import (format_bytes, format_bytes_above, format_count, format_flops, format_gbps,
                     format_gflops, format_percent, format_ratio, format_seconds)
 
@@ -278,6 +278,42 @@ def checkerboard(frame, context):
                                   "measured": "timed in these results"},
                           table_id="checkerboard",
                           summary=f"every catalogue deconvolution ({len(table)})"))
+    return "".join(out)
+
+
+def sweep(frame, context):
+    table = sweep_table(frame)
+    out = figure_first(context, fig_sweep(table), "layers never tuned on",
+                       "Configurations drawn at random on a fixed seed (python -m suite "
+                       "compare --sweep; benchmarks/bench_sweep.py), the same on every "
+                       "machine: each contestant's time / suite's, per machine (newest "
+                       "commit).",
+                       "no sweep of layers never tuned on (benchmarks/bench_sweep.py)")
+    out.append(absent_note(context, table["machine"], "The sweep was"))
+    table = table.assign(peer=table["contestant"].map(peer_label))
+    summary = (table.groupby(["machine", "peer", "kind", "threads"])
+               .agg(cases=("ratio", "size"), gmean=("ratio", geomean),
+                    low=("ratio", "min"), high=("ratio", "max"),
+                    faster=("ratio", lambda v: int((v > 1).sum())))
+               .reset_index())
+    count = {"cases": lambda v: f"{v:.0f}", "faster": lambda v: f"{v:.0f}",
+             "threads": lambda v: f"{v:.0f}"}
+    out.append(html_table(summary, {"machine": "machine", "peer": "contestant",
+                                    "kind": "kind", "threads": "threads",
+                                    "cases": "configurations", "faster": "suite faster in",
+                                    "gmean": "contestant / suite (geometric mean)",
+                                    "low": "least", "high": "most"},
+                          formats={"gmean": format_ratio, "low": format_ratio,
+                                   "high": format_ratio, **count},
+                          table_id="sweep-summary", fold=False))
+    out.append(html_table(table, {"machine": "machine", "configuration": "configuration",
+                                  "threads": "threads", "peer": "contestant",
+                                  "suite_value": "suite", "value": "contestant",
+                                  "ratio": "contestant / suite"},
+                          formats={"suite_value": format_seconds, "value": format_seconds,
+                                   "ratio": format_ratio, "threads": count["threads"]},
+                          table_id="sweep",
+                          summary=f"every configuration ({len(table):,} rows)"))
     return "".join(out)
 
 

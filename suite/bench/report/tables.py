@@ -12,8 +12,9 @@ from .. import costs
 from ..catalogue import DECONV_LAYERS, get_layer
 from .constants import (COPY, COUNTERPART_PEAKMEM, COUNTERPART_TIME, DECONV_PEAKMEM,
                         DECONV_TIME, FUSED_ADD_TIME, FUSED_CONV_TIME, GEMM, METHODS,
-                        NOT_MEASURED)
+                        NOT_MEASURED, SWEEP_TIME)
 from .derive import auto_algorithm, latest_rows, machines
+from .names import sweep_kind
 
 #: The criteria of the headline: column of :func:`method_table`, and what it is.
 CRITERIA = [("time_s", "time"), ("executed_flops", "FLOPs"), ("parameters", "parameters"),
@@ -198,6 +199,25 @@ def side_by_side(frame, reference=None):
     rows = rows.drop_duplicates(["machine", "case"]).copy()
     rows["relative"] = rows["value"].to_numpy() / rows["case"].map(ref).to_numpy()
     return rows, reference
+
+
+def sweep_table(frame):
+    """The layers never tuned on (``bench_sweep``), each machine's newest commit: one row
+    per machine, configuration, thread count and contestant other than suite, with
+    ``kind`` (:func:`sweep_kind`), the contestant's ``value`` (median time), suite's
+    ``suite_value`` and ``ratio`` = contestant time / suite time (> 1: suite faster)."""
+    latest = latest_rows(frame)
+    ok = latest[(latest["benchmark"] == SWEEP_TIME) & (latest["status"] == "ok")]
+    if ok.empty or "contestant" not in ok:
+        return pd.DataFrame()
+    key = ["machine", "configuration", "threads"]
+    suite_times = (ok[ok["contestant"] == "suite"].drop_duplicates(key)
+                   .set_index(key)["value"].rename("suite_value"))
+    others = ok[ok["contestant"] != "suite"].join(suite_times, on=key, how="inner")
+    others = others.assign(kind=others["configuration"].map(sweep_kind),
+                           ratio=others["value"] / others["suite_value"])
+    return others[["machine", "configuration", "kind", "threads", "contestant", "value",
+                   "suite_value", "ratio"]].reset_index(drop=True)
 
 
 def checkerboard_table(frame):
