@@ -245,44 +245,55 @@ def fig_roofline(frame):
     return encode(fig, laid_out=True)
 
 
-def fig_peers(frame):
-    """Peer time / suite's time per operation, one panel per machine (log scale; right of 1:
-    suite is faster); one dot per layer and thread count, coloured by peer."""
-    latest = latest_rows(frame)
-    sel = latest[latest["vs_ours"].notna() & latest["peer_name"].notna()].copy()
-    if sel.empty:
-        return None
-    names = machines(sel)
-    operations = [m for m in METHODS if m in set(sel["operation"])] + sorted(
-        set(sel["operation"]) - set(METHODS))
-    peers = list(dict.fromkeys(sel.sort_values("peer_name")["peer_name"]))
-    fig, panels = machine_panels(names, 6, 0.45 * len(operations) + 1.6)
+def _ratio_panels(data, rows, row_label, who, title, legend_title):
+    """Ratios ``data["ratio"]`` (another's time / suite's) as dots, one panel per machine:
+    a row per ``data["row"]`` value in ``rows`` (labelled by ``row_label``), a colour per
+    ``data["who"]`` (labelled by ``who``), on a log axis (right of 1: suite faster);
+    ``title(machine, its rows)`` names each panel."""
+    contestants = sorted(set(data["who"]))
+    names = machines(data)
+    fig, panels = machine_panels(names, 6, 0.45 * len(rows) + 1.6)
     handles = {}
-    lo, hi = sel["vs_ours"].min(), sel["vs_ours"].max()
+    lo, hi = data["ratio"].min(), data["ratio"].max()
     for machine, ax in panels.items():
-        mine = sel[sel["machine"] == machine]
-        for i, peer in enumerate(peers):
-            g = mine[mine["peer_name"] == peer]
+        mine = data[data["machine"] == machine]
+        for i, contestant in enumerate(contestants):
+            g = mine[mine["who"] == contestant]
             if g.empty:
                 continue
-            y = np.array([operations.index(o) for o in g["operation"]], dtype=float)
-            y += (i - (len(peers) - 1) / 2) * 0.8 / max(len(peers), 1)
-            handles[peer] = ax.scatter(g["vs_ours"], y, color=colour(i), marker=marker(i),
-                                       s=20, alpha=0.85, label=peer_label(peer), zorder=3)
+            y = np.array([rows.index(r) for r in g["row"]], dtype=float)
+            y += (i - (len(contestants) - 1) / 2) * 0.8 / len(contestants)
+            handles[contestant] = ax.scatter(g["ratio"], y, color=colour(i),
+                                             marker=marker(i), s=20, alpha=0.85,
+                                             label=who(contestant), zorder=3)
         ax.axvline(1, color="k", lw=1)
         ax.set_xscale("log")
         ax.set_xlim(min(lo, 0.5) / 1.3, max(hi, 2) * 1.3)
         human_log_axis(ax, "x", format_axis_ratio)
-        ax.set_yticks(range(len(operations)), [method_label(o) for o in operations],
-                      fontsize=8)
-        ax.set_ylim(len(operations) - 0.5, -0.5)
-        ax.set(xlabel="peer time / suite time   (← peer faster | suite faster →)",
-               title=f"{machine}: suite vs peers")
-    labels = [p for p in peers if p in handles]
-    top = legend_above(fig, [handles[p] for p in labels], [peer_label(p) for p in labels],
-                       ncol=min(len(labels), 4), title="peer (one dot per layer and thread "
-                                                        "count)")
+        ax.set_yticks(range(len(rows)), [row_label(r) for r in rows], fontsize=8)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set(xlabel="their time / suite's time   (← they are faster | suite is faster →)",
+               title=title(machine, mine))
+    labels = [c for c in contestants if c in handles]
+    top = legend_above(fig, [handles[c] for c in labels], [who(c) for c in labels],
+                       title=legend_title)
     return encode(fig, top=top)
+
+
+def fig_peers(frame):
+    """Peer time / suite's time per operation, one panel per machine (log scale; right of 1:
+    suite is faster); one dot per layer and thread count, coloured by peer."""
+    latest = latest_rows(frame)
+    sel = latest[latest["vs_ours"].notna() & latest["peer_name"].notna()]
+    if sel.empty:
+        return None
+    operations = [m for m in METHODS if m in set(sel["operation"])] + sorted(
+        set(sel["operation"]) - set(METHODS))
+    data = pd.DataFrame({"machine": sel["machine"], "row": sel["operation"],
+                         "who": sel["peer_name"], "ratio": sel["vs_ours"]})
+    return _ratio_panels(data, operations, method_label, peer_label,
+                         lambda machine, _: f"{machine}: suite vs peers",
+                         "peer (one dot per layer and thread count)")
 
 
 def fig_sweep(table):
@@ -291,37 +302,14 @@ def fig_sweep(table):
     faster). ``table``: :func:`~.tables.sweep_table`."""
     if table.empty:
         return None
-    kinds = [k for k in ("deconvolution", "upsample", "upsample + conv")
-             if k in set(table["kind"])]
-    contestants = sorted(set(table["contestant"]))
-    names = list(dict.fromkeys(sorted(table["machine"])))
-    fig, panels = machine_panels(names, 6, 0.55 * len(kinds) + 1.8)
-    handles = {}
-    lo, hi = table["ratio"].min(), table["ratio"].max()
-    for machine, ax in panels.items():
-        mine = table[table["machine"] == machine]
-        for i, contestant in enumerate(contestants):
-            g = mine[mine["contestant"] == contestant]
-            if g.empty:
-                continue
-            y = np.array([kinds.index(k) for k in g["kind"]], dtype=float)
-            y += (i - (len(contestants) - 1) / 2) * 0.5 / len(contestants)
-            y += np.linspace(-0.12, 0.12, len(g)) if len(g) > 1 else 0
-            handles[contestant] = ax.scatter(g["ratio"], y, s=18, alpha=0.8,
-                                             color=colour(i), label=peer_label(contestant),
-                                             zorder=3)
-        ax.axvline(1, color="k", lw=1)
-        ax.set_xscale("log")
-        ax.set_xlim(min(lo, 0.5) / 1.3, max(hi, 2) * 1.3)
-        human_log_axis(ax, "x", format_axis_ratio)
-        ax.set_yticks(range(len(kinds)), kinds, fontsize=8)
-        ax.set_ylim(len(kinds) - 0.5, -0.5)
-        ax.set(xlabel="contestant time / suite time   (← contestant faster | suite faster →)",
-               title=f"{machine}: {mine['configuration'].nunique()} layers never tuned on")
-    labels = [c for c in contestants if c in handles]
-    top = legend_above(fig, [handles[c] for c in labels], [peer_label(c) for c in labels],
-                       title="contestant (one dot per configuration and thread count)")
-    return encode(fig, top=top)
+    kinds = [k for k in FAMILIES if k in set(table["kind"])]
+    data = pd.DataFrame({"machine": table["machine"], "row": table["kind"],
+                         "who": table["contestant"], "ratio": table["ratio"]})
+    counts = table.groupby("machine")["configuration"].nunique()
+    return _ratio_panels(data, kinds, str, peer_label,
+                         lambda machine, _: f"{machine}: {counts[machine]} layers never "
+                                            "tuned on",
+                         "contestant (one dot per configuration and thread count)")
 
 
 def history_frame(frame):
