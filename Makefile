@@ -1,21 +1,25 @@
 # Two commands do everything on a fresh machine (Python 3, a C compiler, the package index):
 #   make test       create .venv, install, build, run the tests
 #   make campaign   create .venv, install, build, run the asv benchmark campaign (kernels and
-#                   peers), results in .asv/results/, HTML in .asv/html/
+#                   peers), results in .asv/results/, the report in reports/latest/index.html
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PYTEST_ARGS ?=
-# make campaign: PROFILE=quick|full, BENCH=<regex> (asv run -b), ASV_RUN_ARGS=<more asv run args>
+# make campaign: PROFILE=quick|full, BENCH=<regex> (asv run -b), ASV_RUN_ARGS=<more asv run args>,
+# MACHINE=<name> (file the results under this name instead of the host name: CI runners),
+# REPORT_DIR=<dir> (where make campaign and make report write the report)
 PROFILE ?= quick
 BENCH ?=
 ASV_RUN_ARGS ?=
+MACHINE ?=
+REPORT_DIR ?= reports/latest
 COMPARE_ARGS ?= --quick
 ASV := $(VENV)/bin/asv
 export BENCH
 
-.PHONY: test campaign compare build deps peers info clean
+.PHONY: test campaign report compare build deps peers info clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,24 +56,43 @@ test: build $(VENV)/.deps-bench
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+# asv's description of this machine: asv's own detection (CPU, cores, OS, memory) under the
+# host name, or under MACHINE=<name> (`asv machine --machine NAME` alone would record the
+# name only: it keeps just the fields that differ from what it detects).
+ifeq ($(MACHINE),)
+ASV_MACHINE = $(ASV) machine --yes > /dev/null
+else
+ASV_MACHINE = $(PY) -c "import sys; from asv.machine import Machine, MachineCollection; \
+  d = Machine.get_defaults(); d['machine'] = sys.argv[1]; \
+  MachineCollection.save(sys.argv[1], d)" "$(MACHINE)"
+endif
+
 # The asv campaign of the working tree (README, "Benchmark campaigns"), in .venv: results
 # are filed under HEAD's commit in .asv/results/<machine>/ (new files and benchmarks are
 # added; re-running a benchmark at the same commit replaces its figures). The report step
-# runs `python -m suite report` when the package has one, then `asv publish`.
+# runs `python -m suite report` when the package has one (REPORT_DIR/index.html), then
+# `asv publish`.
 campaign: build $(VENV)/.deps-bench
 	-$(PIP) install --quiet -r requirements/peers.txt || \
 	  echo "make campaign: a peer failed to install; its benchmarks are skipped" >&2
 	@$(PY) -m suite info
 	@git diff --quiet HEAD -- . ':!benchmarks' 2>/dev/null || echo "make campaign:" \
 	  "uncommitted changes: the results are filed under HEAD ($$(git rev-parse --short HEAD))" >&2
-	$(ASV) machine --yes > /dev/null
+	$(ASV_MACHINE)
 	SUITE_BENCH_PROFILE=$(PROFILE) $(ASV) run --python=same \
 	  --set-commit-hash=$$(git rev-parse HEAD) --show-stderr --record-samples \
+	  $(if $(MACHINE),--machine "$(MACHINE)",) \
 	  $${BENCH:+--bench "$$BENCH"} $(ASV_RUN_ARGS); status=$$?; \
 	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.report') is None)"; \
-	then $(PY) -m suite report || status=1; fi; \
+	then $(PY) -m suite report --out $(REPORT_DIR) || status=1; fi; \
 	$(ASV) publish || status=1; \
 	exit $$status
+
+# The report of the results already in .asv/results, every machine and commit there (after
+# merging several machines' results: reports/README.md): REPORT_DIR/index.html and
+# REPORT_DIR/results.csv.gz.
+report: build $(VENV)/.deps-bench
+	$(PY) -m suite report --results .asv/results --out $(REPORT_DIR)
 
 # The short round-robin peer comparison (python -m suite compare --help).
 compare: build $(VENV)/.deps-bench

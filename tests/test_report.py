@@ -11,7 +11,6 @@ run's files.
 
 import copy
 import glob
-import html.parser
 import json
 import math
 import os
@@ -25,12 +24,15 @@ import warnings
 import numpy as np
 import pytest
 
+import browser
 from conftest import ROOT, require_module
 
 pd = require_module("pandas")
 require_module("matplotlib")
 
 from suite.bench import report  # noqa: E402
+from suite.bench.report.names import benchmark_label  # noqa: E402
+from suite.bench.report.units import format_seconds  # noqa: E402
 
 BENCH = r"^bench_ceilings|^bench_upsample\.Upsample\.time_upsample"
 UPSAMPLE = "bench_upsample.Upsample.time_upsample"
@@ -207,8 +209,8 @@ def test_corrupt_truncated_foreign_files_warn_and_report_from_rest(asv_results, 
     assert report.main(["--results", str(dest), "--out", str(out)]) == 0
     captured = capsys.readouterr()
     assert "truncated-env.json" in captured.err and "foreign-env.json" in captured.err
-    assert captured.out.strip().endswith(str(out / "report.html"))
-    page = (out / "report.html").read_text(encoding="utf-8")
+    assert captured.out.strip().endswith(str(out / "index.html"))
+    page = (out / "index.html").read_text(encoding="utf-8")
     assert "corrupt-env.json" in page and "Input problems" in page
 
 
@@ -243,7 +245,7 @@ def test_missing_or_empty_results_is_a_clear_error(tmp_path, kind, capsys):
     with pytest.raises(SystemExit) as exit_info:
         report.main(["--results", str(target), "--out", str(tmp_path / "out")])
     assert "python -m suite report:" in str(exit_info.value.code)
-    assert not (tmp_path / "out" / "report.html").exists()
+    assert not (tmp_path / "out" / "index.html").exists()
 
 
 class _nothing:
@@ -309,7 +311,10 @@ def test_machines_that_measured_the_same_commits(asv_results, tmp_path):
     assert history is not None
     page = open(report.build_report(frame, problems, str(tmp_path / "out")),
                 encoding="utf-8").read()
-    assert "Only one commit measured" not in page and 'alt="history"' in page
+    assert "one commit per machine" not in page and 'alt="history"' in page
+    history = page[page.index("<section id='history'>"):]
+    history = history[:history.index("</section>")]
+    assert "testbox" in history and "otherbox" in history
 
 
 def test_each_machine_names_its_environment(asv_results, tmp_path):
@@ -363,13 +368,17 @@ def test_failed_listed_not_measured_never_zero(asv_results, tmp_path):
     out = tmp_path / "out"
     path = report.build_report(frame, problems, str(out))
     page = open(path, encoding="utf-8").read()
-    tables = _tables(page)
+    tables = browser.page_tables(page)
     failed = tables["failed"]
-    assert any(UPSAMPLE in " ".join(r) and "failed" in r for r in failed[1:])
+    label = benchmark_label(UPSAMPLE)
+    assert sum(label in " ".join(r) and "failed" in r for r in failed[1:]) == (
+        (frame["status"] == "failed").sum())
     assert report.NOT_MEASURED in page
-    assert "otherbox" in page and "without results on some machines" in page
+    # the second machine lacks the upsample benchmark: named as absent there
+    absent = {r[0]: r[1] for r in tables["absent"][1:]}
+    assert absent == {label: "otherbox"}
     assert 'alt="history"' in page                       # two commits: a history figure
-    csv = pd.read_csv(out / "results.csv")
+    csv = pd.read_csv(out / "results.csv.gz")
     assert len(csv) == len(frame)
     assert (csv["status"] == "failed").sum() == (frame["status"] == "failed").sum()
 
@@ -378,92 +387,76 @@ def test_failed_listed_not_measured_never_zero(asv_results, tmp_path):
 # the page: tables equal the frame; the CLI
 # ----------------------------------------------------------------------------------------
 
-class _TableParser(html.parser.HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tables, self._id, self._row, self._cell = {}, None, None, None
-        self._n = 0
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "table":
-            self._n += 1
-            self._id = attrs.get("id") or f"table{self._n}"
-            self.tables[self._id] = []
-        elif tag == "tr" and self._id:
-            self._row = []
-        elif tag in ("td", "th") and self._row is not None:
-            self._cell = ""
-
-    def handle_endtag(self, tag):
-        if tag in ("td", "th") and self._cell is not None:
-            self._row.append(self._cell.strip())
-            self._cell = None
-        elif tag == "tr" and self._row is not None:
-            self.tables[self._id].append(self._row)
-            self._row = None
-        elif tag == "table":
-            self._id = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell += data
-
-
-def _tables(page):
-    parser = _TableParser()
-    parser.feed(page)
-    return parser.tables
-
-
 @pytest.fixture(scope="module")
 def built(asv_results, tmp_path_factory):
     results, _ = asv_results
     out = tmp_path_factory.mktemp("report")
     assert report.main(["--results", results, "--out", str(out)]) == 0
-    return out, pd.read_csv(out / "results.csv")
+    return out, pd.read_csv(out / "results.csv.gz")
 
 
-def test_html_tables_equal_the_frame(built):
+def test_html_tables_equal_the_frame(asv_results, built):
     out, csv = built
-    page = (out / "report.html").read_text(encoding="utf-8")
-    tables = _tables(page)
-    ceilings = tables["ceilings"]
-    header = ceilings[0]
-    expected = csv[csv["benchmark"].isin([report.GEMM, report.COPY])]
-    assert len(ceilings) - 1 == len(expected)
-    shown = {(r[header.index("ceiling")], r[header.index("parameters")]):
-             r[header.index("value")] for r in ceilings[1:]}
-    for _, row in expected.iterrows():
-        assert shown[(row["benchmark"], row["params"])] == report.format_number(row["value"])
-    scaling = tables.get("scaling")
-    if scaling is not None:          # counterparts/deconv not in this small run
-        assert len(scaling) >= 1
-    skipped = tables.get("skipped")
-    if skipped is not None:
-        header = skipped[0]
-        counts = csv[csv["status"] == "skipped"].groupby("benchmark").size()
-        for r in skipped[1:]:
-            assert int(r[header.index("not measured")]) == counts[r[0]]
+    page = (out / "index.html").read_text(encoding="utf-8")
+    tables = browser.page_tables(page)
+    # results per machine and status: the newest commit's counts
+    status = tables["status"]
+    header = status[0]
+    counts = csv.groupby("status").size()
+    row = status[1]
+    assert row[0] == "testbox"
+    for name, column in (("ok", "measured"), ("failed", "failed"),
+                         ("skipped", "not measured")):
+        assert row[header.index(column)] == f"{counts.get(name, 0):,}"
+    # the environment: asv's machine.json, field by field
+    env = {r[0]: r[1] for r in tables["environment"][1:]}
+    with open(os.path.join(asv_results[0], "testbox", "machine.json"), encoding="utf-8") as f:
+        machine = json.load(f)
+    for field, name in (("num_cpu", "cores"), ("os", "OS"), ("arch", "architecture")):
+        assert env[name] == (str(machine[field]) if machine.get(field) else "unknown")
+    # the campaign's own record of its environment (bench_ceilings.Environment), which the
+    # asv run above made on this machine
+    from suite import _environment
+
+    here = _environment.describe()
+    assert env["CPU"] == (here["cpu_model"] or machine.get("cpu") or "unknown")
+    assert env["vector extensions"] == (", ".join(here["vector_extensions"]) or "unknown")
+    assert env["BLAS kernels"].startswith(here["blas"]["kernels"])
+    assert env["BLAS"] == f"{here['blas']['library']} {here['blas']['version']}"
+    assert env["BLAS pin"] == (", ".join(f"{k}={v}" for k, v in sorted(here["pins"].items()))
+                               or "none")
+    # the upsample timings in the roofline table: each row's time is the frame's
+    roof = tables.get("roofline")
+    if roof is not None:
+        header = roof[0]
+        times = set(csv.loc[(csv["benchmark"] == UPSAMPLE) & (csv["status"] == "ok"),
+                            "value"].map(format_seconds))
+        shown = {r[header.index("median time")] for r in roof[1:]}
+        assert shown and shown <= times
     cb = tables["checkerboard"]
     from suite.bench import costs
 
     for r in cb[1:]:
         board = costs.layer_checkerboard(r[0])
         assert r[cb[0].index("overlap ratio")] == report.format_number(board["overlap_ratio"])
-    # methodology: machine and commit
-    assert "testbox" in page and csv["commit"].iloc[0] in page
-    for name in ("asv", "numpy", "matplotlib", "pandas"):
-        assert f"{name} (report environment)" in page
+    # the header: machine and commit
+    assert "testbox" in page and csv["commit"].iloc[0][:8] in page
+    versions = {r[0] for r in tables["report-environment"][1:]}
+    assert {"numpy", "matplotlib", "pandas", "asv"} <= versions
 
 
 def test_page_is_self_contained(built):
     out, _ = built
-    page = (out / "report.html").read_text(encoding="utf-8")
+    page = (out / "index.html").read_text(encoding="utf-8")
     srcs = re.findall(r'src="([^"]*)"', page)
     assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
     assert "http://" not in page and "https://" not in page
-    assert page.index("<h2>Summary</h2>") < page.index("<h2>Methodology</h2>")
+    assert "<link" not in page and "<script src" not in page
+    keys = [s.key for s in report.SECTIONS]
+    positions = [page.index(f"<section id='{k}'>") for k in keys]
+    assert positions == sorted(positions)
+    assert keys.index("headline") < keys.index("methodology")
+    assert os.path.getsize(out / "index.html") < 3_000_000
 
 
 def test_cli_dispatch(asv_results, tmp_path):
@@ -478,8 +471,8 @@ def test_cli_dispatch(asv_results, tmp_path):
                            "--out", str(out)], capture_output=True, text=True, timeout=300,
                           env=dict(os.environ, MPLBACKEND="Agg"))
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip().splitlines()[-1] == str(out / "report.html")
-    assert (out / "results.csv").exists()
+    assert proc.stdout.strip().splitlines()[-1] == str(out / "index.html")
+    assert (out / "results.csv.gz").exists()
 
 
 def test_interrupted_campaign_keeps_results_the_report_builds_from(asv_results, tmp_path):
@@ -540,47 +533,18 @@ def test_format_number():
 # browser
 # ----------------------------------------------------------------------------------------
 
-CHECK = """<script>
-window.addEventListener('load', function () {
-  var imgs = Array.from(document.images);
-  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; });
-  document.body.setAttribute('data-imgs', imgs.length);
-  document.body.setAttribute('data-imgs-ok', ok.length);
-});
-</script>"""
-
-
-def _browser():
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    return None
-
-
 def test_browser_renders_every_figure(built, tmp_path):
-    browser = _browser()
-    if browser is None:
-        pytest.skip("no headless browser installed (apt-get install chromium)")
+    # The page of a real asv run in headless Chromium: no script or console error, every
+    # figure decodes, a sortable table sorts; a screenshot is kept beside the test's files.
+    browser.require_browser()
     out, _ = built
-    page = (out / "report.html").read_text(encoding="utf-8")
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.replace("</body>", CHECK + "</body>"), encoding="utf-8")
-    flags = ["--headless", "--disable-gpu", "--no-sandbox", "--hide-scrollbars",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=5000"]
-    dom = subprocess.run([browser, *flags, "--dump-dom", probe.as_uri()],
-                         capture_output=True, text=True, timeout=180)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    n = re.search(r'data-imgs="(\d+)"', dom.stdout)
-    ok = re.search(r'data-imgs-ok="(\d+)"', dom.stdout)
-    assert n and ok, dom.stdout[-2000:]
-    assert int(n.group(1)) >= 2
-    assert int(ok.group(1)) == int(n.group(1)), "an embedded figure did not decode"
-    shot = tmp_path / "report.png"
-    proc = subprocess.run([browser, *flags, "--window-size=1200,3000",
-                           f"--screenshot={shot}", (out / "report.html").as_uri()],
-                          capture_output=True, text=True, timeout=180)
-    assert proc.returncode == 0 and shot.exists() and shot.stat().st_size > 10_000
+    seen = browser.inspect_page(out / "index.html", tmp_path)
+    assert seen["errors"] == []
+    assert seen["images"] >= 2 and seen["images_ok"] == seen["images"], seen
+    assert seen["sorted"] == "yes"
+    shot = browser.screenshot(out / "index.html", tmp_path / "report.png", tmp_path)
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
 
 
 # ----------------------------------------------------------------------------------------

@@ -2,21 +2,28 @@
 
 Loads every asv results file of every machine and commit under ``--results`` (default
 ``.asv/results``) into one tidy :mod:`pandas` frame (:func:`load_results`: one row per
-benchmark x parameter combination x machine x commit), joins the cost model
-(:mod:`suite.cost`) by layer and derives throughput, fractions of the machine's measured
-ceilings, thread scaling and ratios (:func:`derive`), draws the figures (matplotlib, Agg)
-and writes one self-contained HTML page (figures embedded as base64 PNG) with the frame as
-CSV beside it (``--out``, default ``reports/latest``).
+benchmark x parameter combination x machine x commit) and each machine's environment
+(:func:`environment_frame`), joins the cost model (:mod:`suite.cost`) by layer and derives
+throughput, fractions of each machine's measured ceilings, thread scaling and ratios
+(:func:`derive`), and writes one self-contained page, ``index.html`` (figures embedded as
+PNG, sortable tables, no network), with the frame beside it as ``results.csv.gz``
+(``--out``, default ``reports/latest``). Any number of machines: every figure and table
+splits by machine or names the one it shows.
 
 =============  ===========================================================================
-``load``       asv results files -> the tidy frame; :class:`ReportInputError`; each
-               machine's environment (:func:`machine_environments`)
+``load``       asv results files -> the tidy frame; each machine's environment
 ``derive``     the cost-model join, the machine ceilings, the derived columns
-``tables``     the per-method and checkerboard tables; the number formats
-``figures``    the matplotlib figures, as base64 PNG
-``page``       the HTML page (CSS, tables, summary, methodology): :func:`build_report`
+``tables``     per-method, headline, ceilings, side-by-side and checkerboard tables
+``units``      the number formats (µs / ms, KB / MB, GFLOP/s, ×)
+``names``      readable names for benchmarks, methods, peers, cases and commits
+``plotting``   what the figures share (panels per machine, legends, labels, PNG)
+``figures``    the matplotlib figures
+``markup``     the HTML pieces: style, sortable tables, folded tables, notes
+``sections``   the sections that draw the measurements, each ``(frame, context) -> html``
+``overview``   the sections in words: headline, environment, machines, gaps, methodology
+``page``       the section registry and :func:`build_report`
 ``cli``        :func:`main`, the command line
-``constants``  benchmark ids, palette, method order, the "not measured" marker
+``constants``  benchmark ids, palette, method order, "not measured", :class:`NotMeasured`
 =============  ===========================================================================
 
 Conventions of the frame
@@ -32,20 +39,25 @@ Conventions of the frame
   asv records none (``track_`` and ``peakmem_`` benchmarks).
 """
 
-# The names the old single-module report offered stay importable from here (the tests use
-# several); __all__ is the public part.
+# The names the tests and other tools use stay importable from here; __all__ is the public
+# part.
 from .cli import main  # noqa: F401
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, GEMM,  # noqa: F401
-                        METHOD_COLOURS, METHODS, NOT_MEASURED, PALETTE, PARAM_COLUMNS)
+from .constants import (COPY, COUNTERPART_TIME, CSV, DECONV_TIME, GEMM,  # noqa: F401
+                        METHOD_COLOURS, METHODS, NOT_MEASURED, PAGE, PALETTE, PARAM_COLUMNS,
+                        NotMeasured)
 from .derive import derive, peer_name  # noqa: F401
-from .figures import (fig_checkerboard, fig_history, fig_methods, fig_peers,  # noqa: F401
-                      fig_roofline, fig_scaling)
-from .load import (RESULT_COLUMNS_DEFAULT, ReportInputError, load_results,  # noqa: F401
-                   machine_environments)
-from .page import CSS, build_report, html_table, summary  # noqa: F401
-from .tables import (checkerboard_table, format_number, format_seconds,  # noqa: F401
-                     method_table)
+from .figures import (fig_checkerboard, fig_costs, fig_history, fig_machines,  # noqa: F401
+                      fig_measured, fig_peers, fig_roofline, fig_scaling, fig_sweep)
+from .load import (RESULT_COLUMNS_DEFAULT, ReportInputError, environment_frame,  # noqa: F401
+                   load_results, machine_environment, machine_environments)
+from .markup import html_table  # noqa: F401
+from .page import SECTIONS, Section, build, build_report, register  # noqa: F401
+from .tables import (checkerboard_table, headline_table, method_table,  # noqa: F401
+                     sweep_table)
+from .units import (format_bytes, format_flops, format_number, format_ratio,  # noqa: F401
+                    format_seconds)
 
-__all__ = ["ReportInputError", "load_results", "machine_environments", "derive",
-           "build_report", "main",
-           "PALETTE", "format_number"]
+__all__ = ["ReportInputError", "load_results", "machine_environments", "environment_frame",
+           "derive", "build_report",
+           "main", "Section", "SECTIONS", "register", "NotMeasured", "PALETTE",
+           "format_number"]

@@ -5,17 +5,21 @@ import os
 import sys
 import warnings
 
+from .constants import CSV, PAGE
 from .derive import derive
-from .load import ReportInputError, load_results
-from .page import build_report
+from .load import ReportInputError, environment_frame, load_results
+from .page import build
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m suite report",
-                                     description="Build the HTML benchmark report from asv "
-                                                 "results.")
+    parser = argparse.ArgumentParser(
+        prog="python -m suite report",
+        description=f"Build the HTML benchmark report ({PAGE}, with the tidy results as "
+                    f"{CSV} beside it) from asv results: every machine and commit under "
+                    "--results.")
     parser.add_argument("--results", default=".asv/results",
-                        help="asv results directory (default: .asv/results)")
+                        help="asv results directory, one subdirectory per machine "
+                             "(default: .asv/results)")
     parser.add_argument("--out", default=os.path.join("reports", "latest"),
                         help="output directory (default: reports/latest)")
     args = parser.parse_args(argv)
@@ -27,8 +31,12 @@ def main(argv=None):
             raise SystemExit(f"python -m suite report: {exc}") from None
     for p in problems:
         print(f"warning: {p}", file=sys.stderr)
+    environment = environment_frame(args.results, frame)
     frame = derive(frame)
-    path = build_report(frame, problems, args.out)
-    print(os.path.abspath(os.path.join(args.out, "results.csv")))
+    path, failures = build(frame, problems, args.out, environment=environment,
+                           results_dir=args.results)
+    for failure in failures:
+        print(f"error: {failure}", file=sys.stderr)
+    print(os.path.abspath(os.path.join(os.path.dirname(path), CSV)))
     print(os.path.abspath(path))
-    return 0
+    return 1 if failures else 0

@@ -13,8 +13,10 @@ from suite import cost as C
 
 from .. import costs
 from ..catalogue import get_layer
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV, GEMM, PARAM_COLUMNS,
-                        PEAKMEM_BASELINE)
+from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV, GEMM,
+                        PEAKMEM_BASELINE, PEERS)
+from .load import parameter_columns
+from .names import class_name, family
 
 
 def _itemsize(dtype):
@@ -104,10 +106,11 @@ def _ceilings(frame):
             copy.rename(columns={"value": "ceiling_gbps"}))
 
 
-def _key(frame, exclude):
-    names = [c for c in PARAM_COLUMNS + ["machine", "commit", "env", "benchmark"]
-             if c not in exclude and c in frame]
-    return names
+def _key(frame, parameters, exclude):
+    """The columns that tell one measured case from another (``parameters``: the
+    benchmarks' parameter columns), less ``exclude``."""
+    return [c for c in list(parameters) + ["machine", "commit", "env", "benchmark"]
+            if c not in exclude and c in frame]
 
 
 def derive(frame):
@@ -122,9 +125,12 @@ def derive(frame):
     time, same other parameters) and ``efficiency`` (speedup / threads), ``vs_ours`` (peer
     rows: peer time / suite's time of the same case; > 1: suite is faster) and
     ``vs_deconv`` (counterpart rows: counterpart time / the layer's ``auto`` deconvolution
-    time; < 1: the counterpart is faster). ``peakmem_net`` (peakmem rows: peak RSS minus
-    the class's empty-body baseline).
+    time; < 1: the counterpart is faster). ``family`` (timed rows of suite's kernels: see
+    :data:`~.names.FAMILIES`), ``peer_name`` and ``operation`` (``bench_peers`` rows: the
+    peer and what it computes, as suite's timing of it names it). ``peakmem_net`` (peakmem
+    rows: peak RSS minus the class's empty-body baseline).
     """
+    parameters = parameter_columns(frame)
     frame = frame.copy()
     cols = ["useful_flops", "executed_flops", "min_bytes", "workspace_bytes", "cost_params"]
     for c in cols:
@@ -166,8 +172,9 @@ def derive(frame):
     frame["efficiency"] = math.nan
     time_ok = frame[(frame["kind"] == "time") & (frame["status"] == "ok")
                     & frame["threads"].notna()]
-    key = _key(frame, {"threads"})
-    one = time_ok[time_ok["threads"] == 1][key + ["value"]].rename(columns={"value": "_t1"})
+    key = _key(frame, parameters, {"threads"})
+    one = (time_ok[time_ok["threads"] == 1][key + ["value"]].rename(columns={"value": "_t1"})
+           .drop_duplicates(key))
     if len(one):
         merged = frame[key].astype(str).merge(one.astype({c: str for c in key}),
                                                on=key, how="left")
@@ -191,16 +198,29 @@ def derive(frame):
                                    row["dtype"], row["threads"]))
                 if deconv:
                     frame.loc[index, "vs_deconv"] = row["value"] / deconv
+    # names the page groups by: the kernel family of suite's timings, the peer and the
+    # operation it is compared on of a peer's
+    named = [c for c in ("benchmark", "kind", "counterpart", "configuration", "contestant")
+             if c in frame]
+    frame["family"] = [family(row) if row["kind"] == "time" else None
+                       for _, row in frame[named].iterrows()]
+    peers = frame["benchmark"].str.startswith(PEERS + ".")
+    frame["peer_name"] = None
+    frame["operation"] = None
+    if peers.any():
+        frame.loc[peers, "peer_name"] = frame[peers].apply(peer_name, axis=1)
+        frame.loc[peers, "operation"] = frame[peers].apply(_peer_operation, axis=1)
     # peak memory net of the baseline
     frame["peakmem_net"] = math.nan
     pm = frame[(frame["kind"] == "peakmem") & (frame["status"] == "ok")]
     base = pm[pm["benchmark"].str.endswith(PEAKMEM_BASELINE)]
     if len(base):
-        bkey = _key(frame, set()) + []
+        bkey = _key(frame, parameters, set())
         bkey.remove("benchmark")
         bkey = bkey + ["_class"]
         frame["_class"] = frame["benchmark"].str.rsplit(".", n=1).str[0]
-        b = frame.loc[base.index, bkey + ["value"]].rename(columns={"value": "_base"})
+        b = (frame.loc[base.index, bkey + ["value"]].rename(columns={"value": "_base"})
+             .drop_duplicates(bkey))
         merged = frame[bkey].astype(str).merge(b.astype({c: str for c in bkey}), on=bkey,
                                                how="left")
         net = frame["value"].to_numpy() - merged["_base"].astype(float).to_numpy()
@@ -224,28 +244,56 @@ def _ours_times(frame):
     return ours
 
 
-def our_case(row):
-    """The key of suite's own timing of the case a peer row measures (None otherwise)."""
-    cls = row["benchmark"].split(".")[1]
-    common = (row["machine"], row["commit"], row["layer"], row["dtype"])
-    if cls == "PeerDeconv2d":
-        return ("deconv", *common, row["threads"])
-    if cls in ("TorchCounterpart", "EngineCounterpart"):
-        return (row["counterpart"], *common, row["threads"])
-    if cls == "Cv2Resize":
-        return (row["mode"], *common, row["threads"])
-    if cls == "NumpyUpsample":
-        return (_numpy_peer_mode(row), *common, 1)
+def _peer_operation(row):
+    """The operation a bench_peers row times, named as suite's own timing of it is."""
+    cls = class_name(row["benchmark"])
+    if cls.startswith("NumpyUpsample"):
+        return _numpy_peer_mode(row)
+    counterpart = row.get("counterpart")
+    if isinstance(counterpart, str):
+        return counterpart
+    if "Deconv" in cls:
+        return "deconv"
+    mode = row.get("mode")
+    if isinstance(mode, str):
+        return mode
     return None
 
 
+def our_case(row):
+    """The key of suite's own timing of the case a peer row measures (None otherwise): any
+    ``bench_peers`` timing of a deconvolution (class name with "Deconv"), of a counterpart
+    (a ``counterpart`` parameter) or of an upsample (a ``mode`` parameter)."""
+    if not str(row["benchmark"]).startswith(PEERS + ".") or row.get("kind") != "time":
+        return None
+    operation = _peer_operation(row)
+    if operation is None:
+        return None
+    threads = row.get("threads")
+    if threads is None or (isinstance(threads, float) and math.isnan(threads)) \
+            or threads is pd.NA:
+        threads = 1                 # peers that run on one thread by nature
+    return (operation, row["machine"], row["commit"], row["layer"], row["dtype"], threads)
+
+
+#: Peer benchmark classes without a ``peer`` parameter: the peer they time.
+_CLASS_PEERS = {"TorchCounterpart": "torch", "Cv2Resize": "cv2"}
+
+
+#: Parameters that name the peer a ``bench_peers`` class times, in the order looked for.
+PEER_PARAMETERS = ("peer", "engine", "backend", "library")
+
+
 def peer_name(row):
-    """The peer a row of bench_peers measures: torch, torch-im2col, cv2, onnxruntime,
-    openvino, numpy-repeat, reference... (None for other rows)."""
-    cls = row["benchmark"].split(".")[1]
-    return {"PeerDeconv2d": row.get("peer"), "TorchCounterpart": "torch",
-            "EngineCounterpart": row.get("peer"), "Cv2Resize": "cv2",
-            "NumpyUpsample": row.get("peer")}.get(cls)
+    """The peer a ``bench_peers`` row times: its :data:`PEER_PARAMETERS` parameter, else the
+    one its class names (:data:`_CLASS_PEERS`, else the class name)."""
+    for name in PEER_PARAMETERS:
+        peer = row.get(name)
+        if isinstance(peer, str) and peer:
+            return peer
+    cls = class_name(row["benchmark"])
+    cls = cls[:-len("PeakMem")] if cls.endswith("PeakMem") else cls
+    return _CLASS_PEERS.get(cls, cls)
 
 
 def max_threads(frame):
@@ -254,8 +302,17 @@ def max_threads(frame):
 
 
 def latest_rows(frame):
-    """Rows of each machine's newest commit (by date)."""
+    """Rows of each machine's newest commit (by date), in the environment that has the most
+    results there (a history campaign and ``make campaign`` may both have measured it)."""
     if frame.empty:
         return frame
-    newest = frame.sort_values("date").groupby("machine")["commit"].last()
-    return frame[frame["commit"] == frame["machine"].map(newest)]
+    newest = frame.sort_values("date", kind="stable").groupby("machine")["commit"].last()
+    rows = frame[frame["commit"] == frame["machine"].map(newest)]
+    counts = rows.groupby(["machine", "env"]).size().reset_index(name="n")
+    best = counts.sort_values(["machine", "n"], kind="stable").groupby("machine")["env"].last()
+    return rows[rows["env"] == rows["machine"].map(best)]
+
+
+def machines(frame):
+    """The machines of ``frame`` in a stable order (by name)."""
+    return sorted(frame["machine"].dropna().astype(str).unique())

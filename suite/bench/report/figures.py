@@ -1,234 +1,442 @@
-"""The report's figures (matplotlib, Agg), each returned as a base64 PNG."""
+"""The report's figures (matplotlib, Agg), each returned as a base64 PNG, or None when the
+results hold nothing to draw. Every figure that shows a measurement has one panel per machine
+(titled with the machine) or names the machine; the cost-model figures are the same
+everywhere and say so.
+"""
 
-import base64
-import io
 import math
 
 import numpy as np
+import pandas as pd
 
-from .constants import (COPY, COUNTERPART_TIME, DECONV_TIME, FUSED_CONV_TIME, GEMM,
-                        METHOD_COLOURS, METHODS, NOT_MEASURED, PALETTE, PEERS)
-from .derive import latest_rows, max_threads, our_case, peer_name
+from .constants import COPY, GEMM, METHOD_COLOURS, METHODS, PEERS, SWEEP_TIME
+from .derive import latest_rows, machines
+from .names import FAMILIES, commit_label, method_label, peer_label
+from .plotting import (MARKERS, colour, encode, figure, human_log_axis, layout, legend_above,
+                       machine_panels, marker, note, place_labels)
+from .units import (format_axis_ratio, format_bytes, format_count, format_flops,
+                    format_seconds, plural)
 
-
-def _figure(width=9.0, height=4.5, ncols=1, nrows=1):
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"font.size": 10, "axes.prop_cycle":
-                         matplotlib.cycler(color=PALETTE), "axes.grid": True,
-                         "grid.alpha": 0.3})
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
-    return fig, axes
-
-
-def _png(fig, rect=None):
-    """``fig`` laid out (within ``rect`` of the figure, default all of it) as a base64 PNG;
-    closes the figure."""
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.tight_layout(rect=rect)
-    fig.savefig(buf, format="png", dpi=100)
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+#: The history's name for the peers' timings: code outside suite, so a change over suite's
+#: commits is the machine's drift.
+PEER_CONTROL = "peers (control)"
+FAMILY_COLOURS = {**{f: colour(i) for i, f in enumerate(FAMILIES)}, "backward": "#777777",
+                  PEER_CONTROL: "#000000", "other": "#AA7744"}
+_MISSING = "not measured on this machine"
 
 
-def fig_methods(table, threads):
-    panels = [("executed_flops", "FLOPs executed", "FLOP"), ("parameters", "parameters",
-                                                              "count"),
-              ("workspace_bytes", "workspace (cost model)", "bytes"),
-              ("peakmem_net_bytes", "peak memory above baseline (measured)", "bytes"),
-              ("time_s", f"time at {threads} thread(s) (median)", "seconds")]
-    fig, axes = _figure(12, 9.5, ncols=2, nrows=3)
+def _method_dots(ax, table, column, layers, methods):
+    """A dot per layer (row) and method (colour and marker) at ``column``'s value, the
+    cheapest of the method's implementations, on a log axis; zero or missing: no dot."""
+    spread = 0.5 / max(len(methods), 1)
+    for i, method in enumerate(methods):
+        sub = table[table["method"] == method].groupby("layer")[column].min()
+        values = np.array([sub.get(layer, np.nan) for layer in layers], dtype=float)
+        values[~(values > 0)] = np.nan
+        y = np.arange(len(layers)) + (i - (len(methods) - 1) / 2) * spread
+        ax.scatter(values, y, s=30, color=METHOD_COLOURS.get(method, colour(i)),
+                   marker=MARKERS[i % len(MARKERS)], label=method_label(method), zorder=3,
+                   edgecolors="white", linewidths=0.4)
+    ax.set_yticks(range(len(layers)), layers, fontsize=8)
+    ax.set_ylim(len(layers) - 0.5, -0.5)
+    ax.set_xscale("log")
+    for k in range(1, len(layers)):
+        ax.axhline(k - 0.5, color="#ddd", lw=0.6, zorder=1)
+    ax.grid(axis="y", visible=False)
+
+
+def _present_methods(table):
+    return [m for m in METHODS if m in set(table["method"])]
+
+
+def _panel_height(layers):
+    return 0.3 * len(layers) + 1.1
+
+
+def fig_costs(table):
+    """The cost model per layer and method: FLOPs executed, parameters, memory (the same on
+    every machine). ``table``: :func:`~.tables.method_table`."""
+    if table.empty:
+        return None
     layers = list(dict.fromkeys(table["layer"]))
-    x = np.arange(len(layers))
-    width = 0.8 / len(METHODS)
-    for ax, (col, title, unit) in zip(axes.flat, panels):
-        for i, method in enumerate(METHODS):
-            sub = table[table["method"] == method].set_index("layer")
-            vals = [sub[col].get(l, math.nan) if l in sub.index else math.nan for l in layers]
-            shown = [v if (v is not None and np.isfinite(v) and v > 0) else np.nan for v in vals]
-            ax.bar(x + (i - len(METHODS) / 2 + 0.5) * width, shown, width,
-                   color=METHOD_COLOURS[method], label=method)
-            if col == "time_s":
-                err = [sub["time_iqr_s"].get(l, math.nan) if l in sub.index else math.nan
-                       for l in layers]
-                ax.errorbar(x + (i - len(METHODS) / 2 + 0.5) * width, shown,
-                            yerr=np.asarray(err, dtype=float) / 2, fmt="none", ecolor="k",
-                            lw=0.8)
-        ax.set_title(title)
-        if not table[col].gt(0).any():
-            ax.text(0.5, 0.5, NOT_MEASURED, transform=ax.transAxes, ha="center",
-                    va="center", fontsize=14, color="#666")
-            ax.set_yticks([])
-            ax.set_ylabel(unit)
-        else:
-            ax.set_yscale("log")
-            ax.set_ylabel(unit + " (log)")
-        ax.set_xticks(x, layers, rotation=20, fontsize=8)
-    axes.flat[-1].axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    axes.flat[-1].legend(handles, labels, loc="center", title="method (missing bar: "
-                         "zero or not measured)", fontsize=10)
-    return _png(fig)
+    methods = _present_methods(table)
+    fig, axes = figure(12, _panel_height(layers), ncols=3, sharey=True)
+    panels = [("executed_flops", "FLOPs executed", format_flops),
+              ("parameters", "parameters (weights, bias)", format_count),
+              ("memory_bytes", "memory: in, weights, out, workspace", format_bytes)]
+    for ax, (column, title, fmt) in zip(axes.flat, panels):
+        _method_dots(ax, table, column, layers, methods)
+        ax.set_title(title, fontsize=10)
+        if (table[column] > 0).any():
+            human_log_axis(ax, "x", fmt)
+    top = legend_above(fig, *axes[0, 0].get_legend_handles_labels(), ncol=len(methods),
+                       title="method (its cheapest implementation; no dot: zero)")
+    return encode(fig, top=top)
+
+
+def fig_measured(table):
+    """Measured per layer and method, one row of panels per machine: median time and peak
+    memory above the baseline (of each method, its best implementation)."""
+    if table.empty or not table["time_s"].notna().any():
+        return None
+    names = list(dict.fromkeys(table["machine"]))
+    methods = _present_methods(table)
+    heights = [_panel_height(list(dict.fromkeys(table[table["machine"] == m]["layer"])))
+               for m in names]
+    fig, axes = figure(12, sum(heights), ncols=2, nrows=len(names),
+                       gridspec_kw={"height_ratios": heights})
+    for r, machine in enumerate(names):
+        mine = table[table["machine"] == machine]
+        layers = list(dict.fromkeys(mine["layer"]))
+        threads, dtype = mine["threads"].iloc[0], mine["dtype"].iloc[0]
+        for ax, column, title, fmt in (
+                (axes[r, 0], "time_s", "median time", format_seconds),
+                (axes[r, 1], "peakmem_net_bytes", "peak memory above baseline",
+                 format_bytes)):
+            if not mine[column].notna().any():
+                note(ax, f"{machine}: {title} {_MISSING}")
+                continue
+            _method_dots(ax, mine, column, layers, methods)
+            human_log_axis(ax, "x", fmt)
+            ax.set_title(f"{machine}: {title} ({dtype}, {plural(threads, 'thread')})",
+                         fontsize=10)
+        axes[r, 1].tick_params(labelleft=False)
+    handles, labels = [], []
+    for ax in axes.flat:
+        h, lab = ax.get_legend_handles_labels()
+        for hh, ll in zip(h, lab):
+            if ll not in labels:
+                handles.append(hh)
+                labels.append(ll)
+    top = legend_above(fig, handles, labels, ncol=len(labels), title="method (its fastest "
+                       "implementation; no dot: not measured, or no memory above the "
+                       "setup's own peak)")
+    return encode(fig, top=top)
 
 
 def fig_scaling(frame):
+    """Speed-up over one thread of suite's kernels, one panel per machine: per kernel family
+    the median over its cases (line) and their range (band)."""
     latest = latest_rows(frame)
     sel = latest[(latest["kind"] == "time") & latest["speedup"].notna()
-                 & latest["benchmark"].isin([DECONV_TIME, COUNTERPART_TIME, FUSED_CONV_TIME])]
-    if sel["threads"].nunique() < 2:
+                 & latest["family"].notna()]
+    names = [m for m in machines(sel) if sel[sel["machine"] == m]["threads"].nunique() >= 2]
+    if not names:
         return None
-    fig, axes = _figure(12, 4.5, ncols=2)
-    sel = sel.copy()
-    sel["series"] = sel.apply(lambda r: f"{r['layer']} " + (
-        f"deconv/{r['algorithm']}" if r["benchmark"] == DECONV_TIME else
-        f"{r['counterpart']}" if r["benchmark"] == COUNTERPART_TIME else f"{r['mode']} fused"),
-        axis=1)
-    markers = "osD^v<>p*h"
-    for i, (series, g) in enumerate(sel.groupby("series")):
-        g = g.sort_values("threads")
-        colour = PALETTE[i % len(PALETTE)]
-        m = markers[(i // len(PALETTE)) % len(markers)]
-        axes[0, 0].plot(g["threads"], g["speedup"], marker=m, color=colour, label=series)
-        axes[0, 1].plot(g["threads"], 100 * g["efficiency"], marker=m, color=colour)
-    t = sorted(sel["threads"].unique())
-    axes[0, 0].plot(t, t, "k--", lw=1, label="ideal")
-    axes[0, 0].set(xlabel="threads", ylabel="speed-up over 1 thread (×)",
-                   title="Thread scaling: speed-up")
-    axes[0, 1].axhline(100, color="k", ls="--", lw=1)
-    axes[0, 1].set(xlabel="threads", ylabel="parallel efficiency (%)",
-                   title="Thread scaling: efficiency")
-    for ax in axes.flat:
+    fig, panels = machine_panels(names, 6, 4.0)
+    seen = {}
+    for machine, ax in panels.items():
+        mine = sel[sel["machine"] == machine].assign(
+            threads=lambda d: d["threads"].astype(float))
+        for fam in FAMILIES:
+            g = mine[mine["family"] == fam]
+            if g.empty:
+                continue
+            stats = g.groupby("threads")["speedup"].agg(["median", "min", "max"])
+            c = FAMILY_COLOURS[fam]
+            ax.fill_between(stats.index, stats["min"], stats["max"], color=c, alpha=0.12,
+                            lw=0)
+            seen[fam] = ax.plot(stats.index, stats["median"], color=c, lw=2, marker="o",
+                                ms=4, label=fam)[0]
+        t = sorted(int(v) for v in mine["threads"].unique())
+        seen["ideal"] = ax.plot(t, t, "k--", lw=1, label="ideal")[0]
         ax.set_xticks(t)
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="lower center", ncol=4,
-               fontsize=7)
-    fig.set_size_inches(12, 4.5 + 0.18 * (sel["series"].nunique() // 4 + 1))
-    return _png(fig, rect=(0, 0.04 * (sel["series"].nunique() // 4 + 2), 1, 1))
+        ax.set(xlabel="threads", ylabel="speed-up over 1 thread (×)",
+               title=f"{machine}: thread scaling ({mine['benchmark'].nunique()} kernels, "
+                     f"{len(mine[mine['threads'] > 1])} cases)")
+    labels = [f for f in FAMILIES + ["ideal"] if f in seen]
+    top = legend_above(fig, [seen[f] for f in labels], labels, ncol=min(len(labels), 8),
+                       title="kernel family: median over its cases, band from least to most")
+    return encode(fig, top=top)
+
+
+def _roofline_series(pts):
+    """Each point's series: its kernel family, and for a deconvolution its algorithm."""
+    fam = pts["family"].fillna("other")
+    deconv = fam == "deconvolution"
+    return fam.where(~deconv, "deconvolution, " + pts["algorithm"].fillna("").astype(str))
+
+
+def _series_style(series, algorithms):
+    """Colour of the series' family (as in every figure); a deconvolution's algorithm by its
+    marker."""
+    fam, _, algorithm = series.partition(", ")
+    if algorithm:
+        return FAMILY_COLOURS["deconvolution"], MARKERS[algorithms.index(algorithm)
+                                                          % len(MARKERS)]
+    return FAMILY_COLOURS.get(fam, "#000"), "o"
 
 
 def fig_roofline(frame):
+    """Achieved GFLOP/s against arithmetic intensity, one panel per machine under that
+    machine's measured roofs (GEMM float32 / float64 GFLOP/s, copy GB/s) at the most threads
+    it measured; only the points furthest from and closest to the roof are labelled."""
     latest = latest_rows(frame)
-    threads = max_threads(latest)
-    ceil = latest[(latest["benchmark"] == GEMM) & (latest["status"] == "ok")
-                  & (latest["threads"] == threads)]
-    copy = latest[(latest["benchmark"] == COPY) & (latest["status"] == "ok")
-                  & (latest["threads"] == threads)]
-    pts = latest[(latest["kind"] == "time") & (latest["threads"] == threads)
-                 & latest["executed_gflops"].notna() & latest["intensity"].notna()
-                 & ~latest["benchmark"].str.startswith(PEERS)]
-    if pts.empty or ceil.empty or copy.empty:
-        return None, "the GEMM / copy ceilings or the kernels were not measured"
-    fig, axes = _figure(12, 6.5)
-    ax = axes[0, 0]
-    bw = float(copy["value"].iloc[0])
-    xs = np.logspace(np.log10(max(pts["intensity"].min() / 3, 1e-2)),
-                     np.log10(pts["intensity"].max() * 3), 100)
-    for j, (_, c) in enumerate(ceil.iterrows()):
-        peak = float(c["value"])
-        ax.plot(xs, np.minimum(peak, xs * bw), color="k", ls=["-", "--"][j % 2], lw=1.2,
-                label=f"roof: GEMM {c['dtype']} {peak:.1f} GFLOP/s, copy {bw:.1f} GB/s")
-    kinds = pts.copy()
-    kinds["series"] = kinds.apply(lambda r: (f"deconv {r['algorithm']}"
-                                             if r["benchmark"] == DECONV_TIME else
-                                             r["method"] + (" fused" if "fused" in
-                                                            r["benchmark"] else "")
-                                             if r["method"] else r["method"]), axis=1)
-    cls = kinds["benchmark"].str.split(".").str[1]
-    upsample = cls.isin(["Upsample", "UpsampleBackward"])
-    kinds.loc[upsample, "series"] = ("upsample " + kinds.loc[upsample, "mode"].astype(str)
-                                     + np.where(cls[upsample] == "UpsampleBackward",
-                                                " backward", " (×scale)"))
-    kinds["series"] = kinds["series"].fillna(cls)
-    for i, (series, g) in enumerate(kinds.groupby("series")):
-        ax.scatter(g["intensity"], g["executed_gflops"], color=PALETTE[i % len(PALETTE)],
-                   marker="osD^v<>p*h"[i // len(PALETTE) % 10], label=series, zorder=3)
-        for _, r in g.iterrows():
-            ax.annotate(r["layer"], (r["intensity"], r["executed_gflops"]), fontsize=6,
-                        xytext=(3, 2), textcoords="offset points")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set(xlabel="arithmetic intensity (executed FLOPs / minimum bytes, FLOP/byte)",
-           ylabel="achieved GFLOP/s (executed FLOPs / median time)",
-           title=f"Roofline at {threads} thread(s), measured ceilings")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig), None
+    ok = latest[latest["status"] == "ok"]
+    names = []
+    for machine in machines(ok):
+        mine = ok[ok["machine"] == machine]
+        threads = pd.to_numeric(mine["threads"], errors="coerce").max()
+        if (mine[(mine["benchmark"] == GEMM) & (mine["threads"] == threads)].empty
+                or mine[(mine["benchmark"] == COPY) & (mine["threads"] == threads)].empty):
+            continue
+        if mine[(mine["kind"] == "time") & mine["executed_gflops"].notna()
+                & mine["intensity"].notna()].empty:
+            continue
+        names.append(machine)
+    if not names:
+        return None
+    fig, panels = machine_panels(names, 6, 4.6)
+    series_colour = {}
+    handles = {}
+    labelled = {}
+    algorithms = sorted(set(ok.loc[ok["family"] == "deconvolution", "algorithm"].dropna()
+                            .astype(str)))
+    for machine, ax in panels.items():
+        mine = ok[ok["machine"] == machine]
+        threads = pd.to_numeric(mine["threads"], errors="coerce").max()
+        gemm = mine[(mine["benchmark"] == GEMM) & (mine["threads"] == threads)]
+        bw = float(mine[(mine["benchmark"] == COPY) & (mine["threads"] == threads)][
+            "value"].iloc[0])
+        pts = mine[(mine["kind"] == "time") & (mine["threads"] == threads)
+                   & mine["executed_gflops"].notna() & mine["intensity"].notna()
+                   & ~mine["benchmark"].str.startswith(PEERS)].copy()
+        xs = np.logspace(np.log10(max(pts["intensity"].min() / 3, 1e-2)),
+                         np.log10(pts["intensity"].max() * 3), 100)
+        roofs = []
+        for j, (_, c) in enumerate(gemm.sort_values("dtype").iterrows()):
+            peak = float(c["value"])
+            ax.plot(xs, np.minimum(peak, xs * bw), color="k", ls=["-", ":"][j % 2], lw=1.2)
+            roofs.append(f"{c['dtype']} {peak:.3g}" + (" (dotted)" if j % 2 else ""))
+        roofs = f"GEMM {', '.join(roofs)} GFLOP/s; copy {bw:.3g} GB/s"
+        pts["series"] = _roofline_series(pts)
+        pts["roof"] = np.minimum(float(gemm["value"].max()), pts["intensity"] * bw)
+        pts["fraction"] = pts["executed_gflops"] / pts["roof"]
+        for series, g in pts.groupby("series"):
+            series_colour.setdefault(series, len(series_colour))
+            shade, shape = _series_style(series, algorithms)
+            handles[series] = ax.scatter(g["intensity"], g["executed_gflops"], s=24,
+                                         color=shade, marker=shape, zorder=3, label=series,
+                                         edgecolors="white", linewidths=0.4)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        human_log_axis(ax, "x", lambda v: f"{v:g}")
+        human_log_axis(ax, "y", lambda v: f"{v:g}")
+        ax.set(xlabel="FLOPs executed per byte moved (at least)",
+               ylabel="achieved GFLOP/s (FLOPs executed / time)")
+        ax.set_title(f"{machine}: roofline at {plural(threads, 'thread')}\n{roofs}",
+                     fontsize=9)
+        labelled[machine] = pd.concat([pts.nlargest(3, "fraction"),
+                                       pts.nsmallest(2, "fraction")])
+    order = FAMILIES + ["other"]
+    labels = sorted(handles, key=lambda s: (order.index(s.partition(", ")[0])
+                                            if s.partition(", ")[0] in order else len(order),
+                                            s))
+    top = legend_above(fig, [handles[s] for s in labels], labels, ncol=min(len(labels), 4),
+                       title="kernel (labels: the points closest to and furthest from the "
+                             "roof, % of it)")
+    layout(fig, top)
+    for machine, ax in panels.items():
+        extremes = labelled[machine]
+        extremes = extremes[~extremes.index.duplicated()]
+        place_labels(ax, extremes["intensity"].to_numpy(),
+                     extremes["executed_gflops"].to_numpy(),
+                     [f"{r.layer} {r.fraction * 100:.0f}%" for r in extremes.itertuples()])
+    return encode(fig, laid_out=True)
+
+
+def _ratio_panels(data, rows, row_label, who, title, legend_title):
+    """Ratios ``data["ratio"]`` (another's time / suite's) as dots, one panel per machine:
+    a row per ``data["row"]`` value in ``rows`` (labelled by ``row_label``), a colour per
+    ``data["who"]`` (labelled by ``who``), on a log axis (right of 1: suite faster);
+    ``title(machine, its rows)`` names each panel."""
+    contestants = sorted(set(data["who"]))
+    names = machines(data)
+    fig, panels = machine_panels(names, 6, 0.45 * len(rows) + 1.6)
+    handles = {}
+    lo, hi = data["ratio"].min(), data["ratio"].max()
+    for machine, ax in panels.items():
+        mine = data[data["machine"] == machine]
+        for i, contestant in enumerate(contestants):
+            g = mine[mine["who"] == contestant]
+            if g.empty:
+                continue
+            y = np.array([rows.index(r) for r in g["row"]], dtype=float)
+            y += (i - (len(contestants) - 1) / 2) * 0.8 / len(contestants)
+            handles[contestant] = ax.scatter(g["ratio"], y, color=colour(i),
+                                             marker=marker(i), s=20, alpha=0.85,
+                                             label=who(contestant), zorder=3)
+        ax.axvline(1, color="k", lw=1)
+        ax.set_xscale("log")
+        ax.set_xlim(min(lo, 0.5) / 1.3, max(hi, 2) * 1.3)
+        human_log_axis(ax, "x", format_axis_ratio)
+        ax.set_yticks(range(len(rows)), [row_label(r) for r in rows], fontsize=8)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set(xlabel="their time / suite's time   (← they are faster | suite is faster →)",
+               title=title(machine, mine))
+    labels = [c for c in contestants if c in handles]
+    top = legend_above(fig, [handles[c] for c in labels], [who(c) for c in labels],
+                       title=legend_title)
+    return encode(fig, top=top)
 
 
 def fig_peers(frame):
+    """Peer time / suite's time per operation, one panel per machine (log scale; right of 1:
+    suite is faster); one dot per layer and thread count, coloured by peer."""
     latest = latest_rows(frame)
-    sel = latest[latest["vs_ours"].notna()].copy()
+    sel = latest[latest["vs_ours"].notna() & latest["peer_name"].notna()]
     if sel.empty:
         return None
-    sel["peer_name"] = sel.apply(peer_name, axis=1)
-    # one bar per machine when several measured the same case (each machine's newest commit)
-    where = (lambda r: f"{r['machine']}: ") if sel["machine"].nunique() > 1 else (lambda r: "")
-    sel["case"] = sel.apply(lambda r: f"{where(r)}{r['layer']} {our_case(r)[0]} "
-                            f"t={our_case(r)[-1]}", axis=1)
-    fig, axes = _figure(12, max(4, 0.25 * sel["case"].nunique() + 1.5))
-    ax = axes[0, 0]
-    cases = list(dict.fromkeys(sel.sort_values(["layer", "threads"])["case"]))
-    peers = list(dict.fromkeys(sel["peer_name"]))
-    h = 0.8 / len(peers)
-    y = np.arange(len(cases))
-    for i, p in enumerate(peers):
-        sub = sel[sel["peer_name"] == p].set_index("case")["vs_ours"]
-        ax.barh(y + (i - len(peers) / 2 + 0.5) * h, [sub.get(c, np.nan) for c in cases], h,
-                color=PALETTE[i % len(PALETTE)], label=p)
-    ax.axvline(1, color="k", lw=1)
-    ax.set_xscale("log")
-    ax.set_yticks(y, cases, fontsize=7)
-    ax.set(xlabel="peer time / suite time (log; > 1: suite is faster)",
-           title="Ours vs peers, same layer, data and thread count")
-    ax.legend(fontsize=8)
-    return _png(fig)
+    operations = [m for m in METHODS if m in set(sel["operation"])] + sorted(
+        set(sel["operation"]) - set(METHODS))
+    data = pd.DataFrame({"machine": sel["machine"], "row": sel["operation"],
+                         "who": sel["peer_name"], "ratio": sel["vs_ours"]})
+    return _ratio_panels(data, operations, method_label, peer_label,
+                         lambda machine, _: f"{machine}: suite vs peers",
+                         "peer (one dot per layer and thread count)")
+
+
+def fig_sweep(table):
+    """Layers never tuned on: each contestant's time / suite's per configuration, one panel
+    per machine, a row per kind, colour per contestant (log scale; right of 1: suite
+    faster). ``table``: :func:`~.tables.sweep_table`."""
+    if table.empty:
+        return None
+    kinds = [k for k in FAMILIES if k in set(table["kind"])]
+    data = pd.DataFrame({"machine": table["machine"], "row": table["kind"],
+                         "who": table["contestant"], "ratio": table["ratio"]})
+    counts = table.groupby("machine")["configuration"].nunique()
+    return _ratio_panels(data, kinds, str, peer_label,
+                         lambda machine, _: f"{machine}: {counts[machine]} layers never "
+                                            "tuned on",
+                         "contestant (one dot per configuration and thread count)")
+
+
+def history_frame(frame):
+    """The timings measured at two or more commits, per machine in the environment with the
+    most commits: their rows of ``frame`` with ``case`` (benchmark and parameters),
+    ``family`` (the peers': :data:`PEER_CONTROL`) and ``relative`` (to the same case's time
+    at the machine's oldest commit that measured it)."""
+    ok = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
+    parts = []
+    for machine in machines(ok):
+        mine = ok[ok["machine"] == machine]
+        env = mine.groupby("env")["commit"].nunique().sort_values(kind="stable").index[-1]
+        mine = mine[mine["env"] == env]
+        if mine["commit"].nunique() < 2:
+            continue
+        mine = mine.assign(case=mine["benchmark"] + "(" + mine["params"].astype(str) + ")")
+        mine = mine.sort_values("date", kind="stable").drop_duplicates(["case", "commit"])
+        counts = mine.groupby("case")["commit"].nunique()
+        mine = mine[mine["case"].isin(counts[counts >= 2].index)]
+        if mine.empty:
+            continue
+        first = mine.groupby("case")["value"].first()
+        peer = mine["benchmark"].str.startswith(PEERS + ".") | (
+            (mine["benchmark"] == SWEEP_TIME) & (mine.get("contestant") != "suite"))
+        mine = mine.assign(relative=mine["value"] / mine["case"].map(first),
+                           family=mine["family"].where(~peer, PEER_CONTROL).fillna("other"))
+        parts.append(mine)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def fig_history(frame):
-    ok = frame[(frame["kind"] == "time") & (frame["status"] == "ok")]
-    if ok["commit"].nunique() < 2:
+    """Time over commits relative to the oldest commit measured, one panel per machine: a
+    thin line per benchmark case and the geometric mean of each kernel family thick."""
+    hist = history_frame(frame)
+    if hist.empty:
         return None
-    order = ok.groupby("commit")["date"].min().sort_values()
-    fig, axes = _figure(12, 5)
+    names = list(dict.fromkeys(hist["machine"]))
+    fig, panels = machine_panels(names, 6, 4.0)
+    handles = {}
+    for machine, ax in panels.items():
+        mine = hist[hist["machine"] == machine]
+        order = mine.groupby("commit")["date"].min().sort_values(kind="stable")
+        x = {c: i for i, c in enumerate(order.index)}
+        for _, g in mine.groupby("case"):
+            ax.plot([x[c] for c in g["commit"]], g["relative"], color="#bbb", lw=0.6,
+                    zorder=1)
+        fams = mine.assign(logr=np.log(mine["relative"]))
+        for fam, g in fams.groupby("family"):
+            gm = np.exp(g.groupby("commit")["logr"].mean()).reindex(order.index)
+            handles[fam] = ax.plot(range(len(order)), gm.to_numpy(), marker="o", lw=2.2,
+                                   color=FAMILY_COLOURS.get(fam, "#000"), label=fam,
+                                   zorder=3)[0]
+        ax.axhline(1, color="k", lw=0.8, ls="--")
+        ax.set_yscale("log")
+        human_log_axis(ax, "y", format_axis_ratio)
+        ax.set_xticks(range(len(order)), [commit_label(c, d) for c, d in order.items()],
+                      rotation=25, ha="right", fontsize=8)
+        ax.set(ylabel="time / time at the first commit",
+               title=f"{machine}: {mine['case'].nunique()} cases over "
+                     f"{len(order)} commits")
+    labels = [f for f in FAMILIES + [PEER_CONTROL, "other"] if f in handles]
+    top = legend_above(fig, [handles[f] for f in labels], labels, ncol=min(len(labels), 4),
+                       title="geometric mean per kernel family (grey: each case; below 1: "
+                             "faster)")
+    return encode(fig, top=top)
+
+
+def fig_machines(rows, reference):
+    """The machines side by side: each shared timing's time relative to the reference
+    machine's, per kernel family (one row of dots per machine)."""
+    if rows.empty:
+        return None
+    rows = rows[rows["machine"] != reference].copy()
+    rows["group"] = rows["family"].fillna(rows["peer_name"].map(
+        lambda p: f"peer: {peer_label(p)}" if isinstance(p, str) else "other"))
+    groups = [f for f in FAMILIES if f in set(rows["group"])] + sorted(
+        set(rows["group"]) - set(FAMILIES))
+    names = list(dict.fromkeys(sorted(rows["machine"])))
+    fig, axes = figure(12, 0.42 * len(groups) + 1.8)
     ax = axes[0, 0]
-    keyed = ok.assign(case=ok["benchmark"].str.split(".").str[1] + " " + ok["params"])
-    if keyed["machine"].nunique() > 1:
-        # one line per machine: several machines may have measured the same commit
-        keyed["case"] = keyed["machine"] + ": " + keyed["case"]
-    counts = keyed.groupby("case")["commit"].nunique()
-    counts = counts[counts >= 2]
-    first = {DECONV_TIME.split(".")[1]: 0, COUNTERPART_TIME.split(".")[1]: 1}
-    cases = sorted(counts.index, key=lambda c: (-counts[c], first.get(c.split()[0], 2), c))[:12]
-    for i, case in enumerate(cases):
-        g = keyed[keyed["case"] == case].set_index("commit").reindex(order.index)
-        ax.plot(range(len(order)), g["value"], marker="o", color=PALETTE[i % len(PALETTE)],
-                label=case[:60])
-    ax.set_xticks(range(len(order)), [c[:8] for c in order.index], rotation=30)
-    ax.set_yscale("log")
-    ax.set(xlabel="commit (oldest first)", ylabel="median time (s, log)",
-           title="History over commits (cases measured at two or more commits)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
+    handles = []
+    for i, machine in enumerate(names):
+        g = rows[rows["machine"] == machine]
+        offset = (i - (len(names) - 1) / 2) * 0.7 / len(names)
+        y = np.array([groups.index(v) for v in g["group"]], dtype=float) + offset
+        handles.append(ax.scatter(g["relative"], y, s=16, alpha=0.7, color=colour(i + 1),
+                                  marker=marker(i), label=machine, zorder=3))
+        for j, grp in enumerate(groups):
+            values = g[g["group"] == grp]["relative"]
+            if len(values):
+                mean = float(np.exp(np.log(values).mean()))
+                ax.plot([mean, mean], [j + offset - 0.15, j + offset + 0.15],
+                        color=colour(i + 1), lw=3)
+    ax.axvline(1, color="k", lw=1)
+    ax.set_xscale("log")
+    lo, hi = rows["relative"].min(), rows["relative"].max()
+    ax.set_xlim(min(lo, 0.8) / 1.15, max(hi, 1.25) * 1.15)
+    human_log_axis(ax, "x", format_axis_ratio)
+    ax.set_yticks(range(len(groups)), groups, fontsize=9)
+    ax.set_ylim(len(groups) - 0.5, -0.5)
+    ax.set(xlabel=f"time / time on {reference} (same benchmark, parameters and threads; "
+                  f"left of 1: faster than {reference}; bar: geometric mean)")
+    top = legend_above(fig, handles, names, ncol=len(names), title=f"machine (compared "
+                       f"with {reference})")
+    return encode(fig, top=top)
 
 
 def fig_checkerboard(table):
-    fig, axes = _figure(11, 4.5, ncols=2)
-    labels = [f"{r.layer}\nk{r.kernel} s{r.stride}" for r in table.itertuples()]
-    x = np.arange(len(table))
-    axes[0, 0].bar(x, table["overlap_ratio"], color=PALETTE[3])
-    axes[0, 0].axhline(1, color="k", lw=1, ls="--")
-    axes[0, 0].set(ylabel="overlap ratio (max/min, 1 = even)",
-                   title="Checkerboard: uneven kernel overlap")
-    axes[0, 1].bar(x, table["phase_sum_spread"], color=PALETTE[0])
-    axes[0, 1].set(ylabel="spread of per-phase kernel sums",
-                   title="Checkerboard: per-phase weight sums (layer's weights)")
+    """Overlap ratio and per-phase weight-sum spread of each catalogue deconvolution (the
+    cost model: the same on every machine), one bar per layer."""
+    fig, axes = figure(12, 0.28 * len(table) + 1.4, ncols=2, sharey=True)
+    labels = [f"{r.layer} (k{r.kernel} s{r.stride})" for r in table.itertuples()]
+    y = np.arange(len(table))
+    colours = [colour(3) if v > 1 else colour(2) for v in table["overlap_ratio"]]
+    axes[0, 0].barh(y, table["overlap_ratio"], color=colours)
+    axes[0, 0].axvline(1, color="k", lw=1, ls="--")
+    axes[0, 0].set(xlabel="max / min overlap (1: even)",
+                   title="uneven kernel overlap (red: checkerboard-prone)")
+    axes[0, 1].barh(y, table["phase_sum_spread"], color=colour(0))
+    axes[0, 1].set(xlabel="spread of per-phase kernel sums",
+                   title="per-phase sums of the layer's weights")
+    axes[0, 0].set_yticks(y, labels, fontsize=8)
+    axes[0, 0].set_ylim(len(table) - 0.5, -0.5)
     for ax, col in zip(axes.flat, ("overlap_ratio", "phase_sum_spread")):
-        ax.set_xticks(x, labels, fontsize=7, rotation=30)
-        ax.margins(y=0.15)
-        for xi, v in zip(x, table[col]):
-            ax.annotate(f"{v:.3g}", (xi, v), ha="center", va="bottom", fontsize=7,
-                        xytext=(0, 2), textcoords="offset points")
-    return _png(fig)
+        ax.margins(x=0.12)
+        for yi, v in zip(y, table[col]):
+            if not math.isnan(v):
+                ax.annotate(f"{v:.3g}", (v, yi), ha="left", va="center", fontsize=7,
+                            xytext=(2, 0), textcoords="offset points")
+    return encode(fig)

@@ -1,6 +1,7 @@
 """Reading asv results files into the report's tidy frame (one row per benchmark x parameter
 combination x machine x commit), robust to damaged input: a corrupt, truncated, foreign or
-malformed file or entry is skipped with a warning, never fatal unless nothing is left.
+malformed file or entry is skipped with a warning, never fatal unless nothing is left; and
+each machine's environment (:func:`environment_frame`).
 """
 
 import ast
@@ -18,6 +19,20 @@ from .constants import PARAM_COLUMNS
 RESULT_COLUMNS_DEFAULT = ["result", "params", "version", "started_at", "duration",
                           "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75",
                           "stats_number", "stats_repeat", "samples", "profile"]
+
+
+#: The columns of :func:`load_results`'s frame that are not a benchmark parameter (every
+#: other column is one: a benchmark's ``param_names``).
+RESULT_FIELDS = ("machine", "commit", "env", "file", "date", "cpu", "num_cpu", "arch", "os",
+                 "ram", "python", "benchmark", "group", "method", "kind", "unit", "params",
+                 "value", "status", "q25", "q75", "iqr", "ci99_lo", "ci99_hi", "number",
+                 "repeat")
+
+
+def parameter_columns(frame):
+    """The benchmark parameters among ``frame``'s columns (as loaded: before
+    :func:`~.derive.derive` adds its own)."""
+    return [c for c in frame.columns if c not in RESULT_FIELDS]
 
 
 class ReportInputError(ValueError):
@@ -255,3 +270,151 @@ def machine_environments(frame):
             packages=record.get("packages") or {}, commit=row["commit"], date=row["date"],
             recorded=True)
     return environments
+
+#: The columns of :func:`environment_frame`, in order.
+ENVIRONMENT_COLUMNS = ["machine", "cpu", "cores", "isa", "blas", "blas_version", "blas_kernel",
+                       "blas_pin", "openmp", "versions", "arch", "os", "ram_bytes", "python",
+                       "commits", "environments"]
+UNKNOWN = "unknown"
+
+
+def _text(value):
+    """A descriptive field as text ("unknown" when absent or empty)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return UNKNOWN
+    text = str(value).strip()
+    return text or UNKNOWN
+
+
+def _number(value):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isfinite(number) else math.nan
+
+
+def machine_environment(results_dir):
+    """What the results directory says about each machine: ``{machine: dict}``.
+
+    Each dict merges the machine's ``machine.json`` (asv's description: ``machine``, ``cpu``,
+    ``num_cpu``, ``arch``, ``os``, ``ram``, and any further field a campaign records there),
+    the ``params`` of its results files (the same fields and the benchmarked Python), their
+    ``requirements`` with a version (``versions``: ``{package: version}``), the commits and
+    the asv environments. Unreadable files are left out (:func:`load_results` reports them).
+    """
+    results_dir = os.fspath(results_dir)
+    machines = {}
+    if not os.path.isdir(results_dir):
+        return machines
+    for machine in sorted(os.listdir(results_dir)):
+        mdir = os.path.join(results_dir, machine)
+        if not os.path.isdir(mdir):
+            continue
+        info = dict(machine=machine, versions={}, commits=set(), environments=set())
+        files = sorted(n for n in os.listdir(mdir) if n.endswith(".json"))
+        # results files first, machine.json last: the machine's own description wins
+        for name in [n for n in files if n != "machine.json"] + (
+                ["machine.json"] if "machine.json" in files else []):
+            try:
+                data = _read_json(os.path.join(mdir, name))
+            except (OSError, UnicodeDecodeError, ValueError):
+                continue
+            if not isinstance(data, dict):
+                continue
+            if name == "machine.json":
+                info.update({k: v for k, v in data.items() if k != "version"})
+                continue
+            if not _is_result_file(data):
+                continue
+            params = data.get("params") if isinstance(data.get("params"), dict) else {}
+            info.update({k: v for k, v in params.items() if k not in info or k == "python"})
+            requirements = data.get("requirements")
+            if isinstance(requirements, dict):
+                info["versions"].update({str(k): str(v) for k, v in requirements.items()
+                                         if isinstance(v, (str, int, float)) and str(v)})
+            info["commits"].add(str(data["commit_hash"]))
+            if data.get("env_name"):
+                info["environments"].add(str(data["env_name"]))
+        machines[info.get("machine") or machine] = info
+    return machines
+
+
+def environment_row(machine, info):
+    """One row of :func:`environment_frame` from what is known of ``machine`` (a dict of
+    :func:`machine_environment`'s fields; absent ones read "unknown" or NaN)."""
+    versions = info.get("versions")
+    if isinstance(versions, dict):
+        versions = ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) or None
+    return dict(
+        machine=str(machine), cpu=_text(info.get("cpu")),
+        cores=_number(info.get("cores", info.get("num_cpu"))),
+        isa=_text(info.get("isa")), blas=_text(info.get("blas")),
+        blas_version=_text(info.get("blas_version")),
+        blas_kernel=_text(info.get("blas_kernel")),
+        blas_pin=_text(info.get("blas_pin")), openmp=_text(info.get("openmp")),
+        versions=_text(versions), arch=_text(info.get("arch")), os=_text(info.get("os")),
+        ram_bytes=_number(info.get("ram_bytes", info.get("ram"))),
+        python=_text(info.get("python")),
+        commits=len(info.get("commits") or ()),
+        environments=_text(", ".join(sorted(info.get("environments") or ()))))
+
+
+def _recorded(record):
+    """:func:`machine_environments`' record of one machine as :func:`environment_row`'s
+    fields (only those it holds)."""
+    fields = {}
+    if record.get("cpu_model"):
+        fields["cpu"] = record["cpu_model"]
+    if record.get("vector_extensions"):
+        fields["isa"] = ", ".join(record["vector_extensions"])
+    if record.get("blas_library"):
+        fields["blas"] = record["blas_library"]
+        fields["blas_version"] = record.get("blas_version")
+        kernels = record.get("blas_kernels")
+        detail = ", ".join(str(v) for v in (
+            record.get("blas_kernel_isa"),
+            f"{record['blas_kernel_width']}-bit" if record.get("blas_kernel_width") else None)
+            if v)
+        fields["blas_kernel"] = f"{kernels} ({detail})" if kernels and detail else kernels
+    pins = record.get("blas_pins")
+    if isinstance(pins, dict):
+        fields["blas_pin"] = ", ".join(f"{k}={v}" for k, v in sorted(pins.items())) or "none"
+    if record.get("openmp") is not None:
+        fields["openmp"] = ", ".join(str(r) for r in record["openmp"] if r) or "none"
+    if record.get("packages"):
+        fields["versions"] = dict(record["packages"])
+    return fields
+
+
+def environment_frame(results_dir=None, frame=None):
+    """One row per machine: :data:`ENVIRONMENT_COLUMNS` (``cpu`` model, ``cores``, vector
+    extensions ``isa``, the ``blas`` library, its ``blas_version``, ``blas_kernel`` family
+    and any ``blas_pin`` (e.g. ``OPENBLAS_CORETYPE=Haswell``; "none" when recorded as
+    unpinned), the ``openmp`` runtime, package ``versions``, ...).
+
+    From ``results_dir`` (:func:`machine_environment`: machine.json and the results files'
+    descriptions) and ``frame`` (:func:`load_results` of it, loaded here when not given:
+    the record each campaign keeps of its environment, :func:`machine_environments`, wins
+    over asv's own description). A field nothing records reads "unknown" (numbers: NaN)."""
+    if frame is None and results_dir is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                frame = load_results(results_dir)[0]
+            except ReportInputError:
+                frame = None
+    machines = machine_environment(results_dir) if results_dir is not None else {}
+    if frame is not None:
+        for machine, g in frame.groupby("machine", sort=True):
+            first = g.iloc[0]
+            machines.setdefault(machine, dict(
+                machine=machine, cpu=first.get("cpu"), num_cpu=first.get("num_cpu"),
+                arch=first.get("arch"), os=first.get("os"), ram=first.get("ram"),
+                python=first.get("python"), commits=set(g["commit"]),
+                environments=set(g["env"])))
+        for machine, record in machine_environments(frame).items():
+            if record.get("recorded") and machine in machines:
+                machines[machine].update(_recorded(record))
+    rows = [environment_row(machine, info) for machine, info in sorted(machines.items())]
+    return pd.DataFrame(rows, columns=ENVIRONMENT_COLUMNS)
