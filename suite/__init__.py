@@ -21,6 +21,7 @@ from ._validation import UPSAMPLE_MODES
 from .conv import bilinear_kernel, col2im, conv2d, deconv2d, deconv2d_backward, im2col
 from .fused import upsample_add, upsample_conv2d
 from .geometry import conv2d_output_shape, deconv2d_output_shape, upsample_output_size
+from .profiling import profile
 from .upsample import upsample, upsample_backward
 
 __version__ = "0.1.0"
@@ -39,6 +40,7 @@ __all__ = [
     "deconv2d_output_shape",
     "im2col",
     "openmp_enabled",
+    "profile",
     "upsample",
     "upsample_add",
     "upsample_backward",

@@ -23,6 +23,7 @@ from ._plan import (
     winograd_phase_values,
 )
 from ._threads import effective_n_threads, single_threaded_blas
+from .profiling import note_call, profiled
 from ._validation import (
     check_array,
     check_bias,
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 
+@profiled("im2col", "im2col")
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None):
     """Unfold sliding kH x kW patches of ``x`` into columns (``torch.nn.functional.unfold``).
 
@@ -77,11 +79,13 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None)
     out_h = sliding_positions(h, kernel[0], stride[0], padding[0], dilation[0], "input height")
     out_w = sliding_positions(w, kernel[1], stride[1], padding[1], dilation[1], "input width")
     out = make_output(None, (n, c * kernel[0] * kernel[1], out_h * out_w), x.dtype, ())
+    note_call("im2col", n_threads)
     _im2col.im2col(contiguous(x), out, kernel[0], kernel[1], stride[0], stride[1],
                    padding[0], padding[1], dilation[0], dilation[1], out_h, out_w, n_threads)
     return out
 
 
+@profiled("col2im", "col2im")
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
            num_threads=None):
     """Sum columns back into images (``torch.nn.functional.fold``), the adjoint of im2col.
@@ -114,11 +118,13 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
             f"{col_h}x{col_w} = {col_h * col_w} kernel positions"
         )
     out = make_output(None, (n, rows // kk, size[0], size[1]), cols.dtype, ())
+    note_call("col2im", n_threads)
     _im2col.col2im(contiguous(cols), out, kernel[0], kernel[1], stride[0], stride[1],
                    padding[0], padding[1], dilation[0], dilation[1], col_h, col_w, n_threads)
     return out
 
 
+@profiled("conv2d", "im2col")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None,
            num_threads=None):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
@@ -146,6 +152,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
                          n_threads)
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
+        note_call("banded", n_threads)
         with single_threaded_blas():
             _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
                                   stride[0], stride[1], padding[0], padding[1],
@@ -154,6 +161,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
+    note_call("im2col", n_threads)
     with single_threaded_blas():
         _im2col.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
                               padding[0], padding[1], dilation[0], dilation[1], groups, nb,
@@ -177,6 +185,7 @@ def run_winograd(x, weight, strides, taps, bias, out, phases_h, phases_w, groups
     check_size((phases_per_pass, per_phase), "the transformed weights")
     check_size((n_threads * 9 * (cig + cog), block + 32), "the Winograd workspace")
     check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
+    note_call("winograd", n_threads)
     with single_threaded_blas():
         _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias, out,
                                   phases_h, phases_w, groups, blocking, n_threads)
@@ -200,6 +209,7 @@ def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation
     return x, weight, stride, padding, dilation, groups, shape
 
 
+@profiled("deconv2d")
 def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1,
              groups=1, *, algorithm="auto", out=None, num_threads=None):
     """Transposed convolution ("deconvolution"), as ``torch.nn.functional.conv_transpose2d``.
@@ -270,6 +280,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
                                x.itemsize)
         weight = contiguous(weight)
         packed = np.empty(weight.size, dtype=x.dtype)
+        note_call("phase", n_threads)
         _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
                                          packed, n_threads)
         with single_threaded_blas():
@@ -277,6 +288,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
                                      dil_h, dil_w, groups, nb, n_threads)
         return out
     if algorithm == "direct":
+        note_call("direct", n_threads)
         with single_threaded_blas():
             _direct.deconv2d_direct(contiguous(x), contiguous(weight), bias, out,
                                     stride[0], stride[1], padding[0], padding[1],
@@ -287,6 +299,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
                                   n_threads)
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
+    note_call("col2im", n_threads)
     with single_threaded_blas():
         _im2col.deconv2d_col2im(contiguous(x), contiguous(weight), bias, out,
                                 stride[0], stride[1], padding[0], padding[1],
@@ -295,6 +308,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
 
 
 
+@profiled("deconv2d_backward", "col2im")
 def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0, dilation=1,
                       groups=1, *, num_threads=None):
     """Gradients of :func:`deconv2d` with respect to x, weight and bias.
@@ -328,6 +342,7 @@ def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0
     nb = images_per_gemm(n, per_image, c_out_per_group * kh * kw + c_in, x.itemsize)
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
+    note_call("col2im", n_threads)
     with single_threaded_blas():
         _im2col.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
                                          grad_x, grad_w, grad_b,

@@ -6,6 +6,7 @@ import numpy as np
 from . import _banded, _phase, _upsample
 from ._plan import UPSAMPLE_CONV_ALGORITHMS, band_rows, phase_gemm_images, threads_for_work
 from ._threads import effective_n_threads, single_threaded_blas
+from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     check_array,
     check_blas_dims,
@@ -31,6 +32,7 @@ from .upsample import upsample_plan
 __all__ = ["upsample_conv2d", "upsample_add", "UPSAMPLE_CONV_ALGORITHMS"]
 
 
+@profiled("upsample_conv2d")
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
                     stride=1, padding=0, dilation=1, groups=1, *, algorithm="auto", out=None,
                     num_threads=None):
@@ -113,6 +115,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
         taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
         packed = np.empty(groups * (c_out // groups) * c_in_per_group
                           * int(taps_h.sum()) * int(taps_w.sum()), dtype=x.dtype)
+        note_call("collapsed", n_threads)
         _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                       n_threads)
         nb = phase_gemm_images(n, phases_h, phases_w, c_in_per_group, c_out // groups,
@@ -121,8 +124,10 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
             _phase.phase_correlation(x, packed, bias, out, phases_h, phases_w, 1, 1, groups, nb,
                                      n_threads)
         return out
+    tables = python_stage_start()
     plan = upsample_plan(tuple(x.shape[2:]), (up_h, up_w), scales, mode, align_corners,
                          x.dtype.str)
+    python_stage_stop("upsample tables", tables)
     rows = band_rows(n * groups, shape[2], shape[3], c_in_per_group * kh * kw, x.itemsize,
                      n_threads)
     check_blas_dims(M=c_out // groups, N=rows * shape[3], K=c_in_per_group * kh * kw,
@@ -132,6 +137,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     check_size((n_threads, c_in_per_group, span, up_w), "the upsampled-rows workspace")
     conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups,
                  rows, n_threads)
+    note_call("banded", n_threads)
     with single_threaded_blas():
         if mode == "bilinear":
             _banded.banded_bilinear_conv2d(x, weight, bias, out, *plan.h, *plan.w, *conv_args)
@@ -141,6 +147,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     return out
 
 
+@profiled("upsample_add")
 def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_threads=None):
     """``upsample(x, size=skip.shape[-2:], mode=mode) + skip`` in one pass (FPN's top-down
     merge).
@@ -177,10 +184,13 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
     if n == 0:
         return out
     h, w = x.shape[2:]
+    tables = python_stage_start()
     plan = upsample_plan((h, w), (out_h, out_w), (None, None), mode, align_corners, x.dtype.str)
+    python_stage_stop("upsample tables", tables)
     x3 = contiguous(x).reshape(n * c, h, w)
     skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
     out3 = out.reshape(n * c, out_h, out_w)
+    note_call(mode, n_threads)
     if mode == "bilinear":
         _upsample.bilinear_add(x3, skip3, out3, *plan.h[:2], *plan.h[2:], *plan.w[:2],
                                *plan.w[2:], n_threads)

@@ -27,6 +27,8 @@ LAYERS = {
     "suite.cost": 4,
     "suite.reference": 0,
     "suite._threads": 4,
+    "suite.stage_costs": 4.25,
+    "suite.profiling": 4.5,
     "suite.upsample": 5,
     "suite.conv": 5,
     "suite.fused": 6,
