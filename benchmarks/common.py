@@ -56,10 +56,11 @@ commit cannot run (an algorithm it does not have yet, a fused kernel it lacks) i
 asv's ``NotImplementedError`` convention. ``SUITE_BENCH_ALGORITHMS=auto,col2im,...`` pins the
 algorithm list explicitly in any environment.
 
-The timing loops and the peers' preparation, which ``python -m suite compare`` shares
-(``suite/bench/timing.py``, ``suite/bench/peers.py``), reach such an environment the same way:
-:func:`_tool` loads the working tree's files by path, so a commit that predates them is
-measured with today's loops. Neither imports anything from ``suite``.
+The timing loops, the peers' preparation and the ceilings' measurement, which ``python -m
+suite compare`` and ``python -m suite profile`` share (``suite/bench/timing.py``,
+``peers.py``, ``ceilings.py``), reach such an environment the same way: :func:`_tool` loads
+the working tree's files by path, so a commit that predates them is measured with today's
+loops. None of them imports anything from ``suite``.
 """
 
 import abc
@@ -141,10 +142,11 @@ def _history_env():
 
 
 def _tool(name):
-    """``suite.bench.<name>``: the catalogue, the timing loops or the peers. In a history
-    campaign, the working tree's file (loaded by path, beside the commit under test's build,
-    which may not have it yet): catalogue.py imports only numpy and suite.bilinear_kernel,
-    which every commit has; timing.py and peers.py import nothing from suite."""
+    """``suite.bench.<name>``: the catalogue, the timing loops, the peers or the ceilings. In
+    a history campaign, the working tree's file (loaded by path, beside the commit under
+    test's build, which may not have it yet): catalogue.py imports only numpy and
+    suite.bilinear_kernel, which every commit has; timing.py, peers.py and ceilings.py import
+    nothing from suite."""
     tree = _history_env()
     path = tree and os.path.join(tree, "suite", "bench", f"{name}.py")
     if path and os.path.isfile(path):
@@ -192,6 +194,7 @@ def _algorithms():
 catalogue = _tool("catalogue")
 timing = _tool("timing")
 peers = _tool("peers")
+ceilings = _tool("ceilings")
 
 #: ``algorithm=`` values of suite.deconv2d, as the installed build (or the working tree, in a
 #: history campaign) lists them: new algorithms join the campaign without an edit here.
@@ -317,14 +320,9 @@ def cost(op, dtype, algorithm=None, **arguments):
     ``workspace_bytes[algorithm]`` (the only algorithm when the operation has one; "auto"
     resolved with ``suite.conv.choose_algorithm``). Builds without ``suite.cost`` (history
     campaigns over older commits) get :func:`_fallback_cost`, the same conventions in
-    closed form. ``gemm`` and ``copy`` (the machine ceilings) are priced here.
+    closed form. (The machine ceilings' FLOPs and bytes are ``suite.bench.ceilings``'.)
     """
     itemsize = np.dtype(dtype).itemsize
-    if op == "gemm":
-        m, n, k = arguments["m"], arguments["n"], arguments["k"]
-        return Cost(2 * m * n * k, itemsize * (m * k + k * n + m * n))
-    if op == "copy":
-        return Cost(0, 2 * itemsize * arguments["size"])
     if algorithm == "auto":
         algorithm = _auto_algorithm(**arguments)
     if _suite_cost is None:

@@ -137,7 +137,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("args", [["report", "--help"], ["report"]])
+@pytest.mark.parametrize("args", [["report", "--help"], ["report"], ["profile", "--help"]])
 def test_report_without_its_dependencies_says_what_to_install(args):
     result = _run(_HIDE, *args)
     assert result.returncode == 2

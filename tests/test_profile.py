@@ -440,3 +440,47 @@ def test_fused_stage_costs_add_up_to_the_cost_model(weight, padding, algorithm):
     b = cost.upsample_conv2d_cost(x, weight, 2, "bilinear", padding=padding)
     assert banded["gemm"][0] + banded["interpolation"][0] + banded["bias"][0] == \
         b.useful_flops
+
+
+# -- python -m suite profile ------------------------------------------------------------
+
+def test_the_command_prints_stage_tables_and_writes_trace_and_json(tmp_path, capsys):
+    require_module("pandas")
+    from suite.bench import profile as command
+
+    trace, saved = tmp_path / "t.json", tmp_path / "p.json"
+    status = command.main(["--layer", "dcgan-g4", "--algorithm", "all", "--threads", "1,2",
+                           "--repeat", "2", "--gemm-gflops", "100", "--copy-gbps", "20",
+                           "--trace", str(trace), "--json", str(saved)])
+    out = capsys.readouterr().out
+    assert status == 0
+    for algorithm in ("col2im", "phase", "winograd"):
+        assert f"dcgan-g4 deconv ({algorithm}), 2 thread(s)" in out
+    assert "direct" not in out          # 128 input channels: not its domain
+    assert "of GEMM" in out and "GFLOP/s" in out and "imbalance" in out
+    with open(trace, encoding="utf-8") as f:
+        events = json.load(f)["traceEvents"]
+    assert sum(e["ph"] == "X" and e["cat"] == "call" for e in events) >= 6
+    with open(saved, encoding="utf-8") as f:
+        document = json.load(f)
+    assert document["format"] == command.PROFILE_FORMAT
+    assert document["ceilings"] == {"gemm_gflops": 100.0, "copy_gbps": 20.0}
+    assert {r["algorithm"] for r in document["stages"]} == {"col2im", "phase", "winograd"}
+    assert {r["threads"] for r in document["timeline"]} == {1, 2}
+
+
+def test_the_command_takes_an_explicit_shape_and_counterparts(capsys):
+    require_module("pandas")
+    from suite.bench import profile as command
+
+    assert command.main(["--shape", "1,16,12,10", "--out-channels", "8", "--kernel", "3",
+                         "--stride", "2", "--padding", "1", "--output-padding", "1",
+                         "--threads", "1", "--repeat", "1", "--no-ceilings"]) == 0
+    out = capsys.readouterr().out
+    assert "x 1x16x12x10, weight 16x8x3x3" in out
+    assert command.main(["--layer", "erfnet-up", "--op", "bilinear+conv3x3", "--threads", "1",
+                         "--repeat", "1", "--no-ceilings"]) == 0
+    assert "upsample_conv2d (banded)" in capsys.readouterr().out
+    assert command.main(["--layer", "fpn-p4", "--op", "deconv", "--no-ceilings"]) == 2
+    assert "no deconvolution" in capsys.readouterr().err
+    assert command.main(["--layer", "dcgan-g4", "--algorithm", "fft", "--no-ceilings"]) == 2
