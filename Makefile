@@ -12,10 +12,13 @@ PROFILE ?= quick
 BENCH ?=
 ASV_RUN_ARGS ?=
 COMPARE_ARGS ?= --quick
+# make profiles / campaign: where the profile pass's stage tables go (one file per machine
+# and commit; the report reads the folder)
+PROFILES ?= .asv/profiles/$(shell hostname)-$(shell git rev-parse --short HEAD 2>/dev/null || echo tree).json
 ASV := $(VENV)/bin/asv
 export BENCH
 
-.PHONY: test campaign compare build deps peers info clean
+.PHONY: test campaign compare profiles build deps peers info clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -53,7 +56,8 @@ test: build $(VENV)/.deps-bench
 
 # The asv campaign of the working tree (README, "Benchmark campaigns"), in .venv: results
 # are filed under HEAD's commit in .asv/results/<machine>/ (new files and benchmarks are
-# added; re-running a benchmark at the same commit replaces its figures). The report step
+# added; re-running a benchmark at the same commit replaces its figures). After the timing
+# runs, the profile pass (make profiles) when the package has one; then the report step
 # runs `python -m suite report` when the package has one, then `asv publish`.
 campaign: build $(VENV)/.deps-bench
 	-$(PIP) install --quiet -r requirements/peers.txt || \
@@ -65,6 +69,8 @@ campaign: build $(VENV)/.deps-bench
 	SUITE_BENCH_PROFILE=$(PROFILE) $(ASV) run --python=same \
 	  --set-commit-hash=$$(git rev-parse HEAD) --show-stderr --record-samples \
 	  $${BENCH:+--bench "$$BENCH"} $(ASV_RUN_ARGS); status=$$?; \
+	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.profile') is None)"; \
+	then $(PY) -m suite profile --catalogue --json $(PROFILES) || status=1; fi; \
 	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.report') is None)"; \
 	then $(PY) -m suite report || status=1; fi; \
 	$(ASV) publish || status=1; \
@@ -76,6 +82,12 @@ compare: build $(VENV)/.deps-bench
 	  echo "make compare: PyTorch/OpenCV not installed; comparing with NumPy only" >&2
 	$(PY) -m suite info
 	$(PY) -m suite compare $(COMPARE_ARGS)
+
+# The profile pass alone: every catalogue layer's stages by algorithm and thread count
+# (python -m suite profile --catalogue), kept in $(PROFILES) for the report.
+profiles: build $(VENV)/.deps-bench
+	$(PY) -m suite info
+	$(PY) -m suite profile --catalogue --json $(PROFILES)
 
 info: build
 	$(PY) -m suite info

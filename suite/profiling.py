@@ -54,6 +54,10 @@ _STAGE_IDS = {name: i for i, name in enumerate(STAGES)}
 DEFAULT_MAX_EVENTS = 2 ** 19
 DEFAULT_MAX_CALLS = 100_000
 
+#: FLOPs per byte above which a stage is held to the GEMM ceiling rather than the copy
+#: bandwidth, when the ceilings are not given (the measured ratio otherwise).
+DEFAULT_BALANCE = 4.0
+
 #: True while any profile() block is open: the one check a call makes when profiling is off.
 active = False
 
@@ -418,7 +422,10 @@ class ProfileSummary:
     ``threads``, ``stage``, ``seconds`` (summed over the threads that ran it), ``share``
     (of the call's thread time, ``wall_s * threads``), ``gflop_s`` and ``gb_s`` (the
     stage's FLOPs and bytes over its busy time: the rate of one busy thread), and
-    ``of_gemm`` / ``of_copy`` (those rates over the one-thread ceilings given). Each call
+    ``of_gemm`` / ``of_copy`` (those rates over the one-thread ceilings given), ``bound``:
+    the roof that binds the stage, ``"compute"`` where its FLOPs per byte reach the
+    machine's balance (GEMM over copy rate; :data:`DEFAULT_BALANCE` without the ceilings),
+    else ``"memory"`` (empty for a stage the model does not price). Each call
     also has a row ``stage="(idle)"``: thread time spent in no stage (waiting at a barrier,
     Python before and after the kernel).
 
@@ -466,32 +473,36 @@ class ProfileSummary:
         stages["gb_s"] = (stages["bytes"] / busy_time / 1e9).where(stages["bytes"] > 0)
         stages["of_gemm"] = stages["gflop_s"] / gemm_gflops if gemm_gflops else np.nan
         stages["of_copy"] = stages["gb_s"] / copy_gbps if copy_gbps else np.nan
+        balance = gemm_gflops / copy_gbps if gemm_gflops and copy_gbps else DEFAULT_BALANCE
+        intensity = stages["flops"].fillna(0) / stages["bytes"].where(stages["bytes"] > 0)
+        stages["bound"] = np.where(intensity >= balance, "compute",
+                                   np.where(stages["bytes"] > 0, "memory", ""))
         stages["_order"] = stages["stage"].eq("(idle)")
         self.stages = (stages.sort_values(["call", "_order", "seconds"],
                                           ascending=[True, True, False], kind="stable")
                        .drop(columns="_order").reset_index(drop=True)
                        [["call", "function", "algorithm", "threads", "stage", "seconds",
                          "share", "flops", "bytes", "gflop_s", "gb_s", "of_gemm",
-                         "of_copy"]])
+                         "of_copy", "bound"]])
 
     def call_text(self, call):
         """The table of one call, in human units."""
         c = self.calls.set_index("call").loc[call]
         lines = [f"call {call}: {c['function']} ({c['algorithm']}), {c['dtype']}, "
                  f"{c['shapes']}; {c['threads']} thread(s), wall {format_duration(c['wall_s'])}"]
-        lines.append(f"  {'stage':27} {'time':>9} {'share':>6} {'GFLOP/s':>8} {'of GEMM':>7} "
-                     f"{'GB/s':>7} {'of copy':>7}")
-
-        def cell(value, width, percent=False):
-            if value != value:
-                return " " * width
-            return f"{100 * value:{width - 1}.0f}%" if percent else f"{value:{width}.1f}"
-
+        lines.append(f"  {'stage':27} {'time':>9} {'share':>6}  {'rate':>13}  {'of ceiling':>12}")
         for s in self.stages[self.stages["call"] == call].itertuples():
+            rate = ceiling = ""
+            if s.bound == "compute":
+                rate = f"{s.gflop_s:.1f} GFLOP/s"
+                if s.of_gemm == s.of_gemm:
+                    ceiling = f"{100 * s.of_gemm:.0f}% of GEMM"
+            elif s.bound == "memory":
+                rate = f"{s.gb_s:.1f} GB/s"
+                if s.of_copy == s.of_copy:
+                    ceiling = f"{100 * s.of_copy:.0f}% of copy"
             lines.append(f"  {s.stage:27} {format_duration(s.seconds):>9} "
-                         f"{100 * s.share:5.1f}% {cell(s.gflop_s, 8)} "
-                         f"{cell(s.of_gemm, 7, True)} {cell(s.gb_s, 7)} "
-                         f"{cell(s.of_copy, 7, True)}".rstrip())
+                         f"{100 * s.share:5.1f}%  {rate:>13}  {ceiling:>12}".rstrip())
         t = self.threads[self.threads["call"] == call]
         if len(t):
             busy = ", ".join(f"{r.thread}: {format_duration(r.busy_s)} busy "

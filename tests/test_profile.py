@@ -457,7 +457,7 @@ def test_the_command_prints_stage_tables_and_writes_trace_and_json(tmp_path, cap
     for algorithm in ("col2im", "phase", "winograd"):
         assert f"dcgan-g4 deconv ({algorithm}), 2 thread(s)" in out
     assert "direct" not in out          # 128 input channels: not its domain
-    assert "of GEMM" in out and "GFLOP/s" in out and "imbalance" in out
+    assert "% of GEMM" in out and "GB/s" in out and "imbalance" in out
     with open(trace, encoding="utf-8") as f:
         events = json.load(f)["traceEvents"]
     assert sum(e["ph"] == "X" and e["cat"] == "call" for e in events) >= 6
@@ -484,3 +484,36 @@ def test_the_command_takes_an_explicit_shape_and_counterparts(capsys):
     assert command.main(["--layer", "fpn-p4", "--op", "deconv", "--no-ceilings"]) == 2
     assert "no deconvolution" in capsys.readouterr().err
     assert command.main(["--layer", "dcgan-g4", "--algorithm", "fft", "--no-ceilings"]) == 2
+
+
+def test_the_report_loads_the_profile_pass_and_draws_it(tmp_path):
+    require_module("pandas")
+    require_module("matplotlib")
+    import base64
+
+    from suite.bench import profile as command
+    from suite.bench.report.figures import fig_stages, fig_timeline
+    from suite.bench.report.load import ReportInputError
+    from suite.bench.report.profiles import load_profiles
+
+    folder = tmp_path / "profiles"
+    assert command.main(["--layer", "stylegan-up", "--op", "nearest+conv3x3", "--algorithm",
+                         "all", "--threads", "1,2", "--repeat", "1", "--no-ceilings",
+                         "--json", str(folder / "a.json")]) == 0
+    (folder / "other.json").write_text(json.dumps({"results": {}}))
+    with pytest.warns(UserWarning, match="other.json"):
+        records = load_profiles(folder)
+    assert len(records.runs) == 1
+    stages = records.stages
+    assert set(stages["algorithm"]) == {"winograd", "collapsed", "banded"}
+    assert set(stages["threads"]) == {1, 2}
+    shares = stages.groupby(["algorithm", "threads"])["share"].sum()
+    assert np.allclose(shares, 1.0)
+    assert set(records.timeline["thread"]) == {0, 1}
+    assert set(records.threads["thread"]) == {0, 1}
+    for png in (fig_stages(stages), fig_timeline(records.timeline, stages),
+                fig_timeline(records.timeline, stages,
+                             ("stylegan-up", "nearest+conv3x3", "banded", 1))):
+        assert base64.b64decode(png).startswith(b"\x89PNG")
+    with pytest.raises(ReportInputError):
+        load_profiles(tmp_path / "nothing-here")

@@ -17,9 +17,10 @@ the layer's upsample counterparts (``Layer.counterpart_operation``): ``nearest``
 ``bilinear`` (``suite.upsample``), ``nearest+conv3x3``, ``bilinear+conv3x3`` (the fused
 ``suite.upsample_conv2d``), ``nearest+add`` (``suite.upsample_add``).
 ``--algorithm``: ``auto`` (default), a name, or ``all``: every algorithm that runs as
-itself on the geometry (Winograd only where every phase has a 2x2 sub-kernel; ``direct``
-only for few input channels per group, its domain, where it is not slower by orders of
-magnitude).
+itself on the geometry and within its domain (``choose_algorithm``'s rules), where it is
+not slower by orders of magnitude: Winograd where every phase has a 2x2 sub-kernel and
+both channel counts per group are 16 or more, ``direct`` for 4 or fewer input channels per
+group.
 
 Each case: one untimed call (page faults, plans, thread start), then ``--repeat`` calls in
 one profiled block. The ceilings (``suite.bench.ceilings``: a GEMM's GFLOP/s and a large
@@ -29,9 +30,11 @@ its FLOPs or bytes (``suite.stage_costs``) over its busy time, i.e. the rate of 
 thread, against the one-thread ceiling.
 
 ``--trace FILE``: the Trace Event Format JSON of every measured call (Perfetto,
-chrome://tracing). ``--json FILE``: the median calls' stage tables, thread timelines and
-busy times, with the ceilings and the machine, for the report (``suite.bench.report.
-profiles.load_profiles``); ``make profiles`` writes the catalogue's after a campaign.
+chrome://tracing). ``--json FILE``: the median calls' stage tables and busy times, and the
+timelines of those with at most ``TIMELINE_EVENTS`` stage executions (FCN-32s' 1024
+phases make tens of thousands), with the ceilings and the machine, for the report
+(``suite.bench.report.profiles.load_profiles``); ``make profiles`` writes the catalogue's,
+and ``make campaign`` after its timing runs.
 
 Other work on the machine shows up as idle time and slow stages: profile a quiet machine.
 """
@@ -61,6 +64,8 @@ PROFILE_FORMAT = "suite-profiles/1"
 
 DEFAULT_REPEAT = 5
 CATALOGUE_REPEAT = 3
+#: A median call's timeline goes into --json when it has at most this many stage executions.
+TIMELINE_EVENTS = 4096
 
 
 def _ints(text, name):
@@ -145,11 +150,12 @@ def _algorithms(layer, op, requested):
     if op != "deconv":
         mode = op.split("+")[0]
         return [a for a in names[1:] if mode == "nearest" or a == "banded"]
+    cig, cog = layer.in_channels // layer.groups, layer.out_channels // layer.groups
     chosen = []
     for a in names[1:]:
-        if a == "winograd" and (layer.kernel != 2 * layer.stride):
+        if a == "winograd" and (layer.kernel != 2 * layer.stride or min(cig, cog) < 16):
             continue
-        if a == "direct" and layer.in_channels // layer.groups > 4:
+        if a == "direct" and cig > 4:
             continue
         chosen.append(a)
     return chosen
@@ -229,6 +235,8 @@ def _records(summary, call, labels):
 def _timeline(frame, calls, call, labels):
     start = float(calls.set_index("call").loc[call, "start_s"])
     rows = frame[frame["call"] == call]
+    if len(rows) > TIMELINE_EVENTS:
+        return []
     return [dict(labels, thread=int(r.thread), stage=r.stage, start_s=r.start_s - start,
                  duration_s=r.duration_s) for r in rows.itertuples()]
 
@@ -302,7 +310,7 @@ def main(argv=None):
         folder = os.path.dirname(os.path.abspath(args.json))
         os.makedirs(folder, exist_ok=True)
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(document, f, indent=1)
+            json.dump(document, f)
         print(f"stage tables of {len(kept)} calls: {args.json}")
     return 0
 
