@@ -517,3 +517,35 @@ def test_the_report_loads_the_profile_pass_and_draws_it(tmp_path):
         assert base64.b64decode(png).startswith(b"\x89PNG")
     with pytest.raises(ReportInputError):
         load_profiles(tmp_path / "nothing-here")
+
+
+def test_two_builds_are_compared_case_by_case(capsys):
+    import os
+
+    from suite.bench import compare_builds
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    assert compare_builds.main([root, root, "--cases", "yolov3-up:nearest:1,fcn8s-up2:deconv:1",
+                                "--rounds", "2", "--budget", "0.01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[1:3]}
+    assert set(rows) == {"yolov3-up:nearest:1", "fcn8s-up2:deconv:1"}
+    for row in rows.values():
+        assert float(row[1]) > 0 and float(row[3]) > 0 and float(row[5]) > 0
+    assert lines[-1].startswith("geometric mean")
+
+
+def test_the_json_keeps_the_thread_count_asked_for_and_the_one_run(tmp_path, monkeypatch):
+    require_module("pandas")
+    from suite import _plan
+    from suite.bench import profile as command
+
+    # FCN-8s upscore2 (14 MFLOP) runs on one thread whatever it is given, at 10 MFLOP per
+    # thread at least (the floor the conftest lifts for the other tests)
+    monkeypatch.setattr(_plan, "MIN_FLOPS_PER_THREAD", 10_000_000)
+    saved = tmp_path / "p.json"
+    assert command.main(["--layer", "fcn8s-up2", "--threads", "2", "--repeat", "1",
+                         "--no-ceilings", "--json", str(saved)]) == 0
+    with open(saved, encoding="utf-8") as f:
+        rows = json.load(f)["stages"]
+    assert {(r["threads"], r["ran_threads"]) for r in rows} == {(2, 1)}

@@ -223,8 +223,11 @@ def _git_commit():
 
 
 def _records(summary, call, labels):
-    """The --json rows of one median call: its stages, its timeline and its threads."""
-    stages = summary.stages[summary.stages["call"] == call].drop(columns=["call"])
+    """The --json rows of one median call: its stages and its threads (``threads``: the
+    count asked for; ``ran_threads``: the count the call ran on, which a small layer may
+    lower, ``suite._plan.threads_for_work``)."""
+    stages = summary.stages[summary.stages["call"] == call].drop(columns=["call"]) \
+        .rename(columns={"threads": "ran_threads"})
     wall = float(summary.calls.set_index("call").loc[call, "wall_s"])
     stage_rows = [dict(labels, wall_s=wall, **row) for row in stages.to_dict("records")]
     threads = summary.threads[summary.threads["call"] == call].drop(columns=["call"])

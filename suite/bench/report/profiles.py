@@ -9,9 +9,10 @@ timeline. :func:`load_profiles` reads one file or every ``*.json`` of a folder i
 
 * ``stages``: one row per run, call and stage (``stage == "(idle)"``: thread time in no
   stage): ``machine``, ``commit``, ``date``, ``layer``, ``op``, ``function``,
-  ``requested`` (the algorithm asked for), ``algorithm`` (the one run), ``threads``,
-  ``dtype``, ``wall_s``, ``seconds``, ``share``, ``flops``, ``bytes``, ``gflop_s``,
-  ``gb_s``, ``of_gemm``, ``of_copy`` (``suite.profiling.ProfileSummary``);
+  ``requested`` (the algorithm asked for), ``algorithm`` (the one run), ``threads`` (asked
+  for), ``ran_threads`` (run on: small layers run on fewer), ``dtype``, ``wall_s``,
+  ``seconds``, ``share``, ``flops``, ``bytes``, ``gflop_s``, ``gb_s``, ``of_gemm``,
+  ``of_copy``, ``bound`` (``suite.profiling.ProfileSummary``);
 * ``threads``: one row per run, call and OpenMP thread: ``busy_s``, ``idle_s``,
   ``busy_share``, ``imbalance``;
 * ``timeline``: one row per stage execution: ``thread``, ``stage``, ``start_s`` (from the
