@@ -106,10 +106,13 @@ def _describe(value):
         return tuple(value.shape)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    if isinstance(value, (tuple, list)):
-        return tuple(_describe(v) for v in value)
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, (tuple, list)):
+        if len(value) <= 4 and all(isinstance(v, (bool, int, float, np.generic))
+                                   for v in value):
+            return tuple(_describe(v) for v in value)     # a pair, a shape
+        return tuple(np.shape(value))                      # an array given as a list
     return repr(value)
 
 

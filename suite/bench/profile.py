@@ -82,9 +82,11 @@ def _ints(text, name):
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m suite profile",
                                 description=__doc__.split("\n\n")[0],
+                                epilog="\n\n".join(__doc__.split("\n\n")[1:]),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     what = p.add_mutually_exclusive_group()
-    what.add_argument("--layer", help="a catalogue layer (python -m suite compare lists them)")
+    what.add_argument("--layer", help="a catalogue layer: "
+                                      + ", ".join(layer.name for layer in LAYERS))
     what.add_argument("--shape", type=lambda t: _ints(t, "--shape"),
                       help="an explicit input N,C,H,W (with --out-channels, --kernel, ...)")
     what.add_argument("--catalogue", action="store_true",
