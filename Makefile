@@ -16,10 +16,13 @@ ASV_RUN_ARGS ?=
 MACHINE ?=
 REPORT_DIR ?= reports/latest
 COMPARE_ARGS ?= --quick
+# make profiles / campaign: where the profile pass's stage tables go (one file per machine
+# and commit; the report reads the folder)
+PROFILES ?= .asv/profiles/$(shell hostname)-$(shell git rev-parse --short HEAD 2>/dev/null || echo tree).json
 ASV := $(VENV)/bin/asv
 export BENCH
 
-.PHONY: test campaign report compare build deps peers info clean
+.PHONY: test campaign report compare profiles build deps peers info clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,7 +72,8 @@ endif
 
 # The asv campaign of the working tree (README, "Benchmark campaigns"), in .venv: results
 # are filed under HEAD's commit in .asv/results/<machine>/ (new files and benchmarks are
-# added; re-running a benchmark at the same commit replaces its figures). The report step
+# added; re-running a benchmark at the same commit replaces its figures). After the timing
+# runs, the profile pass (make profiles) when the package has one; then the report step
 # runs `python -m suite report` when the package has one (REPORT_DIR/index.html), then
 # `asv publish`.
 campaign: build $(VENV)/.deps-bench
@@ -83,6 +87,8 @@ campaign: build $(VENV)/.deps-bench
 	  --set-commit-hash=$$(git rev-parse HEAD) --show-stderr --record-samples \
 	  $(if $(MACHINE),--machine "$(MACHINE)",) \
 	  $${BENCH:+--bench "$$BENCH"} $(ASV_RUN_ARGS); status=$$?; \
+	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.profile') is None)"; \
+	then $(PY) -m suite profile --catalogue --json $(PROFILES) || status=1; fi; \
 	if $(PY) -c "import importlib.util as u, sys; sys.exit(u.find_spec('suite.bench.report') is None)"; \
 	then $(PY) -m suite report --out $(REPORT_DIR) || status=1; fi; \
 	$(ASV) publish || status=1; \
@@ -100,6 +106,12 @@ compare: build $(VENV)/.deps-bench
 	  echo "make compare: a peer failed to install; compare reports it as not installed" >&2
 	$(PY) -m suite info
 	$(PY) -m suite compare $(COMPARE_ARGS)
+
+# The profile pass alone: every catalogue layer's stages by algorithm and thread count
+# (python -m suite profile --catalogue), kept in $(PROFILES) for the report.
+profiles: build $(VENV)/.deps-bench
+	$(PY) -m suite info
+	$(PY) -m suite profile --catalogue --json $(PROFILES)
 
 info: build
 	$(PY) -m suite info

@@ -2,7 +2,8 @@
 
 They place every kernel on this machine's roofline (a kernel's track_gflops against
 ``Gemm.track_gemm_gflops``, its track_gbps against ``Copy.track_copy_gbps`` at the same
-thread count).
+thread count). How they are measured is ``suite.bench.ceilings`` (shared with ``python -m
+suite profile``):
 
 * ``Gemm``: ``scipy.linalg.blas`` sgemm / dgemm (the BLAS suite's kernels call) of two
   GEMM_SIZE x GEMM_SIZE matrices, with ``threadpoolctl.threadpool_limits(threads, "blas")``;
@@ -20,14 +21,16 @@ thread count).
   found when it discovered the benchmarks, in the same environment variables as the run.
 """
 
-import concurrent.futures
-
-import numpy as np
-
 from . import common
 
-GEMM_SIZE = 1024
-COPY_MIB = 128
+ceilings = common.ceilings
+
+GEMM_SIZE = ceilings.GEMM_SIZE
+COPY_MIB = ceilings.COPY_MIB
+
+
+def _seconds_per_call(run):
+    return common.measure_seconds(run, budget=max(common.TRACK_TIME, 0.3))
 
 
 class Gemm:
@@ -36,21 +39,10 @@ class Gemm:
     timeout = common.TIMEOUT
 
     def setup(self, dtype, threads):
-        from scipy.linalg import blas
-
-        rng = common.rng_for("gemm", dtype)
-        self.a = np.asfortranarray(rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(dtype))
-        self.b = np.asfortranarray(rng.standard_normal((GEMM_SIZE, GEMM_SIZE)).astype(dtype))
-        self.gemm = blas.sgemm if dtype == "float32" else blas.dgemm
-        self.flops = common.cost("gemm", dtype, m=GEMM_SIZE, n=GEMM_SIZE, k=GEMM_SIZE).flops
+        self.gemm = ceilings.GemmCeiling(dtype, GEMM_SIZE, common.rng_for("gemm", dtype))
 
     def track_gemm_gflops(self, dtype, threads):
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=threads, user_api="blas"):
-            seconds = common.measure_seconds(lambda: self.gemm(1.0, self.a, self.b),
-                                             budget=max(common.TRACK_TIME, 0.3))
-        return self.flops / seconds / 1e9
+        return self.gemm.gflops(threads, _seconds_per_call)
 
     track_gemm_gflops.unit = "GFLOP/s"
 
@@ -61,28 +53,13 @@ class Copy:
     timeout = common.TIMEOUT
 
     def setup(self, threads):
-        n = COPY_MIB * 2 ** 20 // 4
-        self.src = common.rng_for("copy").standard_normal(n, dtype=np.float32)
-        self.dst = np.empty_like(self.src)
-        self.dst[...] = 0.0                      # fault the pages in once
-        bounds = np.linspace(0, n, threads + 1).astype(int)
-        self.chunks = [(self.dst[a:b], self.src[a:b]) for a, b in zip(bounds, bounds[1:])]
-        self.pool = concurrent.futures.ThreadPoolExecutor(threads) if threads > 1 else None
-        self.nbytes = common.cost("copy", "float32", size=n).bytes
+        self.copy = ceilings.CopyCeiling(threads, COPY_MIB, common.rng_for("copy"))
 
     def teardown(self, threads):
-        if self.pool is not None:
-            self.pool.shutdown()
-
-    def _copy(self):
-        if self.pool is None:
-            np.copyto(self.dst, self.src)
-        else:
-            list(self.pool.map(lambda pair: np.copyto(*pair), self.chunks))
+        self.copy.close()
 
     def track_copy_gbps(self, threads):
-        return self.nbytes / common.measure_seconds(self._copy,
-                                                    budget=max(common.TRACK_TIME, 0.3)) / 1e9
+        return self.copy.gbps(_seconds_per_call)
 
     track_copy_gbps.unit = "GB/s"
 

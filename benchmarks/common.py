@@ -56,11 +56,13 @@ commit cannot run (an algorithm it does not have yet, a fused kernel it lacks) i
 asv's ``NotImplementedError`` convention. ``SUITE_BENCH_ALGORITHMS=auto,col2im,...`` pins the
 algorithm list explicitly in any environment.
 
-The timing loops and the peers' preparation, which ``python -m suite compare`` shares
-(``suite/bench/timing.py``, ``suite/bench/peers.py``), reach such an environment the same way:
-:func:`_tool` loads the working tree's files by path, so a commit that predates them is
-measured with today's loops. Neither imports anything from ``suite`` (timing.py, loaded that
-way, loads the loops from ``suite/_timing.py`` of the same tree by path).
+The timing loops, the peers' preparation, the ceilings' measurement and the environment's
+description, which ``python -m suite compare`` and ``python -m suite profile`` share
+(``suite/bench/timing.py``, ``peers.py``, ``ceilings.py``, ``suite/_environment.py``), reach
+such an environment the same way: :func:`_tool` loads the working tree's files by path, so a
+commit that predates them is measured with today's loops. None of them imports anything from
+``suite`` (timing.py, loaded that way, loads the loops from ``suite/_timing.py`` of the same
+tree by path).
 """
 
 import abc
@@ -147,12 +149,12 @@ def _history_env():
 
 
 def _tool(name, package="suite.bench"):
-    """``<package>.<name>``: the catalogue, the timing loops, the peers, the sweep (in
-    ``suite.bench``) or the environment's description (``suite._environment``). In a history
-    campaign, the working tree's file (loaded by path, beside the commit under test's build,
-    which may not have it yet): catalogue.py and sweep.py import only numpy and suite's
-    public functions that every commit has; timing.py, peers.py and _environment.py import
-    nothing from suite."""
+    """``<package>.<name>``: the catalogue, the timing loops, the peers, the sweep, the
+    ceilings (in ``suite.bench``) or the environment's description (``suite._environment``).
+    In a history campaign, the working tree's file (loaded by path, beside the commit under
+    test's build, which may not have it yet): catalogue.py and sweep.py import only numpy and
+    suite's public functions that every commit has; timing.py, peers.py, ceilings.py and
+    _environment.py import nothing from suite."""
     tree = _history_env()
     path = tree and os.path.join(tree, *package.split("."), f"{name}.py")
     if path and os.path.isfile(path):
@@ -201,6 +203,7 @@ catalogue = _tool("catalogue")
 timing = _tool("timing")
 peers = _tool("peers")
 environment = _tool("_environment", package="suite")
+ceilings = _tool("ceilings")
 
 #: ``algorithm=`` values of suite.deconv2d, as the installed build (or the working tree, in a
 #: history campaign) lists them: new algorithms join the campaign without an edit here.
@@ -326,14 +329,9 @@ def cost(op, dtype, algorithm=None, **arguments):
     ``workspace_bytes[algorithm]`` (the only algorithm when the operation has one; "auto"
     resolved with ``suite.conv.choose_algorithm``). Builds without ``suite.cost`` (history
     campaigns over older commits) get :func:`_fallback_cost`, the same conventions in
-    closed form. ``gemm`` and ``copy`` (the machine ceilings) are priced here.
+    closed form. (The machine ceilings' FLOPs and bytes are ``suite.bench.ceilings``'.)
     """
     itemsize = np.dtype(dtype).itemsize
-    if op == "gemm":
-        m, n, k = arguments["m"], arguments["n"], arguments["k"]
-        return Cost(2 * m * n * k, itemsize * (m * k + k * n + m * n))
-    if op == "copy":
-        return Cost(0, 2 * itemsize * arguments["size"])
     if algorithm == "auto":
         algorithm = _auto_algorithm(**arguments)
     if _suite_cost is None:

@@ -9,6 +9,7 @@ holds BLAS at one thread). The results do not depend on the thread count.
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
@@ -18,6 +19,12 @@ from _cython_blas cimport gemm
 from _gemm cimport allocate, release
 from _interpolation cimport bilinear_row, nearest_row
 from _openmp_helpers cimport omp_get_thread_num
+from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL,
+                       SUITE_STAGE_INTERPOLATION, attach_profiler, suite_now_ns,
+                       suite_profile_call, suite_stage_record, suite_stage_start,
+                       suite_stage_stop)
+
+attach_profiler()
 
 
 cdef enum SourceKind:
@@ -171,6 +178,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     cdef floating* src_rows
     cdef floating* dst
     cdef floating zero = 0, one = 1, beta
+    cdef int64_t call = suite_profile_call(), t0, t1, packed
     if N == 0:
         return 0
     if up != NULL:
@@ -209,9 +217,15 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                 ld = rows * out_w
                 u_first = r0 * sh - ph
                 if source == SOURCE_INPUT:
+                    t0 = suite_stage_start(call)
                     g = make_window(kh, kw, sh, sw, ph - r0 * sh, pw, dh, dw, rows, out_w)
                     im2col_planes(&x[n, grp * cig, 0, 0], cig, height, width, &g, col, ld)
+                    suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)
                 else:
+                    # Interpolation and im2col alternate per input channel: when profiled,
+                    # recorded as two consecutive stages, the im2col's time summed.
+                    t0 = suite_stage_start(call)
+                    packed = 0
                     # The source rows this band reads, clipped to the upsampled map.
                     u0 = max(u_first, 0)
                     u1 = min(u_first + (rows - 1) * sh + (kh - 1) * dh, src_h - 1)
@@ -250,16 +264,27 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                             else:
                                 nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
                                             w_index, w_repeat)
+                        t1 = suite_stage_start(call)
                         im2col_planes(src_rows + ci * span * src_w, 1, n_src, src_w, &g,
                                       col + ci * kk * ld, ld)
+                        if call:
+                            packed = packed + (suite_now_ns() - t1)
+                    if call:
+                        t1 = suite_now_ns()
+                        suite_stage_record(call, SUITE_STAGE_INTERPOLATION, t0, t1 - packed)
+                        suite_stage_record(call, SUITE_STAGE_IM2COL, t1 - packed, t1)
                 beta = zero
                 if b_ptr != NULL:
+                    t0 = suite_stage_start(call)
                     for c in range(cog):
                         fill_bias(&out[n, grp * cog + c, r0, 0], ld, b_ptr + grp * cog, c)
+                    suite_stage_stop(call, SUITE_STAGE_BIAS, t0)
                     beta = one
+                t0 = suite_stage_start(call)
                 gemm(False, False, <int> cog, <int> ld, <int> K, one,
                      &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
                      beta, &out[n, grp * cog, r0, 0], <int> L)
+                suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
     finally:
         release(cols)
         release(sources)

@@ -7,7 +7,11 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.string cimport memset
+
+from _profile cimport (SUITE_STAGE_IM2COL, part_start, parts_for, suite_profile_call,
+                       suite_stage_start, suite_stage_stop)
 
 
 cdef struct Window:
@@ -138,12 +142,18 @@ cdef inline void im2col_images(const floating* x, Py_ssize_t image_stride, Py_ss
                                Py_ssize_t channels, Py_ssize_t height, Py_ssize_t width,
                                const Window* g, floating* col, Py_ssize_t col_image_offset,
                                Py_ssize_t ld_col, int n_threads) noexcept nogil:
-    """Parallel over (image, channel, kernel row): every task writes its own kw column rows."""
-    cdef Py_ssize_t task, p, n, c, i, kh = g.kh
-    for task in prange(n_images * channels * kh, schedule="static", num_threads=n_threads):
-        p = task // kh
-        i = task - p * kh
-        n = p // channels
-        c = p - n * channels
-        im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
-                          col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)
+    """Parallel over (image, channel, kernel row): every task writes its own kw column rows.
+    Each thread's share of the tasks is one "im2col" stage."""
+    cdef Py_ssize_t task, p, n, c, i, kh = g.kh, part
+    cdef Py_ssize_t total = n_images * channels * kh, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            p = task // kh
+            i = task - p * kh
+            n = p // channels
+            c = p - n * channels
+            im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
+                              col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)
+        suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)

@@ -8,9 +8,14 @@ not depend on the thread count. No BLAS, no workspace.
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 
 from _bias cimport fill_bias
 from _columns cimport valid_columns
+from _profile cimport (SUITE_STAGE_DIRECT_ROWS, attach_profiler, part_start, parts_for,
+                       suite_profile_call, suite_stage_start, suite_stage_stop)
+
+attach_profiler()
 
 
 cdef inline void direct_row(const floating* x_group, Py_ssize_t cig, Py_ssize_t height,
@@ -85,7 +90,8 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     would have K = C_in/groups of 1 to 4.
 
     Each output row (image, channel, row) is one task: it starts from the bias, then every
-    input row that reaches it adds each of its pixels times a kernel row. Every output element
+    input row that reaches it adds each of its pixels times a kernel row; each thread's
+    share of the rows is one "direct rows" stage. Every output element
     is written by one thread in a fixed order: the result does not depend on the thread
     count. No workspace.
     """
@@ -95,6 +101,8 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
     cdef Py_ssize_t rows = N * c_out * out_h, r, n, co, oh, grp
     cdef Py_ssize_t inner_lo = (pw + sw - 1) // sw, inner_hi
+    cdef Py_ssize_t part, parts = parts_for(rows, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* b_ptr = NULL
     cdef floating* row
     if rows == 0:
@@ -105,14 +113,17 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     if bias is not None:
         b_ptr = &bias[0]
     with nogil:
-        for r in prange(rows, schedule="static", num_threads=n_threads):
-            oh = r % out_h
-            co = (r // out_h) % c_out
-            n = r // (out_h * c_out)
-            grp = co // cog
-            row = &out[n, co, oh, 0]
-            fill_bias(row, out_w, b_ptr, co)
-            direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
-                       &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
-                       kh, kw, oh, sh, sw, ph, pw, dh, dw, row, out_w, inner_lo, inner_hi,
-                       tap_major_below)
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for r in range(part_start(part, parts, rows), part_start(part + 1, parts, rows)):
+                oh = r % out_h
+                co = (r // out_h) % c_out
+                n = r // (out_h * c_out)
+                grp = co // cog
+                row = &out[n, co, oh, 0]
+                fill_bias(row, out_w, b_ptr, co)
+                direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
+                           &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
+                           kh, kw, oh, sh, sw, ph, pw, dh, dw, row, out_w, inner_lo,
+                           inner_hi, tap_major_below)
+            suite_stage_stop(call, SUITE_STAGE_DIRECT_ROWS, t0)

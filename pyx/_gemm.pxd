@@ -13,10 +13,11 @@
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport uintptr_t
+from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 
 from _cython_blas cimport gemm
+from _profile cimport SUITE_STAGE_GEMM, suite_profile_call, suite_stage_start, suite_stage_stop
 
 
 cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
@@ -30,14 +31,18 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
     cdef Py_ssize_t t, lo, hi, blocks
     cdef floating one = 1
     cdef bint split_rows = m >= n
+    cdef int64_t call = suite_profile_call(), t0
     blocks = n_threads
     if blocks > (m if split_rows else n) // 16:
         blocks = (m if split_rows else n) // 16
     if blocks <= 1:
+        t0 = suite_stage_start(call)
         gemm(trans_a, trans_b, <int> m, <int> n, <int> k, one, a, <int> lda, b, <int> ldb,
              beta, c, <int> ldc)
+        suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
         return
     for t in prange(blocks, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
         if split_rows:
             lo = (t * m // blocks) // 16 * 16
             hi = m if t == blocks - 1 else ((t + 1) * m // blocks) // 16 * 16
@@ -50,6 +55,7 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
             gemm(trans_a, trans_b, <int> m, <int> (hi - lo), <int> k, one,
                  a, <int> lda, b + (lo * ldb if trans_b else lo), <int> ldb,
                  beta, c + lo, <int> ldc)
+        suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
 
 
 cdef extern from "Python.h":

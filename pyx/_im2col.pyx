@@ -18,6 +18,7 @@ small feature maps still give BLAS a wide matrix (a 4x4 map alone is a 16-column
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _bias cimport fill_bias
@@ -25,6 +26,12 @@ from _columns cimport Window, col2im_row, im2col_images, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
+from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_COL2IM,
+                       SUITE_STAGE_GEMM, SUITE_STAGE_PACK, SUITE_STAGE_UNPACK, attach_profiler,
+                       part_start, parts_for, suite_profile_call, suite_stage_start,
+                       suite_stage_stop)
+
+attach_profiler()
 
 
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
@@ -32,18 +39,24 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                         Py_ssize_t height, Py_ssize_t width, const Window* g,
                         const floating* bias, floating* im, Py_ssize_t image_stride,
                         int n_threads) noexcept nogil:
-    """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL."""
-    cdef Py_ssize_t task, p, n, c, h, kk = g.kh * g.kw
+    """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL. Each
+    thread's share of the rows is one "col2im scatter" stage."""
+    cdef Py_ssize_t task, p, n, c, h, kk = g.kh * g.kw, part
+    cdef Py_ssize_t total = n_images * channels * height, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
-    for task in prange(n_images * channels * height, schedule="static", num_threads=n_threads):
-        p = task // height
-        h = task - p * height
-        n = p // channels
-        c = p - n * channels
-        dst = im + n * image_stride + (c * height + h) * width
-        fill_bias(dst, width, bias, c)
-        col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g, h,
-                   dst)
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            p = task // height
+            h = task - p * height
+            n = p // channels
+            c = p - n * channels
+            dst = im + n * image_stride + (c * height + h) * width
+            fill_bias(dst, width, bias, c)
+            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g,
+                       h, dst)
+        suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 
 cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
@@ -66,41 +79,55 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
                       Py_ssize_t plane, floating* packed, int n_threads) noexcept nogil:
     """(n, c, plane) -> (c, n*plane): images side by side, one GEMM operand for all."""
-    cdef Py_ssize_t p, n, c
-    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
-        n = p // channels
-        c = p - n * channels
-        memcpy(packed + c * n_images * plane + n * plane, x + p * plane,
-               plane * sizeof(floating))
+    cdef Py_ssize_t p, n, c, part
+    cdef Py_ssize_t total = n_images * channels, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            n = p // channels
+            c = p - n * channels
+            memcpy(packed + c * n_images * plane + n * plane, x + p * plane,
+                   plane * sizeof(floating))
+        suite_stage_stop(call, SUITE_STAGE_PACK, t0)
 
 
 cdef void unpack_images(const floating* packed, Py_ssize_t n_images, Py_ssize_t channels,
                         Py_ssize_t plane, const floating* bias, floating* out,
                         int n_threads) noexcept nogil:
     """(c, n*plane) -> (n, c, plane), adding bias[c] when bias is not NULL."""
-    cdef Py_ssize_t p, n, c, q
+    cdef Py_ssize_t p, n, c, q, part
+    cdef Py_ssize_t total = n_images * channels, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
     cdef floating* dst
     cdef floating value
-    for p in prange(n_images * channels, schedule="static", num_threads=n_threads):
-        n = p // channels
-        c = p - n * channels
-        src = packed + c * n_images * plane + n * plane
-        dst = out + p * plane
-        if bias == NULL:
-            memcpy(dst, src, plane * sizeof(floating))
-        else:
-            value = bias[c]
-            for q in range(plane):
-                dst[q] = src[q] + value
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            n = p // channels
+            c = p - n * channels
+            src = packed + c * n_images * plane + n * plane
+            dst = out + p * plane
+            if bias == NULL:
+                memcpy(dst, src, plane * sizeof(floating))
+            else:
+                value = bias[c]
+                for q in range(plane):
+                    dst[q] = src[q] + value
+        suite_stage_stop(call, SUITE_STAGE_UNPACK, t0)
 
 
 cdef void fill_planes(floating* out, Py_ssize_t channels, Py_ssize_t plane,
                       const floating* bias, int n_threads) noexcept nogil:
     """out[c] = bias[c] for each of the channels planes, parallel over channels."""
-    cdef Py_ssize_t c
-    for c in prange(channels, schedule="static", num_threads=n_threads):
-        fill_bias(out + c * plane, plane, bias, c)
+    cdef Py_ssize_t c, part, parts = parts_for(channels, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for c in range(part_start(part, parts, channels), part_start(part + 1, parts, channels)):
+            fill_bias(out + c * plane, plane, bias, c)
+        suite_stage_stop(call, SUITE_STAGE_BIAS, t0)
 
 
 def im2col(const floating[:, :, :, ::1] x, floating[:, :, ::1] out,
@@ -233,6 +260,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef floating* packed = NULL
     cdef floating* block
     cdef floating zero = 0, one = 1
+    cdef int64_t call = suite_profile_call(), t0
     if N == 0:
         return
     if bias is not None:
@@ -270,12 +298,16 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     c0 = blk * cb
                     count = min(cb, cog - c0)
                     block = col + omp_get_thread_num() * block_size
+                    t0 = suite_stage_start(call)
                     gemm(True, False, <int> (count * kk), <int> ld, <int> cig,
                          one, &weight[grp * cig, c0, 0, 0], <int> M,
                          operand + grp * cig * ld, <int> ld, zero, block, <int> ld)
+                    suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+                    t0 = suite_stage_start(call)
                     col2im_block(block, HW, ld, cur, count, out_h, out_w, &g,
                                  NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
                                  &out[n0, grp * cog + c0, 0, 0], out_image)
+                    suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
             else:
                 for chunk in range(n_chunks):
                     n0 = chunk * nb
@@ -325,6 +357,8 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
     cdef floating* packed_grad = NULL
     cdef floating zero = 0, one = 1, beta
     cdef double total
+    cdef Py_ssize_t part, parts = parts_for(c_out, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     if N == 0:
         return
     try:    # sizes restated in suite._plan.deconv_backward_workspace
@@ -360,13 +394,17 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
                     unpack_images(packed_grad, cur, c_in, HW, NULL, &grad_x[n0, 0, 0, 0],
                                   n_threads)
                 n0 += cur
-            for c in prange(c_out, schedule="static", num_threads=n_threads):
-                total = 0
-                for n in range(N):
-                    src = &grad_out[n, c, 0, 0]
-                    for q in range(plane):
-                        total = total + src[q]
-                grad_b[c] = <floating> total
+            for part in prange(parts, schedule="static", num_threads=n_threads):
+                t0 = suite_stage_start(call)
+                for c in range(part_start(part, parts, c_out),
+                               part_start(part + 1, parts, c_out)):
+                    total = 0
+                    for n in range(N):
+                        src = &grad_out[n, c, 0, 0]
+                        for q in range(plane):
+                            total = total + src[q]
+                    grad_b[c] = <floating> total
+                suite_stage_stop(call, SUITE_STAGE_BIAS_GRADIENT, t0)
     finally:
         release(col)
         release(packed)

@@ -17,6 +17,7 @@ thread in a fixed order: the results do not depend on the thread count.
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
@@ -26,6 +27,11 @@ from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
+from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL, SUITE_STAGE_PHASE_WRITE,
+                       SUITE_STAGE_WEIGHT_PACK, attach_profiler, part_start, parts_for,
+                       suite_profile_call, suite_stage_start, suite_stage_stop)
+
+attach_profiler()
 
 
 def phase_row_fields():
@@ -63,15 +69,21 @@ cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
                         Py_ssize_t out_w, Py_ssize_t out_plane, Py_ssize_t first_h,
                         Py_ssize_t first_w, Py_ssize_t sh, Py_ssize_t sw,
                         int n_threads) noexcept nogil:
-    """Every row of a phase (scatter_row), parallel over (image, channel, row)."""
-    cdef Py_ssize_t task, p, n, c, t
-    for task in prange(n_images * channels * q_h, schedule="static", num_threads=n_threads):
-        p = task // q_h
-        t = task - p * q_h
-        n = p // channels
-        c = p - n * channels
-        scatter_row(y, ld_y, q_h, q_w, bias, out, image_stride, out_w, out_plane, first_h,
-                    first_w, sh, sw, n, c, t)
+    """Every row of a phase (scatter_row), parallel over (image, channel, row); each
+    thread's share is one "phase write" stage."""
+    cdef Py_ssize_t task, p, n, c, t, part
+    cdef Py_ssize_t total = n_images * channels * q_h, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
+    for part in prange(parts, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            p = task // q_h
+            t = task - p * q_h
+            n = p // channels
+            c = p - n * channels
+            scatter_row(y, ld_y, q_h, q_w, bias, out, image_stride, out_w, out_plane,
+                        first_h, first_w, sh, sw, n, c, t)
+        suite_stage_stop(call, SUITE_STAGE_PHASE_WRITE, t0)
 
 
 cdef void phase_task(const floating* x, Py_ssize_t in_image, Py_ssize_t n_images,
@@ -80,23 +92,31 @@ cdef void phase_task(const floating* x, Py_ssize_t in_image, Py_ssize_t n_images
                      floating* col, floating* y, const floating* bias, floating* out,
                      Py_ssize_t out_image, Py_ssize_t out_w, Py_ssize_t out_plane,
                      Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
-                     Py_ssize_t sw) noexcept nogil:
+                     Py_ssize_t sw, int64_t call) noexcept nogil:
     """One phase of one group for a batch of images, on the calling thread alone: im2col,
-    a single-threaded GEMM, and the phase's rows written with the bias."""
+    a single-threaded GEMM, and the phase's rows written with the bias (each a stage of
+    ``call``)."""
     cdef Py_ssize_t q = g.col_h * g.col_w, ld = n_images * q, n, c, t
     cdef floating one = 1, zero = 0
     cdef const floating* result = NULL
+    cdef int64_t t0
     if k > 0:
+        t0 = suite_stage_start(call)
         for n in range(n_images):
             im2col_planes(x + n * in_image, channels, height, width, g, col + n * q, ld)
+        suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)
+        t0 = suite_stage_start(call)
         gemm(False, False, <int> m, <int> ld, <int> k, one, w, <int> k, col, <int> ld,
              zero, y, <int> ld)
+        suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
         result = y
+    t0 = suite_stage_start(call)
     for n in range(n_images):
         for c in range(m):
             for t in range(g.col_h):
                 scatter_row(result, ld, g.col_h, g.col_w, bias, out, out_image, out_w,
                             out_plane, first_h, first_w, sh, sw, n, c, t)
+    suite_stage_stop(call, SUITE_STAGE_PHASE_WRITE, t0)
 
 
 def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
@@ -125,6 +145,7 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
     cdef Py_ssize_t* taps = <Py_ssize_t*> malloc(sh * sw * kk * sizeof(Py_ssize_t))
     cdef const floating* src
     cdef floating* dst
+    cdef int64_t call = suite_profile_call(), t0
     if offsets == NULL or taps == NULL:
         free(offsets)
         free(taps)
@@ -148,6 +169,7 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
                             + table_w[rw].first + (tw - 1 - b) * step_w)
         with nogil:
             for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
+                t0 = suite_stage_start(call)
                 grp = task // n_blocks
                 c0 = (task % n_blocks) * 16
                 c1 = min(c0 + 16, cig)
@@ -160,6 +182,7 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
                                    + (co * cig + ci) * n_taps)
                             for a in range(n_taps):
                                 dst[a] = src[taps[p * kk + a]]
+                suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
     finally:
         free(offsets)
         free(taps)
@@ -181,11 +204,13 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
     cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0]
     cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, th, tw, base, offset, per_group = 0
     cdef floating* block
+    cdef int64_t call = suite_profile_call(), t0
     for rh in range(sh):
         for rw in range(sw):
             per_group += cog * cig * taps_h[rh] * taps_w[rw]
     with nogil:
         for task in prange(c_out, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
             grp = task // cog
             co = task - grp * cog
             offset = grp * per_group
@@ -202,6 +227,7 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
                                 block[base + tap_h[rh, i] * tw + tap_w[rw, j]] += (
                                     weight[task, ci, i, j])
                     offset = offset + cog * cig * th * tw
+            suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
 
 
 def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
@@ -243,6 +269,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     cdef floating* y = NULL
     cdef floating* dst
     cdef floating zero = 0
+    cdef int64_t call = suite_profile_call()
     if N == 0:
         return
     if bias is not None:
@@ -295,7 +322,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
                                cig * th * tw, col + tid * max_col * nb, y + tid * max_y * nb,
                                NULL if b_ptr == NULL else b_ptr + grp * cog,
                                &out[n0, grp * cog, 0, 0], out_image, out_w, out_h * out_w,
-                               table_h[rh].first_out, table_w[rw].first_out, sh, sw)
+                               table_h[rh].first_out, table_w[rw].first_out, sh, sw, call)
             n0 = N if as_tasks else 0
             while n0 < N:
                 cur = min(nb, N - n0)

@@ -1,10 +1,10 @@
 """Compiled core of nearest and bilinear upsampling, forward and backward (NCHW).
 
 ``suite.upsample`` computes the per-axis index and weight tables once (PyTorch's coordinate
-rules, see its docstring) and passes them here. Every loop runs over (plane, row) pairs with
-static scheduling: each output row is written by exactly one thread, in a fixed order, so the
-results are bit-for-bit the same for every thread count, and N=1 large maps use every thread
-as well as large-N small maps do.
+rules, see its docstring) and passes them here. Every loop runs over (plane, row) pairs cut into one
+contiguous share per thread (each timed as one stage when profiled): each output row is
+written by exactly one thread, in a fixed order, so the results are bit-for-bit the same for
+every thread count, and N=1 large maps use every thread as well as large-N small maps do.
 
 Backward passes gather instead of scattering across rows: for each input row the output rows
 that read it form one contiguous range (the coordinate maps are monotone), so each thread owns
@@ -13,10 +13,16 @@ whole rows of the gradient and no atomics are needed.
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
 from _openmp_helpers cimport omp_get_thread_num
+from _profile cimport (SUITE_STAGE_GRADIENT_ROWS, SUITE_STAGE_UPSAMPLE_ADD_ROWS,
+                       SUITE_STAGE_UPSAMPLE_ROWS, attach_profiler, part_start, parts_for,
+                       suite_profile_call, suite_stage_start, suite_stage_stop)
+
+attach_profiler()
 
 from _interpolation cimport bilinear_row, nearest_row
 
@@ -49,25 +55,30 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, ih, oh, first, stop
+    cdef Py_ssize_t p, plane, ih, oh, first, stop, part
+    cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
     cdef bint dup2 = streaming and w_repeat == 2 and out_w == 2 * in_w
     if planes == 0:
         return
     with nogil:
-        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
-            plane = p // in_h
-            ih = p - plane * in_h
-            first = row_start[ih]
-            stop = row_stop[ih]
-            if first < stop:
-                dst = &out[plane, first, 0]
-                if dup2 and stop - first == 2 and dup2_rows_streaming(
-                        &x[plane, ih, 0], in_w, dst, dst + out_w):
-                    continue
-                nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
-                for oh in range(first + 1, stop):
-                    memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = p // in_h
+                ih = p - plane * in_h
+                first = row_start[ih]
+                stop = row_stop[ih]
+                if first < stop:
+                    dst = &out[plane, first, 0]
+                    if dup2 and stop - first == 2 and dup2_rows_streaming(
+                            &x[plane, ih, 0], in_w, dst, dst + out_w):
+                        continue
+                    nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
+                    for oh in range(first + 1, stop):
+                        memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))
+            suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
 
 
 def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
@@ -76,29 +87,34 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
     """grad_x[p, ih, iw] = sum of grad_out[p, oh, ow] over the outputs that read (ih, iw)."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, plane, ih, iw, oh, ow, r
+    cdef Py_ssize_t p, plane, ih, iw, oh, ow, r, part
+    cdef Py_ssize_t tasks = planes * in_h, parts = parts_for(tasks, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
     cdef floating* dst
     cdef floating total
     if planes == 0:
         return
     with nogil:
-        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
-            plane = p // in_h
-            ih = p - plane * in_h
-            dst = &grad_x[plane, ih, 0]
-            memset(dst, 0, in_w * sizeof(floating))
-            for oh in range(row_start[ih], row_stop[ih]):
-                src = &grad_out[plane, oh, 0]
-                if w_repeat > 0:
-                    for iw in range(in_w):
-                        total = src[iw * w_repeat]
-                        for r in range(1, w_repeat):
-                            total = total + src[iw * w_repeat + r]
-                        dst[iw] = dst[iw] + total
-                else:
-                    for ow in range(out_w):
-                        dst[w_index[ow]] = dst[w_index[ow]] + src[ow]
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, tasks), part_start(part + 1, parts, tasks)):
+                plane = p // in_h
+                ih = p - plane * in_h
+                dst = &grad_x[plane, ih, 0]
+                memset(dst, 0, in_w * sizeof(floating))
+                for oh in range(row_start[ih], row_stop[ih]):
+                    src = &grad_out[plane, oh, 0]
+                    if w_repeat > 0:
+                        for iw in range(in_w):
+                            total = src[iw * w_repeat]
+                            for r in range(1, w_repeat):
+                                total = total + src[iw * w_repeat + r]
+                            dst[iw] = dst[iw] + total
+                    else:
+                        for ow in range(out_w):
+                            dst[w_index[ow]] = dst[w_index[ow]] + src[ow]
+            suite_stage_stop(call, SUITE_STAGE_GRADIENT_ROWS, t0)
 
 
 cdef inline void horizontal_row(const floating* src, floating* dst, Py_ssize_t out_w,
@@ -130,7 +146,9 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
-    cdef Py_ssize_t task, plane, band, oh, ow, row_a, row_b, swap_row
+    cdef Py_ssize_t task, plane, band, oh, ow, row_a, row_b, swap_row, part
+    cdef Py_ssize_t tasks = planes * bands, parts = parts_for(tasks, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef floating* buffers
     cdef floating* buf_a
     cdef floating* buf_b
@@ -144,35 +162,40 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         raise MemoryError()
     try:
         with nogil:
-            for task in prange(planes * bands, schedule="static", num_threads=n_threads):
-                plane = task // bands
-                band = task - plane * bands
-                buf_a = buffers + 2 * omp_get_thread_num() * out_w
-                buf_b = buf_a + out_w
-                row_a = -1
-                row_b = -1
-                for oh in range(band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND)):
-                    # buf_a must hold row h0[oh] and buf_b row h1[oh].
-                    if row_b == h0[oh]:
-                        swap_buf = buf_a
-                        buf_a = buf_b
-                        buf_b = swap_buf
-                        swap_row = row_a
-                        row_a = row_b
-                        row_b = swap_row
-                    if row_a != h0[oh]:
-                        horizontal_row(&x[plane, h0[oh], 0], buf_a, out_w, &w0[0], &w1[0],
-                                       &lw0[0], &lw1[0])
-                        row_a = h0[oh]
-                    if row_b != h1[oh]:
-                        horizontal_row(&x[plane, h1[oh], 0], buf_b, out_w, &w0[0], &w1[0],
-                                       &lw0[0], &lw1[0])
-                        row_b = h1[oh]
-                    a = lh0[oh]
-                    b = lh1[oh]
-                    dst = &out[plane, oh, 0]
-                    for ow in range(out_w):
-                        dst[ow] = a * buf_a[ow] + b * buf_b[ow]
+            for part in prange(parts, schedule="static", num_threads=n_threads):
+                t0 = suite_stage_start(call)
+                for task in range(part_start(part, parts, tasks),
+                                  part_start(part + 1, parts, tasks)):
+                    plane = task // bands
+                    band = task - plane * bands
+                    buf_a = buffers + 2 * omp_get_thread_num() * out_w
+                    buf_b = buf_a + out_w
+                    row_a = -1
+                    row_b = -1
+                    for oh in range(band * BILINEAR_BAND,
+                                    min(out_h, (band + 1) * BILINEAR_BAND)):
+                        # buf_a must hold row h0[oh] and buf_b row h1[oh].
+                        if row_b == h0[oh]:
+                            swap_buf = buf_a
+                            buf_a = buf_b
+                            buf_b = swap_buf
+                            swap_row = row_a
+                            row_a = row_b
+                            row_b = swap_row
+                        if row_a != h0[oh]:
+                            horizontal_row(&x[plane, h0[oh], 0], buf_a, out_w, &w0[0], &w1[0],
+                                           &lw0[0], &lw1[0])
+                            row_a = h0[oh]
+                        if row_b != h1[oh]:
+                            horizontal_row(&x[plane, h1[oh], 0], buf_b, out_w, &w0[0], &w1[0],
+                                           &lw0[0], &lw1[0])
+                            row_b = h1[oh]
+                        a = lh0[oh]
+                        b = lh1[oh]
+                        dst = &out[plane, oh, 0]
+                        for ow in range(out_w):
+                            dst[ow] = a * buf_a[ow] + b * buf_b[ow]
+                suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
     finally:
         free(buffers)
 
@@ -186,29 +209,34 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
     """The adjoint of bilinear_forward; output rows [row_start[ih], row_stop[ih]) read row ih."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, plane, ih, oh, ow
+    cdef Py_ssize_t p, plane, ih, oh, ow, part
+    cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
     cdef floating* dst
     cdef floating weight, v
     if planes == 0:
         return
     with nogil:
-        for p in prange(planes * in_h, schedule="static", num_threads=n_threads):
-            plane = p // in_h
-            ih = p - plane * in_h
-            dst = &grad_x[plane, ih, 0]
-            memset(dst, 0, in_w * sizeof(floating))
-            for oh in range(row_start[ih], row_stop[ih]):
-                weight = 0
-                if h0[oh] == ih:
-                    weight = weight + lh0[oh]
-                if h1[oh] == ih:
-                    weight = weight + lh1[oh]
-                src = &grad_out[plane, oh, 0]
-                for ow in range(out_w):
-                    v = weight * src[ow]
-                    dst[w0[ow]] = dst[w0[ow]] + lw0[ow] * v
-                    dst[w1[ow]] = dst[w1[ow]] + lw1[ow] * v
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = p // in_h
+                ih = p - plane * in_h
+                dst = &grad_x[plane, ih, 0]
+                memset(dst, 0, in_w * sizeof(floating))
+                for oh in range(row_start[ih], row_stop[ih]):
+                    weight = 0
+                    if h0[oh] == ih:
+                        weight = weight + lh0[oh]
+                    if h1[oh] == ih:
+                        weight = weight + lh1[oh]
+                    src = &grad_out[plane, oh, 0]
+                    for ow in range(out_w):
+                        v = weight * src[ow]
+                        dst[w0[ow]] = dst[w0[ow]] + lw0[ow] * v
+                        dst[w1[ow]] = dst[w1[ow]] + lw1[ow] * v
+            suite_stage_stop(call, SUITE_STAGE_GRADIENT_ROWS, t0)
 
 
 def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
@@ -221,7 +249,9 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     """
     cdef Py_ssize_t planes = x.shape[0], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, oh, ow, iw, r
+    cdef Py_ssize_t p, plane, oh, ow, iw, r, part
+    cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
     cdef const floating* add
     cdef floating* dst
@@ -229,25 +259,28 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     if planes == 0:
         return
     with nogil:
-        for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
-            plane = p // out_h
-            oh = p - plane * out_h
-            src = &x[plane, h_index[oh], 0]
-            add = &skip[plane, oh, 0]
-            dst = &out[plane, oh, 0]
-            if w_repeat == 2:
-                for iw in range(in_w):
-                    v = src[iw]
-                    dst[2 * iw] = add[2 * iw] + v
-                    dst[2 * iw + 1] = add[2 * iw + 1] + v
-            elif w_repeat > 0:
-                for iw in range(in_w):
-                    v = src[iw]
-                    for r in range(w_repeat):
-                        dst[iw * w_repeat + r] = add[iw * w_repeat + r] + v
-            else:
-                for ow in range(out_w):
-                    dst[ow] = add[ow] + src[w_index[ow]]
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = p // out_h
+                oh = p - plane * out_h
+                src = &x[plane, h_index[oh], 0]
+                add = &skip[plane, oh, 0]
+                dst = &out[plane, oh, 0]
+                if w_repeat == 2:
+                    for iw in range(in_w):
+                        v = src[iw]
+                        dst[2 * iw] = add[2 * iw] + v
+                        dst[2 * iw + 1] = add[2 * iw + 1] + v
+                elif w_repeat > 0:
+                    for iw in range(in_w):
+                        v = src[iw]
+                        for r in range(w_repeat):
+                            dst[iw * w_repeat + r] = add[iw * w_repeat + r] + v
+                else:
+                    for ow in range(out_w):
+                        dst[ow] = add[ow] + src[w_index[ow]]
+            suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)
 
 
 def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
@@ -258,7 +291,9 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                  const floating[::1] lw0, const floating[::1] lw1, int n_threads):
     """out = skip + bilinear_forward(x) in one pass; out may be skip itself."""
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, oh, ow
+    cdef Py_ssize_t p, plane, oh, ow, part
+    cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
+    cdef int64_t call = suite_profile_call(), t0
     cdef const floating* r0
     cdef const floating* r1
     cdef const floating* add
@@ -267,15 +302,18 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     if planes == 0:
         return
     with nogil:
-        for p in prange(planes * out_h, schedule="static", num_threads=n_threads):
-            plane = p // out_h
-            oh = p - plane * out_h
-            r0 = &x[plane, h0[oh], 0]
-            r1 = &x[plane, h1[oh], 0]
-            a = lh0[oh]
-            b = lh1[oh]
-            add = &skip[plane, oh, 0]
-            dst = &out[plane, oh, 0]
-            for ow in range(out_w):
-                dst[ow] = add[ow] + (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
-                                     + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = p // out_h
+                oh = p - plane * out_h
+                r0 = &x[plane, h0[oh], 0]
+                r1 = &x[plane, h1[oh], 0]
+                a = lh0[oh]
+                b = lh1[oh]
+                add = &skip[plane, oh, 0]
+                dst = &out[plane, oh, 0]
+                for ow in range(out_w):
+                    dst[ow] = add[ow] + (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
+                                         + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
+            suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)

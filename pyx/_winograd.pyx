@@ -14,6 +14,7 @@ output element is written once: the results do not depend on the thread count.
 
 from cython cimport floating
 from cython.parallel cimport prange
+from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _bias cimport bias_value
@@ -21,6 +22,11 @@ from _cython_blas cimport gemm
 from _gemm cimport allocate, release
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
+from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_WINOGRAD_INPUT, SUITE_STAGE_WINOGRAD_OUTPUT,
+                       SUITE_STAGE_WINOGRAD_WEIGHT, attach_profiler, suite_profile_call,
+                       suite_stage_start, suite_stage_stop)
+
+attach_profiler()
 
 
 # Each phase is a stride-1 correlation with a 2x2 kernel g:  y0 = d0 g0 + d1 g1,
@@ -109,7 +115,9 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     cdef floating* copy
     cdef floating* rows
     cdef floating* g
+    cdef int64_t call = suite_profile_call(), t0
     for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
+        t0 = suite_stage_start(call)
         copy = scratch + omp_get_thread_num() * (copy_size + 16 * kk + 64)
         rows = copy + copy_size
         g = rows + 16 * kk
@@ -153,6 +161,7 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
                             for i in range(16):
                                 g[t * 16 + i] = g[t * 16 + i] + rows[tap * 16 + i]
                     winograd_rows(g, dst + q * groups * uw, ldu, n)
+        suite_stage_stop(call, SUITE_STAGE_WINOGRAD_WEIGHT, t0)
 
 
 cdef inline void winograd_input(const floating* x_group, Py_ssize_t in_image,
@@ -270,17 +279,21 @@ cdef inline void winograd_part(const floating* u_part, Py_ssize_t ldu, const flo
                                Py_ssize_t qw, const floating* bias, floating* out,
                                Py_ssize_t out_image, Py_ssize_t out_w, Py_ssize_t plane,
                                Py_ssize_t first_h, Py_ssize_t first_w, Py_ssize_t sh,
-                               Py_ssize_t sw) noexcept nogil:
+                               Py_ssize_t sw, int64_t call) noexcept nogil:
     """n_co output channels of one block of one phase: the 9 GEMMs m[co, e] = u_part[co, e]
     v[e] (u_part's rows 9*ldu apart, v's and m's 9*ld), then the output transform into out
-    (the first of the channels) plus bias (or NULL)."""
+    (the first of the channels) plus bias (or NULL); each a stage of ``call``."""
     cdef Py_ssize_t e
     cdef floating one = 1, zero = 0
+    cdef int64_t t0 = suite_stage_start(call)
     for e in range(9):
         gemm(False, False, <int> n_co, <int> nt, <int> cig, one, u_part + e * ldu,
              <int> (9 * ldu), v + e * ld, <int> (9 * ld), zero, m + e * ld, <int> (9 * ld))
+    suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+    t0 = suite_stage_start(call)
     winograd_output(m, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh, qw, bias, out,
                     out_image, out_w, plane, first_h, first_w, sh, sw)
+    suite_stage_stop(call, SUITE_STAGE_WINOGRAD_OUTPUT, t0)
 
 
 def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
@@ -334,6 +347,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef floating* v_t
     cdef floating* m_t
     cdef const floating* b_ptr = NULL
+    cdef int64_t call = suite_profile_call(), t0
     if N == 0:
         return
     if bias is not None:
@@ -392,12 +406,14 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                     c0 = task * cig // n_threads
                                     c1 = (task + 1) * cig // n_threads
                                     if c1 > c0:
+                                        t0 = suite_stage_start(call)
                                         winograd_input(&x[0, grp * cig + c0, 0, 0], in_image,
                                                        c1 - c0, height, width, row0, n_rows,
                                                        tiles_h, tiles_w, table_h[rh].pad,
                                                        table_w[rw].pad,
                                                        rows + omp_get_thread_num() * 3 * span,
                                                        v + c0 * 9 * ld, ld)
+                                        suite_stage_stop(call, SUITE_STAGE_WINOGRAD_INPUT, t0)
                                 for task in prange(co_parts, schedule="static",
                                                    num_threads=n_threads):
                                     co0 = task * co_per_part
@@ -412,7 +428,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                         NULL if b_ptr == NULL else b_ptr + grp * cog + co0,
                                         &out[0, grp * cog + co0, 0, 0], out_image, out_w,
                                         plane, table_h[rh].first_out,
-                                        table_w[rw].first_out, sh, sw)
+                                        table_w[rw].first_out, sh, sw, call)
                 else:
                     for task in prange(groups * n_blocks, schedule="static",
                                        num_threads=n_threads):
@@ -433,15 +449,18 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                             n_rows = min(rows_per_block, N * tiles_h - row0)
                             nt = n_rows * tiles_w
                             ld = skewed(nt)
+                            t0 = suite_stage_start(call)
                             winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height,
                                            width, row0, n_rows, tiles_h, tiles_w,
                                            table_h[rh].pad, table_w[rw].pad,
                                            rows + tid * 3 * span, v_t, ld)
+                            suite_stage_stop(call, SUITE_STAGE_WINOGRAD_INPUT, t0)
                             winograd_part(u + ((p - p0) * groups + grp) * uw, ldu, v_t, ld,
                                           m_t, cog, nt, cig, row0, n_rows, tiles_h, tiles_w,
                                           qh, qw, NULL if b_ptr == NULL else b_ptr + grp * cog,
                                           &out[0, grp * cog, 0, 0], out_image, out_w, plane,
-                                          table_h[rh].first_out, table_w[rw].first_out, sh, sw)
+                                          table_h[rh].first_out, table_w[rw].first_out, sh, sw,
+                                          call)
                 p0 += n_pass
     finally:
         release(u)

@@ -29,6 +29,7 @@ from .conv import bilinear_kernel, col2im, conv2d, deconv2d, deconv2d_backward, 
 from .fused import upsample_add, upsample_conv2d
 from .geometry import conv2d_output_shape, deconv2d_output_shape, upsample_output_size
 from .layers import Deconv2d, UpsampleConv2d
+from .profiling import profile
 from .upsample import upsample, upsample_backward
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "deconv2d_output_shape",
     "im2col",
     "openmp_enabled",
+    "profile",
     "upsample",
     "upsample_add",
     "upsample_backward",

@@ -1,12 +1,12 @@
-"""Command line: ``python -m suite info``, ``python -m suite compare [...]`` and
-``python -m suite report [--results DIR] [--out DIR]``."""
+"""Command line: ``python -m suite info``, ``python -m suite compare [...]``,
+``python -m suite profile [...]`` and ``python -m suite report [--results DIR] [--out DIR]``."""
 
 import argparse
 import platform
 import sys
 
 #: The modules each command needs beyond the kernels' own dependencies.
-NEEDS = {"compare": (), "report": ("pandas", "matplotlib")}
+NEEDS = {"compare": (), "profile": ("pandas",), "report": ("pandas", "matplotlib")}
 
 
 def info():
@@ -39,10 +39,12 @@ def info():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__)
-    parser.add_argument("command", choices=("info", "compare", "report"),
+    parser.add_argument("command", choices=("info", "compare", "profile", "report"),
                         help="info: describe this build; compare: time the kernels against "
-                             "NumPy, PyTorch and OpenCV (see 'compare --help'); report: the HTML "
-                             "report of the asv results (see 'report --help')")
+                             "NumPy, PyTorch and OpenCV (see 'compare --help'); profile: where "
+                             "the time goes inside a kernel call, stage by stage and thread by "
+                             "thread (see 'profile --help'); report: the HTML report of the asv "
+                             "results (see 'report --help')")
     args, rest = parser.parse_known_args(argv[:1])
     if args.command == "info":
         if argv[1:]:
@@ -59,6 +61,10 @@ def main(argv=None):
         from suite.bench import report
 
         return report.main(argv[1:])
+    if args.command == "profile":
+        from suite.bench import profile
+
+        return profile.main(argv[1:])
     from suite.bench import compare
 
     return compare.main(argv[1:])

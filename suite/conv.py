@@ -27,6 +27,7 @@ from ._plan import (
     winograd_phase_values,
 )
 from ._threads import effective_n_threads, single_threaded_blas
+from .profiling import note_call, profiled
 from ._validation import (
     check_array,
     check_bias,
@@ -67,6 +68,7 @@ __all__ = [
 ]
 
 
+@profiled("im2col", "im2col")
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None):
     """Unfold sliding kH x kW patches of ``x`` into columns (``torch.nn.functional.unfold``).
 
@@ -84,11 +86,13 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1, *, num_threads=None)
     out_h = sliding_positions(h, kernel[0], stride[0], padding[0], dilation[0], "input height")
     out_w = sliding_positions(w, kernel[1], stride[1], padding[1], dilation[1], "input width")
     out = make_output(None, (n, c * kernel[0] * kernel[1], out_h * out_w), x.dtype, ())
+    note_call("im2col", n_threads)
     _im2col.im2col(contiguous(x), out, kernel[0], kernel[1], stride[0], stride[1],
                    padding[0], padding[1], dilation[0], dilation[1], out_h, out_w, n_threads)
     return out
 
 
+@profiled("col2im", "col2im")
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
            num_threads=None):
     """Sum columns back into images (``torch.nn.functional.fold``), the adjoint of im2col.
@@ -121,11 +125,13 @@ def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1, *,
             f"{col_h}x{col_w} = {col_h * col_w} kernel positions"
         )
     out = make_output(None, (n, rows // kk, size[0], size[1]), cols.dtype, ())
+    note_call("col2im", n_threads)
     _im2col.col2im(contiguous(cols), out, kernel[0], kernel[1], stride[0], stride[1],
                    padding[0], padding[1], dilation[0], dilation[1], col_h, col_w, n_threads)
     return out
 
 
+@profiled("conv2d", "im2col")
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, out=None,
            num_threads=None):
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
@@ -153,6 +159,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
                          n_threads)
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
+        note_call("banded", n_threads)
         with single_threaded_blas():
             _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
                                   stride[0], stride[1], padding[0], padding[1],
@@ -161,6 +168,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
+    note_call("im2col", n_threads)
     with single_threaded_blas():
         _im2col.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
                               padding[0], padding[1], dilation[0], dilation[1], groups, nb,
@@ -235,6 +243,7 @@ class KernelPlan:
     and returns it, and ``problem_key`` names the configuration in the wisdom."""
 
     prepared_key = "weight"
+    kernel_name = None  # the method the kernel runs (what a profile records)
     _kernel = None      # the planned kernel; None for an empty batch
     _pack = None        # weight -> packed weights, for the methods that pack them
 
@@ -246,6 +255,7 @@ class KernelPlan:
     def run(self, x, prepared, bias, out):
         """out = the planned operation on x with the prepared weights, plus bias."""
         if self._kernel is not None:
+            note_call(self.kernel_name, self.n_threads)
             self._kernel(x, prepared, bias, out)
         return out
 
@@ -275,7 +285,7 @@ class DeconvPlan(KernelPlan):
         self.shape = deconv2d_output_shape(input_shape, weight_shape, stride, padding,
                                            output_padding, dilation, groups)
         check_size(self.shape, "the output")
-        self.algorithm = algorithm
+        self.algorithm = self.kernel_name = algorithm
         n, c_in, h, w = input_shape
         _, cog, kh, kw = weight_shape
         self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w)
@@ -297,6 +307,7 @@ class DeconvPlan(KernelPlan):
                                               phases_h, phases_w, itemsize,
                                               self.n_threads).run
                 return
+            self.kernel_name = "phase"      # also "winograd" where a phase is not 2x2
             self._phases = (phases_h, phases_w, step_h, step_w, dil_h, dil_w, groups)
             self._images = phase_gemm_images(n, phases_h, phases_w, c_in // groups, cog,
                                              itemsize)
@@ -412,6 +423,7 @@ def _measure(plan_type, caller, input_shape, weight_shape, dtype, geometry, cand
     return plans[wisdom.measure(key, {a: trial(p) for a, p in plans.items()})]
 
 
+@profiled("deconv2d")
 def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1,
              groups=1, *, algorithm="auto", out=None, num_threads=None):
     """Transposed convolution ("deconvolution"), as ``torch.nn.functional.conv_transpose2d``.
@@ -486,6 +498,7 @@ def _check_deconv_arguments(x, weight, stride, padding, output_padding, dilation
 
 
 
+@profiled("deconv2d_backward", "col2im")
 def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0, dilation=1,
                       groups=1, *, num_threads=None):
     """Gradients of :func:`deconv2d` with respect to x, weight and bias.
@@ -519,6 +532,7 @@ def deconv2d_backward(grad_out, x, weight, stride=1, padding=0, output_padding=0
     nb = images_per_gemm(n, per_image, c_out_per_group * kh * kw + c_in, x.itemsize)
     check_size((c_out_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out_per_group * kh * kw, N=nb * per_image, K=c_in // groups)
+    note_call("col2im", n_threads)
     with single_threaded_blas():
         _im2col.deconv2d_backward_col2im(contiguous(grad_out), contiguous(x), contiguous(weight),
                                          grad_x, grad_w, grad_b,

@@ -16,6 +16,7 @@ from ._plan import (
     threads_for_work,
 )
 from ._threads import effective_n_threads, single_threaded_blas
+from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     check_array,
     check_bias,
@@ -108,7 +109,7 @@ class UpsampleConvPlan(KernelPlan):
                 "algorithm='collapsed' needs nearest upsampling by integer factors and a "
                 f"stride-1 convolution; got mode={mode!r}, "
                 f"scale_factor={_scale_text(scales)}, stride={stride}")
-        self.algorithm = algorithm
+        self.algorithm = self.kernel_name = algorithm
         self.n_threads = threads_for_work(n_threads,
                                           2 * math.prod(self.shape) * cig * kh * kw)
         itemsize = np.dtype(dtype).itemsize
@@ -207,6 +208,7 @@ def _scale_text(scales):
     return repr(scales[0] if scales[0] == scales[1] else scales)
 
 
+@profiled("upsample_conv2d")
 def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_corners=None,
                     stride=1, padding=0, dilation=1, groups=1, *, algorithm="auto", out=None,
                     num_threads=None):
@@ -257,6 +259,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     return plan.run(x, plan.prepare(weight), bias, out)
 
 
+@profiled("upsample_add")
 def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_threads=None):
     """``upsample(x, size=skip.shape[-2:], mode=mode) + skip`` in one pass (FPN's top-down
     merge).
@@ -293,11 +296,14 @@ def upsample_add(x, skip, mode="nearest", align_corners=None, *, out=None, num_t
     if n == 0:
         return out
     h, w = x.shape[2:]
+    tables = python_stage_start()
     plan = upsample_plan((h, w), (out_h, out_w), (None, None), mode, align_corners, x.dtype.str)
+    python_stage_stop("upsample tables", tables)
     x3 = contiguous(x).reshape(n * c, h, w)
     skip3 = (skip if in_place else contiguous(skip)).reshape(n * c, out_h, out_w)
     out3 = out.reshape(n * c, out_h, out_w)
     n_threads = threads_for_bytes(n_threads, out.nbytes)
+    note_call(mode, n_threads)
     if mode == "bilinear":
         _upsample.bilinear_add(x3, skip3, out3, *plan.h[:2], *plan.h[2:], *plan.w[:2],
                                *plan.w[2:], n_threads)

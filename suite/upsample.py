@@ -28,6 +28,7 @@ import numpy as np
 from . import _upsample
 from ._plan import threads_for_bytes
 from ._threads import effective_n_threads
+from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     UPSAMPLE_MODES,
     check_array,
@@ -175,6 +176,7 @@ def _check_input(x, name):
     return x
 
 
+@profiled("upsample")
 def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None, *,
              out=None, num_threads=None):
     """Resize feature maps, as ``torch.nn.functional.interpolate`` (see the module docstring).
@@ -199,13 +201,17 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     out = make_output(out, (n, c, out_h, out_w), x.dtype, (("x", x),))
     if n == 0:
         return out
+    tables = python_stage_start()
     plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
+    python_stage_stop("upsample tables", tables)
+    note_call(mode, n_threads)
     plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
                  threads_for_bytes(n_threads, out.nbytes),
                  streaming and out.nbytes >= STREAMING_MIN_BYTES)
     return out
 
 
+@profiled("upsample_backward")
 def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode="nearest",
                       align_corners=None, *, num_threads=None):
     """Gradient of :func:`upsample` with respect to its input (its adjoint).
@@ -232,7 +238,10 @@ def upsample_backward(grad_out, input_shape, size=None, scale_factor=None, mode=
     grad_x = make_output(None, input_shape, grad_out.dtype, ())
     if n * c == 0:
         return grad_x
+    tables = python_stage_start()
     plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, grad_out.dtype.str)
+    python_stage_stop("upsample tables", tables)
+    note_call(mode, n_threads)
     plan.backward(contiguous(grad_out).reshape(n * c, out_h, out_w),
                   grad_x.reshape(n * c, h, w), threads_for_bytes(n_threads, grad_out.nbytes))
     return grad_x

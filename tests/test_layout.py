@@ -30,7 +30,9 @@ LAYERS = {
     "suite.cost": 4,
     "suite.reference": 0,
     "suite._threads": 4,
+    "suite.stage_costs": 4.25,
     "suite.wisdom": 4.5,
+    "suite.profiling": 4.5,
     "suite.upsample": 5,
     "suite.conv": 5,
     "suite.fused": 6,
@@ -165,7 +167,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.mark.parametrize("args", [["report", "--help"], ["report"]])
+@pytest.mark.parametrize("args", [["report", "--help"], ["report"], ["profile", "--help"]])
 def test_report_without_its_dependencies_says_what_to_install(args):
     result = _run(_HIDE, *args)
     assert result.returncode == 2

@@ -299,6 +299,12 @@ CASES = [
      "factor"),
     ("bilinear_kernel dtype int", lambda: suite.bilinear_kernel(2, 3, dtype=np.int32),
      TypeError, "dtype"),
+    # --- profile
+    ("profile max_events 0", lambda: suite.profile(max_events=0), ValueError, "max_events"),
+    ("profile max_calls -1", lambda: suite.profile(max_calls=-1), ValueError, "max_calls"),
+    ("profile max_events float", lambda: suite.profile(max_events=1e6), TypeError,
+     "max_events"),
+    ("profile max_calls bool", lambda: suite.profile(max_calls=True), TypeError, "max_calls"),
 ]
 
 

@@ -440,3 +440,109 @@ def fig_checkerboard(table):
                 ax.annotate(f"{v:.3g}", (v, yi), ha="left", va="center", fontsize=7,
                             xytext=(2, 0), textcoords="offset points")
     return encode(fig)
+
+
+# -- where the time goes: the profile pass (suite.bench.report.profiles) ---------------------
+
+def stage_colours():
+    """A fixed colour per stage (suite.profiling.STAGES order), light grey for idle (the
+    only grey)."""
+    import matplotlib
+
+    from suite.profiling import STAGES
+
+    tab20 = matplotlib.colormaps["tab20"]
+    palette = [tab20(i) for i in range(20) if i not in (14, 15)]      # its greys: idle's
+    palette += [matplotlib.colormaps["tab20b"](i) for i in range(0, 20, 2)]
+    colours = {stage: palette[i % len(palette)] for i, stage in enumerate(STAGES)}
+    colours["(idle)"] = "#d9d9d9"
+    return colours
+
+
+def _newest(frame):
+    """The rows of each machine's newest profile run."""
+    newest = frame.groupby("machine")["date"].transform("max")
+    return frame[frame["date"] == newest]
+
+
+def fig_stages(stages, threads=None):
+    """Stacked bars, one per layer, operation and algorithm profiled at ``threads``
+    (default the most): the share of the call's thread time (wall time x threads) in each
+    stage and idle, labelled with the call's wall time. ``stages``:
+    ``load_profiles(...).stages``; each machine's newest run."""
+    from suite.profiling import format_duration
+
+    sel = _newest(stages)
+    threads = int(sel["threads"].max()) if threads is None else threads
+    sel = sel[sel["threads"] == threads]
+    if sel.empty:
+        return None
+    colours = stage_colours()
+    keys = ["machine", "layer", "op", "algorithm"]
+    cases = list(dict.fromkeys(map(tuple, sel[keys].values)))
+    order = [s for s in colours if s in set(sel["stage"])]
+    fig, axes = figure(12, 1.5 + 0.28 * len(cases))
+    ax = axes[0, 0]
+    y = np.arange(len(cases))
+    left = np.zeros(len(cases))
+    share = sel.pivot_table(index=keys, columns="stage", values="share", aggfunc="sum")
+    for stage in order:
+        values = np.array([100 * share[stage].get(c, 0.0) for c in cases], dtype=float)
+        values = np.nan_to_num(values)
+        ax.barh(y, values, left=left, color=colours[stage], label=stage, height=0.8)
+        left += values
+    walls = sel.groupby(keys)["wall_s"].first()
+    several = sel["machine"].nunique() > 1
+    labels = [(f"{c[0]}: " if several else "") + f"{c[1]} {c[2]} ({c[3]})" for c in cases]
+    for yi, c in zip(y, cases):
+        ax.annotate(format_duration(walls[c]), (100, yi), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=7)
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 112)
+    ax.set(xlabel=f"share of the call's thread time ({threads} thread(s) x wall time), %",
+           title=f"Where the time goes: stages of the median call at {threads} thread(s)")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return encode(fig, laid_out=False)
+
+
+def fig_timeline(timeline, stages, case=None):
+    """One call's stages on each OpenMP thread against time. ``case``: ``(layer, op,
+    algorithm, threads)``; default the call of the longest wall time at the most threads
+    (each machine's newest run; the first machine's)."""
+    from suite.profiling import format_duration
+
+    sel = _newest(stages)
+    if sel.empty:
+        return None
+    if case is None:
+        top = sel[sel["threads"] == sel["threads"].max()].sort_values("wall_s").iloc[-1]
+        case = (top["layer"], top["op"], top["algorithm"], int(top["threads"]))
+    layer, op, algorithm, threads = case
+    machine = sel[(sel["layer"] == layer) & (sel["op"] == op)]["machine"].iloc[0]
+    run = sel[(sel["machine"] == machine)]
+    rows = timeline[(timeline["machine"] == machine) & (timeline["date"] == run["date"].iloc[0])
+                    & (timeline["layer"] == layer) & (timeline["op"] == op)
+                    & (timeline["algorithm"] == algorithm) & (timeline["threads"] == threads)]
+    if rows.empty:
+        return None
+    wall = float(run[(run["layer"] == layer) & (run["op"] == op)
+                     & (run["algorithm"] == algorithm)
+                     & (run["threads"] == threads)]["wall_s"].iloc[0])
+    colours = stage_colours()
+    fig, axes = figure(12, 1.6 + 0.45 * threads)
+    ax = axes[0, 0]
+    for stage, g in rows.groupby("stage"):
+        for t, gt in g.groupby("thread"):
+            ax.broken_barh(list(zip(1e3 * gt["start_s"], 1e3 * gt["duration_s"])),
+                           (t - 0.4, 0.8), color=colours.get(stage, "k"),
+                           label=stage if t == g["thread"].min() else None)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.axvline(1e3 * wall, color="k", lw=0.8, ls="--")
+    ax.set_yticks(range(threads), [f"thread {t}" for t in range(threads)])
+    ax.invert_yaxis()
+    ax.set(xlabel="ms from the call's start (dashed: its end)",
+           title=f"{layer} {op} ({algorithm}), {threads} thread(s): one call, "
+                 f"{format_duration(wall)}")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return encode(fig, laid_out=False)

@@ -9,15 +9,18 @@ missing; a section names every machine of the results, those it has no data for 
 """
 
 import math
+import os
 
 import numpy as np
 import pandas as pd
 
 from ..catalogue import LAYERS
 from .constants import NotMeasured
+from .load import ReportInputError
 from .derive import latest_rows
 from .figures import (fig_checkerboard, fig_costs, fig_history, fig_measured, fig_peers,
-                      fig_roofline, fig_scaling, fig_sweep, history_frame)
+                      fig_roofline, fig_scaling, fig_stages, fig_sweep, fig_timeline,
+                      history_frame)
 from .markup import esc, html_table, note
 from .names import benchmark_label, case_label, commit_label, method_label, peer_label
 from .tables import checkerboard_table, method_table, sweep_table
@@ -317,5 +320,48 @@ def sweep(frame, context):
     return "".join(out)
 
 
+def profiles_dir(results_dir):
+    """Where the campaign's profile pass writes (``make profiles``: ``.asv/profiles`` beside
+    ``.asv/results``)."""
+    return os.path.join(os.path.dirname(os.path.abspath(results_dir)), "profiles")
+
+
 def where_the_time_goes(frame, context):
-    raise NotMeasured("no stage profile in these results")
+    from .profiles import load_profiles
+
+    if context.results_dir is None:
+        raise NotMeasured("no stage profile in these results (make profiles)")
+    try:
+        records = load_profiles(profiles_dir(context.results_dir))
+    except ReportInputError as exc:
+        raise NotMeasured(str(exc)) from None
+    stages = records.stages
+    out = figure_first(context, fig_stages(stages), "stages of each kernel",
+                       "The profile pass (python -m suite profile --catalogue, after the "
+                       "timing runs; not inside the timed samples): each layer's median "
+                       "call, the share of its thread time (wall time x threads) in each "
+                       "stage of the algorithm, and idle; each machine's newest run.",
+                       "no stage profile in these results (make profiles)")
+    timeline = fig_timeline(records.timeline, stages)
+    if timeline is not None:
+        out.append(context.figure(timeline, "one call's threads",
+                                  "The longest call at the most threads: each OpenMP "
+                                  "thread's stages against time (dashed: the call's end)."))
+    out.append(absent_note(context, stages["machine"], "The stage profile was"))
+    table = stages[stages["stage"] != "(idle)"].copy()
+
+    def fraction(value):
+        return format_percent(100 * value)
+    columns = {"machine": "machine", "layer": "layer", "op": "operation",
+               "algorithm": "algorithm", "threads": "threads", "stage": "stage",
+               "seconds": "time", "share": "share of the call", "gflop_s": "GFLOP/s",
+               "gb_s": "GB/s", "of_gemm": "of the GEMM ceiling",
+               "of_copy": "of the copy ceiling"}
+    out.append(html_table(table, {k: v for k, v in columns.items() if k in table},
+                          formats={"seconds": format_seconds, "share": fraction,
+                                   "gflop_s": format_gflops, "gb_s": format_gbps,
+                                   "of_gemm": fraction, "of_copy": fraction,
+                                   "threads": lambda v: f"{v:.0f}"},
+                          table_id="stages",
+                          summary=f"every stage of every profiled call ({len(table):,} rows)"))
+    return "".join(out)
