@@ -259,3 +259,24 @@ def test_compare_memory_section(capsys):
         assert unfused >= intermediate > fused
         if peer_installed("torch"):
             assert row[5] != "n/a"
+
+
+def test_compare_lets_a_spinning_engine_settle_before_the_next_sample(monkeypatch):
+    """After each sample of a contestant with ``settle`` (ONNX Runtime, whose idle threads
+    spin on after its call), the round-robin waits that long before the next contestant."""
+    from suite.bench import compare, peers
+
+    events = []
+    monkeypatch.setattr(compare.time, "sleep", lambda s: events.append(("sleep", s)))
+    quiet = compare.Contestant("quiet", lambda: events.append("quiet") or np.zeros(3))
+    spinning = compare.Contestant("spinning", lambda: events.append("spinning") or np.zeros(3),
+                                  settle=0.25)
+    compare.run_case([quiet, spinning], repeats=2, min_time=0.0, tol=0.0)
+    timed = events[events.index(("sleep", 0.25)) - 1:]
+    assert timed[0] == "spinning" and timed[1] == ("sleep", 0.25)
+    assert events.count(("sleep", 0.25)) == 2          # once after each of its samples
+    assert all(e != ("sleep", 0.0) for e in events)
+    found = {engine: (object(), None) for engine in peers.ENGINES}
+    built = compare.engine_contestants(found, peers.ENGINE_DTYPE, lambda engine: lambda: 0)
+    assert {c.name: c.settle for c in built} == peers.ENGINE_SETTLE_SECONDS
+    assert peers.ENGINE_SETTLE_SECONDS["onnxruntime"] > 0

@@ -69,7 +69,9 @@ without its add) and ``map-64x256`` 1x64x256x256 (a large map that lives in memo
 Timing: every contestant of a case is warmed up (its output also checked against suite's),
 then gets an inner loop long enough for each sample to take ``--min-time``; the samples are
 taken round-robin (suite, peer, peer, ..., suite, peer, ...; the order rotates each repeat)
-so machine noise hits all of them, and the median of ``--repeats`` samples is reported with
+so machine noise hits all of them (after an ONNX Runtime sample the next waits 0.1 s: that
+engine's idle threads spin on, holding a core, for tens of milliseconds after its call;
+``peers.ENGINE_SETTLE_SECONDS``), and the median of ``--repeats`` samples is reported with
 ``ratio = peer time / suite time`` (> 1: suite is faster) and geometric means of the ratios.
 The machine's copy bandwidth (``np.copyto`` of a 256 MiB float32 array, one thread; bytes read
 + written per second; also torch's ``copy_`` at each thread count when torch is installed) is
@@ -92,6 +94,7 @@ import platform
 import re
 import statistics
 import sys
+import time
 import warnings
 import zlib
 
@@ -151,11 +154,15 @@ class Contestant:
     ``context`` (a callable returning a context manager) is entered around each timed inner
     loop, not around each call; ``status`` is set instead of ``fn`` when it cannot run.
     ``checked=False``: a yardstick that computes something else (the copy of as many bytes),
-    timed but not compared.
+    timed but not compared. ``settle``: seconds to wait after each of its samples before the
+    next contestant's (an engine whose threads spin on after its call:
+    ``peers.ENGINE_SETTLE_SECONDS``).
     """
 
-    def __init__(self, name, fn=None, context=None, status=None, to_nchw=None, checked=True):
+    def __init__(self, name, fn=None, context=None, status=None, to_nchw=None, checked=True,
+                 settle=0.0):
         self.name = name
+        self.settle = settle
         self.checked = checked
         self.fn = fn
         self.context = context
@@ -219,6 +226,8 @@ def run_case(contestants, repeats, min_time, tol):
         shift = r % len(running) if running else 0
         for c in running[shift:] + running[:shift]:
             c.samples.append(timing.timed(c.fn, c.number, c.context) / c.number)
+            if c.settle:
+                time.sleep(c.settle)
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,8 +292,11 @@ def engine_contestants(found, dtype, build):
     if dtype != peers.ENGINE_DTYPE:
         why = f"unsupported: measured in {peers.ENGINE_DTYPE.name} only"
         return [Contestant(engine, status=found[engine][1] or why) for engine in peers.ENGINES]
-    return [_peer_contestant(engine, found, lambda _, engine=engine: build(engine))
-            for engine in peers.ENGINES]
+    contestants = [_peer_contestant(engine, found, lambda _, engine=engine: build(engine))
+                   for engine in peers.ENGINES]
+    for c in contestants:
+        c.settle = peers.ENGINE_SETTLE_SECONDS.get(c.name, 0.0)
+    return contestants
 
 
 def _tensor_to_numpy(t):

@@ -154,6 +154,14 @@ ENGINES = ("onnxruntime", "openvino")
 #: float32.
 ENGINE_DTYPE = np.dtype(np.float32)
 
+#: Seconds an engine's idle threads keep a core busy after its call returns. ONNX Runtime's
+#: intra-op threads spin-wait for the next task (its default, ``allow_spinning``): on this
+#: 2-core machine suite's 2-thread DCGAN-G2 took 15-30 ms right after an ONNX Runtime call,
+#: still 15 ms after a 20 ms pause, and its own 7 ms after 100 ms (nothing changes after
+#: OpenVINO's call). A comparison that interleaves contestants waits this long after the
+#: engine's sample, so that the next contestant gets the machine the engine had.
+ENGINE_SETTLE_SECONDS = {"onnxruntime": 0.1, "openvino": 0.0}
+
 
 def _onnx_model(onnx, nodes, inputs, initializers):
     """The checked ONNX model of ``nodes`` with graph inputs ``inputs`` ({name: array}; the
