@@ -18,6 +18,8 @@ parameters.
   weights as initializers, the session / compiled model built in setup
   (``suite.bench.peers``: ONNX Runtime's ``session.run``; OpenVINO's CPU plugin with the
   f32 precision hint, timed as ``request.infer()`` on tensors set once); float32 only.
+  Each engine's output is checked against suite's in setup (untimed): a mismatch fails the
+  benchmark instead of timing a different computation.
 
 Each layer's upsample counterparts, as in ``bench_counterparts``:
 
@@ -119,8 +121,13 @@ class _PeerDeconv2dCase:
             _require_engine(peer, dtype)
 
             def prepare():
+                import suite
+
                 x, w, b = entry.make_inputs(np.dtype(dtype))
-                return common.peers.engine_deconv2d(peer, x, w, b, threads, **kwargs)
+                call = common.peers.engine_deconv2d(peer, x, w, b, threads, **kwargs)
+                common.peers.check_output(call(), suite.deconv2d(x, w, b, **kwargs),
+                                          f"{peer} on {layer}")
+                return call
 
             return common.Case(_NO_COST, prepare)
 
@@ -183,6 +190,19 @@ class TorchCounterpartPeakMem(_TorchCounterpartCase, common.MemBench):
         self.case.run()
 
 
+def _suite_counterpart(kind, scale_factor, x, conv_weight, conv_bias, skip):
+    """suite's result of a counterpart (the fused kernels), which an engine's must equal."""
+    import suite
+
+    mode = kind.split("+")[0]
+    if kind.endswith("+conv3x3"):
+        return suite.upsample_conv2d(x, conv_weight, conv_bias, scale_factor=scale_factor,
+                                     mode=mode, padding=1)
+    if kind.endswith("+add"):
+        return suite.upsample_add(x, skip, mode=mode)
+    return suite.upsample(x, scale_factor=scale_factor, mode=mode)
+
+
 class _EngineCounterpartCase:
     params = [common.layer_names(), common.COUNTERPARTS, common.DTYPES,
               list(common.peers.ENGINES), common.THREADS]
@@ -194,8 +214,12 @@ class _EngineCounterpartCase:
 
         def prepare():
             data = entry.make_counterpart_inputs(np.dtype(dtype))
-            return common.peers.engine_counterpart(peer, counterpart, entry.scale_factor,
+            call = common.peers.engine_counterpart(peer, counterpart, entry.scale_factor,
                                                    threads, **data)
+            common.peers.check_output(call(), _suite_counterpart(counterpart,
+                                                                 entry.scale_factor, **data),
+                                      f"{peer} on {layer} {counterpart}")
+            return call
 
         return common.Case(_NO_COST, prepare)
 

@@ -188,3 +188,18 @@ def test_torch_upsample_conv2d_is_the_definition(scale, mode, kernel):
     expected = R.conv2d(R.upsample(x, scale_factor=scale, mode=mode, **kwargs), w, b,
                         padding=kernel // 2)
     assert_close(got, expected, np.float64)
+
+
+def test_a_peer_output_is_checked_against_suites():
+    """``peers.check_output``: within CHECK_TOLERANCE of suite's largest magnitude passes;
+    a larger error, a NaN or another shape raises, naming the case."""
+    from suite.bench import peers
+
+    rng = np.random.default_rng()
+    expected = rng.standard_normal((2, 3, 5, 7)).astype(np.float32) * 10
+    peers.check_output(expected + np.float32(1e-4), expected, "close")
+    for wrong in (expected * 1.01, np.where(expected > 0, np.nan, expected),
+                  expected[..., :6]):
+        with pytest.raises(ValueError, match="case x"):
+            peers.check_output(wrong, expected, "case x")
+    assert peers.relative_error(expected, expected) == 0.0

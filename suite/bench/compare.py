@@ -185,15 +185,6 @@ class Contestant:
         return min(self.samples) if self.samples else math.nan
 
 
-def _relative_error(actual, expected):
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        return math.inf
-    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-    return float(np.max(np.abs(actual - expected))) / scale if expected.size else 0.0
-
-
 def _error_status(exc):
     """A contestant's status when it fails on a case: the error's type and first line."""
     lines = str(exc).splitlines() or [""]
@@ -216,7 +207,7 @@ def run_case(contestants, repeats, min_time, tol):
                 expected = np.array(result, copy=True)
                 c.check = "ref"
             else:
-                err = _relative_error(result, expected)
+                err = peers.relative_error(result, expected)
                 c.check = "ok" if err <= tol else f"MISMATCH {err:.1e}"
             c.number = timing.calibrate(c.fn, min_time, c.context)
         except Exception as exc:  # a peer that cannot do this case
@@ -676,7 +667,7 @@ def main(argv=None):
     if unknown:
         raise SystemExit(f"unknown --sections {sorted(unknown)}; choose from {SECTIONS}")
     dtype = np.dtype(args.dtype)
-    tol = 1e-4 if dtype == np.float32 else 1e-10
+    tol = peers.CHECK_TOLERANCE[np.dtype(dtype).name]
     pattern = re.compile(args.layers) if args.layers else None
     keep = lambda name: pattern is None or pattern.search(name)  # noqa: E731
 

@@ -10,11 +10,12 @@ beside an older build of the package (``benchmarks/common.py``, "History campaig
 """
 
 import importlib
+import math
 
 import numpy as np
 
 __all__ = ["ENGINES", "PeerUnavailable", "cv2_block_channels", "cv2_resize",
-           "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer",
+           "check_output", "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer", "relative_error",
            "openvino_config", "torch_counterpart", "torch_deconv2d", "torch_upsample_conv2d"]
 
 #: The modules each peer needs (torch: its functional API too; the engines: onnx to build
@@ -153,6 +154,34 @@ ENGINES = ("onnxruntime", "openvino")
 #: ConvTranspose or Resize kernel; OpenVINO's CPU plugin would silently compute float64 in
 #: float32.
 ENGINE_DTYPE = np.dtype(np.float32)
+
+#: The largest error a peer's output may have, relative to the largest magnitude of suite's
+#: (at least 1), for its timing to count: float32 sums in another order differ by a few
+#: units in the last place times the terms; more is a different computation.
+CHECK_TOLERANCE = {"float32": 1e-4, "float64": 1e-10}
+
+
+def relative_error(actual, expected):
+    """max |actual - expected| / max(1, max |expected|); infinite when the shapes differ."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return math.inf
+    if not expected.size:
+        return 0.0
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    return float(np.max(np.abs(actual - expected))) / scale
+
+
+def check_output(actual, expected, what):
+    """Raise ValueError naming ``what`` when a peer's output is not suite's (above
+    :data:`CHECK_TOLERANCE`): a timing of a different computation would be meaningless."""
+    expected = np.asarray(expected)
+    error = relative_error(actual, expected)
+    if not error <= CHECK_TOLERANCE[expected.dtype.name]:
+        raise ValueError(f"{what}: output differs from suite's by {error:.2e} (relative), "
+                         f"shapes {np.shape(actual)} and {expected.shape}")
+
 
 #: Seconds an engine's idle threads keep a core busy after its call returns. ONNX Runtime's
 #: intra-op threads spin-wait for the next task (its default, ``allow_spinning``): on this
