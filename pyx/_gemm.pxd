@@ -5,7 +5,9 @@
 # its kernel buffers beside the NumPy arrays it allocates: that is how the tests hold each
 # kernel's workspace to suite.cost's figure. When tracemalloc is off, reporting costs one
 # check per buffer. Buffers of a few index rows (phase offsets, per-thread markers) are
-# plain malloc, as the cost model ignores them.
+# plain malloc, as the cost model ignores them. A workspace of 32 MiB or more is kept for the
+# next call of the same module (_workspace.h: glibc would map it afresh each time); it is
+# traced only while a call holds it.
 #
 # parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its
 # own OpenMP thread: one level of parallelism, BLAS held at one thread by the caller
@@ -14,7 +16,6 @@
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uintptr_t
-from libc.stdlib cimport free, malloc
 
 from _cython_blas cimport gemm
 from _profile cimport SUITE_STAGE_GEMM, suite_profile_call, suite_stage_start, suite_stage_stop
@@ -58,6 +59,11 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
         suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
 
 
+cdef extern from "_workspace.h":
+    void* suite_workspace_take(size_t nbytes) noexcept
+    void suite_workspace_give(void* p) noexcept
+
+
 cdef extern from "Python.h":
     int PyTraceMalloc_Track(unsigned int domain, uintptr_t ptr, size_t size)
     int PyTraceMalloc_Untrack(unsigned int domain, uintptr_t ptr)
@@ -69,11 +75,11 @@ cdef enum:
 
 cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
     """A workspace of count values of like's type (NULL for none); MemoryError if it fails.
-    Give it back with release()."""
+    Give it back with release(). Called with the GIL (it serializes _workspace.h)."""
     cdef floating* p
     if count <= 0:
         return NULL
-    p = <floating*> malloc(count * sizeof(floating))
+    p = <floating*> suite_workspace_take(count * sizeof(floating))
     if p == NULL:
         raise MemoryError(f"could not allocate a workspace of {count * sizeof(floating)} bytes")
     PyTraceMalloc_Track(WORKSPACE_DOMAIN, <uintptr_t> p, count * sizeof(floating))
@@ -81,7 +87,7 @@ cdef inline floating* allocate(Py_ssize_t count, floating* like) except? NULL:
 
 
 cdef inline void release(void* p) noexcept:
-    """Free a workspace from allocate() (NULL: nothing)."""
+    """Give back a workspace from allocate() (NULL: nothing); with the GIL."""
     if p != NULL:
         PyTraceMalloc_Untrack(WORKSPACE_DOMAIN, <uintptr_t> p)
-        free(p)
+        suite_workspace_give(p)
