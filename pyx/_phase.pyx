@@ -201,33 +201,57 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
     """
     cdef Py_ssize_t c_out = weight.shape[0], cig = weight.shape[1]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], cog = c_out // groups
-    cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0]
-    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, th, tw, base, offset, per_group = 0
+    cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0], kk = kh * kw, phases = sh * sw
+    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, p, t, th, tw, per_group = 0
+    cdef Py_ssize_t* phase_at = NULL     # per phase: where its matrix starts in a group's part
+    cdef Py_ssize_t* phase_taps = NULL   # per phase: th * tw
+    cdef Py_ssize_t* dst = NULL          # per phase and kernel tap (i, j): its entry's index
+    cdef const floating* src
     cdef floating* block
     cdef int64_t call = suite_profile_call(), t0
-    for rh in range(sh):
-        for rw in range(sw):
-            per_group += cog * cig * taps_h[rh] * taps_w[rw]
-    with nogil:
-        for task in prange(c_out, schedule="static", num_threads=n_threads):
-            t0 = suite_stage_start(call)
-            grp = task // cog
-            co = task - grp * cog
-            offset = grp * per_group
-            for rh in range(sh):
-                for rw in range(sw):
-                    th = taps_h[rh]
-                    tw = taps_w[rw]
-                    block = &packed[offset + co * cig * th * tw]
-                    memset(block, 0, cig * th * tw * sizeof(floating))
-                    for ci in range(cig):
-                        base = ci * th * tw
-                        for i in range(kh):
-                            for j in range(kw):
-                                block[base + tap_h[rh, i] * tw + tap_w[rw, j]] += (
-                                    weight[task, ci, i, j])
-                    offset = offset + cog * cig * th * tw
-            suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
+    if packed.shape[0] == 0:
+        return
+    phase_at = <Py_ssize_t*> malloc(phases * sizeof(Py_ssize_t))
+    phase_taps = <Py_ssize_t*> malloc(phases * sizeof(Py_ssize_t))
+    dst = <Py_ssize_t*> malloc(phases * kk * sizeof(Py_ssize_t))
+    try:
+        if phase_at == NULL or phase_taps == NULL or dst == NULL:
+            raise MemoryError()
+        for rh in range(sh):
+            for rw in range(sw):
+                p = rh * sw + rw
+                th = taps_h[rh]
+                tw = taps_w[rw]
+                phase_at[p] = per_group
+                phase_taps[p] = th * tw
+                per_group += cog * cig * th * tw
+                for i in range(kh):
+                    for j in range(kw):
+                        dst[p * kk + i * kw + j] = tap_h[rh, i] * tw + tap_w[rw, j]
+        with nogil:
+            # One task per output channel: each input channel's kernel is read once and
+            # added into every phase's entries (in tap order, as the definition sums them).
+            for task in prange(c_out, schedule="static", num_threads=n_threads):
+                t0 = suite_stage_start(call)
+                grp = task // cog
+                co = task - grp * cog
+                for p in range(phases):
+                    if phase_taps[p] > 0:
+                        memset(&packed[grp * per_group + phase_at[p]
+                                       + co * cig * phase_taps[p]],
+                               0, cig * phase_taps[p] * sizeof(floating))
+                for ci in range(cig):
+                    src = &weight[task, ci, 0, 0]
+                    for p in range(phases):
+                        block = (&packed[0] + grp * per_group + phase_at[p]
+                                 + (co * cig + ci) * phase_taps[p])
+                        for t in range(kk):
+                            block[dst[p * kk + t]] += src[t]
+                suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
+    finally:
+        free(phase_at)
+        free(phase_taps)
+        free(dst)
 
 
 def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
