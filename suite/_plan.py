@@ -120,6 +120,19 @@ WINOGRAD_PASS_BYTES = 24 * 2**20
 WINOGRAD_MIN_TILES = 128
 
 
+#: One addition of upsample_conv2d's collapsed-weight pack costs about as long as this many
+#: FLOPs of the banded kernel it competes with: the pack scatters its additions (0.9-1.2 ns
+#: each) where the banded kernel runs at about 60 GFLOP/s per core on the small maps where
+#: the choice matters (docs/performance.md, item 27).
+PACK_ADDITION_FLOPS = 50
+
+
+def collapse_pays(saved_flops, pack_additions):
+    """Whether collapsing the kernel (``saved_flops`` fewer than the unfused arithmetic)
+    outweighs packing the collapsed weights (``pack_additions``) on a call that packs them."""
+    return saved_flops > PACK_ADDITION_FLOPS * pack_additions
+
+
 #: deconv2d and upsample_conv2d give each thread at least this many FLOPs: below it the
 #: parallel regions cost more than they save (FCN-8s upscore2, 14 MFLOP: 0.33 ms on one
 #: thread, 0.47 ms on two).

@@ -356,7 +356,7 @@ class DeconvPlan(KernelPlan):
                                     *self._blocking, self.n_threads)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry):
+    def candidates(input_shape, weight_shape, geometry, prepared=False):
         """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`)
         first: col2im and phase, Winograd where every phase is 2x2, direct with at most
         DIRECT_MAX_CHANNELS input channels per group."""
@@ -383,16 +383,16 @@ def _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm, n_th
 
 @functools.lru_cache(maxsize=512)
 def _choice(plan_type, caller, input_shape, weight_shape, dtype, geometry, n_threads,
-            generation):
+            generation, prepared):
     """(the recorded choice or None, the candidates): wisdom read once per generation."""
-    candidates = plan_type.candidates(input_shape, weight_shape, geometry)
+    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared)
     recorded = wisdom.lookup(plan_type.problem_key(caller, input_shape, weight_shape, dtype,
                                                    geometry, n_threads))
     return (recorded if recorded in candidates else None), candidates
 
 
 def plan_call(plan_type, caller, input_shape, weight_shape, dtype, geometry, algorithm,
-              n_threads):
+              n_threads, prepared=False):
     """(the plan of one call, cached per configuration; None), or for ``"measure"`` without
     a recorded choice (the plan of ``"auto"``'s rule, for its output shape; a function
     ``measure(trial)``): ``trial(plan)`` returns a zero-argument callable that runs ``plan``
@@ -400,12 +400,13 @@ def plan_call(plan_type, caller, input_shape, weight_shape, dtype, geometry, alg
     returns the fastest one's plan.
 
     ``caller`` names what is measured in the wisdom's key: the function (which prepares its
-    weights on every call) or the layer object (which prepared them once). ``"auto"`` runs
-    the recorded choice where there is one, else the first candidate (its rule)."""
+    weights on every call) or the layer object (which prepared them once: ``prepared``, which
+    the rule takes into account). ``"auto"`` runs the recorded choice where there is one, else
+    the first candidate (its rule)."""
     measure = None
     if algorithm in ("auto", "measure"):
         recorded, candidates = _choice(plan_type, caller, input_shape, weight_shape, dtype,
-                                       geometry, n_threads, wisdom.generation())
+                                       geometry, n_threads, wisdom.generation(), prepared)
         if (recorded is None and algorithm == "measure" and input_shape[0] > 0
                 and len(candidates) > 1):
             measure = functools.partial(_measure, plan_type, caller, input_shape, weight_shape,

@@ -11,11 +11,13 @@ from ._plan import (
     UPSAMPLE_CONV_ALGORITHMS,
     UPSAMPLE_CONV_METHODS,
     band_rows,
+    collapse_pays,
     phase_gemm_images,
     threads_for_bytes,
     threads_for_work,
 )
 from ._threads import effective_n_threads, single_threaded_blas
+from .cost import upsample_conv2d_cost
 from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     check_array,
@@ -177,8 +179,11 @@ class UpsampleConvPlan(KernelPlan):
             kernel(contiguous(x), weight, bias, out, *tables, *conv_args)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry):
-        """The methods that apply, in the order ``"auto"`` takes the first."""
+    def candidates(input_shape, weight_shape, geometry, prepared=False):
+        """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
+        collapsed kernel, banded; banded before the collapsed kernel when a call that packs
+        the collapsed weights (not ``prepared`` by a layer object) would spend longer packing
+        them than the collapse saves (``collapse_pays``: tiny maps, wide layers)."""
         scales = geometry.scales
         (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
         shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),
@@ -187,7 +192,17 @@ class UpsampleConvPlan(KernelPlan):
         check_size(shape, "the output")     # before any table of scale rows
         collapsible, taps = _collapsible(shape, weight_shape, geometry)
         applies = {"winograd": taps is not None, "collapsed": collapsible, "banded": True}
-        return tuple(a for a in UPSAMPLE_CONV_METHODS if applies[a])
+        order = UPSAMPLE_CONV_METHODS
+        if collapsible and taps is None and not prepared:
+            scales, (c_out, cig, kh, kw) = geometry.scales, weight_shape
+            flops = upsample_conv2d_cost(input_shape, weight_shape, scales, geometry.mode,
+                                         None, geometry.stride,
+                                         geometry.padding, geometry.dilation, geometry.groups,
+                                         bias=False).executed_flops
+            additions = c_out * cig * int(scales[0]) * int(scales[1]) * kh * kw
+            if not collapse_pays(flops["unfused"] - flops["fused"], additions):
+                order = sorted(order, key=lambda method: method == "collapsed")
+        return tuple(a for a in order if applies[a])
 
 
 def _collapsible(shape, weight_shape, geometry):

@@ -97,7 +97,7 @@ class _PlannedLayer:
     def _first_call(self, x, out, n_threads):
         plan, measure = plan_call(self._plan_type, type(self).__name__, x.shape,
                                   self._weight.shape, self._weight.dtype, self._geometry,
-                                  self.algorithm, n_threads)
+                                  self.algorithm, n_threads, prepared=True)
         out = make_output(out, plan.shape, x.dtype, (("x", x),))
         if measure is not None:
             plan = measure(lambda p: lambda: p.run(x, self._prepare(p), self._bias, out))

@@ -335,3 +335,24 @@ def test_banded_bands_of_few_rows(monkeypatch, cfg, dtype, rows):
         y = suite.upsample_conv2d(x, w, b, **cfg.kwargs, algorithm="banded",
                                   num_threads=threads)
         assert_close(y, expected, dtype)
+
+
+def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
+    """On a tiny map with wide channels, a function call (which packs the collapsed weights
+    each time) runs banded; a layer object (which packed them once) and a larger map keep
+    the collapsed kernel; the results are the same either way."""
+    from suite.fused import UpsampleConvPlan, upsample_conv_geometry
+
+    geometry = upsample_conv_geometry(4, "nearest", None, 1, 1, 1, 1)
+    tiny = ((1, 384, 4, 4), (192, 384, 3, 3))
+    assert UpsampleConvPlan.candidates(*tiny, geometry)[0] == "banded"
+    assert UpsampleConvPlan.candidates(*tiny, geometry, prepared=True)[0] == "collapsed"
+    assert UpsampleConvPlan.candidates((2, 64, 32, 32), (64, 64, 3, 3), geometry)[0] == \
+        "collapsed"
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 96, 4, 4)).astype(np.float32)
+    w = rng.standard_normal((48, 96, 3, 3)).astype(np.float32)
+    auto = suite.upsample_conv2d(x, w, scale_factor=4, padding=1)
+    for algorithm in ("collapsed", "banded"):
+        np.testing.assert_allclose(auto, suite.upsample_conv2d(
+            x, w, scale_factor=4, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)
