@@ -353,6 +353,8 @@ def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
     x = rng.standard_normal((1, 96, 4, 4)).astype(np.float32)
     w = rng.standard_normal((48, 96, 3, 3)).astype(np.float32)
     auto = suite.upsample_conv2d(x, w, scale_factor=4, padding=1)
+    assert_close(auto, R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64),
+                                         scale_factor=4, padding=1), np.float32)
     for algorithm in ("collapsed", "banded"):
         np.testing.assert_allclose(auto, suite.upsample_conv2d(
             x, w, scale_factor=4, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)

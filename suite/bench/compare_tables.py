@@ -10,13 +10,10 @@ import math
 
 import numpy as np
 
+from .timing import geomean
+
 __all__ = ["align_columns", "format_scaling", "format_section", "format_sweep", "ms_text",
            "write_csv"]
-
-
-def _geomean(values):
-    values = [v for v in values if v > 0 and math.isfinite(v)]
-    return math.exp(sum(map(math.log, values)) / len(values)) if values else math.nan
 
 
 def ms_text(seconds):
@@ -80,7 +77,7 @@ def format_section(section, cases, dtype, copy_gbps):
         row = ["geomean", "", str(t), ""]
         row += [""] * (1 if section in ("deconv", "fused") else 2 if section == "nearest" else 0)
         for i in range(1, len(names)):
-            g = _geomean([case.ratio(case.contestants[i]) for case in sub])
+            g = geomean([case.ratio(case.contestants[i]) for case in sub])
             row.append(f"{g:.2f}" if math.isfinite(g) else "-")
         rows.append(row)
     text = (f"{title}, {np.dtype(dtype).name}: median ms (ratio = peer time / {ref} time; "
@@ -147,10 +144,10 @@ def format_sweep(cases, dtype, n, seed):
             ratios, missing = _sweep_ratios([c for c in cases if c.threads == t], name)
             if not ratios and not missing:
                 continue
-            by_kind = [_geomean([r for r, case in ratios if case.kind == k]) for k in kinds]
+            by_kind = [geomean([r for r, case in ratios if case.kind == k]) for k in kinds]
             ranked = sorted(ratios, key=lambda pair: pair[0])
             summary.append([name, str(t), str(len(ratios)),
-                            _ratio_text(_geomean([r for r, _ in ratios]))]
+                            _ratio_text(geomean([r for r, _ in ratios]))]
                            + [_ratio_text(g) for g in by_kind]
                            + [_ratio_text(ranked[0][0]) if ranked else "-",
                               str(sum(r < 1 for r, _ in ratios)), str(missing)])
@@ -197,8 +194,8 @@ def format_scaling(cases):
     if len(rows) == 1:
         return ""
     for t, values in sorted(speedups.items()):
-        rows.append(["geomean", "", "", str(t), f"{_geomean(values):.2f}",
-                     f"{100 * _geomean(values) / t:.0f}%"])
+        rows.append(["geomean", "", "", str(t), f"{geomean(values):.2f}",
+                     f"{100 * geomean(values) / t:.0f}%"])
     return (f"thread scaling of suite's kernel (cases of >= {SCALING_MIN_FLOPS / 1e6:g} MFLOP; "
             f"speed-up over 1 thread)\n" + align_columns(rows))
 

@@ -24,4 +24,14 @@ except ImportError:     # loaded by file path, not as part of the package
     calibrate, median_seconds, timed = _loops.calibrate, _loops.median_seconds, _loops.timed
     round_robin_medians = _loops.round_robin_medians
 
-__all__ = ["calibrate", "median_seconds", "round_robin_medians", "timed"]
+import math
+import statistics
+
+__all__ = ["calibrate", "geomean", "median_seconds", "round_robin_medians", "timed"]
+
+
+def geomean(values):
+    """Geometric mean of the positive, finite ``values`` (time ratios): NaN when there is
+    none. ``compare``'s tables and the report summarize ratios with it."""
+    kept = [float(v) for v in values if v > 0 and math.isfinite(v)]
+    return statistics.geometric_mean(kept) if kept else math.nan

@@ -470,8 +470,6 @@ def fig_stages(stages, threads=None):
     (default the most): the share of the call's thread time (wall time x threads) in each
     stage and idle, labelled with the call's wall time. ``stages``:
     ``load_profiles(...).stages``; each machine's newest run."""
-    from suite.profiling import format_duration
-
     sel = _newest(stages)
     threads = int(sel["threads"].max()) if threads is None else threads
     sel = sel[sel["threads"] == threads]
@@ -495,7 +493,7 @@ def fig_stages(stages, threads=None):
     several = sel["machine"].nunique() > 1
     labels = [(f"{c[0]}: " if several else "") + f"{c[1]} {c[2]} ({c[3]})" for c in cases]
     for yi, c in zip(y, cases):
-        ax.annotate(format_duration(walls[c]), (100, yi), xytext=(3, 0),
+        ax.annotate(format_seconds(walls[c]), (100, yi), xytext=(3, 0),
                     textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(y, labels, fontsize=7)
     ax.invert_yaxis()
@@ -510,8 +508,6 @@ def fig_timeline(timeline, stages, case=None):
     """One call's stages on each OpenMP thread against time. ``case``: ``(layer, op,
     algorithm, threads)``; default the call of the longest wall time at the most threads
     (each machine's newest run; the first machine's)."""
-    from suite.profiling import format_duration
-
     sel = _newest(stages)
     if sel.empty:
         return None
@@ -543,6 +539,6 @@ def fig_timeline(timeline, stages, case=None):
     ax.invert_yaxis()
     ax.set(xlabel="ms from the call's start (dashed: its end)",
            title=f"{layer} {op} ({algorithm}), {threads} thread(s): one call, "
-                 f"{format_duration(wall)}")
+                 f"{format_seconds(wall)}")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return encode(fig, laid_out=False)

@@ -7,13 +7,14 @@ import math
 
 import pandas as pd
 
+from ..timing import geomean
 from .constants import NOT_MEASURED, NotMeasured
 from .derive import latest_rows, machines
 from .figures import fig_machines
 from .load import UNKNOWN
 from .markup import esc, html_table, note, warning
 from .names import benchmark_label, case_label, commit_label, method_label, peer_label
-from .sections import DESCRIPTIONS, absent_note, geomean, layer_cell, method_rows
+from .sections import DESCRIPTIONS, absent_note, layer_cell, method_rows
 from .tables import CRITERIA, ceilings_table, headline_table, side_by_side
 from .units import (format_bytes, format_count, format_flops, format_gbps, format_gflops,
                     format_ratio, format_seconds, format_threads, missing)

@@ -11,10 +11,10 @@ missing; a section names every machine of the results, those it has no data for 
 import math
 import os
 
-import numpy as np
 import pandas as pd
 
 from ..catalogue import LAYERS
+from ..timing import geomean
 from .constants import NotMeasured
 from .load import ReportInputError
 from .derive import latest_rows
@@ -51,13 +51,6 @@ def absent_note(context, present, what):
     """A note naming the machines of the results that are not among ``present``."""
     absent = [m for m in context.machines if m not in set(present)]
     return note(f"{what} not measured on {', '.join(absent)}.") if absent else ""
-
-
-def geomean(values):
-    """Geometric mean of the positive, finite ``values`` (NaN if none)."""
-    values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values) & (values > 0)]
-    return float(np.exp(np.log(values).mean())) if len(values) else math.nan
 
 
 # ---------------------------------------------------------------------------------------
