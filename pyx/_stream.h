@@ -1,15 +1,20 @@
-/* Streaming (non-temporal) stores for nearest x2 upsampling of large maps.
+/* Row kernels of nearest x2 upsampling (both axes), the commonest resize of decoders.
  *
- * A plain store first reads the destination's cache line (write-allocate): writing an
- * upsampled map larger than the last-level cache costs its size twice in memory traffic.
- * Streaming stores write whole lines without reading them, as memcpy does for large copies
- * (np.copyto, the bandwidth yardstick). They bypass the cache, so they pay only when the
- * output is too large to be read back from cache anyway; the caller decides.
+ * With out_h == 2 in_h and out_w == 2 in_w, input row r of the (planes x in_h) rows of x
+ * becomes the two consecutive output rows 2r and 2r + 1, each src[i] written at 2i and 2i + 1:
+ * a whole share of rows is one flat loop, with no per-row call or copy.
  *
- * suite_dup2_rows_*: d0[2i] = d0[2i+1] = d1[2i] = d1[2i+1] = src[i] for i < n (both output
- * rows of one input row), then a store fence. Returns 1 when done with streaming stores, 0
- * when it did nothing (no SSE2, or d0 and d1 not aligned alike): the caller then uses plain
- * stores.
+ * suite_nearest_x2_*(src, rows, n, dst, streaming): dst[4nr + 2i + {0, 1}] and
+ * dst[4nr + 2n + 2i + {0, 1}] = src[nr + i] for r < rows, i < n.
+ *
+ * Plain stores use the widest vectors the CPU has among AVX2 (checked at run time, so the
+ * build stays portable) and SSE2, the last vector of a row overlapping the one before instead
+ * of a scalar tail (it rewrites the same values). Streaming (non-temporal) stores write whole
+ * cache lines without reading them first (a plain store reads its line: writing a map larger
+ * than the last-level cache costs its size twice in memory traffic, as np.copyto avoids for
+ * large copies); they bypass the cache, so they pay only for outputs too large to be read back
+ * from it, and the caller decides. One store fence ends the share. Rows whose two output rows
+ * are not aligned alike (odd n) take plain stores.
  */
 #ifndef SUITE_STREAM_H
 #define SUITE_STREAM_H
@@ -19,56 +24,243 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#endif
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#define SUITE_HAVE_AVX2_DISPATCH 1
+#endif
 
-static inline int suite_dup2_rows_f32(const float *src, ptrdiff_t n, float *d0, float *d1)
+static inline void suite_x2_row_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
+                                           float *d0, float *d1)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = s[i];
+}
+
+static inline void suite_x2_row_scalar_f64(const double *s, ptrdiff_t from, ptrdiff_t n,
+                                           double *d0, double *d1)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = s[i];
+}
+
+#if defined(__SSE2__)
+static inline void suite_x2_row_sse_f32(const float *s, ptrdiff_t n, float *d0, float *d1)
+{
+    ptrdiff_t i = 0;
+    if (n < 4) {
+        suite_x2_row_scalar_f32(s, 0, n, d0, d1);
+        return;
+    }
+    for (;; i += 4) {
+        if (i + 4 > n)
+            i = n - 4;                          /* overlap the last vector */
+        __m128 v = _mm_loadu_ps(s + i);
+        __m128 lo = _mm_unpacklo_ps(v, v), hi = _mm_unpackhi_ps(v, v);
+        _mm_storeu_ps(d0 + 2 * i, lo);
+        _mm_storeu_ps(d0 + 2 * i + 4, hi);
+        _mm_storeu_ps(d1 + 2 * i, lo);
+        _mm_storeu_ps(d1 + 2 * i + 4, hi);
+        if (i + 4 >= n)
+            break;
+    }
+}
+
+static inline void suite_x2_row_sse_f64(const double *s, ptrdiff_t n, double *d0, double *d1)
+{
+    ptrdiff_t i = 0;
+    if (n < 2) {
+        suite_x2_row_scalar_f64(s, 0, n, d0, d1);
+        return;
+    }
+    for (;; i += 2) {
+        if (i + 2 > n)
+            i = n - 2;
+        __m128d v = _mm_loadu_pd(s + i);
+        __m128d lo = _mm_unpacklo_pd(v, v), hi = _mm_unpackhi_pd(v, v);
+        _mm_storeu_pd(d0 + 2 * i, lo);
+        _mm_storeu_pd(d0 + 2 * i + 2, hi);
+        _mm_storeu_pd(d1 + 2 * i, lo);
+        _mm_storeu_pd(d1 + 2 * i + 2, hi);
+        if (i + 2 >= n)
+            break;
+    }
+}
+
+/* Streaming stores from the first 16-byte-aligned pair on; 0 when d0 and d1 are not aligned
+ * alike or a pair straddles 16 bytes (the caller then stores plainly). */
+static inline int suite_x2_row_stream_f32(const float *s, ptrdiff_t n, float *d0, float *d1)
 {
     ptrdiff_t i = 0;
     uintptr_t a0 = (uintptr_t)d0 & 15, a1 = (uintptr_t)d1 & 15;
     if (a0 != a1 || (a0 != 0 && a0 != 8))
         return 0;
-    if (a0 == 8 && n > 0) {                 /* one pair to reach 16-byte alignment */
-        d0[0] = d0[1] = d1[0] = d1[1] = src[0];
+    if (a0 == 8 && n > 0) {
+        d0[0] = d0[1] = d1[0] = d1[1] = s[0];
         i = 1;
     }
     for (; i + 4 <= n; i += 4) {
-        __m128 v = _mm_loadu_ps(src + i);
+        __m128 v = _mm_loadu_ps(s + i);
         __m128 lo = _mm_unpacklo_ps(v, v), hi = _mm_unpackhi_ps(v, v);
         _mm_stream_ps(d0 + 2 * i, lo);
         _mm_stream_ps(d0 + 2 * i + 4, hi);
         _mm_stream_ps(d1 + 2 * i, lo);
         _mm_stream_ps(d1 + 2 * i + 4, hi);
     }
-    for (; i < n; i++)
-        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = src[i];
-    _mm_sfence();
+    suite_x2_row_scalar_f32(s, i, n, d0, d1);
     return 1;
 }
 
-static inline int suite_dup2_rows_f64(const double *src, ptrdiff_t n, double *d0, double *d1)
+static inline int suite_x2_row_stream_f64(const double *s, ptrdiff_t n, double *d0,
+                                          double *d1)
 {
     ptrdiff_t i;
     if (((uintptr_t)d0 & 15) != 0 || ((uintptr_t)d1 & 15) != 0)
         return 0;
     for (i = 0; i + 2 <= n; i += 2) {
-        __m128d v = _mm_loadu_pd(src + i);
+        __m128d v = _mm_loadu_pd(s + i);
         __m128d lo = _mm_unpacklo_pd(v, v), hi = _mm_unpackhi_pd(v, v);
         _mm_stream_pd(d0 + 2 * i, lo);
         _mm_stream_pd(d0 + 2 * i + 2, hi);
         _mm_stream_pd(d1 + 2 * i, lo);
         _mm_stream_pd(d1 + 2 * i + 2, hi);
     }
-    for (; i < n; i++)
-        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = src[i];
-    _mm_sfence();
+    suite_x2_row_scalar_f64(s, i, n, d0, d1);
     return 1;
 }
+#endif  /* __SSE2__ */
 
-#else   /* no SSE2: plain stores everywhere */
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_x2_rows_avx2_f32(const float *src, ptrdiff_t rows, ptrdiff_t n, float *dst)
+{
+    const __m256i lo_index = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256i hi_index = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *s = src + r * n;
+        float *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+        if (n < 8) {
+            suite_x2_row_sse_f32(s, n, d0, d1);
+            continue;
+        }
+        for (ptrdiff_t i = 0;; i += 8) {
+            if (i + 8 > n)
+                i = n - 8;
+            __m256 v = _mm256_loadu_ps(s + i);
+            __m256 lo = _mm256_permutevar8x32_ps(v, lo_index);
+            __m256 hi = _mm256_permutevar8x32_ps(v, hi_index);
+            _mm256_storeu_ps(d0 + 2 * i, lo);
+            _mm256_storeu_ps(d0 + 2 * i + 8, hi);
+            _mm256_storeu_ps(d1 + 2 * i, lo);
+            _mm256_storeu_ps(d1 + 2 * i + 8, hi);
+            if (i + 8 >= n)
+                break;
+        }
+    }
+}
 
-static inline int suite_dup2_rows_f32(const float *s, ptrdiff_t n, float *d0, float *d1)
-{ (void)s; (void)n; (void)d0; (void)d1; return 0; }
-static inline int suite_dup2_rows_f64(const double *s, ptrdiff_t n, double *d0, double *d1)
-{ (void)s; (void)n; (void)d0; (void)d1; return 0; }
+__attribute__((target("avx2")))
+static void suite_x2_rows_avx2_f64(const double *src, ptrdiff_t rows, ptrdiff_t n,
+                                   double *dst)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const double *s = src + r * n;
+        double *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+        if (n < 4) {
+            suite_x2_row_sse_f64(s, n, d0, d1);
+            continue;
+        }
+        for (ptrdiff_t i = 0;; i += 4) {
+            if (i + 4 > n)
+                i = n - 4;
+            __m256d v = _mm256_loadu_pd(s + i);
+            __m256d lo = _mm256_permute4x64_pd(v, 0x50);     /* 0 0 1 1 */
+            __m256d hi = _mm256_permute4x64_pd(v, 0xFA);     /* 2 2 3 3 */
+            _mm256_storeu_pd(d0 + 2 * i, lo);
+            _mm256_storeu_pd(d0 + 2 * i + 4, hi);
+            _mm256_storeu_pd(d1 + 2 * i, lo);
+            _mm256_storeu_pd(d1 + 2 * i + 4, hi);
+            if (i + 4 >= n)
+                break;
+        }
+    }
+}
 
+static int suite_avx2_known = -1;
+static int suite_avx2_allowed = 1;      /* the tests turn it off to run the SSE2 path */
+
+/* 1 when the CPU runs AVX2 and it is allowed (asked once, before any thread starts). */
+static inline int suite_cpu_has_avx2(void)
+{
+    if (suite_avx2_known < 0)
+        suite_avx2_known = __builtin_cpu_supports("avx2") ? 1 : 0;
+    return suite_avx2_known && suite_avx2_allowed;
+}
+#else
+static int suite_avx2_allowed = 0;
+static inline int suite_cpu_has_avx2(void) { return 0; }
 #endif
+
+static inline void suite_nearest_x2_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
+                                        float *dst, int streaming)
+{
+#if defined(__SSE2__)
+    if (streaming) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *d0 = dst + 4 * r * n;
+            if (!suite_x2_row_stream_f32(src + r * n, n, d0, d0 + 2 * n))
+                suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_x2_rows_avx2_f32(src, rows, n, dst);
+        return;
+    }
+#endif
+    (void)streaming;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *d0 = dst + 4 * r * n;
+#if defined(__SSE2__)
+        suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
+#else
+        suite_x2_row_scalar_f32(src + r * n, 0, n, d0, d0 + 2 * n);
+#endif
+    }
+}
+
+static inline void suite_nearest_x2_f64(const double *src, ptrdiff_t rows, ptrdiff_t n,
+                                        double *dst, int streaming)
+{
+#if defined(__SSE2__)
+    if (streaming) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            double *d0 = dst + 4 * r * n;
+            if (!suite_x2_row_stream_f64(src + r * n, n, d0, d0 + 2 * n))
+                suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_x2_rows_avx2_f64(src, rows, n, dst);
+        return;
+    }
+#endif
+    (void)streaming;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        double *d0 = dst + 4 * r * n;
+#if defined(__SSE2__)
+        suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
+#else
+        suite_x2_row_scalar_f64(src + r * n, 0, n, d0, d0 + 2 * n);
+#endif
+    }
+}
+
 #endif

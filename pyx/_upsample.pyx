@@ -28,38 +28,76 @@ from _interpolation cimport bilinear_row, nearest_row
 
 
 cdef extern from "_stream.h" nogil:
-    int suite_dup2_rows_f32(const float* src, Py_ssize_t n, float* d0, float* d1)
-    int suite_dup2_rows_f64(const double* src, Py_ssize_t n, double* d0, double* d1)
+    void suite_nearest_x2_f32(const float* src, Py_ssize_t rows, Py_ssize_t n, float* dst,
+                              int streaming)
+    void suite_nearest_x2_f64(const double* src, Py_ssize_t rows, Py_ssize_t n, double* dst,
+                              int streaming)
+    int suite_cpu_has_avx2()
+    int suite_avx2_allowed
 
 
-cdef inline bint dup2_rows_streaming(const floating* src, Py_ssize_t n, floating* d0,
-                                     floating* d1) noexcept nogil:
+def vector_isa(allow_avx2=None):
+    """The widest vectors of the nearest x2 row kernels, "avx2" or "sse2" (tests: pass
+    allow_avx2=False to run the SSE2 path on an AVX2 machine, True to restore)."""
+    global suite_avx2_allowed
+    if allow_avx2 is not None:
+        suite_avx2_allowed = 1 if allow_avx2 else 0
+    return "avx2" if suite_cpu_has_avx2() else "sse2"
+
+
+cdef inline void nearest_x2_rows(const floating* src, Py_ssize_t rows, Py_ssize_t n,
+                                 floating* dst, bint streaming) noexcept nogil:
     if floating is float:
-        return suite_dup2_rows_f32(src, n, d0, d1) != 0
+        suite_nearest_x2_f32(src, rows, n, dst, streaming)
     else:
-        return suite_dup2_rows_f64(src, n, d0, d1) != 0
+        suite_nearest_x2_f64(src, rows, n, dst, streaming)
+
+
+def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threads,
+               bint streaming=False):
+    """out[p, 2i + a, 2j + b] = x[p, i, j] for a, b in {0, 1}: nearest x2 in both directions.
+
+    x (P, H, W), out (P, 2H, 2W). The P*H input rows are cut into one share per thread; each
+    input row writes its two output rows at once, a share in one vector loop (_stream.h),
+    with ``streaming`` (the caller's choice, for outputs larger than the cache) by streaming
+    stores, which do not read the destination lines first.
+    """
+    cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
+    cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
+    cdef Py_ssize_t part, first, stop
+    cdef int64_t call = suite_profile_call(), t0
+    if out.shape[0] != planes or out.shape[1] != 2 * in_h or out.shape[2] != 2 * in_w:
+        raise ValueError(f"out must have shape {(planes, 2 * in_h, 2 * in_w)}, "
+                         f"got {(out.shape[0], out.shape[1], out.shape[2])}")
+    if total == 0 or in_w == 0:
+        return
+    suite_cpu_has_avx2()        # asked once, before the threads
+    with nogil:
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            first = part_start(part, parts, total)
+            stop = part_start(part + 1, parts, total)
+            nearest_x2_rows(&x[0, 0, 0] + first * in_w, stop - first, in_w,
+                            &out[0, 0, 0] + first * 4 * in_w, streaming)
+            suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
 
 
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
-                    bint streaming=False):
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
     """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
     w_index[ow] == ow // w_repeat (an integer scale: a vectorisable row), 0 otherwise.
-    Each input row is expanded once and the other output rows that read it are copies.
-    With ``streaming`` (the caller's choice, for outputs larger than the cache), x2 in both
-    directions writes both output rows of an input row at once by streaming stores
-    (_stream.h), which do not read the destination lines first.
+    Each input row is expanded once and copied to the other output rows that read it
+    (:func:`nearest_x2` is the faster kernel of x2 in both directions).
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
-    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, ih, oh, first, stop, part
+    cdef Py_ssize_t out_w = out.shape[2]
+    cdef Py_ssize_t p, plane, ih, oh, part
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
-    cdef bint dup2 = streaming and w_repeat == 2 and out_w == 2 * in_w
     if planes == 0:
         return
     with nogil:
@@ -68,15 +106,10 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
                 plane = p // in_h
                 ih = p - plane * in_h
-                first = row_start[ih]
-                stop = row_stop[ih]
-                if first < stop:
-                    dst = &out[plane, first, 0]
-                    if dup2 and stop - first == 2 and dup2_rows_streaming(
-                            &x[plane, ih, 0], in_w, dst, dst + out_w):
-                        continue
+                if row_start[ih] < row_stop[ih]:
+                    dst = &out[plane, row_start[ih], 0]
                     nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
-                    for oh in range(first + 1, stop):
+                    for oh in range(row_start[ih] + 1, row_stop[ih]):
                         memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
 

@@ -16,7 +16,7 @@ def info():
     from threadpoolctl import threadpool_info
 
     import suite
-    from suite import _buildinfo, _environment
+    from suite import _buildinfo, _environment, _upsample
 
     print(f"suite {suite.__version__} from {suite.__path__[0]}")
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
@@ -26,6 +26,8 @@ def info():
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
+    print(f"vectors of the resize row kernels (chosen at run time): "
+          f"{_upsample.vector_isa().upper()}")
     for line in _environment.environment_lines():
         print(line, flush=True)
     print("thread pools seen by threadpoolctl:")

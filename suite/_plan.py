@@ -6,7 +6,10 @@ planned work, and hence the result, never depends on anything else. The budgets 
 from the cache and the BLAS behaviour measured in docs/performance.md (cited by number).
 """
 
+import functools
+import glob
 import math
+import os
 
 import numpy as np
 
@@ -160,6 +163,45 @@ def threads_for_bytes(n_threads, nbytes):
     if MIN_BYTES_PER_THREAD <= 0:
         return n_threads
     return int(max(1, min(n_threads, nbytes // MIN_BYTES_PER_THREAD)))
+
+
+#: The last-level cache assumed where the system does not say (32 MiB, an L3 of the
+#: machines measured).
+DEFAULT_LAST_LEVEL_CACHE_BYTES = 32 * 2**20
+
+
+@functools.lru_cache(maxsize=1)
+def last_level_cache_bytes():
+    """The largest data cache of CPU 0 in bytes, as the system reports it (sysconf, then
+    /sys/devices/system/cpu/cpu0/cache), else DEFAULT_LAST_LEVEL_CACHE_BYTES."""
+    for name in ("SC_LEVEL4_CACHE_SIZE", "SC_LEVEL3_CACHE_SIZE", "SC_LEVEL2_CACHE_SIZE"):
+        try:
+            size = os.sysconf(name)
+        except (ValueError, OSError, AttributeError):
+            continue
+        if size > 0:
+            return size
+    sizes = []
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*/size"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        units = {"K": 2**10, "M": 2**20, "G": 2**30}
+        if text[-1:].upper() in units and text[:-1].isdigit():
+            sizes.append(int(text[:-1]) * units[text[-1].upper()])
+        elif text.isdigit():
+            sizes.append(int(text))
+    return max(sizes) if sizes else DEFAULT_LAST_LEVEL_CACHE_BYTES
+
+
+def streams_past_cache(nbytes_moved):
+    """True when a pass that reads and writes ``nbytes_moved`` in all cannot keep them in the
+    last-level cache: its output then goes to memory anyway, and streaming stores, which do
+    not read the destination lines first, halve its write traffic (docs/performance.md, item
+    28)."""
+    return nbytes_moved > last_level_cache_bytes()
 
 
 #: Column blocks of the blocked col2im deconvolution stay below this many bytes, so a

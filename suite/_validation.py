@@ -134,6 +134,12 @@ def make_output(out, shape, dtype, inputs):
     check_size(shape, "the output")
     if out is None:
         return np.empty(shape, dtype=dtype)
+    return check_out(out, shape, dtype, inputs)
+
+
+def check_out(out, shape, dtype, inputs):
+    """``out`` after checking it can be written as the C-contiguous output of ``shape`` (a
+    tuple of ints) and ``dtype``, overlapping none of ``inputs`` ((name, array) pairs)."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"out must be a numpy.ndarray or None, got {type(out).__name__}")
     if out.shape != shape:

@@ -26,27 +26,22 @@ import functools
 import numpy as np
 
 from . import _upsample
-from ._plan import threads_for_bytes
+from ._plan import streams_past_cache, threads_for_bytes
 from ._threads import effective_n_threads
 from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     UPSAMPLE_MODES,
     check_array,
+    check_out,
     check_mode,
     check_pair,
+    check_size,
     contiguous,
     make_output,
 )
 from .geometry import upsample_output_size
 
 __all__ = ["upsample", "upsample_backward", "upsample_output_size", "UPSAMPLE_MODES"]
-
-
-#: Nearest x2 into a caller's ``out=`` of at least this many bytes uses streaming stores,
-#: which skip reading the destination lines first but leave the result out of the cache:
-#: for maps larger than a last-level cache (32 MiB on the machines measured), which would
-#: not be read back from it anyway. Smaller outputs keep plain stores.
-STREAMING_MIN_BYTES = 48 * 2**20
 
 
 def _nearest_index(in_size, out_size, scale, exact):
@@ -121,6 +116,7 @@ class _Plan:
     def __init__(self, in_hw, out_hw, scales, mode, align_corners, dtype):
         (in_h, in_w), (out_h, out_w) = in_hw, out_hw
         self.mode = mode
+        self.x2 = False
         if mode == "bilinear":
             self.h = _linear_tables(in_h, out_h, scales[0], align_corners, dtype)
             self.w = _linear_tables(in_w, out_w, scales[1], align_corners, dtype)
@@ -135,6 +131,16 @@ class _Plan:
             self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
+            # x2 in both directions (PyTorch's rule takes dst // 2 whatever the scale
+            # factor): the row kernel that writes both output rows of an input row at once
+            self.x2 = (out_h == 2 * in_h and out_w == 2 * in_w
+                       and _repeat_factor(h_index, in_h, out_h) == 2 and self.w_repeat == 2)
+        if mode == "bilinear":
+            self.kernel = _upsample.bilinear_forward[_SPECIALISATION[np.dtype(dtype).str]]
+        elif self.x2:
+            self.kernel = _upsample.nearest_x2[_SPECIALISATION[np.dtype(dtype).str]]
+        else:
+            self.kernel = _upsample.nearest_forward[_SPECIALISATION[np.dtype(dtype).str]]
 
         for table in vars(self).values():
             if isinstance(table, np.ndarray):
@@ -144,12 +150,15 @@ class _Plan:
                     item.flags.writeable = False
 
     def forward(self, x_planes, out_planes, n_threads, streaming=False):
+        """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
         if self.mode == "bilinear":
-            _upsample.bilinear_forward(x_planes, out_planes, *self.h[:2], *self.h[2:],
-                                       *self.w[:2], *self.w[2:], n_threads)
+            self.kernel(x_planes, out_planes, *self.h[:2], *self.h[2:], *self.w[:2],
+                        *self.w[2:], n_threads)
+        elif self.x2:
+            self.kernel(x_planes, out_planes, n_threads, streaming)
         else:
-            _upsample.nearest_forward(x_planes, out_planes, self.row_start, self.row_stop,
-                                      self.w_index, self.w_repeat, n_threads, streaming)
+            self.kernel(x_planes, out_planes, self.row_start, self.row_stop, self.w_index,
+                        self.w_repeat, n_threads)
 
     def backward(self, grad_planes, out_planes, n_threads):
         if self.mode == "bilinear":
@@ -159,6 +168,11 @@ class _Plan:
         else:
             _upsample.nearest_backward(grad_planes, out_planes, self.row_start, self.row_stop,
                                        self.w_index, self.w_repeat, n_threads)
+
+
+#: The compiled kernels' specialisation per dtype (indexing a fused function skips its
+#: per-call type dispatch).
+_SPECIALISATION = {np.dtype(np.float32).str: "float", np.dtype(np.float64).str: "double"}
 
 
 @functools.lru_cache(maxsize=256)
@@ -176,6 +190,45 @@ def _check_input(x, name):
     return x
 
 
+class _Resize:
+    """One validated upsample() configuration: the output shape and the plan of an input
+    shape, dtype, size or scale factor, mode and align_corners."""
+
+    __slots__ = ("out_shape", "plan", "mode", "planes_in", "planes_out")
+
+    def __init__(self, shape, dtype, size, scale_factor, mode, align_corners):
+        mode, align_corners = check_mode(mode, align_corners)
+        (out_h, out_w), scales = upsample_output_size(shape[2:], size, scale_factor)
+        n, c, h, w = shape
+        self.out_shape = tuple(map(int, (n, c, out_h, out_w)))
+        check_size(self.out_shape, "the output")
+        self.mode = mode
+        self.planes_in = (n * c, h, w)
+        self.planes_out = (n * c, out_h, out_w)
+        self.plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners,
+                                  np.dtype(dtype).str)
+
+
+@functools.lru_cache(maxsize=256)
+def _resize_cached(shape, dtype, size, scale_factor, scale_type, mode, align_corners):
+    """``scale_type`` keeps 2 and 2.0 apart in the cache's key."""
+    return _Resize(shape, dtype, size, scale_factor, mode, align_corners)
+
+
+def _resize(x, size, scale_factor, mode, align_corners):
+    """The :class:`_Resize` of a call: cached when the arguments are plain values (Python ints
+    and floats, a tuple of two ints, a str, None or a bool), whose equality then means the same
+    validation and the same tables; built afresh otherwise (lists, NumPy scalars, ...), so
+    that every bad argument still gets its error."""
+    if ((size is None and type(scale_factor) in (int, float))
+            or (scale_factor is None and type(size) is tuple and len(size) == 2
+                and type(size[0]) is int and type(size[1]) is int)) \
+            and type(mode) is str and (align_corners is None or type(align_corners) is bool):
+        return _resize_cached(x.shape, x.dtype.char, size, scale_factor,
+                              type(scale_factor), mode, align_corners)
+    return _Resize(x.shape, x.dtype.char, size, scale_factor, mode, align_corners)
+
+
 @profiled("upsample")
 def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None, *,
              out=None, num_threads=None):
@@ -184,30 +237,32 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     x (N, C, H, W) -> (N, C, H_out, W_out) with (H_out, W_out) = ``size`` or
     ``floor((H, W) * scale_factor)``; mode ``nearest`` | ``nearest-exact`` | ``bilinear``;
     ``align_corners`` (bilinear only) defaults to False. Integer nearest scales expand each
-    input row once and copy it to the other output rows.
+    input row once and copy it to the other output rows; x2 in both directions writes both
+    output rows of an input row at once, with streaming stores into an ``out=`` larger than
+    the last-level cache.
 
     Cost: no parameters; nearest moves N*C*(H*W + H_out*W_out) values and does no arithmetic,
     bilinear does 6 multiply-adds per output value. Parallel over (image, channel, row).
     """
     x = _check_input(x, "x")
-    mode, align_corners = check_mode(mode, align_corners)
-    (out_h, out_w), scales = upsample_output_size(x.shape[2:], size, scale_factor)
-    n_threads = effective_n_threads(num_threads)
-    n, c, h, w = x.shape
-    # Streaming stores only into a caller's large out=: freshly allocated pages are zeroed
-    # by the kernel on first touch, which leaves them in cache, where plain stores are
-    # faster (1x64x256x256: 8.9 ms plain, 13.5 ms streaming).
-    streaming = out is not None
-    out = make_output(out, (n, c, out_h, out_w), x.dtype, (("x", x),))
-    if n == 0:
-        return out
     tables = python_stage_start()
-    plan = upsample_plan((h, w), (out_h, out_w), scales, mode, align_corners, x.dtype.str)
+    call = _resize(x, size, scale_factor, mode, align_corners)
     python_stage_stop("upsample tables", tables)
-    note_call(mode, n_threads)
-    plan.forward(contiguous(x).reshape(n * c, h, w), out.reshape(n * c, out_h, out_w),
-                 threads_for_bytes(n_threads, out.nbytes),
-                 streaming and out.nbytes >= STREAMING_MIN_BYTES)
+    n_threads = effective_n_threads(num_threads)
+    # Streaming stores (nearest x2) only into a caller's out= larger than the cache: freshly
+    # allocated pages are zeroed by the kernel on first touch, which leaves them in cache,
+    # where plain stores are as fast (docs/performance.md, item 28).
+    if out is None:
+        out = np.empty(call.out_shape, dtype=x.dtype)
+        streaming = False
+    else:
+        out = check_out(out, call.out_shape, x.dtype, (("x", x),))
+        streaming = streams_past_cache(x.nbytes + out.nbytes)
+    if out.size == 0:
+        return out
+    note_call(call.mode, n_threads)
+    call.plan.forward(contiguous(x).reshape(call.planes_in), out.reshape(call.planes_out),
+                      threads_for_bytes(n_threads, out.nbytes), streaming)
     return out
 
 

@@ -9,6 +9,7 @@ from conftest import (require_torch, DTYPE_IDS, DTYPES, Up, assert_adjoint, asse
                       load_suite, noncontiguous, randn, seeded_rng, upsample_configs)
 
 suite = load_suite()
+_upsample = sys.modules["suite._upsample"]
 R = load_reference()
 
 UP = upsample_configs()
@@ -183,32 +184,60 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
     assert w.flags.c_contiguous and w.flags.writeable
 
 
-# Streaming stores (nearest x2 into a large out=): forced on small maps through the module's
-# threshold, with outputs aligned on 16 bytes, on 8 (one pair is written first) and on 4
-# (no streaming possible: plain stores), odd widths, both dtypes; and once at full size.
+# Nearest x2 in both directions runs vector row kernels (pyx/_stream.h): AVX2 where the CPU
+# has it, else SSE2, with the last vector of a row overlapping the one before; streaming
+# stores into a caller's out= larger than the last-level cache. Every path is forced here
+# on small maps (the cache size patched to 0 for streaming, AVX2 turned off for SSE2), on
+# widths below, at and across each vector length, outputs aligned on 16 bytes, on 8 (one
+# pair written first) and on 4 (no streaming possible: plain stores), both dtypes, 1-3
+# threads; the elements around the output are checked untouched.
+@pytest.fixture(params=["avx2", "sse2"])
+def row_isa(request):
+    if request.param == "avx2" and _upsample.vector_isa() != "avx2":
+        pytest.skip("this CPU has no AVX2")
+    _upsample.vector_isa(allow_avx2=request.param == "avx2")
+    assert _upsample.vector_isa() == request.param
+    yield request.param
+    _upsample.vector_isa(allow_avx2=True)
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])
 @dtypes
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 4, 8), (1, 1, 1, 1), (3, 2, 6, 3)])
-def test_nearest_x2_streaming_out(monkeypatch, shape, dtype, offset):
-    module = sys.modules["suite.upsample"]
-    monkeypatch.setattr(module, "STREAMING_MIN_BYTES", 0)
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 4, 8), (1, 1, 1, 1), (3, 2, 6, 3),
+                                   (1, 2, 3, 2), (2, 1, 2, 4), (1, 3, 3, 9), (1, 2, 2, 13),
+                                   (2, 2, 3, 16), (1, 1, 4, 17), (1, 2, 2, 33)])
+def test_nearest_x2_row_kernels(monkeypatch, row_isa, shape, dtype, offset, streaming):
+    if streaming:
+        monkeypatch.setattr(sys.modules["suite._plan"], "last_level_cache_bytes", lambda: 0)
     x = randn(seeded_rng("stream", shape, offset), shape, dtype)
+    x_before = x.copy()
     n, c, h, w = shape
     size = n * c * 4 * h * w
+    expected = np.repeat(np.repeat(x, 2, axis=2), 2, axis=3)
     buffer = np.full(size + offset + 1, np.nan, dtype=dtype)
     out = buffer[offset:offset + size].reshape(n, c, 2 * h, 2 * w)
     for threads in (1, 2, 3):
         out[...] = np.nan
         y = suite.upsample(x, scale_factor=2, out=out, num_threads=threads)
         assert y is out
-        np.testing.assert_array_equal(out, np.repeat(np.repeat(x, 2, axis=2), 2, axis=3))
+        np.testing.assert_array_equal(out, expected)
+        np.testing.assert_array_equal(suite.upsample(x, scale_factor=2, num_threads=threads),
+                                      expected)
     assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + size:]).all()
+    np.testing.assert_array_equal(x, x_before)
 
 
 def test_nearest_x2_streaming_full_size():
-    # above the real threshold (64 MiB out): the path a large out= takes
+    # a map and output larger than the last-level cache: the path a large out= takes
     x = randn(seeded_rng("stream-full"), (1, 64, 256, 256), np.float32)
     out = np.empty((1, 64, 512, 512), dtype=np.float32)
-    assert out.nbytes >= sys.modules["suite.upsample"].STREAMING_MIN_BYTES
+    assert sys.modules["suite._plan"].streams_past_cache(x.nbytes + out.nbytes) == (
+        x.nbytes + out.nbytes > sys.modules["suite._plan"].last_level_cache_bytes())
     suite.upsample(x, scale_factor=2, out=out)
     np.testing.assert_array_equal(out, np.repeat(np.repeat(x, 2, axis=2), 2, axis=3))
+
+
+def test_last_level_cache_size_is_plausible():
+    size = sys.modules["suite._plan"].last_level_cache_bytes()
+    assert isinstance(size, int) and 2**16 <= size <= 2**34
