@@ -13,7 +13,7 @@ whole rows of the gradient and no atomics are needed.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -27,11 +27,25 @@ attach_profiler()
 from _interpolation cimport bilinear_row, nearest_row
 
 
-cdef extern from "_stream.h" nogil:
+cdef extern from "_rows.h" nogil:
     void suite_nearest_x2_f32(const float* src, Py_ssize_t rows, Py_ssize_t n, float* dst,
                               int streaming)
     void suite_nearest_x2_f64(const double* src, Py_ssize_t rows, Py_ssize_t n, double* dst,
                               int streaming)
+    void suite_bilinear_x2_rows_f32(
+        const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
+        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
+        const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
+        const float* lw1, float* buf)
+    void suite_bilinear_x2_rows_f64(
+        const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
+        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
+        const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
+        const double* lw1, double* buf)
+    void suite_blend_f32(const float* r0, const float* r1, float a, float b, float* d,
+                         Py_ssize_t n)
+    void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
+                         Py_ssize_t n)
     int suite_cpu_has_avx2()
     int suite_avx2_allowed
 
@@ -58,7 +72,7 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
     """out[p, 2i + a, 2j + b] = x[p, i, j] for a, b in {0, 1}: nearest x2 in both directions.
 
     x (P, H, W), out (P, 2H, 2W). The P*H input rows are cut into one share per thread; each
-    input row writes its two output rows at once, a share in one vector loop (_stream.h),
+    input row writes its two output rows at once, a share in one vector loop (_rows.h),
     with ``streaming`` (the caller's choice, for outputs larger than the cache) by streaming
     stores, which do not read the destination lines first.
     """
@@ -168,21 +182,27 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                      const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
                      const floating[::1] lh0, const floating[::1] lh1,
                      const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
-                     const floating[::1] lw0, const floating[::1] lw1, int n_threads):
+                     const floating[::1] lw0, const floating[::1] lw1, int n_threads,
+                     bint x2_columns=False):
     """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
     with the tables indexed by oh (h*) and ow (w*).
 
     Separable: each task takes a band of output rows of one plane, interpolates the input
     rows it needs horizontally once into two row buffers of its thread, and blends them
-    vertically (a contiguous, vectorisable loop). The arithmetic is the formula's, so the
-    result does not depend on the banding or the thread count.
+    vertically, both from vectors (_rows.h). ``x2_columns``: the caller checked that the
+    column tables are those of x2, align_corners=False (out_w == 2 in_w), whose interior
+    needs no table. The arithmetic is the formula's, so the result does not depend on the
+    banding, the vector width or the thread count.
     """
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
+    cdef Py_ssize_t in_w = x.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
-    cdef Py_ssize_t task, plane, band, oh, ow, row_a, row_b, swap_row, part
+    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part
     cdef Py_ssize_t tasks = planes * bands, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* buffers
+    cdef void* block
+    cdef Py_ssize_t stride
     cdef floating* buf_a
     cdef floating* buf_b
     cdef floating* swap_buf
@@ -190,8 +210,16 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating a, b
     if planes == 0:
         return
-    buffers = <floating*> malloc(2 * n_threads * out_w * sizeof(floating))
-    if buffers == NULL:
+    if x2_columns and (out_w != 2 * in_w or in_w < 2):
+        raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
+    suite_cpu_has_avx2()        # asked once, before the threads
+    # Each thread's two rows start on a cache line of their own: threads that wrote
+    # neighbouring short rows of one line took turns owning it (2x256x13x13: two threads
+    # slower than one).
+    stride = (2 * out_w * sizeof(floating) + 127) // 128 * 128 // sizeof(floating)
+    block = malloc(n_threads * stride * sizeof(floating) + 64)
+    buffers = <floating*> ((<uintptr_t> block + 63) // 64 * 64)
+    if block == NULL:
         raise MemoryError()
     try:
         with nogil:
@@ -201,8 +229,22 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                                   part_start(part + 1, parts, tasks)):
                     plane = task // bands
                     band = task - plane * bands
-                    buf_a = buffers + 2 * omp_get_thread_num() * out_w
+                    buf_a = buffers + omp_get_thread_num() * stride
                     buf_b = buf_a + out_w
+                    if x2_columns:
+                        if floating is float:
+                            suite_bilinear_x2_rows_f32(
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
+                                band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
+                                &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0],
+                                &lw1[0], buf_a)
+                        else:
+                            suite_bilinear_x2_rows_f64(
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
+                                band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
+                                &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0],
+                                &lw1[0], buf_a)
+                        continue
                     row_a = -1
                     row_b = -1
                     for oh in range(band * BILINEAR_BAND,
@@ -226,11 +268,13 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                         a = lh0[oh]
                         b = lh1[oh]
                         dst = &out[plane, oh, 0]
-                        for ow in range(out_w):
-                            dst[ow] = a * buf_a[ow] + b * buf_b[ow]
+                        if floating is float:
+                            suite_blend_f32(buf_a, buf_b, a, b, dst, out_w)
+                        else:
+                            suite_blend_f64(buf_a, buf_b, a, b, dst, out_w)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
     finally:
-        free(buffers)
+        free(block)
 
 
 def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,

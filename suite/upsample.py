@@ -106,6 +106,21 @@ def _linear_tables(in_size, out_size, scale, align_corners, dtype):
     return i0, i1, (1.0 - l1).astype(dtype), l1.astype(dtype)
 
 
+def _x2_columns(w0, w1, lw0, lw1):
+    """True when the column tables of a bilinear resize are x2's with align_corners=False
+    between the edge columns: output 2j + 1 = 0.75 in[j] + 0.25 in[j + 1] and output 2j + 2 =
+    0.25 in[j] + 0.75 in[j + 1] (the bilinear kernel then computes them from vectors)."""
+    in_w, out_w = (len(w0) + 1) // 2, len(w0)
+    if out_w != 2 * in_w or in_w < 2:
+        return False
+    j = np.arange(in_w - 1)
+    odd, even = 2 * j + 1, 2 * j + 2
+    return bool(np.array_equal(w0[odd], j) and np.array_equal(w1[odd], j + 1)
+                and np.array_equal(w0[even], j) and np.array_equal(w1[even], j + 1)
+                and (lw0[odd] == 0.75).all() and (lw1[odd] == 0.25).all()
+                and (lw0[even] == 0.25).all() and (lw1[even] == 0.75).all())
+
+
 class _Plan:
     """Index and weight tables of one upsampling, shared by forward and backward.
 
@@ -120,6 +135,7 @@ class _Plan:
         if mode == "bilinear":
             self.h = _linear_tables(in_h, out_h, scales[0], align_corners, dtype)
             self.w = _linear_tables(in_w, out_w, scales[1], align_corners, dtype)
+            self.x2_columns = _x2_columns(*self.w)
             h0, h1 = self.h[0], self.h[1]
             rows = np.arange(in_h)
             # Output rows reading input row ih: those with h1 >= ih and h0 <= ih.
@@ -153,7 +169,7 @@ class _Plan:
         """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
         if self.mode == "bilinear":
             self.kernel(x_planes, out_planes, *self.h[:2], *self.h[2:], *self.w[:2],
-                        *self.w[2:], n_threads)
+                        *self.w[2:], n_threads, self.x2_columns)
         elif self.x2:
             self.kernel(x_planes, out_planes, n_threads, streaming)
         else:

@@ -184,7 +184,7 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
     assert w.flags.c_contiguous and w.flags.writeable
 
 
-# Nearest x2 in both directions runs vector row kernels (pyx/_stream.h): AVX2 where the CPU
+# Nearest x2 in both directions runs vector row kernels (pyx/_rows.h): AVX2 where the CPU
 # has it, else SSE2, with the last vector of a row overlapping the one before; streaming
 # stores into a caller's out= larger than the last-level cache. Every path is forced here
 # on small maps (the cache size patched to 0 for streaming, AVX2 turned off for SSE2), on
@@ -241,3 +241,52 @@ def test_nearest_x2_streaming_full_size():
 def test_last_level_cache_size_is_plausible():
     size = sys.modules["suite._plan"].last_level_cache_bytes()
     assert isinstance(size, int) and 2**16 <= size <= 2**34
+
+
+# Bilinear x2 (align_corners=False) computes the interior columns from vectors and blends rows
+# from vectors (pyx/_rows.h): the same products and sums as the table loop, so the same bits.
+# Checked against the kernel's table path (x2_columns=False) with AVX2 and SSE2, widths below,
+# at and across each vector length, infinities and NaNs at the edges and inside, 1-3 threads;
+# and against the reference.
+@dtypes
+@pytest.mark.parametrize("shape", [(1, 1, 1, 2), (1, 2, 3, 3), (2, 1, 2, 4), (1, 3, 5, 5),
+                                   (1, 1, 4, 8), (1, 2, 3, 9), (1, 1, 2, 13), (2, 2, 3, 17),
+                                   (1, 1, 17, 18), (1, 2, 2, 33)])
+@pytest.mark.parametrize("size_given", [False, True], ids=["scale", "size"])
+def test_bilinear_x2_vector_rows_are_the_table_loop(row_isa, shape, dtype, size_given):
+    rng = seeded_rng("bilinear-x2", shape, row_isa)
+    x = randn(rng, shape, dtype)
+    flat = x.reshape(-1)
+    special = rng.choice(flat.size, size=min(3, flat.size), replace=False)
+    flat[special[:1]] = np.inf
+    flat[special[1:2]] = -np.inf
+    flat[special[2:]] = np.nan
+    x_before = x.copy()
+    n, c, h, w = shape
+    kwargs = {"size": (2 * h, 2 * w)} if size_given else {"scale_factor": 2}
+    plan = sys.modules["suite.upsample"].upsample_plan(
+        (h, w), (2 * h, 2 * w), (None, None) if size_given else (2.0, 2.0), "bilinear", False,
+        np.dtype(dtype).str)
+    assert plan.x2_columns
+    tables = plan.h[:2] + plan.h[2:] + plan.w[:2] + plan.w[2:]
+    expected = np.empty((n * c, 2 * h, 2 * w), dtype=dtype)
+    _upsample.bilinear_forward(x.reshape(n * c, h, w), expected, *tables, 1, False)
+    expected = expected.reshape(n, c, 2 * h, 2 * w)
+    for threads in (1, 2, 3):
+        y = suite.upsample(x, mode="bilinear", num_threads=threads, **kwargs)
+        np.testing.assert_array_equal(y, expected)
+    finite = np.isfinite(x).all(axis=(2, 3), keepdims=True) | np.zeros_like(x, dtype=bool)
+    ref = R.upsample(np.where(finite, x, 0), scale_factor=2, mode="bilinear")
+    clean = np.isfinite(expected).all(axis=(2, 3)) & finite[:, :, 0, 0]
+    assert_close(expected[clean], ref[clean], dtype)
+    np.testing.assert_array_equal(x, x_before)
+
+
+@pytest.mark.parametrize("in_w,out_w,scale,align_corners,x2", [
+    (13, 26, 2.0, False, True), (13, 26, None, False, True), (2, 4, 2.0, False, True),
+    (13, 26, 2.0, True, False), (1, 2, 2.0, False, False), (8, 16, 2.1, False, False),
+    (8, 17, None, False, False), (8, 24, 3.0, False, False)])
+def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
+    plan = sys.modules["suite.upsample"].upsample_plan(
+        (3, in_w), (6, out_w), (2.0, scale), "bilinear", align_corners, "<f4")
+    assert plan.x2_columns is x2
