@@ -1,12 +1,14 @@
 """Command line: ``python -m suite info``, ``python -m suite compare [...]``,
-``python -m suite profile [...]`` and ``python -m suite report [--results DIR] [--out DIR]``."""
+``python -m suite profile [...]``, ``python -m suite algorithms [...]`` and
+``python -m suite report [--results DIR] [--out DIR]``."""
 
 import argparse
 import platform
 import sys
 
 #: The modules each command needs beyond the kernels' own dependencies.
-NEEDS = {"compare": (), "profile": ("pandas",), "report": ("pandas", "matplotlib")}
+NEEDS = {"compare": (), "profile": ("pandas",), "algorithms": (),
+         "report": ("pandas", "matplotlib")}
 
 
 def info():
@@ -41,11 +43,14 @@ def info():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(prog="python -m suite", description=__doc__)
-    parser.add_argument("command", choices=("info", "compare", "profile", "report"),
+    parser.add_argument("command", choices=("info", "compare", "profile", "algorithms",
+                                            "report"),
                         help="info: describe this build; compare: time the kernels against "
                              "NumPy, PyTorch and OpenCV (see 'compare --help'); profile: where "
                              "the time goes inside a kernel call, stage by stage and thread by "
-                             "thread (see 'profile --help'); report: the HTML report of the asv "
+                             "thread (see 'profile --help'); algorithms: every deconvolution "
+                             "algorithm against the one 'auto' runs, on the sweep's layers (see "
+                             "'algorithms --help'); report: the HTML report of the asv "
                              "results (see 'report --help')")
     args, rest = parser.parse_known_args(argv[:1])
     if args.command == "info":
@@ -67,6 +72,10 @@ def main(argv=None):
         from suite.bench import profile
 
         return profile.main(argv[1:])
+    if args.command == "algorithms":
+        from suite.bench import algorithms
+
+        return algorithms.main(argv[1:])
     from suite.bench import compare
 
     return compare.main(argv[1:])

@@ -240,14 +240,37 @@ def col2im_blocking(n, per_image, c_out_per_group, taps, groups, itemsize, n_thr
     return nb, math.ceil(c_out_per_group / blocks_per_group)
 
 
+#: Taps per phase (kH*kW / (sH*sW)) from which the phase method's GEMMs are wide enough to
+#: beat col2im on layers of few channels per group (a sweep of 36 such layers, one thread:
+#: docs/performance.md, item 30).
+PHASE_MIN_TAPS = 4
+
+#: ... and, with one output channel per group, from this many GEMM columns (images x input
+#: pixels) on: narrower, a GEMM of one row is mostly call overhead (same sweep).
+PHASE_MIN_COLUMNS = 4096
+
+
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration.
 
-    ``"direct"`` where a group has at most 4 input channels and the kernel rows are long
-    (kW >= 8): every GEMM method would multiply with K = C_in/groups of 1 to 4, while the
-    direct kernel adds whole kernel rows into output rows held in L1 (FCN-32s x32: 4.8x
-    PyTorch, 3.9x col2im at one thread; docs/performance.md). Short kernel rows give it
-    short, strided inner loops, so there the GEMM methods stay.
+    Layers with at most 4 channels per group in and out (depthwise upsampling filters,
+    grouped decoders) make every GEMM thin; measured on the sweep's layers of that kind
+    (docs/performance.md, item 30: fitted on two draws, checked on a third):
+
+    * ``"phase"`` where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
+      most 64 phases) and either 2 or more output channels per group or, with one, more
+      taps than that and GEMMs of ``PHASE_MIN_COLUMNS`` columns (images x input pixels) or
+      more (FCN-8s x8, k16 s8 depthwise, exactly 4 taps per phase: direct 6.3 ms, phase
+      10.2); at stride 1 (one phase, an im2col convolution) only with 2 or more output and
+      at most 2 input channels per group. Its GEMMs then have K = C_in/groups x taps, where
+      col2im's have K = C_in/groups and an overlapping scatter.
+    * else ``"direct"`` with one channel in and out per group (YOLOv5's depthwise k2 s2:
+      2.2x faster than phase, 1.2x than col2im) or long kernel rows (kW >= 8: the direct
+      kernel adds whole kernel rows into output rows held in L1; FCN-32s x32: 4.8x PyTorch,
+      3.9x col2im at one thread);
+    * else ``"col2im"``.
+
+    Elsewhere ``"direct"`` still where a group has at most 4 input channels and kW >= 8.
 
     ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
     channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
@@ -255,33 +278,44 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
     block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
     tiles: col2im 1.1x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
-    1024: 1.4x, FCN-8s upscore2, 256: 1.4x).
-
-    Both GEMM methods do the same FLOPs; they differ in the memory they stream. col2im writes
-    and reads a column matrix of C_out/groups*kH*kW rows, phase one of C_in/groups*kH*kW rows
-    and it runs sH*sW smaller GEMMs with only C_out/groups rows. Measured on the layer
-    catalogue (docs/performance.md), phase wins clearly only for grouped layers with one or a
-    few channels per group, where col2im's GEMM degenerates (K = C_in/groups) and its
-    overlapping scatter dominates, and where the phases are few enough to keep each GEMM wide
-    (FCN-8s x8: 1.8x faster at one thread, 1.2-1.9x at two); everywhere else col2im is as
-    fast or faster.
+    1024: 1.4x, FCN-8s upscore2, 256: 1.4x). Everywhere else ``"col2im"``: both GEMM methods
+    do the same FLOPs, and with wide channel groups col2im's one GEMM per group (M =
+    C_out/groups*kH*kW) streams less than phase's sH*sW GEMMs of C_out/groups rows.
     """
     stride = check_pair(stride, "stride", 1)
     dilation = check_pair(dilation, "dilation", 1)
     check_shape(input_shape, "input_shape", (0, 1))
     c_in, c_out_per_group = check_shape(weight_shape, "weight_shape", (1, 1))[:2]
     groups = check_int(groups, "groups", minimum=1)
-    if c_in // groups <= 4 and weight_shape[3] >= TAP_MAJOR_BELOW:
-        return "direct"
     kh, kw = weight_shape[2:]
+    phases = stride[0] * stride[1]
+    cig = c_in // groups
+    if cig <= 4 and c_out_per_group <= 4:
+        # Few channels per group: every GEMM is thin (docs/performance.md, item 30). The
+        # phase method's GEMMs have M = C_out/groups and K = C_in/groups x the taps of a
+        # phase: with PHASE_MIN_TAPS taps or more per phase they beat col2im's (K =
+        # C_in/groups) where there are 2 output channels per group or more, or, with one,
+        # more taps than that and GEMMs PHASE_MIN_COLUMNS wide; at stride 1 (one phase: an
+        # im2col convolution) only with at most 2 input channels per group. Else one
+        # channel in and out, or long kernel rows: the direct kernel; else col2im.
+        taps = kh * kw
+        if taps >= PHASE_MIN_TAPS * phases and phases <= 64:
+            columns = input_shape[0] * input_shape[2] * input_shape[3]
+            if phases > 1 and (c_out_per_group >= 2 or (
+                    columns >= PHASE_MIN_COLUMNS and taps > PHASE_MIN_TAPS * phases)):
+                return "phase"
+            if phases == 1 and c_out_per_group >= 2 and cig <= 2:
+                return "phase"
+        if (cig == 1 and c_out_per_group == 1) or kw >= TAP_MAJOR_BELOW:
+            return "direct"
+        return "col2im"
+    if cig <= 4 and kw >= TAP_MAJOR_BELOW:
+        return "direct"
     if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])
             and c_in // groups >= 16 and c_out_per_group >= 16
             and input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
             >= WINOGRAD_MIN_TILES):
         return "winograd"
-    phases = stride[0] * stride[1]
-    if groups > 1 and c_in // groups <= 4 and c_out_per_group <= 4 and phases <= 64:
-        return "phase"
     return "col2im"
 
 

@@ -210,3 +210,34 @@ def test_the_asv_sweep_is_a_fixed_draw():
     assert list(bench_sweep.CONFIGURATIONS.values()) == list(expected)
     assert bench_sweep.Sweep.params == [[c.name for c in expected], ["suite", "torch"],
                                         common.THREADS]
+
+
+def test_algorithms_tool_times_every_candidate_beside_the_rule(monkeypatch):
+    from suite import _plan
+    from suite.bench import algorithms
+    from suite.conv import DeconvPlan
+
+    few = algorithms.layers(3, 2, max_channels=4)
+    assert len(few) == 3 and all(c.kind == "deconv" for c in few)
+    assert all(c.in_channels // c.groups <= 4 and c.out_channels // c.groups <= 4 for c in few)
+    assert [c.name for c in algorithms.layers(2, 2)] == [
+        c.name for c in sweep.draw(64, 2) if c.kind == "deconv"][:2]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = algorithms.main(["--sweep", "2", "--seed", "2", "--budget", "0.01"])
+    text = out.getvalue()
+    assert status == 0
+    for config in algorithms.layers(2, 2):
+        x, weight, _ = config.make_inputs(np.float32)
+        kw = config.deconv_kwargs
+        rule = _plan.choose_algorithm(x.shape, weight.shape, kw["stride"], kw["dilation"],
+                                      kw["groups"])
+        line = next(line for line in text.splitlines() if config.name in line)
+        geometry = (kw["stride"], kw["padding"], kw["output_padding"], kw["dilation"],
+                    kw["groups"])
+        for algorithm in DeconvPlan.candidates(x.shape, weight.shape, geometry):
+            assert f" {algorithm} " in line, (algorithm, line)
+        assert f"auto={rule} " in line
+    assert "auto over the fastest: geometric mean" in text
+    with pytest.raises(SystemExit):
+        algorithms.main(["--sweep", "0"])
