@@ -253,9 +253,9 @@ PHASE_MIN_COLUMNS = 4096
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration.
 
-    Layers with at most 4 channels per group in and out (depthwise upsampling filters,
-    grouped decoders) make every GEMM thin; measured on the sweep's layers of that kind
-    (docs/performance.md, item 30: fitted on two draws, checked on a third):
+    Layers with at most 4 input channels per group (depthwise upsampling filters, grouped
+    decoders, an image's few channels) make every GEMM thin; measured on the sweep's layers
+    of that kind (docs/performance.md, item 30: fitted on two draws, checked on a third):
 
     * ``"phase"`` where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
       most 64 phases) and either 2 or more output channels per group or, with one, more
@@ -269,8 +269,6 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
       kernel adds whole kernel rows into output rows held in L1; FCN-32s x32: 4.8x PyTorch,
       3.9x col2im at one thread);
     * else ``"col2im"``.
-
-    Elsewhere ``"direct"`` still where a group has at most 4 input channels and kW >= 8.
 
     ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
     channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
@@ -290,9 +288,9 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     kh, kw = weight_shape[2:]
     phases = stride[0] * stride[1]
     cig = c_in // groups
-    if cig <= 4 and c_out_per_group <= 4:
-        # Few channels per group: every GEMM is thin (docs/performance.md, item 30). The
-        # phase method's GEMMs have M = C_out/groups and K = C_in/groups x the taps of a
+    if cig <= 4:
+        # Few input channels per group: every GEMM is thin (docs/performance.md, item 30).
+        # The phase method's GEMMs have M = C_out/groups and K = C_in/groups x the taps of a
         # phase: with PHASE_MIN_TAPS taps or more per phase they beat col2im's (K =
         # C_in/groups) where there are 2 output channels per group or more, or, with one,
         # more taps than that and GEMMs PHASE_MIN_COLUMNS wide; at stride 1 (one phase: an
@@ -309,8 +307,6 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
         if (cig == 1 and c_out_per_group == 1) or kw >= TAP_MAJOR_BELOW:
             return "direct"
         return "col2im"
-    if cig <= 4 and kw >= TAP_MAJOR_BELOW:
-        return "direct"
     if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])
             and c_in // groups >= 16 and c_out_per_group >= 16
             and input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
