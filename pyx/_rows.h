@@ -18,6 +18,9 @@
  * from it, and the caller decides. One store fence ends the share. Rows whose two output rows
  * are not aligned alike (odd n) take plain stores.
  *
+ * Nearest at another integer width scale k: broadcast stores into every output row that
+ * reads the input row (suite_nearest_k_rows_*).
+ *
  * Bilinear x2, horizontal: the interior of an output row, d[2j + 1] = 0.75 s[j] + 0.25 s[j + 1]
  * and d[2j + 2] = 0.25 s[j] + 0.75 s[j + 1] for j < n - 1 (PyTorch's weights at scale 2: the
  * caller checked its tables say so and writes the two edge columns from them). Vertical:
@@ -601,6 +604,157 @@ static inline void suite_bilinear_x2_rows_f64(
     const double *lw1, double *buf)
 {
     SUITE_BILINEAR_X2_DISPATCH(double, f64)
+}
+
+/* ---- nearest, integer width scale k: broadcast stores --------------------------- */
+
+/* d[i*k + r] = s[i] for i < n, r < k, into each of `rows` output rows `pitch` apart (every
+ * output row that reads this input row is written from registers: none is read back). AVX2,
+ * f32: k < 8 permutes each 8 inputs into k output vectors; k >= 8 stores ceil(k/8) vectors
+ * of one value, the last overlapping. f64, and rows of fewer than 8 values: 4 (8) copies of
+ * s[i] at d + i*k, the next value's store overwriting the surplus, the last values, whose
+ * surplus would pass the row's end, one by one. */
+static inline void suite_nearest_k_rows_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
+                                                   ptrdiff_t k, float *d)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        for (ptrdiff_t r = 0; r < k; r++)
+            d[i * k + r] = s[i];
+}
+
+static inline void suite_nearest_k_rows_scalar_f64(const double *s, ptrdiff_t from,
+                                                   ptrdiff_t n, ptrdiff_t k, double *d)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        for (ptrdiff_t r = 0; r < k; r++)
+            d[i * k + r] = s[i];
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+#define SUITE_LANE(K, J, L) ((8 * (J) + (L)) / (K) < 8 ? (8 * (J) + (L)) / (K) : 7)
+#define SUITE_INDEX(K, J)                                                                  \
+    _mm256_setr_epi32(SUITE_LANE(K, J, 0), SUITE_LANE(K, J, 1), SUITE_LANE(K, J, 2),       \
+                      SUITE_LANE(K, J, 3), SUITE_LANE(K, J, 4), SUITE_LANE(K, J, 5),       \
+                      SUITE_LANE(K, J, 6), SUITE_LANE(K, J, 7))
+#define SUITE_NEAREST_K_BLOCKS(K)                                                          \
+    do {                                                                                   \
+        const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1),                     \
+                      i2 = SUITE_INDEX(K, 2), i3 = SUITE_INDEX(K, 3),                     \
+                      i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5),                     \
+                      i6 = SUITE_INDEX(K, 6);                                             \
+        for (ptrdiff_t b = 0;; b += 8) {                                                   \
+            if (b + 8 > n)                                                                 \
+                b = n - 8;                                                                 \
+            __m256 v = _mm256_loadu_ps(s + b);                                             \
+            float *o = row + b * (K);                                                      \
+            _mm256_storeu_ps(o, _mm256_permutevar8x32_ps(v, i0));                          \
+            _mm256_storeu_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                      \
+            if ((K) > 2) _mm256_storeu_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));        \
+            if ((K) > 3) _mm256_storeu_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));        \
+            if ((K) > 4) _mm256_storeu_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));        \
+            if ((K) > 5) _mm256_storeu_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));        \
+            if ((K) > 6) _mm256_storeu_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));        \
+            if (b + 8 >= n)                                                                \
+                break;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+__attribute__((target("avx2")))
+static void suite_nearest_k_rows_avx2_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
+                                          ptrdiff_t rows, ptrdiff_t pitch)
+{
+    /* values i with i*k + 8 <= n*k take vector stores */
+    ptrdiff_t vec = k >= 8 ? n : n - (8 + k - 1) / k + 1;
+    if (vec < 0)
+        vec = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = d + r * pitch;
+        if (k >= 8) {
+            for (ptrdiff_t i = 0; i < n; i++) {
+                __m256 v = _mm256_set1_ps(s[i]);
+                float *o = row + i * k;
+                for (ptrdiff_t j = 0;; j += 8) {
+                    if (j + 8 > k)
+                        j = k - 8;
+                    _mm256_storeu_ps(o + j, v);
+                    if (j + 8 >= k)
+                        break;
+                }
+            }
+        } else if (n >= 8) {
+            /* 8 inputs make k whole vectors: output vector j of a block takes input lanes
+             * (8j + l) / k (constants: one loop per k); the last block overlaps the one
+             * before */
+            switch (k) {
+            case 2: SUITE_NEAREST_K_BLOCKS(2); break;
+            case 3: SUITE_NEAREST_K_BLOCKS(3); break;
+            case 4: SUITE_NEAREST_K_BLOCKS(4); break;
+            case 5: SUITE_NEAREST_K_BLOCKS(5); break;
+            case 6: SUITE_NEAREST_K_BLOCKS(6); break;
+            default: SUITE_NEAREST_K_BLOCKS(7); break;
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < vec; i++)
+                _mm256_storeu_ps(row + i * k, _mm256_set1_ps(s[i]));
+            suite_nearest_k_rows_scalar_f32(s, vec, n, k, row);
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void suite_nearest_k_rows_avx2_f64(const double *s, ptrdiff_t n, ptrdiff_t k,
+                                          double *d, ptrdiff_t rows, ptrdiff_t pitch)
+{
+    ptrdiff_t vec = k >= 4 ? n : n - (4 + k - 1) / k + 1;
+    if (vec < 0)
+        vec = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        double *row = d + r * pitch;
+        if (k >= 4) {
+            for (ptrdiff_t i = 0; i < n; i++) {
+                __m256d v = _mm256_set1_pd(s[i]);
+                double *o = row + i * k;
+                for (ptrdiff_t j = 0;; j += 4) {
+                    if (j + 4 > k)
+                        j = k - 4;
+                    _mm256_storeu_pd(o + j, v);
+                    if (j + 4 >= k)
+                        break;
+                }
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < vec; i++)
+                _mm256_storeu_pd(row + i * k, _mm256_set1_pd(s[i]));
+            suite_nearest_k_rows_scalar_f64(s, vec, n, k, row);
+        }
+    }
+}
+#endif
+
+static inline void suite_nearest_k_rows_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
+                                            ptrdiff_t rows, ptrdiff_t pitch)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_nearest_k_rows_avx2_f32(s, n, k, d, rows, pitch);
+        return;
+    }
+#endif
+    for (ptrdiff_t r = 0; r < rows; r++)
+        suite_nearest_k_rows_scalar_f32(s, 0, n, k, d + r * pitch);
+}
+
+static inline void suite_nearest_k_rows_f64(const double *s, ptrdiff_t n, ptrdiff_t k,
+                                            double *d, ptrdiff_t rows, ptrdiff_t pitch)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_nearest_k_rows_avx2_f64(s, n, k, d, rows, pitch);
+        return;
+    }
+#endif
+    for (ptrdiff_t r = 0; r < rows; r++)
+        suite_nearest_k_rows_scalar_f64(s, 0, n, k, d + r * pitch);
 }
 
 #endif

@@ -13,7 +13,7 @@ whole rows of the gradient and no atomics are needed.
 
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.stdint cimport int64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
 
@@ -24,7 +24,7 @@ from _profile cimport (SUITE_STAGE_GRADIENT_ROWS, SUITE_STAGE_UPSAMPLE_ADD_ROWS,
 
 attach_profiler()
 
-from _interpolation cimport bilinear_row, nearest_row
+from _interpolation cimport nearest_row
 
 
 cdef extern from "_rows.h" nogil:
@@ -46,6 +46,10 @@ cdef extern from "_rows.h" nogil:
                          Py_ssize_t n)
     void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
                          Py_ssize_t n)
+    void suite_nearest_k_rows_f32(const float* s, Py_ssize_t n, Py_ssize_t k, float* d,
+                                  Py_ssize_t rows, Py_ssize_t pitch)
+    void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
+                                  Py_ssize_t rows, Py_ssize_t pitch)
     int suite_cpu_has_avx2()
     int suite_avx2_allowed
 
@@ -102,8 +106,9 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
-    w_index[ow] == ow // w_repeat (an integer scale: a vectorisable row), 0 otherwise.
-    Each input row is expanded once and copied to the other output rows that read it
+    w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
+    output row that reads an input row is written by broadcast stores (_rows.h); otherwise
+    the input row is expanded once through w_index and copied to the others
     (:func:`nearest_x2` is the faster kernel of x2 in both directions).
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
@@ -114,6 +119,9 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating* dst
     if planes == 0:
         return
+    if w_index.shape[0] != out_w:
+        raise ValueError(f"w_index must have out_w = {out_w} entries, got {w_index.shape[0]}")
+    suite_cpu_has_avx2()        # asked once, before the threads
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
@@ -122,6 +130,14 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 ih = p - plane * in_h
                 if row_start[ih] < row_stop[ih]:
                     dst = &out[plane, row_start[ih], 0]
+                    if w_repeat >= 2:
+                        if floating is float:
+                            suite_nearest_k_rows_f32(&x[plane, ih, 0], in_w, w_repeat, dst,
+                                                     row_stop[ih] - row_start[ih], out_w)
+                        else:
+                            suite_nearest_k_rows_f64(&x[plane, ih, 0], in_w, w_repeat, dst,
+                                                     row_stop[ih] - row_start[ih], out_w)
+                        continue
                     nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
                     for oh in range(row_start[ih] + 1, row_stop[ih]):
                         memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))

@@ -290,3 +290,26 @@ def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
     plan = sys.modules["suite.upsample"].upsample_plan(
         (3, in_w), (6, out_w), (2.0, scale), "bilinear", align_corners, "<f4")
     assert plan.x2_columns is x2
+
+
+# Nearest at an integer width scale k other than x2 in both directions writes every output row
+# from registers (pyx/_rows.h): permuted blocks of 8 inputs for k < 8 (float32), broadcast
+# stores otherwise, the row's last values one by one. Against np.repeat with AVX2 and SSE2,
+# widths below and across 8, every k from 2 to 9 and a height scale of its own, both dtypes,
+# 1-3 threads, the elements around the output untouched.
+@dtypes
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9])
+@pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 13, 16, 21])
+def test_nearest_integer_width_scales(row_isa, k, width, dtype):
+    for kh in (1, 3):
+        shape = (2, 3, 4, width)
+        x = randn(seeded_rng("nearest-k", k, width, kh), shape, dtype)
+        expected = np.repeat(np.repeat(x, kh, axis=2), k, axis=3)
+        size = expected.size
+        buffer = np.full(size + 9, np.nan, dtype=dtype)
+        out = buffer[1:1 + size].reshape(expected.shape)
+        for threads in (1, 2, 3):
+            out[...] = np.nan
+            suite.upsample(x, scale_factor=(kh, k), out=out, num_threads=threads)
+            np.testing.assert_array_equal(out, expected)
+        assert np.isnan(buffer[0]) and np.isnan(buffer[1 + size:]).all()

@@ -224,13 +224,17 @@ class SweepConfig:
         return x, weight, bias
 
     def suite_call(self, x, weight, bias, num_threads):
-        """The suite function of this configuration on the data, as a callable."""
+        """The suite function of this configuration on the data, as a callable. Resizes
+        write into an ``out=`` allocated here, once, as the catalogue's resize sections time
+        them and as OpenCV's ``dst=`` is given (a fresh output of tens of MB costs more in
+        page faults than the resize)."""
         if self.kind == "deconv":
             return lambda: suite.deconv2d(x, weight, bias, **self.deconv_kwargs,
                                           num_threads=num_threads)
         if self.kind == "upsample":
+            out = np.empty(self.output_shape, dtype=x.dtype)
             return lambda: suite.upsample(x, scale_factor=self.scale, mode=self.mode,
-                                          num_threads=num_threads)
+                                          out=out, num_threads=num_threads)
         return lambda: suite.upsample_conv2d(x, weight, bias, scale_factor=self.scale,
                                              mode=self.mode, padding=self.padding,
                                              num_threads=num_threads)
