@@ -18,19 +18,40 @@ from _profile cimport (SUITE_STAGE_DIRECT_ROWS, attach_profiler, part_start, par
 attach_profiler()
 
 
+cdef extern from "_rows.h" nogil:
+    void suite_kron_add_f32(const float* s, Py_ssize_t n, const float* w, Py_ssize_t k,
+                            float* d)
+    void suite_kron_add_f64(const double* s, Py_ssize_t n, const double* w, Py_ssize_t k,
+                            double* d)
+    int suite_cpu_has_avx2()
+    int suite_avx2_allowed
+
+
+def vector_isa(allow_avx2=None):
+    """The widest vectors of the direct kernel's row kernels, "avx2" or "sse2" (tests: pass
+    allow_avx2=False to run the portable path on an AVX2 machine, True to restore)."""
+    global suite_avx2_allowed
+    if allow_avx2 is not None:
+        suite_avx2_allowed = 1 if allow_avx2 else 0
+    return "avx2" if suite_cpu_has_avx2() else "sse2"
+
+
 cdef inline void direct_row(const floating* x_group, Py_ssize_t cig, Py_ssize_t height,
                             Py_ssize_t width, const floating* w_col, Py_ssize_t w_stride,
                             Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t oh, Py_ssize_t sh,
                             Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh,
                             Py_ssize_t dw, floating* row, Py_ssize_t out_w,
                             Py_ssize_t inner_lo, Py_ssize_t inner_hi,
-                            Py_ssize_t tap_major_below) noexcept nogil:
+                            Py_ssize_t tap_major_below, bint kron) noexcept nogil:
     """row += the contributions of every input pixel of the group's cig input planes
     (x_group, plane after plane) to output row oh of one output channel, whose kernels are
     w_col + ci*w_stride (kh x kw each). Scatter form along the row: each input pixel adds its
     value times one kernel row to a contiguous (dilation 1) stretch of the output row, so the
     inner loop is a vectorizable axpy of length kw while the row stays in L1. Input columns
-    in [inner_lo, inner_hi) reach the row with their whole kernel row."""
+    in [inner_lo, inner_hi) reach the row with their whole kernel row. ``kron``: the kernel
+    rows are as long as the stride (sw == kw), dilation 1, padding 0: each input row adds
+    its values times the kernel row, tiled (a Kronecker product), to the row's first
+    width*kw elements."""
     cdef Py_ssize_t ci, i, j, t, ih, iw, o0, lo, hi
     cdef const floating* xrow
     cdef const floating* wrow
@@ -46,6 +67,14 @@ cdef inline void direct_row(const floating* x_group, Py_ssize_t cig, Py_ssize_t 
                 continue
             xrow = x_group + (ci * height + ih) * width
             wrow = w_col + ci * w_stride + i * kw
+            if kron and kw < tap_major_below:
+                # kernel rows as long as the stride, no padding: the input row's
+                # contributions tile the output row (_rows.h, from vectors)
+                if floating is float:
+                    suite_kron_add_f32(xrow, width, wrow, kw, row)
+                else:
+                    suite_kron_add_f64(xrow, width, wrow, kw, row)
+                continue
             if kw < tap_major_below:
                 # short kernel rows: loop over the taps, each an axpy over the input row
                 # into every sw-th output element
@@ -105,6 +134,7 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* b_ptr = NULL
     cdef floating* row
+    cdef bint kron
     if rows == 0:
         return
     # input columns iw with 0 <= iw*sw - pw and iw*sw - pw + (kw - 1)*dw < out_w
@@ -112,6 +142,8 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     inner_hi = inner_hi // sw + 1 if inner_hi >= 0 else 0
     if bias is not None:
         b_ptr = &bias[0]
+    kron = sw == kw and dw == 1 and pw == 0 and out_w >= width * kw
+    suite_cpu_has_avx2()        # asked once, before the threads
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
@@ -125,5 +157,5 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                 direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
                            &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
                            kh, kw, oh, sh, sw, ph, pw, dh, dw, row, out_w, inner_lo,
-                           inner_hi, tap_major_below)
+                           inner_hi, tap_major_below, kron)
             suite_stage_stop(call, SUITE_STAGE_DIRECT_ROWS, t0)

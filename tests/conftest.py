@@ -9,6 +9,7 @@ it by file path when ``import suite`` fails.  Test modules import the helpers be
 import importlib
 import importlib.util
 import os
+import sys
 import zlib
 
 import numpy as np
@@ -814,3 +815,19 @@ def property_settings(ci_examples):
     if HYPOTHESIS_PROFILE == "ci":
         return _hyp_settings(max_examples=ci_examples)
     return _hyp_settings()
+
+
+@pytest.fixture(params=["avx2", "sse2"])
+def row_isa(request):
+    """Runs a test with the row kernels of pyx/_rows.h on AVX2 (skipped where the CPU has none)
+    and on their portable path (SSE2 on x86-64), in every module that uses them."""
+    import suite
+    modules = (sys.modules["suite._upsample"], sys.modules["suite._direct"])
+    if request.param == "avx2" and modules[0].vector_isa() != "avx2":
+        pytest.skip("this CPU has no AVX2")
+    for module in modules:
+        module.vector_isa(allow_avx2=request.param == "avx2")
+        assert module.vector_isa() == request.param
+    yield request.param
+    for module in modules:
+        module.vector_isa(allow_avx2=True)

@@ -415,3 +415,37 @@ def test_phase_row_struct_matches_phase_columns():
     kernels = importlib.import_module("suite._phase")
     geometry = importlib.import_module("suite.geometry")
     assert kernels.phase_row_fields() == geometry.PHASE_COLUMNS
+
+
+# The direct kernel adds kernel rows as long as the stride (k2 s2, k3 s3, ...; no padding,
+# dilation 1 along the row) from vectors (pyx/_rows.h: each 8 inputs permuted into k vectors
+# times the tiled kernel row): against the reference, and the same bits on the portable path
+# (SSE2) as with AVX2 and at 1-3 threads. Widths below and across 8, k from 1 to 8,
+# rectangular kernels, groups and input channels per group, output padding, bias, both dtypes.
+@dtypes
+@pytest.mark.parametrize("kw", [1, 2, 3, 4, 5, 7, 8])
+@pytest.mark.parametrize("width,cig,groups,kh,op,bias", [
+    (1, 1, 3, 2, 0, True), (7, 1, 4, 1, 1, False), (8, 2, 2, 3, 0, True),
+    (13, 1, 5, 2, 1, True), (17, 3, 1, 2, 0, False), (24, 1, 2, 4, 0, True)])
+def test_direct_kernel_rows_as_long_as_the_stride(kw, width, cig, groups, kh, op, bias, dtype):
+    direct = importlib.import_module("suite._direct")
+    rng = seeded_rng("kron", kw, width, cig, groups, kh, op)
+    c_in = cig * groups
+    x = randn(rng, (2, c_in, 3, width), dtype)
+    w = randn(rng, (c_in, 2, kh, kw), dtype)
+    b = randn(rng, (2 * groups,), dtype) if bias else None
+    geometry = dict(stride=(kh, kw), output_padding=(0, min(op, kw - 1)), groups=groups)
+    expected = R.deconv2d(x, w, b, **geometry)
+    isas = ["avx2", "sse2"] if direct.vector_isa() == "avx2" else ["sse2"]
+    results = []
+    try:
+        for isa in isas:
+            direct.vector_isa(allow_avx2=isa == "avx2")
+            assert direct.vector_isa() == isa
+            results += [suite.deconv2d(x, w, b, **geometry, algorithm="direct", num_threads=t)
+                        for t in (1, 2, 3)]
+    finally:
+        direct.vector_isa(allow_avx2=True)
+    assert_close(results[0], expected, dtype)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])

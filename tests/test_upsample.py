@@ -191,16 +191,6 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
 # widths below, at and across each vector length, outputs aligned on 16 bytes, on 8 (one
 # pair written first) and on 4 (no streaming possible: plain stores), both dtypes, 1-3
 # threads; the elements around the output are checked untouched.
-@pytest.fixture(params=["avx2", "sse2"])
-def row_isa(request):
-    if request.param == "avx2" and _upsample.vector_isa() != "avx2":
-        pytest.skip("this CPU has no AVX2")
-    _upsample.vector_isa(allow_avx2=request.param == "avx2")
-    assert _upsample.vector_isa() == request.param
-    yield request.param
-    _upsample.vector_isa(allow_avx2=True)
-
-
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 @pytest.mark.parametrize("offset", [0, 1, 2, 3])
 @dtypes
