@@ -10,6 +10,7 @@ thread, with one RuntimeWarning that says why and what to use instead (the ``spa
 forked before the pool started, and the children of ``forkserver``, keep their threads.
 """
 
+import ctypes
 import os
 import threading
 import warnings
@@ -49,6 +50,34 @@ def _kernel_blas_libraries():
 _kernel_blas = None
 
 
+#: OpenBLAS's thread-limit functions are exported with these affixes (SciPy's wheels:
+#: ``scipy_openblas_set_num_threads64_``), as threadpoolctl looks them up.
+_OPENBLAS_AFFIXES = [(prefix, suffix) for prefix in ("", "scipy_")
+                     for suffix in ("", "64_", "_64")]
+
+
+def _openblas_functions(lib):
+    """(get, set) of an OpenBLAS that runs its own threads (not its OpenMP build), as ctypes
+    functions of the library itself, or None. Called directly they cost about 0.1 us each,
+    threadpoolctl's wrappers about 0.5 (three calls per kernel call: 2.6 us with the
+    wrappers, a fifth of a 5x5 map's transposed convolution; docs/performance.md, item 33)."""
+    if getattr(lib, "internal_api", None) != "openblas" or getattr(
+            lib, "threading_layer", None) == "openmp":
+        return None
+    try:
+        dynlib = ctypes.CDLL(lib.filepath)       # the loaded library: the same handle
+    except OSError:
+        return None
+    for prefix, suffix in _OPENBLAS_AFFIXES:
+        get = getattr(dynlib, f"{prefix}openblas_get_num_threads{suffix}", None)
+        set_ = getattr(dynlib, f"{prefix}openblas_set_num_threads{suffix}", None)
+        if get is not None and set_ is not None:
+            get.restype, get.argtypes = ctypes.c_int, []
+            set_.restype, set_.argtypes = None, [ctypes.c_int]
+            return get, set_
+    return None
+
+
 class _SingleThreadedBlas:
     """Hold the kernels' BLAS at one thread while any kernel that needs it runs.
 
@@ -78,11 +107,14 @@ class _SingleThreadedBlas:
             set_threads(num_threads)
 
     def _blas_accessors(self):
-        """(get, set) of each library's thread limit, looked up once."""
+        """(get, set) of each library's thread limit, looked up once: an OpenBLAS with its
+        own threads through its C functions (:func:`_openblas_functions`), any other BLAS
+        through threadpoolctl."""
         if self._accessors is None:
             self._accessors = [
-                (lib.get_num_threads,
-                 getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads)
+                _openblas_functions(lib)
+                or (lib.get_num_threads,
+                    getattr(lib, "_real_set_num_threads", None) or lib.set_num_threads)
                 for lib in _kernel_blas_libraries()]
         return self._accessors
 

@@ -36,6 +36,7 @@ from ._validation import (
     check_conv_arguments,
     check_input,
     check_int,
+    check_out,
     check_pair,
     check_same_dtype,
     check_size,
@@ -480,7 +481,9 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
     plan, measure = plan_call(DeconvPlan, "deconv2d", x.shape, weight.shape, x.dtype, geometry,
                               algorithm, n_threads)
     bias = check_bias(bias, plan.shape[1], x.dtype)
-    out = make_output(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    # the plan checked its output shape: a fresh output needs no further check
+    out = (np.empty(plan.shape, dtype=x.dtype) if out is None else
+           check_out(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias))))
     if measure is not None:
         plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))
     return plan.run(x, plan.prepare(weight), bias, out)

@@ -28,6 +28,7 @@ from ._validation import (
     check_input,
     check_int,
     check_mode,
+    check_out,
     check_same_dtype,
     check_scale,
     check_size,
@@ -268,7 +269,9 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     n_threads = effective_n_threads(num_threads)
     plan, measure = plan_call(UpsampleConvPlan, "upsample_conv2d", x.shape, weight.shape,
                               x.dtype, geometry, algorithm, n_threads)
-    out = make_output(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
+    # the plan checked its output shape: a fresh output needs no further check
+    out = (np.empty(plan.shape, dtype=x.dtype) if out is None else
+           check_out(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias))))
     if measure is not None:
         plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))
     return plan.run(x, plan.prepare(weight), bias, out)
