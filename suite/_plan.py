@@ -142,12 +142,22 @@ def collapse_pays(saved_flops, pack_additions):
 MIN_FLOPS_PER_THREAD = 10_000_000
 
 
-def threads_for_work(n_threads, flops):
-    """n_threads, lowered so that each thread gets at least MIN_FLOPS_PER_THREAD (at least
-    one thread): for these kernels num_threads is an upper bound."""
+#: ... or at least this many bytes of input and output to move: about what one thread
+#: moves in the time of MIN_FLOPS_PER_THREAD at the GEMM's rate (25 GB/s against 100
+#: GFLOP/s). Layers whose time is their memory (1x1 kernels at stride 2, depthwise k2 s2 on
+#: large maps: 5-14 MB for 10-20 MFLOP) then get their threads (docs/performance.md, item
+#: 34).
+MIN_BYTES_OF_WORK_PER_THREAD = 2 * 2**20
+
+
+def threads_for_work(n_threads, flops, nbytes=0):
+    """n_threads, lowered so that each thread gets at least MIN_FLOPS_PER_THREAD or
+    MIN_BYTES_OF_WORK_PER_THREAD of input and output (``nbytes``) to move, whichever gives
+    more threads (at least one thread): for these kernels num_threads is an upper bound."""
     if MIN_FLOPS_PER_THREAD <= 0:
         return n_threads
-    return int(max(1, min(n_threads, flops // MIN_FLOPS_PER_THREAD)))
+    work = max(flops // MIN_FLOPS_PER_THREAD, nbytes // MIN_BYTES_OF_WORK_PER_THREAD)
+    return int(max(1, min(n_threads, work)))
 
 
 #: upsample, upsample_backward and upsample_add give each thread at least this many bytes

@@ -289,8 +289,10 @@ class DeconvPlan(KernelPlan):
         self.algorithm = self.kernel_name = algorithm
         n, c_in, h, w = input_shape
         _, cog, kh, kw = weight_shape
-        self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w)
         itemsize = np.dtype(dtype).itemsize
+        self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w,
+                                          (math.prod(input_shape) + math.prod(self.shape))
+                                          * itemsize)
         if n == 0:
             return
         if algorithm in ("phase", "winograd"):

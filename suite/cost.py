@@ -446,7 +446,8 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
         tiles = winograd_tiles(phases_h) * winograd_tiles(phases_w)
     workspace = dict.fromkeys(("col2im", "phase", "winograd", "direct"), 0)
     if n:
-        threads = threads_for_work(num_threads, 2 * macs)
+        threads = threads_for_work(num_threads, 2 * macs,
+                                   (n * c_in * h * w + n * c_out * ho * wo) * itemsize)
         workspace["col2im"] = col2im_deconv_workspace(n, c_in, h * w, cog, kh * kw, groups,
                                                       itemsize, threads)
         workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
