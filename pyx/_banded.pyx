@@ -18,6 +18,26 @@ from _columns cimport Window, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release
 from _interpolation cimport bilinear_row, nearest_row
+
+
+cdef extern from "_rows.h" nogil:
+    void suite_bilinear_x2_blend_row_f32(
+        const float* r0, const float* r1, float a, float b, Py_ssize_t n, float* d,
+        const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0, const float* lw1)
+    void suite_bilinear_x2_blend_row_f64(
+        const double* r0, const double* r1, double a, double b, Py_ssize_t n, double* d,
+        const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0, const double* lw1)
+    int suite_cpu_has_avx2()
+    int suite_avx2_allowed
+
+
+def vector_isa(allow_avx2=None):
+    """The widest vectors of the fused kernel's bilinear x2 rows, "avx2" or "sse2" (tests: pass
+    allow_avx2=False to run the portable path on an AVX2 machine, True to restore)."""
+    global suite_avx2_allowed
+    if allow_avx2 is not None:
+        suite_avx2_allowed = 1 if allow_avx2 else 0
+    return "avx2" if suite_cpu_has_avx2() else "sse2"
 from _openmp_helpers cimport omp_get_thread_num
 from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL,
                        SUITE_STAGE_INTERPOLATION, attach_profiler, suite_now_ns,
@@ -56,6 +76,7 @@ cdef struct Upsampling:
     const Py_ssize_t* w1
     const void* lw0
     const void* lw1
+    bint x2_columns                # the column tables are x2's (align_corners=False)
 
 
 def banded_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
@@ -102,12 +123,14 @@ def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, 
                            const floating[::1] lw0, const floating[::1] lw1,
                            Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                            Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                           Py_ssize_t band_rows, int n_threads):
+                           Py_ssize_t band_rows, int n_threads, bint x2_columns=False):
     """out = conv2d(bilinear upsampling of x, weight) + bias in bands of band_rows output
     rows, the upsampled rows made on the fly (see banded_correlation).
 
     Upsampled row u = lh0[u]*x[h0[u]] + lh1[u]*x[h1[u]], columns likewise with w0, w1, lw0,
-    lw1 (their lengths are the upsampled size).
+    lw1 (their lengths are the upsampled size). ``x2_columns``: the caller checked that the
+    column tables are x2's with align_corners=False (suite.upsample's plan), whose interior
+    rows are then made from vectors (_rows.h; the same bits).
     """
     cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
     cdef Upsampling up
@@ -123,6 +146,11 @@ def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, 
     up.w1 = &w1[0]
     up.lw0 = &lw0[0]
     up.lw1 = &lw1[0]
+    if x2_columns and (w0.shape[0] != 2 * x.shape[3] or x.shape[3] < 2):
+        raise ValueError(f"x2_columns needs an upsampled width of 2 x {x.shape[3]} >= 4, "
+                         f"got {w0.shape[0]}")
+    up.x2_columns = x2_columns
+    suite_cpu_has_avx2()        # asked once, before the threads
     banded_correlation(x, weight, bias, out, &geo, &up, n_threads)
 
 
@@ -158,6 +186,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     cdef const floating* lw0 = NULL
     cdef const floating* lw1 = NULL
     cdef Py_ssize_t w_repeat = 0
+    cdef bint x2_columns = False
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
@@ -193,6 +222,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
         w1 = up.w1
         lw0 = <const floating*> up.lw0
         lw1 = <const floating*> up.lw1
+        x2_columns = up.x2_columns
     if bias is not None:
         b_ptr = &bias[0]
     try:    # sizes restated in suite._plan.conv2d_workspace, banded_upsample_workspace
@@ -255,7 +285,18 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                         xp = &x[n, grp * cig + ci, 0, 0]
                         for u in range(first_new, n_src):
                             dst = src_rows + (ci * span + u) * src_w
-                            if source == SOURCE_BILINEAR:
+                            if source == SOURCE_BILINEAR and x2_columns:
+                                if floating is float:
+                                    suite_bilinear_x2_blend_row_f32(
+                                        xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                        lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1, lw0,
+                                        lw1)
+                                else:
+                                    suite_bilinear_x2_blend_row_f64(
+                                        xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                        lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1, lw0,
+                                        lw1)
+                            elif source == SOURCE_BILINEAR:
                                 bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
                                              lh0[u0 + u], lh1[u0 + u], dst, src_w,
                                              w0, w1, lw0, lw1)

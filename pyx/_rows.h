@@ -850,4 +850,84 @@ static inline void suite_kron_add_f64(const double *s, ptrdiff_t n, const double
     suite_kron_add_scalar_f64(s, 0, n, w, k, d);
 }
 
+/* ---- bilinear x2 row of the fused upsample + convolution ---------------------------- */
+
+/* d[o] = a (lw0 r0[w0] + lw1 r0[w1]) + b (lw0 r1[w0] + lw1 r1[w1]) for the 2n columns o of
+ * a bilinear x2 row (align_corners=False; the caller checked the tables are x2's): the
+ * interior from the x2 weights (0.75, 0.25) without tables, both input rows' horizontal
+ * values and their blend in registers (the same products and sums in the same order as
+ * the table formula), the two edge columns from the tables. */
+#define SUITE_BLEND2(T, R0, R1, I, J, LA, LB, A, B)                                        \
+    ((A) * ((LA) * (R0)[I] + (LB) * (R0)[J]) + (B) * ((LA) * (R1)[I] + (LB) * (R1)[J]))
+
+static inline void suite_bilinear_x2_blend_scalar_f32(const float *r0, const float *r1,
+                                                      float a, float b, ptrdiff_t from,
+                                                      ptrdiff_t n, float *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = SUITE_BLEND2(float, r0, r1, j, j + 1, 0.75f, 0.25f, a, b);
+        d[2 * j + 2] = SUITE_BLEND2(float, r0, r1, j, j + 1, 0.25f, 0.75f, a, b);
+    }
+}
+
+static inline void suite_bilinear_x2_blend_scalar_f64(const double *r0, const double *r1,
+                                                      double a, double b, ptrdiff_t from,
+                                                      ptrdiff_t n, double *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = SUITE_BLEND2(double, r0, r1, j, j + 1, 0.75, 0.25, a, b);
+        d[2 * j + 2] = SUITE_BLEND2(double, r0, r1, j, j + 1, 0.25, 0.75, a, b);
+    }
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_bilinear_x2_blend_avx2_f32(const float *r0, const float *r1, float a,
+                                             float b, ptrdiff_t n, float *d)
+{
+    const __m256 w3 = _mm256_set1_ps(0.75f), w1 = _mm256_set1_ps(0.25f);
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    ptrdiff_t pairs = n - 1, j = 0;
+    for (; j + 8 <= pairs; j += 8) {
+        __m256 p0 = _mm256_loadu_ps(r0 + j), q0 = _mm256_loadu_ps(r0 + j + 1);
+        __m256 p1 = _mm256_loadu_ps(r1 + j), q1 = _mm256_loadu_ps(r1 + j + 1);
+        __m256 odd = _mm256_add_ps(
+            _mm256_mul_ps(va, _mm256_add_ps(_mm256_mul_ps(w3, p0), _mm256_mul_ps(w1, q0))),
+            _mm256_mul_ps(vb, _mm256_add_ps(_mm256_mul_ps(w3, p1), _mm256_mul_ps(w1, q1))));
+        __m256 even = _mm256_add_ps(
+            _mm256_mul_ps(va, _mm256_add_ps(_mm256_mul_ps(w1, p0), _mm256_mul_ps(w3, q0))),
+            _mm256_mul_ps(vb, _mm256_add_ps(_mm256_mul_ps(w1, p1), _mm256_mul_ps(w3, q1))));
+        __m256 lo = _mm256_unpacklo_ps(odd, even), hi = _mm256_unpackhi_ps(odd, even);
+        _mm256_storeu_ps(d + 2 * j + 1, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(d + 2 * j + 9, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    suite_bilinear_x2_blend_scalar_f32(r0, r1, a, b, j, n, d);
+}
+#endif
+
+static inline void suite_bilinear_x2_blend_row_f32(
+    const float *r0, const float *r1, float a, float b, ptrdiff_t n, float *d,
+    const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0, const float *lw1)
+{
+    ptrdiff_t last = 2 * n - 1;
+    d[0] = SUITE_BLEND2(float, r0, r1, w0[0], w1[0], lw0[0], lw1[0], a, b);
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2())
+        suite_bilinear_x2_blend_avx2_f32(r0, r1, a, b, n, d);
+    else
+#endif
+        suite_bilinear_x2_blend_scalar_f32(r0, r1, a, b, 0, n, d);
+    d[last] = SUITE_BLEND2(float, r0, r1, w0[last], w1[last], lw0[last], lw1[last], a, b);
+}
+
+static inline void suite_bilinear_x2_blend_row_f64(
+    const double *r0, const double *r1, double a, double b, ptrdiff_t n, double *d,
+    const ptrdiff_t *w0, const ptrdiff_t *w1, const double *lw0, const double *lw1)
+{
+    ptrdiff_t last = 2 * n - 1;
+    d[0] = SUITE_BLEND2(double, r0, r1, w0[0], w1[0], lw0[0], lw1[0], a, b);
+    suite_bilinear_x2_blend_scalar_f64(r0, r1, a, b, 0, n, d);
+    d[last] = SUITE_BLEND2(double, r0, r1, w0[last], w1[last], lw0[last], lw1[last], a, b);
+}
+
 #endif

@@ -155,7 +155,8 @@ class UpsampleConvPlan(KernelPlan):
         conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
                      groups, rows, self.n_threads)
         if mode == "bilinear":
-            self._banded = (_banded.banded_bilinear_conv2d, (*plan.h, *plan.w), conv_args)
+            self._banded = (_banded.banded_bilinear_conv2d, (*plan.h, *plan.w),
+                            conv_args + (plan.x2_columns,))
         else:
             self._banded = (_banded.banded_nearest_conv2d,
                             (plan.h_index, plan.w_index, plan.w_repeat), conv_args)

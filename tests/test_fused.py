@@ -358,3 +358,47 @@ def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
     for algorithm in ("collapsed", "banded"):
         np.testing.assert_allclose(auto, suite.upsample_conv2d(
             x, w, scale_factor=4, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)
+
+
+# The banded kernel makes bilinear x2 rows (align_corners=False) from vectors (pyx/_rows.h:
+# both input rows' horizontal values and their blend in registers): the same bits as the
+# table formula, with AVX2 and the portable path, bands of 1-4 rows, 1-3 threads; and
+# suite.upsample_conv2d takes that path against the reference.
+@dtypes
+@pytest.mark.parametrize("shape,kernel,padding", [
+    ((1, 2, 3, 2), 3, 1), ((2, 3, 4, 7), 3, 1), ((1, 2, 5, 9), 1, 0), ((1, 4, 3, 16), 3, 0),
+    ((2, 2, 4, 21), 5, 2)])
+def test_banded_bilinear_x2_rows_are_the_table_formula(shape, kernel, padding, dtype):
+    banded = sys.modules["suite._banded"]
+    upsample_module = sys.modules["suite.upsample"]
+    rng = np.random.default_rng([shape[3], kernel, padding, np.dtype(dtype).itemsize])
+    x = rng.standard_normal(shape).astype(dtype)
+    w = rng.standard_normal((3, shape[1], kernel, kernel)).astype(dtype)
+    b = rng.standard_normal(3).astype(dtype)
+    n, c, h, wd = shape
+    plan = upsample_module.upsample_plan((h, wd), (2 * h, 2 * wd), (2.0, 2.0), "bilinear",
+                                         False, np.dtype(dtype).str)
+    assert plan.x2_columns
+    out_hw = (2 * h + 2 * padding - kernel + 1, 2 * wd + 2 * padding - kernel + 1)
+    results = {1: [], 4: []}     # per band height: the GEMMs' shapes differ between them
+    isas = ["avx2", "sse2"] if banded.vector_isa() == "avx2" else ["sse2"]
+    try:
+        for isa in isas:
+            banded.vector_isa(allow_avx2=isa == "avx2")
+            for x2 in (True, False):
+                for rows in results:
+                    for threads in (1, 3):
+                        out = np.empty((n, 3) + out_hw, dtype=dtype)
+                        banded.banded_bilinear_conv2d(x, w, b, out, *plan.h, *plan.w, 1, 1,
+                                                      padding, padding, 1, 1, 1, rows,
+                                                      threads, x2)
+                        results[rows].append(out)
+    finally:
+        banded.vector_isa(allow_avx2=True)
+    expected = R.upsample_conv2d(x, w, b, scale_factor=2, mode="bilinear", padding=padding)
+    for same_rows in results.values():
+        for r in same_rows[1:]:
+            np.testing.assert_array_equal(r, same_rows[0])
+        assert_close(same_rows[0], expected, dtype)
+    assert_close(suite.upsample_conv2d(x, w, b, scale_factor=2, mode="bilinear",
+                                       padding=padding, algorithm="banded"), expected, dtype)
