@@ -37,7 +37,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__) && defined(__SSE2__)
 #include <immintrin.h>
 #define SUITE_HAVE_AVX2_DISPATCH 1
 #endif
