@@ -128,7 +128,7 @@ def extensions():
                 "suite." + name,
                 [source],
                 include_dirs=[numpy.get_include(), "pyx"],
-                depends=sorted(glob(os.path.join("pyx", "*.h"))),
+                depends=sorted(glob(os.path.join("pyx", "*.h")) + glob(os.path.join("pyx", "*.pxi"))),
                 define_macros=build_macros,
                 extra_compile_args=cflags,
                 extra_link_args=omp,

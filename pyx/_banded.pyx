@@ -27,17 +27,9 @@ cdef extern from "_rows.h" nogil:
     void suite_bilinear_x2_blend_row_f64(
         const double* r0, const double* r1, double a, double b, Py_ssize_t n, double* d,
         const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0, const double* lw1)
-    int suite_cpu_has_avx2()
-    int suite_avx2_allowed
 
 
-def vector_isa(allow_avx2=None):
-    """The widest vectors of the fused kernel's bilinear x2 rows, "avx2" or "sse2" (tests: pass
-    allow_avx2=False to run the portable path on an AVX2 machine, True to restore)."""
-    global suite_avx2_allowed
-    if allow_avx2 is not None:
-        suite_avx2_allowed = 1 if allow_avx2 else 0
-    return "avx2" if suite_cpu_has_avx2() else "sse2"
+include "_rows.pxi"
 from _openmp_helpers cimport omp_get_thread_num
 from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL,
                        SUITE_STAGE_INTERPOLATION, attach_profiler, suite_now_ns,

@@ -23,17 +23,9 @@ cdef extern from "_rows.h" nogil:
                             float* d)
     void suite_kron_add_f64(const double* s, Py_ssize_t n, const double* w, Py_ssize_t k,
                             double* d)
-    int suite_cpu_has_avx2()
-    int suite_avx2_allowed
 
 
-def vector_isa(allow_avx2=None):
-    """The widest vectors of the direct kernel's row kernels, "avx2" or "sse2" (tests: pass
-    allow_avx2=False to run the portable path on an AVX2 machine, True to restore)."""
-    global suite_avx2_allowed
-    if allow_avx2 is not None:
-        suite_avx2_allowed = 1 if allow_avx2 else 0
-    return "avx2" if suite_cpu_has_avx2() else "sse2"
+include "_rows.pxi"
 
 
 cdef inline void direct_row(const floating* x_group, Py_ssize_t cig, Py_ssize_t height,

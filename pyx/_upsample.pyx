@@ -50,17 +50,9 @@ cdef extern from "_rows.h" nogil:
                                   Py_ssize_t rows, Py_ssize_t pitch)
     void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
                                   Py_ssize_t rows, Py_ssize_t pitch)
-    int suite_cpu_has_avx2()
-    int suite_avx2_allowed
 
 
-def vector_isa(allow_avx2=None):
-    """The widest vectors of the nearest x2 row kernels, "avx2" or "sse2" (tests: pass
-    allow_avx2=False to run the SSE2 path on an AVX2 machine, True to restore)."""
-    global suite_avx2_allowed
-    if allow_avx2 is not None:
-        suite_avx2_allowed = 1 if allow_avx2 else 0
-    return "avx2" if suite_cpu_has_avx2() else "sse2"
+include "_rows.pxi"
 
 
 cdef inline void nearest_x2_rows(const floating* src, Py_ssize_t rows, Py_ssize_t n,

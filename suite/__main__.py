@@ -28,7 +28,7 @@ def info():
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
-    print(f"vectors of the resize row kernels (chosen at run time): "
+    print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "
           f"{_upsample.vector_isa().upper()}")
     for line in _environment.environment_lines():
         print(line, flush=True)
