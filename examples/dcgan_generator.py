@@ -14,7 +14,8 @@ gets the bias ``beta - mean * s`` (``fold_batch_norm``). Each layer is then one
 shape; ReLU and tanh run in place in NumPy.
 
 Run it as a script to compare its output and its time with the same PyTorch module (batch
-norm unfolded, eval mode) when PyTorch is installed::
+norm unfolded, eval mode) when PyTorch is installed, and with ONNX Runtime running the folded
+network as one ONNX graph when onnx and onnxruntime are::
 
     python examples/dcgan_generator.py                      # batch 16, one thread
     python examples/dcgan_generator.py --threads 2 --algorithm measure
@@ -160,7 +161,46 @@ def main(argv=None):
     print(f"{args.threads} thread(s), median of round-robin calls: "
           f"suite {seconds['suite'] * 1e3:.2f} ms, PyTorch {seconds['PyTorch'] * 1e3:.2f} ms: "
           f"{seconds['PyTorch'] / seconds['suite']:.2f}x")
+    compare_with_onnxruntime(parameters, z, images, generator, args)
     return 0
+
+
+def onnx_layers(parameters):
+    """The generator as ONNX's ConvTranspose nodes see it: (weight, bias, stride, padding,
+    activation) per layer, batch norm folded in as in :class:`Generator`."""
+    nz, ngf, nc = (parameters[0][0].shape[0], parameters[-1][0].shape[0],
+                   parameters[-1][0].shape[1])
+    layers = []
+    geometry = layer_geometry(nz, ngf, nc)
+    for i, ((weight, norm), (_, _, stride, padding)) in enumerate(zip(parameters, geometry)):
+        bias = None
+        if norm is not None:
+            weight, bias = fold_batch_norm(weight, *norm)
+        layers.append((weight, bias, stride, padding,
+                       "tanh" if i == len(geometry) - 1 else "relu"))
+    return layers
+
+
+def compare_with_onnxruntime(parameters, z, images, generator, args):
+    """The same folded network as one ONNX graph in ONNX Runtime (when it and onnx are
+    installed), timed after suite (its threads spin on after a call and would slow whatever
+    ran next: docs/performance.md, item 24)."""
+    from suite.bench import peers
+    from suite.bench.timing import median_seconds
+
+    try:
+        run_ort = peers.engine_deconv_stack("onnxruntime", z, onnx_layers(parameters),
+                                            args.threads)
+    except peers.PeerUnavailable as error:
+        print(f"ONNX Runtime: not compared ({error})")
+        return
+    difference = float(np.abs(run_ort() - images).max())
+    budget = args.seconds * 2
+    ours = median_seconds(lambda: generator(z), budget, min_calls=5)
+    theirs = median_seconds(run_ort, budget, min_calls=5)
+    print(f"ONNX Runtime (its ONNX graph, batch norm folded): largest difference "
+          f"{difference:.2e}; suite {ours * 1e3:.2f} ms, ONNX Runtime {theirs * 1e3:.2f} ms: "
+          f"{theirs / ours:.2f}x")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import ROOT, assert_close, load_suite, require_torch
+from conftest import ROOT, assert_close, load_suite, require_module, require_torch
 
 suite = load_suite()
 
@@ -66,3 +66,19 @@ def test_dcgan_generator_runs_as_a_script():
         assert "PyTorch is not installed" in lines[1]
     else:
         assert "largest difference" in lines[1] and lines[2].endswith("x")
+        assert lines[3].startswith("ONNX Runtime")
+        assert lines[3].endswith("x") or "not compared" in lines[3]
+
+
+def test_dcgan_generator_as_one_onnx_graph_matches_suite():
+    # the graph the example times ONNX Runtime on computes the same network
+    require_module("onnxruntime")
+    from suite.bench import peers
+
+    example = load_example()
+    parameters = example.random_parameters(seed=5)
+    z = np.random.default_rng(6).standard_normal((3, 100, 1, 1)).astype(np.float32)
+    images = example.Generator(parameters, num_threads=1)(z)
+    got = peers.engine_deconv_stack("onnxruntime", z, example.onnx_layers(parameters), 1)()
+    assert got.shape == images.shape
+    assert_close(got, images, np.float32, tol=1e-4)

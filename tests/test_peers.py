@@ -203,3 +203,18 @@ def test_a_peer_output_is_checked_against_suites():
         with pytest.raises(ValueError, match="case x"):
             peers.check_output(wrong, expected, "case x")
     assert peers.relative_error(expected, expected) == 0.0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_engine_deconv_stack_is_the_layers_in_a_row(engine):
+    require_module(engine)
+    rng = seeded_rng("peers", engine, "stack")
+    x = randn(rng, (2, 5, 3, 3), f32)
+    w0, b0 = randn(rng, (5, 4, 4, 4), f32), randn(rng, (4,), f32)
+    w1 = randn(rng, (4, 2, 3, 3), f32)
+    layers = [(w0, b0, 2, 1, "relu"), (w1, None, 1, 0, "tanh")]
+    got = peers.engine_deconv_stack(engine, x, layers, 1)()
+    h = np.maximum(R.deconv2d(*_f64(x, w0, b0), stride=2, padding=1), 0)
+    assert_close(got, np.tanh(R.deconv2d(h, w1.astype(f64))), f32)
+    with pytest.raises(ValueError, match="activation"):
+        peers.engine_deconv_stack(engine, x, [(w0, b0, 2, 1, "gelu")], 1)

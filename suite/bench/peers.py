@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 __all__ = ["ENGINES", "PeerUnavailable", "cv2_block_channels", "cv2_resize",
-           "check_output", "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer", "relative_error",
+           "engine_deconv_stack", "check_output", "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer", "relative_error",
            "openvino_config", "torch_counterpart", "torch_deconv2d", "torch_upsample_conv2d"]
 
 #: The modules each peer needs (torch: its functional API too; the engines: onnx to build
@@ -313,6 +313,44 @@ def engine_deconv2d(engine, x, weight, bias, num_threads, stride=1, padding=0,
                                  kernel_shape=[kh, kw], strides=[sh, sw],
                                  pads=[ph, pw, ph, pw], output_padding=[oh, ow],
                                  dilations=[dh, dw], group=int(groups))]
+
+    return _engine_run(engine, nodes, {"x": x}, initializers, num_threads)
+
+
+#: ONNX operators of the activations :func:`engine_deconv_stack` puts after its layers.
+ACTIVATIONS = {"relu": "Relu", "tanh": "Tanh"}
+
+
+def engine_deconv_stack(engine, x, layers, num_threads):
+    """``engine``'s graph of several transposed convolutions in a row, each followed by its
+    activation: ``layers`` is a list of (weight, bias or None, stride, padding, activation
+    or None) with activation one of :data:`ACTIVATIONS`; x feeds the first (a generator
+    network, as exported to ONNX with batch normalization folded in)."""
+    initializers, specs = {}, []
+    for i, (weight, bias, stride, padding, activation) in enumerate(layers):
+        if activation is not None and activation not in ACTIVATIONS:
+            raise ValueError(f"layer {i}: activation must be one of {sorted(ACTIVATIONS)} or "
+                             f"None, got {activation!r}")
+        initializers[f"w{i}"] = weight
+        if bias is not None:
+            initializers[f"b{i}"] = bias
+        specs.append((i, weight.shape[2:], _pair(stride), _pair(padding), bias is not None,
+                      activation))
+
+    def nodes(helper):
+        made, source = [], "x"
+        for i, (kh, kw), (sh, sw), (ph, pw), has_bias, activation in specs:
+            last = i == len(specs) - 1
+            conv_out = "y" if last and activation is None else f"c{i}"
+            made.append(helper.make_node(
+                "ConvTranspose", [source, f"w{i}"] + ([f"b{i}"] if has_bias else []),
+                [conv_out], kernel_shape=[kh, kw], strides=[sh, sw], pads=[ph, pw, ph, pw]))
+            source = conv_out
+            if activation is not None:
+                act_out = "y" if last else f"a{i}"
+                made.append(helper.make_node(ACTIVATIONS[activation], [source], [act_out]))
+                source = act_out
+        return made
 
     return _engine_run(engine, nodes, {"x": x}, initializers, num_threads)
 
