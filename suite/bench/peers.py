@@ -14,9 +14,10 @@ import math
 
 import numpy as np
 
-__all__ = ["ENGINES", "PeerUnavailable", "cv2_block_channels", "cv2_resize",
-           "engine_deconv_stack", "check_output", "engine_counterpart", "engine_deconv2d", "engine_upsample_conv2d", "import_peer", "relative_error",
-           "openvino_config", "torch_counterpart", "torch_deconv2d", "torch_upsample_conv2d"]
+__all__ = ["ENGINES", "PeerUnavailable", "check_output", "cv2_block_channels", "cv2_resize",
+           "engine_counterpart", "engine_deconv2d", "engine_deconv_stack",
+           "engine_upsample_conv2d", "import_peer", "openvino_config", "relative_error",
+           "torch_counterpart", "torch_deconv2d", "torch_upsample_conv2d"]
 
 #: The modules each peer needs (torch: its functional API too; the engines: onnx to build
 #: the graphs they run).
