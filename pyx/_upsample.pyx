@@ -47,7 +47,7 @@ cdef extern from "_rows.h" nogil:
     void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
                          Py_ssize_t n)
     void suite_nearest_k_rows_f32(const float* s, Py_ssize_t n, Py_ssize_t k, float* d,
-                                  Py_ssize_t rows, Py_ssize_t pitch)
+                                  Py_ssize_t rows, Py_ssize_t pitch, int streaming)
     void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
                                   Py_ssize_t rows, Py_ssize_t pitch)
 
@@ -94,14 +94,16 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
 
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
+                    bint streaming=False):
     """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
     w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
     output row that reads an input row is written by broadcast stores (_rows.h); otherwise
     the input row is expanded once through w_index and copied to the others
-    (:func:`nearest_x2` is the faster kernel of x2 in both directions).
+    (:func:`nearest_x2` is the faster kernel of x2 in both directions). ``streaming``: the
+    caller's choice for outputs larger than the cache (float32 at integer scales, _rows.h).
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
@@ -125,7 +127,8 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     if w_repeat >= 2:
                         if floating is float:
                             suite_nearest_k_rows_f32(&x[plane, ih, 0], in_w, w_repeat, dst,
-                                                     row_stop[ih] - row_start[ih], out_w)
+                                                     row_stop[ih] - row_start[ih], out_w,
+                                                     streaming)
                         else:
                             suite_nearest_k_rows_f64(&x[plane, ih, 0], in_w, w_repeat, dst,
                                                      row_stop[ih] - row_start[ih], out_w)
@@ -138,7 +141,8 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
 
 def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
                      const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                     const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
+                     const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
+                    bint streaming=False):
     """grad_x[p, ih, iw] = sum of grad_out[p, oh, ow] over the outputs that read (ih, iw)."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]

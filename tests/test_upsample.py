@@ -287,19 +287,26 @@ def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
 # stores otherwise, the row's last values one by one. Against np.repeat with AVX2 and SSE2,
 # widths below and across 8, every k from 2 to 9 and a height scale of its own, both dtypes,
 # 1-3 threads, the elements around the output untouched.
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 @dtypes
-@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9])
+@pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9, 16])
 @pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 13, 16, 21])
-def test_nearest_integer_width_scales(row_isa, k, width, dtype):
-    for kh in (1, 3):
+def test_nearest_integer_width_scales(monkeypatch, row_isa, k, width, dtype, streaming):
+    # streaming: forced through the cache size; the output aligned on 32 bytes (float32
+    # streams whole aligned blocks of rows that start aligned) or not
+    if streaming:
+        monkeypatch.setattr(sys.modules["suite._plan"], "last_level_cache_bytes", lambda: 0)
+    for kh, offset in ((1, 1), (3, 0), (2, 8)):
         shape = (2, 3, 4, width)
         x = randn(seeded_rng("nearest-k", k, width, kh), shape, dtype)
         expected = np.repeat(np.repeat(x, kh, axis=2), k, axis=3)
         size = expected.size
-        buffer = np.full(size + 9, np.nan, dtype=dtype)
-        out = buffer[1:1 + size].reshape(expected.shape)
+        raw = np.full(size + 32, np.nan, dtype=dtype)
+        start = (-raw.ctypes.data % 32) // raw.itemsize       # 32-byte aligned
+        buffer = raw[start:start + size + 9]
+        out = buffer[offset:offset + size].reshape(expected.shape)
         for threads in (1, 2, 3):
             out[...] = np.nan
             suite.upsample(x, scale_factor=(kh, k), out=out, num_threads=threads)
             np.testing.assert_array_equal(out, expected)
-        assert np.isnan(buffer[0]) and np.isnan(buffer[1 + size:]).all()
+        assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + size:]).all()
