@@ -253,10 +253,10 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
 
     x (N, C, H, W) -> (N, C, H_out, W_out) with (H_out, W_out) = ``size`` or
     ``floor((H, W) * scale_factor)``; mode ``nearest`` | ``nearest-exact`` | ``bilinear``;
-    ``align_corners`` (bilinear only) defaults to False. Integer nearest scales expand each
-    input row once and copy it to the other output rows; x2 in both directions writes both
-    output rows of an input row at once, with streaming stores into an ``out=`` larger than
-    the last-level cache.
+    ``align_corners`` (bilinear only) defaults to False. At integer nearest scales every
+    output row is written from vectors (x2 in both directions: both output rows of an input
+    row at once), with streaming stores into an ``out=`` larger than the last-level cache;
+    bilinear x2 (align_corners=False) computes its rows from vectors too.
 
     Cost: no parameters; nearest moves N*C*(H*W + H_out*W_out) values and does no arithmetic,
     bilinear does 6 multiply-adds per output value. Parallel over (image, channel, row).
