@@ -20,7 +20,7 @@ from _gemm cimport allocate, release
 from _interpolation cimport bilinear_row, nearest_row
 
 
-cdef extern from "_rows.h" nogil:
+cdef extern from "_bilinear_rows.h" nogil:
     void suite_bilinear_x2_blend_row_f32(
         const float* r0, const float* r1, float a, float b, Py_ssize_t n, float* d,
         const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0, const float* lw1)
@@ -122,7 +122,7 @@ def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, 
     Upsampled row u = lh0[u]*x[h0[u]] + lh1[u]*x[h1[u]], columns likewise with w0, w1, lw0,
     lw1 (their lengths are the upsampled size). ``x2_columns``: the caller checked that the
     column tables are x2's with align_corners=False (suite.upsample's plan), whose interior
-    rows are then made from vectors (_rows.h; the same bits).
+    rows are then made from vectors (_bilinear_rows.h; the same bits).
     """
     cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
     cdef Upsampling up

@@ -18,7 +18,7 @@ from _profile cimport (SUITE_STAGE_DIRECT_ROWS, attach_profiler, part_start, par
 attach_profiler()
 
 
-cdef extern from "_rows.h" nogil:
+cdef extern from "_direct_rows.h" nogil:
     void suite_kron_add_f32(const float* s, Py_ssize_t n, const float* w, Py_ssize_t k,
                             float* d)
     void suite_kron_add_f64(const double* s, Py_ssize_t n, const double* w, Py_ssize_t k,
@@ -61,7 +61,7 @@ cdef inline void direct_row(const floating* x_group, Py_ssize_t cig, Py_ssize_t 
             wrow = w_col + ci * w_stride + i * kw
             if kron and kw < tap_major_below:
                 # kernel rows as long as the stride, no padding: the input row's
-                # contributions tile the output row (_rows.h, from vectors)
+                # contributions tile the output row (_direct_rows.h, from vectors)
                 if floating is float:
                     suite_kron_add_f32(xrow, width, wrow, kw, row)
                 else:

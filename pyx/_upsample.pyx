@@ -27,11 +27,18 @@ attach_profiler()
 from _interpolation cimport nearest_row
 
 
-cdef extern from "_rows.h" nogil:
+cdef extern from "_nearest_rows.h" nogil:
     void suite_nearest_x2_f32(const float* src, Py_ssize_t rows, Py_ssize_t n, float* dst,
                               int streaming)
     void suite_nearest_x2_f64(const double* src, Py_ssize_t rows, Py_ssize_t n, double* dst,
                               int streaming)
+    void suite_nearest_k_rows_f32(const float* s, Py_ssize_t n, Py_ssize_t k, float* d,
+                                  Py_ssize_t rows, Py_ssize_t pitch, int streaming)
+    void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
+                                  Py_ssize_t rows, Py_ssize_t pitch)
+
+
+cdef extern from "_bilinear_rows.h" nogil:
     void suite_bilinear_x2_rows_f32(
         const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
         Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
@@ -46,10 +53,6 @@ cdef extern from "_rows.h" nogil:
                          Py_ssize_t n)
     void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
                          Py_ssize_t n)
-    void suite_nearest_k_rows_f32(const float* s, Py_ssize_t n, Py_ssize_t k, float* d,
-                                  Py_ssize_t rows, Py_ssize_t pitch, int streaming)
-    void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
-                                  Py_ssize_t rows, Py_ssize_t pitch)
 
 
 include "_rows.pxi"
@@ -68,7 +71,7 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
     """out[p, 2i + a, 2j + b] = x[p, i, j] for a, b in {0, 1}: nearest x2 in both directions.
 
     x (P, H, W), out (P, 2H, 2W). The P*H input rows are cut into one share per thread; each
-    input row writes its two output rows at once, a share in one vector loop (_rows.h),
+    input row writes its two output rows at once, a share in one vector loop (_nearest_rows.h),
     with ``streaming`` (the caller's choice, for outputs larger than the cache) by streaming
     stores, which do not read the destination lines first.
     """
@@ -100,10 +103,10 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
     w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
-    output row that reads an input row is written by broadcast stores (_rows.h); otherwise
+    output row that reads an input row is written by broadcast stores (_nearest_rows.h); otherwise
     the input row is expanded once through w_index and copied to the others
     (:func:`nearest_x2` is the faster kernel of x2 in both directions). ``streaming``: the
-    caller's choice for outputs larger than the cache (float32 at integer scales, _rows.h).
+    caller's choice for outputs larger than the cache (float32 at integer scales, _nearest_rows.h).
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
@@ -201,7 +204,7 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
 
     Separable: each task takes a band of output rows of one plane, interpolates the input
     rows it needs horizontally once into two row buffers of its thread, and blends them
-    vertically, both from vectors (_rows.h). ``x2_columns``: the caller checked that the
+    vertically, both from vectors (_bilinear_rows.h). ``x2_columns``: the caller checked that the
     column tables are those of x2, align_corners=False (out_w == 2 in_w), whose interior
     needs no table. The arithmetic is the formula's, so the result does not depend on the
     banding, the vector width or the thread count.

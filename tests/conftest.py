@@ -819,7 +819,7 @@ def property_settings(ci_examples):
 
 @pytest.fixture(params=["avx2", "sse2"])
 def row_isa(request):
-    """Runs a test with the row kernels of pyx/_rows.h on AVX2 (skipped where the CPU has none)
+    """Runs a test with the row kernels (pyx/_simd.h) on AVX2 (skipped where the CPU has none)
     and on their portable path (SSE2 on x86-64), in every module that uses them."""
     import suite
     modules = (sys.modules["suite._upsample"], sys.modules["suite._direct"])

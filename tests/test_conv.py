@@ -418,7 +418,7 @@ def test_phase_row_struct_matches_phase_columns():
 
 
 # The direct kernel adds kernel rows as long as the stride (k2 s2, k3 s3, ...; no padding,
-# dilation 1 along the row) from vectors (pyx/_rows.h: each 8 inputs permuted into k vectors
+# dilation 1 along the row) from vectors (pyx/_direct_rows.h: each 8 inputs permuted into k vectors
 # times the tiled kernel row): against the reference, and the same bits on the portable path
 # (SSE2) as with AVX2 and at 1-3 threads. Widths below and across 8, k from 1 to 8,
 # rectangular kernels, groups and input channels per group, output padding, bias, both dtypes.

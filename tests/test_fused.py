@@ -360,7 +360,7 @@ def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
             x, w, scale_factor=4, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)
 
 
-# The banded kernel makes bilinear x2 rows (align_corners=False) from vectors (pyx/_rows.h:
+# The banded kernel makes bilinear x2 rows (align_corners=False) from vectors (pyx/_bilinear_rows.h:
 # both input rows' horizontal values and their blend in registers): the same bits as the
 # table formula, with AVX2 and the portable path, bands of 1-4 rows, 1-3 threads; and
 # suite.upsample_conv2d takes that path against the reference.

@@ -184,7 +184,7 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
     assert w.flags.c_contiguous and w.flags.writeable
 
 
-# Nearest x2 in both directions runs vector row kernels (pyx/_rows.h): AVX2 where the CPU
+# Nearest x2 in both directions runs vector row kernels (pyx/_nearest_rows.h): AVX2 where the CPU
 # has it, else SSE2, with the last vector of a row overlapping the one before; streaming
 # stores into a caller's out= larger than the last-level cache. Every path is forced here
 # on small maps (the cache size patched to 0 for streaming, AVX2 turned off for SSE2), on
@@ -234,7 +234,7 @@ def test_last_level_cache_size_is_plausible():
 
 
 # Bilinear x2 (align_corners=False) computes the interior columns from vectors and blends rows
-# from vectors (pyx/_rows.h): the same products and sums as the table loop, so the same bits.
+# from vectors (pyx/_bilinear_rows.h): the same products and sums as the table loop, so the same bits.
 # Checked against the kernel's table path (x2_columns=False) with AVX2 and SSE2, widths below,
 # at and across each vector length, infinities and NaNs at the edges and inside, 1-3 threads;
 # and against the reference.
@@ -283,7 +283,7 @@ def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
 
 
 # Nearest at an integer width scale k other than x2 in both directions writes every output row
-# from registers (pyx/_rows.h): permuted blocks of 8 inputs for k < 8 (float32), broadcast
+# from registers (pyx/_nearest_rows.h): permuted blocks of 8 inputs for k < 8 (float32), broadcast
 # stores otherwise, the row's last values one by one. Against np.repeat with AVX2 and SSE2,
 # widths below and across 8, every k from 2 to 9 and a height scale of its own, both dtypes,
 # 1-3 threads, the elements around the output untouched.

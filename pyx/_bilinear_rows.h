@@ -1,0 +1,425 @@
+/* Row kernels of bilinear x2 upsampling, align_corners=False (see _simd.h for the vector
+ * switch): the horizontal pass, d[2j + 1] = 0.75 s[j] + 0.25 s[j + 1] and d[2j + 2] = 0.25 s[j]
+ * + 0.75 s[j + 1] for j < n - 1 (PyTorch's weights at scale 2: the caller checked its tables
+ * say so and writes the two edge columns from them); the vertical blend d = a r0 + b r1; the
+ * rows of a band of one plane (suite.upsample); and one whole output row made from two input
+ * rows in registers (the fused upsample + convolution). Each value is the general formula's
+ * products and sums in its order.
+ */
+#ifndef SUITE_BILINEAR_ROWS_H
+#define SUITE_BILINEAR_ROWS_H
+
+#include "_simd.h"
+
+/* ---- bilinear x2 ---------------------------------------------------------------- */
+
+static inline void suite_bilinear_x2_row_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
+                                                    float *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = 0.75f * s[j] + 0.25f * s[j + 1];
+        d[2 * j + 2] = 0.25f * s[j] + 0.75f * s[j + 1];
+    }
+}
+
+static inline void suite_bilinear_x2_row_scalar_f64(const double *s, ptrdiff_t from,
+                                                    ptrdiff_t n, double *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = 0.75 * s[j] + 0.25 * s[j + 1];
+        d[2 * j + 2] = 0.25 * s[j] + 0.75 * s[j + 1];
+    }
+}
+
+#if defined(__SSE2__)
+static inline void suite_bilinear_x2_row_sse_f32(const float *s, ptrdiff_t n, float *d)
+{
+    const __m128 w3 = _mm_set1_ps(0.75f), w1 = _mm_set1_ps(0.25f);
+    ptrdiff_t pairs = n - 1;                    /* j = 0 .. n - 2 */
+    if (pairs < 4) {
+        suite_bilinear_x2_row_scalar_f32(s, 0, n, d);
+        return;
+    }
+    for (ptrdiff_t j = 0;; j += 4) {
+        if (j + 4 > pairs)
+            j = pairs - 4;
+        __m128 a = _mm_loadu_ps(s + j), b = _mm_loadu_ps(s + j + 1);
+        __m128 odd = _mm_add_ps(_mm_mul_ps(w3, a), _mm_mul_ps(w1, b));
+        __m128 even = _mm_add_ps(_mm_mul_ps(w1, a), _mm_mul_ps(w3, b));
+        _mm_storeu_ps(d + 2 * j + 1, _mm_unpacklo_ps(odd, even));
+        _mm_storeu_ps(d + 2 * j + 5, _mm_unpackhi_ps(odd, even));
+        if (j + 4 >= pairs)
+            break;
+    }
+}
+
+static inline void suite_bilinear_x2_row_sse_f64(const double *s, ptrdiff_t n, double *d)
+{
+    const __m128d w3 = _mm_set1_pd(0.75), w1 = _mm_set1_pd(0.25);
+    ptrdiff_t pairs = n - 1;
+    if (pairs < 2) {
+        suite_bilinear_x2_row_scalar_f64(s, 0, n, d);
+        return;
+    }
+    for (ptrdiff_t j = 0;; j += 2) {
+        if (j + 2 > pairs)
+            j = pairs - 2;
+        __m128d a = _mm_loadu_pd(s + j), b = _mm_loadu_pd(s + j + 1);
+        __m128d odd = _mm_add_pd(_mm_mul_pd(w3, a), _mm_mul_pd(w1, b));
+        __m128d even = _mm_add_pd(_mm_mul_pd(w1, a), _mm_mul_pd(w3, b));
+        _mm_storeu_pd(d + 2 * j + 1, _mm_unpacklo_pd(odd, even));
+        _mm_storeu_pd(d + 2 * j + 3, _mm_unpackhi_pd(odd, even));
+        if (j + 2 >= pairs)
+            break;
+    }
+}
+
+static inline void suite_blend_sse_f32(const float *r0, const float *r1, float a, float b,
+                                       float *d, ptrdiff_t n)
+{
+    const __m128 va = _mm_set1_ps(a), vb = _mm_set1_ps(b);
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(d + i, _mm_add_ps(_mm_mul_ps(va, _mm_loadu_ps(r0 + i)),
+                                        _mm_mul_ps(vb, _mm_loadu_ps(r1 + i))));
+    for (; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+}
+
+static inline void suite_blend_sse_f64(const double *r0, const double *r1, double a, double b,
+                                       double *d, ptrdiff_t n)
+{
+    const __m128d va = _mm_set1_pd(a), vb = _mm_set1_pd(b);
+    ptrdiff_t i = 0;
+    for (; i + 2 <= n; i += 2)
+        _mm_storeu_pd(d + i, _mm_add_pd(_mm_mul_pd(va, _mm_loadu_pd(r0 + i)),
+                                        _mm_mul_pd(vb, _mm_loadu_pd(r1 + i))));
+    for (; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+}
+#endif  /* __SSE2__ */
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static inline void suite_bilinear_x2_row_avx2_f32(const float *s, ptrdiff_t n, float *d)
+{
+    const __m256 w3 = _mm256_set1_ps(0.75f), w1 = _mm256_set1_ps(0.25f);
+    ptrdiff_t pairs = n - 1;
+    if (pairs < 8) {
+        suite_bilinear_x2_row_sse_f32(s, n, d);
+        return;
+    }
+    for (ptrdiff_t j = 0;; j += 8) {
+        if (j + 8 > pairs)
+            j = pairs - 8;
+        __m256 a = _mm256_loadu_ps(s + j), b = _mm256_loadu_ps(s + j + 1);
+        __m256 odd = _mm256_add_ps(_mm256_mul_ps(w3, a), _mm256_mul_ps(w1, b));
+        __m256 even = _mm256_add_ps(_mm256_mul_ps(w1, a), _mm256_mul_ps(w3, b));
+        __m256 lo = _mm256_unpacklo_ps(odd, even), hi = _mm256_unpackhi_ps(odd, even);
+        _mm256_storeu_ps(d + 2 * j + 1, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(d + 2 * j + 9, _mm256_permute2f128_ps(lo, hi, 0x31));
+        if (j + 8 >= pairs)
+            break;
+    }
+}
+
+__attribute__((target("avx2")))
+static inline void suite_bilinear_x2_row_avx2_f64(const double *s, ptrdiff_t n, double *d)
+{
+    const __m256d w3 = _mm256_set1_pd(0.75), w1 = _mm256_set1_pd(0.25);
+    ptrdiff_t pairs = n - 1;
+    if (pairs < 4) {
+        suite_bilinear_x2_row_sse_f64(s, n, d);
+        return;
+    }
+    for (ptrdiff_t j = 0;; j += 4) {
+        if (j + 4 > pairs)
+            j = pairs - 4;
+        __m256d a = _mm256_loadu_pd(s + j), b = _mm256_loadu_pd(s + j + 1);
+        __m256d odd = _mm256_add_pd(_mm256_mul_pd(w3, a), _mm256_mul_pd(w1, b));
+        __m256d even = _mm256_add_pd(_mm256_mul_pd(w1, a), _mm256_mul_pd(w3, b));
+        __m256d lo = _mm256_unpacklo_pd(odd, even), hi = _mm256_unpackhi_pd(odd, even);
+        _mm256_storeu_pd(d + 2 * j + 1, _mm256_permute2f128_pd(lo, hi, 0x20));
+        _mm256_storeu_pd(d + 2 * j + 5, _mm256_permute2f128_pd(lo, hi, 0x31));
+        if (j + 4 >= pairs)
+            break;
+    }
+}
+
+__attribute__((target("avx2")))
+static inline void suite_blend_avx2_f32(const float *r0, const float *r1, float a, float b, float *d,
+                                 ptrdiff_t n)
+{
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    if (n < 8) {
+        suite_blend_sse_f32(r0, r1, a, b, d, n);
+        return;
+    }
+    for (ptrdiff_t i = 0;; i += 8) {
+        if (i + 8 > n)
+            i = n - 8;                          /* overlap the last vector */
+        _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_mul_ps(va, _mm256_loadu_ps(r0 + i)),
+                                              _mm256_mul_ps(vb, _mm256_loadu_ps(r1 + i))));
+        if (i + 8 >= n)
+            break;
+    }
+}
+
+__attribute__((target("avx2")))
+static inline void suite_blend_avx2_f64(const double *r0, const double *r1, double a, double b,
+                                 double *d, ptrdiff_t n)
+{
+    const __m256d va = _mm256_set1_pd(a), vb = _mm256_set1_pd(b);
+    if (n < 4) {
+        suite_blend_sse_f64(r0, r1, a, b, d, n);
+        return;
+    }
+    for (ptrdiff_t i = 0;; i += 4) {
+        if (i + 4 > n)
+            i = n - 4;
+        _mm256_storeu_pd(d + i, _mm256_add_pd(_mm256_mul_pd(va, _mm256_loadu_pd(r0 + i)),
+                                              _mm256_mul_pd(vb, _mm256_loadu_pd(r1 + i))));
+        if (i + 4 >= n)
+            break;
+    }
+}
+#endif
+
+/* d[i] = a r0[i] + b r1[i], i < n. */
+static inline void suite_blend_f32(const float *r0, const float *r1, float a, float b, float *d,
+                                   ptrdiff_t n)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_blend_avx2_f32(r0, r1, a, b, d, n);
+        return;
+    }
+#endif
+#if defined(__SSE2__)
+    suite_blend_sse_f32(r0, r1, a, b, d, n);
+#else
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+#endif
+}
+
+static inline void suite_blend_f64(const double *r0, const double *r1, double a, double b,
+                                   double *d, ptrdiff_t n)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_blend_avx2_f64(r0, r1, a, b, d, n);
+        return;
+    }
+#endif
+#if defined(__SSE2__)
+    suite_blend_sse_f64(r0, r1, a, b, d, n);
+#else
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+#endif
+}
+
+/* Output rows [oh_start, oh_stop) of one plane of bilinear x2 columns (any rows): each
+ * output row blends the horizontal interpolations of input rows h0[oh] and h1[oh], kept in
+ * buf (2 out_w values) from one output row to the next; the edge columns from the tables.
+ * One function per ISA, so that the row kernels inline into its loop. */
+#define SUITE_BILINEAR_X2_ROWS(NAME, T, ATTR, ROW, BLEND)                                     \
+ATTR static void NAME(const T *src, ptrdiff_t n, T *dst, ptrdiff_t out_w,                     \
+                      ptrdiff_t oh_start, ptrdiff_t oh_stop,                                  \
+                      const ptrdiff_t *h0, const ptrdiff_t *h1, const T *lh0, const T *lh1,   \
+                      const ptrdiff_t *w0, const ptrdiff_t *w1, const T *lw0, const T *lw1,   \
+                      T *buf)                                                                 \
+{                                                                                             \
+    T *row_a = buf, *row_b = buf + out_w, *swap;                                              \
+    ptrdiff_t in_a = -1, in_b = -1, in_swap, last = out_w - 1;                                \
+    for (ptrdiff_t oh = oh_start; oh < oh_stop; oh++) {                                       \
+        if (in_b == h0[oh]) {                                                                 \
+            swap = row_a; row_a = row_b; row_b = swap;                                        \
+            in_swap = in_a; in_a = in_b; in_b = in_swap;                                      \
+        }                                                                                     \
+        if (in_a != h0[oh]) {                                                                 \
+            const T *s = src + h0[oh] * n;                                                    \
+            row_a[0] = lw0[0] * s[w0[0]] + lw1[0] * s[w1[0]];                                 \
+            ROW(s, n, row_a);                                                                 \
+            row_a[last] = lw0[last] * s[w0[last]] + lw1[last] * s[w1[last]];                  \
+            in_a = h0[oh];                                                                    \
+        }                                                                                     \
+        if (in_b != h1[oh]) {                                                                 \
+            const T *s = src + h1[oh] * n;                                                    \
+            row_b[0] = lw0[0] * s[w0[0]] + lw1[0] * s[w1[0]];                                 \
+            ROW(s, n, row_b);                                                                 \
+            row_b[last] = lw0[last] * s[w0[last]] + lw1[last] * s[w1[last]];                  \
+            in_b = h1[oh];                                                                    \
+        }                                                                                     \
+        BLEND(row_a, row_b, lh0[oh], lh1[oh], dst + oh * out_w, out_w);                       \
+    }                                                                                         \
+}
+
+#if defined(__SSE2__)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_sse_f32, float, , suite_bilinear_x2_row_sse_f32,
+                       suite_blend_sse_f32)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_sse_f64, double, ,
+                       suite_bilinear_x2_row_sse_f64, suite_blend_sse_f64)
+#endif
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_avx2_f32, float, __attribute__((target("avx2"))),
+                       suite_bilinear_x2_row_avx2_f32, suite_blend_avx2_f32)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_avx2_f64, double,
+                       __attribute__((target("avx2"))), suite_bilinear_x2_row_avx2_f64,
+                       suite_blend_avx2_f64)
+#endif
+
+static inline void suite_bilinear_x2_rows_scalar_blend_f32(const float *r0, const float *r1,
+                                                           float a, float b, float *d,
+                                                           ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+}
+
+static inline void suite_bilinear_x2_rows_scalar_blend_f64(const double *r0, const double *r1,
+                                                           double a, double b, double *d,
+                                                           ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = a * r0[i] + b * r1[i];
+}
+
+static inline void suite_bilinear_x2_rows_scalar_row_f32(const float *s, ptrdiff_t n, float *d)
+{
+    suite_bilinear_x2_row_scalar_f32(s, 0, n, d);
+}
+
+static inline void suite_bilinear_x2_rows_scalar_row_f64(const double *s, ptrdiff_t n,
+                                                         double *d)
+{
+    suite_bilinear_x2_row_scalar_f64(s, 0, n, d);
+}
+
+#if !defined(__SSE2__)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_plain_f32, float, ,
+                       suite_bilinear_x2_rows_scalar_row_f32,
+                       suite_bilinear_x2_rows_scalar_blend_f32)
+SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_plain_f64, double, ,
+                       suite_bilinear_x2_rows_scalar_row_f64,
+                       suite_bilinear_x2_rows_scalar_blend_f64)
+#endif
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH) && defined(__SSE2__)
+#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
+    if (suite_cpu_has_avx2())                                                               \
+        suite_bilinear_x2_rows_avx2_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,  \
+                                        lh1, w0, w1, lw0, lw1, buf);                         \
+    else                                                                                    \
+        suite_bilinear_x2_rows_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,   \
+                                       lh1, w0, w1, lw0, lw1, buf);
+#elif defined(__SSE2__)
+#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
+    suite_bilinear_x2_rows_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0, lh1,  \
+                                   w0, w1, lw0, lw1, buf);
+#else
+#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
+    suite_bilinear_x2_rows_plain_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,     \
+                                     lh1, w0, w1, lw0, lw1, buf);
+#endif
+
+static inline void suite_bilinear_x2_rows_f32(
+    const float *src, ptrdiff_t n, float *dst, ptrdiff_t out_w, ptrdiff_t oh_start,
+    ptrdiff_t oh_stop, const ptrdiff_t *h0, const ptrdiff_t *h1, const float *lh0,
+    const float *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0,
+    const float *lw1, float *buf)
+{
+    SUITE_BILINEAR_X2_DISPATCH(float, f32)
+}
+
+static inline void suite_bilinear_x2_rows_f64(
+    const double *src, ptrdiff_t n, double *dst, ptrdiff_t out_w, ptrdiff_t oh_start,
+    ptrdiff_t oh_stop, const ptrdiff_t *h0, const ptrdiff_t *h1, const double *lh0,
+    const double *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const double *lw0,
+    const double *lw1, double *buf)
+{
+    SUITE_BILINEAR_X2_DISPATCH(double, f64)
+}
+
+/* ---- bilinear x2 row of the fused upsample + convolution ---------------------------- */
+
+/* d[o] = a (lw0 r0[w0] + lw1 r0[w1]) + b (lw0 r1[w0] + lw1 r1[w1]) for the 2n columns o of
+ * a bilinear x2 row (align_corners=False; the caller checked the tables are x2's): the
+ * interior from the x2 weights (0.75, 0.25) without tables, both input rows' horizontal
+ * values and their blend in registers (the same products and sums in the same order as
+ * the table formula), the two edge columns from the tables. */
+#define SUITE_BLEND2(T, R0, R1, I, J, LA, LB, A, B)                                        \
+    ((A) * ((LA) * (R0)[I] + (LB) * (R0)[J]) + (B) * ((LA) * (R1)[I] + (LB) * (R1)[J]))
+
+static inline void suite_bilinear_x2_blend_scalar_f32(const float *r0, const float *r1,
+                                                      float a, float b, ptrdiff_t from,
+                                                      ptrdiff_t n, float *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = SUITE_BLEND2(float, r0, r1, j, j + 1, 0.75f, 0.25f, a, b);
+        d[2 * j + 2] = SUITE_BLEND2(float, r0, r1, j, j + 1, 0.25f, 0.75f, a, b);
+    }
+}
+
+static inline void suite_bilinear_x2_blend_scalar_f64(const double *r0, const double *r1,
+                                                      double a, double b, ptrdiff_t from,
+                                                      ptrdiff_t n, double *d)
+{
+    for (ptrdiff_t j = from; j + 1 < n; j++) {
+        d[2 * j + 1] = SUITE_BLEND2(double, r0, r1, j, j + 1, 0.75, 0.25, a, b);
+        d[2 * j + 2] = SUITE_BLEND2(double, r0, r1, j, j + 1, 0.25, 0.75, a, b);
+    }
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_bilinear_x2_blend_avx2_f32(const float *r0, const float *r1, float a,
+                                             float b, ptrdiff_t n, float *d)
+{
+    const __m256 w3 = _mm256_set1_ps(0.75f), w1 = _mm256_set1_ps(0.25f);
+    const __m256 va = _mm256_set1_ps(a), vb = _mm256_set1_ps(b);
+    ptrdiff_t pairs = n - 1, j = 0;
+    for (; j + 8 <= pairs; j += 8) {
+        __m256 p0 = _mm256_loadu_ps(r0 + j), q0 = _mm256_loadu_ps(r0 + j + 1);
+        __m256 p1 = _mm256_loadu_ps(r1 + j), q1 = _mm256_loadu_ps(r1 + j + 1);
+        __m256 odd = _mm256_add_ps(
+            _mm256_mul_ps(va, _mm256_add_ps(_mm256_mul_ps(w3, p0), _mm256_mul_ps(w1, q0))),
+            _mm256_mul_ps(vb, _mm256_add_ps(_mm256_mul_ps(w3, p1), _mm256_mul_ps(w1, q1))));
+        __m256 even = _mm256_add_ps(
+            _mm256_mul_ps(va, _mm256_add_ps(_mm256_mul_ps(w1, p0), _mm256_mul_ps(w3, q0))),
+            _mm256_mul_ps(vb, _mm256_add_ps(_mm256_mul_ps(w1, p1), _mm256_mul_ps(w3, q1))));
+        __m256 lo = _mm256_unpacklo_ps(odd, even), hi = _mm256_unpackhi_ps(odd, even);
+        _mm256_storeu_ps(d + 2 * j + 1, _mm256_permute2f128_ps(lo, hi, 0x20));
+        _mm256_storeu_ps(d + 2 * j + 9, _mm256_permute2f128_ps(lo, hi, 0x31));
+    }
+    suite_bilinear_x2_blend_scalar_f32(r0, r1, a, b, j, n, d);
+}
+#endif
+
+static inline void suite_bilinear_x2_blend_row_f32(
+    const float *r0, const float *r1, float a, float b, ptrdiff_t n, float *d,
+    const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0, const float *lw1)
+{
+    ptrdiff_t last = 2 * n - 1;
+    d[0] = SUITE_BLEND2(float, r0, r1, w0[0], w1[0], lw0[0], lw1[0], a, b);
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2())
+        suite_bilinear_x2_blend_avx2_f32(r0, r1, a, b, n, d);
+    else
+#endif
+        suite_bilinear_x2_blend_scalar_f32(r0, r1, a, b, 0, n, d);
+    d[last] = SUITE_BLEND2(float, r0, r1, w0[last], w1[last], lw0[last], lw1[last], a, b);
+}
+
+static inline void suite_bilinear_x2_blend_row_f64(
+    const double *r0, const double *r1, double a, double b, ptrdiff_t n, double *d,
+    const ptrdiff_t *w0, const ptrdiff_t *w1, const double *lw0, const double *lw1)
+{
+    ptrdiff_t last = 2 * n - 1;
+    d[0] = SUITE_BLEND2(double, r0, r1, w0[0], w1[0], lw0[0], lw1[0], a, b);
+    suite_bilinear_x2_blend_scalar_f64(r0, r1, a, b, 0, n, d);
+    d[last] = SUITE_BLEND2(double, r0, r1, w0[last], w1[last], lw0[last], lw1[last], a, b);
+}
+
+#endif

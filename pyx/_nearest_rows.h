@@ -1,0 +1,415 @@
+/* Row kernels of nearest upsampling at integer scales (see _simd.h for the vector switch).
+ *
+ * x2 in both directions, the commonest resize of decoders:
+ * With out_h == 2 in_h and out_w == 2 in_w, input row r of the (planes x in_h) rows of x
+ * becomes the two consecutive output rows 2r and 2r + 1, each src[i] written at 2i and 2i + 1:
+ * a whole share of rows is one flat loop, with no per-row call or copy.
+ *
+ * suite_nearest_x2_*(src, rows, n, dst, streaming): dst[4nr + 2i + {0, 1}] and
+ * dst[4nr + 2n + 2i + {0, 1}] = src[nr + i] for r < rows, i < n.
+ *
+ * Plain stores use the widest vectors the CPU has among AVX2 (checked at run time, so the
+ * build stays portable) and SSE2, the last vector of a row overlapping the one before instead
+ * of a scalar tail (it rewrites the same values). Streaming (non-temporal) stores write whole
+ * cache lines without reading them first (a plain store reads its line: writing a map larger
+ * than the last-level cache costs its size twice in memory traffic, as np.copyto avoids for
+ * large copies); they bypass the cache, so they pay only for outputs too large to be read back
+ * from it, and the caller decides. One store fence ends the share. Rows whose two output rows
+ * are not aligned alike (odd n) take plain stores.
+ *
+ * Nearest at another integer width scale k: broadcast stores into every output row that
+ * reads the input row (suite_nearest_k_rows_*); float32 with AVX2 streams the 32-byte-aligned
+ * whole blocks of rows that start aligned, when the caller asks, one fence per input row.
+ */
+#ifndef SUITE_NEAREST_ROWS_H
+#define SUITE_NEAREST_ROWS_H
+
+#include "_simd.h"
+
+static inline void suite_x2_row_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
+                                           float *d0, float *d1)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = s[i];
+}
+
+static inline void suite_x2_row_scalar_f64(const double *s, ptrdiff_t from, ptrdiff_t n,
+                                           double *d0, double *d1)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        d0[2 * i] = d0[2 * i + 1] = d1[2 * i] = d1[2 * i + 1] = s[i];
+}
+
+#if defined(__SSE2__)
+static inline void suite_x2_row_sse_f32(const float *s, ptrdiff_t n, float *d0, float *d1)
+{
+    ptrdiff_t i = 0;
+    if (n < 4) {
+        suite_x2_row_scalar_f32(s, 0, n, d0, d1);
+        return;
+    }
+    for (;; i += 4) {
+        if (i + 4 > n)
+            i = n - 4;                          /* overlap the last vector */
+        __m128 v = _mm_loadu_ps(s + i);
+        __m128 lo = _mm_unpacklo_ps(v, v), hi = _mm_unpackhi_ps(v, v);
+        _mm_storeu_ps(d0 + 2 * i, lo);
+        _mm_storeu_ps(d0 + 2 * i + 4, hi);
+        _mm_storeu_ps(d1 + 2 * i, lo);
+        _mm_storeu_ps(d1 + 2 * i + 4, hi);
+        if (i + 4 >= n)
+            break;
+    }
+}
+
+static inline void suite_x2_row_sse_f64(const double *s, ptrdiff_t n, double *d0, double *d1)
+{
+    ptrdiff_t i = 0;
+    if (n < 2) {
+        suite_x2_row_scalar_f64(s, 0, n, d0, d1);
+        return;
+    }
+    for (;; i += 2) {
+        if (i + 2 > n)
+            i = n - 2;
+        __m128d v = _mm_loadu_pd(s + i);
+        __m128d lo = _mm_unpacklo_pd(v, v), hi = _mm_unpackhi_pd(v, v);
+        _mm_storeu_pd(d0 + 2 * i, lo);
+        _mm_storeu_pd(d0 + 2 * i + 2, hi);
+        _mm_storeu_pd(d1 + 2 * i, lo);
+        _mm_storeu_pd(d1 + 2 * i + 2, hi);
+        if (i + 2 >= n)
+            break;
+    }
+}
+
+/* Streaming stores from the first 16-byte-aligned pair on; 0 when d0 and d1 are not aligned
+ * alike or a pair straddles 16 bytes (the caller then stores plainly). */
+static inline int suite_x2_row_stream_f32(const float *s, ptrdiff_t n, float *d0, float *d1)
+{
+    ptrdiff_t i = 0;
+    uintptr_t a0 = (uintptr_t)d0 & 15, a1 = (uintptr_t)d1 & 15;
+    if (a0 != a1 || (a0 != 0 && a0 != 8))
+        return 0;
+    if (a0 == 8 && n > 0) {
+        d0[0] = d0[1] = d1[0] = d1[1] = s[0];
+        i = 1;
+    }
+    for (; i + 4 <= n; i += 4) {
+        __m128 v = _mm_loadu_ps(s + i);
+        __m128 lo = _mm_unpacklo_ps(v, v), hi = _mm_unpackhi_ps(v, v);
+        _mm_stream_ps(d0 + 2 * i, lo);
+        _mm_stream_ps(d0 + 2 * i + 4, hi);
+        _mm_stream_ps(d1 + 2 * i, lo);
+        _mm_stream_ps(d1 + 2 * i + 4, hi);
+    }
+    suite_x2_row_scalar_f32(s, i, n, d0, d1);
+    return 1;
+}
+
+static inline int suite_x2_row_stream_f64(const double *s, ptrdiff_t n, double *d0,
+                                          double *d1)
+{
+    ptrdiff_t i;
+    if (((uintptr_t)d0 & 15) != 0 || ((uintptr_t)d1 & 15) != 0)
+        return 0;
+    for (i = 0; i + 2 <= n; i += 2) {
+        __m128d v = _mm_loadu_pd(s + i);
+        __m128d lo = _mm_unpacklo_pd(v, v), hi = _mm_unpackhi_pd(v, v);
+        _mm_stream_pd(d0 + 2 * i, lo);
+        _mm_stream_pd(d0 + 2 * i + 2, hi);
+        _mm_stream_pd(d1 + 2 * i, lo);
+        _mm_stream_pd(d1 + 2 * i + 2, hi);
+    }
+    suite_x2_row_scalar_f64(s, i, n, d0, d1);
+    return 1;
+}
+#endif  /* __SSE2__ */
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_x2_rows_avx2_f32(const float *src, ptrdiff_t rows, ptrdiff_t n, float *dst)
+{
+    const __m256i lo_index = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256i hi_index = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const float *s = src + r * n;
+        float *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+        if (n < 8) {
+            suite_x2_row_sse_f32(s, n, d0, d1);
+            continue;
+        }
+        for (ptrdiff_t i = 0;; i += 8) {
+            if (i + 8 > n)
+                i = n - 8;
+            __m256 v = _mm256_loadu_ps(s + i);
+            __m256 lo = _mm256_permutevar8x32_ps(v, lo_index);
+            __m256 hi = _mm256_permutevar8x32_ps(v, hi_index);
+            _mm256_storeu_ps(d0 + 2 * i, lo);
+            _mm256_storeu_ps(d0 + 2 * i + 8, hi);
+            _mm256_storeu_ps(d1 + 2 * i, lo);
+            _mm256_storeu_ps(d1 + 2 * i + 8, hi);
+            if (i + 8 >= n)
+                break;
+        }
+    }
+}
+
+__attribute__((target("avx2")))
+static void suite_x2_rows_avx2_f64(const double *src, ptrdiff_t rows, ptrdiff_t n,
+                                   double *dst)
+{
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        const double *s = src + r * n;
+        double *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+        if (n < 4) {
+            suite_x2_row_sse_f64(s, n, d0, d1);
+            continue;
+        }
+        for (ptrdiff_t i = 0;; i += 4) {
+            if (i + 4 > n)
+                i = n - 4;
+            __m256d v = _mm256_loadu_pd(s + i);
+            __m256d lo = _mm256_permute4x64_pd(v, 0x50);     /* 0 0 1 1 */
+            __m256d hi = _mm256_permute4x64_pd(v, 0xFA);     /* 2 2 3 3 */
+            _mm256_storeu_pd(d0 + 2 * i, lo);
+            _mm256_storeu_pd(d0 + 2 * i + 4, hi);
+            _mm256_storeu_pd(d1 + 2 * i, lo);
+            _mm256_storeu_pd(d1 + 2 * i + 4, hi);
+            if (i + 4 >= n)
+                break;
+        }
+    }
+}
+#endif
+
+static inline void suite_nearest_x2_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
+                                        float *dst, int streaming)
+{
+#if defined(__SSE2__)
+    if (streaming) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            float *d0 = dst + 4 * r * n;
+            if (!suite_x2_row_stream_f32(src + r * n, n, d0, d0 + 2 * n))
+                suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_x2_rows_avx2_f32(src, rows, n, dst);
+        return;
+    }
+#endif
+    (void)streaming;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *d0 = dst + 4 * r * n;
+#if defined(__SSE2__)
+        suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
+#else
+        suite_x2_row_scalar_f32(src + r * n, 0, n, d0, d0 + 2 * n);
+#endif
+    }
+}
+
+static inline void suite_nearest_x2_f64(const double *src, ptrdiff_t rows, ptrdiff_t n,
+                                        double *dst, int streaming)
+{
+#if defined(__SSE2__)
+    if (streaming) {
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            double *d0 = dst + 4 * r * n;
+            if (!suite_x2_row_stream_f64(src + r * n, n, d0, d0 + 2 * n))
+                suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
+        }
+        _mm_sfence();
+        return;
+    }
+#endif
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_x2_rows_avx2_f64(src, rows, n, dst);
+        return;
+    }
+#endif
+    (void)streaming;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        double *d0 = dst + 4 * r * n;
+#if defined(__SSE2__)
+        suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
+#else
+        suite_x2_row_scalar_f64(src + r * n, 0, n, d0, d0 + 2 * n);
+#endif
+    }
+}
+
+/* ---- nearest, integer width scale k: broadcast stores --------------------------- */
+
+/* d[i*k + r] = s[i] for i < n, r < k, into each of `rows` output rows `pitch` apart (every
+ * output row that reads this input row is written from registers: none is read back). AVX2,
+ * f32: k < 8 permutes each 8 inputs into k output vectors; k >= 8 stores ceil(k/8) vectors
+ * of one value, the last overlapping. f64, and rows of fewer than 8 values: 4 (8) copies of
+ * s[i] at d + i*k, the next value's store overwriting the surplus, the last values, whose
+ * surplus would pass the row's end, one by one. */
+static inline void suite_nearest_k_rows_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
+                                                   ptrdiff_t k, float *d)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        for (ptrdiff_t r = 0; r < k; r++)
+            d[i * k + r] = s[i];
+}
+
+static inline void suite_nearest_k_rows_scalar_f64(const double *s, ptrdiff_t from,
+                                                   ptrdiff_t n, ptrdiff_t k, double *d)
+{
+    for (ptrdiff_t i = from; i < n; i++)
+        for (ptrdiff_t r = 0; r < k; r++)
+            d[i * k + r] = s[i];
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+#define SUITE_NEAREST_K_BLOCKS(K)                                                          \
+    do {                                                                                   \
+        const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1),                     \
+                      i2 = SUITE_INDEX(K, 2), i3 = SUITE_INDEX(K, 3),                     \
+                      i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5),                     \
+                      i6 = SUITE_INDEX(K, 6);                                             \
+        for (ptrdiff_t b = 0;; b += 8) {                                                   \
+            if (b + 8 > n)                                                                 \
+                b = n - 8;                                                                 \
+            __m256 v = _mm256_loadu_ps(s + b);                                             \
+            float *o = row + b * (K);                                                      \
+            if (stream && (b & 7) == 0) {                                                  \
+                _mm256_stream_ps(o, _mm256_permutevar8x32_ps(v, i0));                      \
+                _mm256_stream_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                  \
+                if ((K) > 2) _mm256_stream_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));    \
+                if ((K) > 3) _mm256_stream_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));    \
+                if ((K) > 4) _mm256_stream_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));    \
+                if ((K) > 5) _mm256_stream_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));    \
+                if ((K) > 6) _mm256_stream_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));    \
+            } else {                                                                       \
+                _mm256_storeu_ps(o, _mm256_permutevar8x32_ps(v, i0));                      \
+                _mm256_storeu_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                  \
+                if ((K) > 2) _mm256_storeu_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));    \
+                if ((K) > 3) _mm256_storeu_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));    \
+                if ((K) > 4) _mm256_storeu_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));    \
+                if ((K) > 5) _mm256_storeu_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));    \
+                if ((K) > 6) _mm256_storeu_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));    \
+            }                                                                              \
+            if (b + 8 >= n)                                                                \
+                break;                                                                     \
+        }                                                                                  \
+    } while (0)
+
+__attribute__((target("avx2")))
+static void suite_nearest_k_rows_avx2_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
+                                          ptrdiff_t rows, ptrdiff_t pitch, int streaming)
+{
+    /* values i with i*k + 8 <= n*k take vector stores */
+    ptrdiff_t vec = k >= 8 ? n : n - (8 + k - 1) / k + 1;
+    int streamed = 0;
+    if (vec < 0)
+        vec = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        float *row = d + r * pitch;
+        /* streaming stores where they are 32-byte aligned: whole blocks of a row that is */
+        int stream = streaming && ((uintptr_t)row & 31) == 0;
+        streamed |= stream;
+        if (k >= 8) {
+            int whole = stream && (k & 7) == 0;
+            for (ptrdiff_t i = 0; i < n; i++) {
+                __m256 v = _mm256_set1_ps(s[i]);
+                float *o = row + i * k;
+                for (ptrdiff_t j = 0;; j += 8) {
+                    if (j + 8 > k)
+                        j = k - 8;
+                    if (whole)
+                        _mm256_stream_ps(o + j, v);
+                    else
+                        _mm256_storeu_ps(o + j, v);
+                    if (j + 8 >= k)
+                        break;
+                }
+            }
+        } else if (n >= 8) {
+            /* 8 inputs make k whole vectors: output vector j of a block takes input lanes
+             * (8j + l) / k (constants: one loop per k); the last block overlaps the one
+             * before */
+            switch (k) {
+            case 2: SUITE_NEAREST_K_BLOCKS(2); break;
+            case 3: SUITE_NEAREST_K_BLOCKS(3); break;
+            case 4: SUITE_NEAREST_K_BLOCKS(4); break;
+            case 5: SUITE_NEAREST_K_BLOCKS(5); break;
+            case 6: SUITE_NEAREST_K_BLOCKS(6); break;
+            default: SUITE_NEAREST_K_BLOCKS(7); break;
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < vec; i++)
+                _mm256_storeu_ps(row + i * k, _mm256_set1_ps(s[i]));
+            suite_nearest_k_rows_scalar_f32(s, vec, n, k, row);
+        }
+    }
+    if (streamed)
+        _mm_sfence();
+}
+
+__attribute__((target("avx2")))
+static void suite_nearest_k_rows_avx2_f64(const double *s, ptrdiff_t n, ptrdiff_t k,
+                                          double *d, ptrdiff_t rows, ptrdiff_t pitch)
+{
+    ptrdiff_t vec = k >= 4 ? n : n - (4 + k - 1) / k + 1;
+    if (vec < 0)
+        vec = 0;
+    for (ptrdiff_t r = 0; r < rows; r++) {
+        double *row = d + r * pitch;
+        if (k >= 4) {
+            for (ptrdiff_t i = 0; i < n; i++) {
+                __m256d v = _mm256_set1_pd(s[i]);
+                double *o = row + i * k;
+                for (ptrdiff_t j = 0;; j += 4) {
+                    if (j + 4 > k)
+                        j = k - 4;
+                    _mm256_storeu_pd(o + j, v);
+                    if (j + 4 >= k)
+                        break;
+                }
+            }
+        } else {
+            for (ptrdiff_t i = 0; i < vec; i++)
+                _mm256_storeu_pd(row + i * k, _mm256_set1_pd(s[i]));
+            suite_nearest_k_rows_scalar_f64(s, vec, n, k, row);
+        }
+    }
+}
+#endif
+
+static inline void suite_nearest_k_rows_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
+                                            ptrdiff_t rows, ptrdiff_t pitch, int streaming)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_nearest_k_rows_avx2_f32(s, n, k, d, rows, pitch, streaming);
+        return;
+    }
+#endif
+    (void)streaming;
+    for (ptrdiff_t r = 0; r < rows; r++)
+        suite_nearest_k_rows_scalar_f32(s, 0, n, k, d + r * pitch);
+}
+
+static inline void suite_nearest_k_rows_f64(const double *s, ptrdiff_t n, ptrdiff_t k,
+                                            double *d, ptrdiff_t rows, ptrdiff_t pitch)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_nearest_k_rows_avx2_f64(s, n, k, d, rows, pitch);
+        return;
+    }
+#endif
+    for (ptrdiff_t r = 0; r < rows; r++)
+        suite_nearest_k_rows_scalar_f64(s, 0, n, k, d + r * pitch);
+}
+
+#endif
