@@ -42,16 +42,15 @@ def layers(count, seed, max_channels=None):
 def time_layer(config, threads, budget=SAMPLE_BUDGET):
     """(the rule's algorithm, {algorithm: median seconds}) of one sweep configuration."""
     import suite
-    from suite.conv import DeconvPlan
+    from suite.conv import DeconvPlan, deconv_geometry
 
     x, weight, bias = config.make_inputs(np.float32, seed=0)
     kwargs = config.deconv_kwargs
-    geometry = (kwargs["stride"], kwargs["padding"], kwargs["output_padding"],
-                kwargs["dilation"], kwargs["groups"])
-    candidates = DeconvPlan.candidates(x.shape, weight.shape, tuple(
-        _plan_pair(v) if i != 4 else v for i, v in enumerate(geometry)))
-    rule = _plan.choose_algorithm(x.shape, weight.shape, kwargs["stride"],
-                                  kwargs["dilation"], kwargs["groups"])
+    geometry = deconv_geometry(kwargs["stride"], kwargs["padding"], kwargs["output_padding"],
+                               kwargs["dilation"], kwargs["groups"])
+    candidates = DeconvPlan.candidates(x.shape, weight.shape, geometry)
+    rule = _plan.choose_algorithm(x.shape, weight.shape, geometry.stride, geometry.dilation,
+                                  geometry.groups)
     calls = {}
     for algorithm in candidates:
         def call(algorithm=algorithm):
@@ -60,10 +59,6 @@ def time_layer(config, threads, budget=SAMPLE_BUDGET):
         call()
         calls[algorithm] = call
     return rule, round_robin_medians(calls, budget * len(calls))
-
-
-def _plan_pair(value):
-    return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 
 def main(argv=None):
