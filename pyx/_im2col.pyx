@@ -34,6 +34,25 @@ from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_
 attach_profiler()
 
 
+cdef extern from "_sgemm.h" nogil:
+    int suite_sgemm_available()
+    int suite_sgemm_allowed
+    enum: SUITE_SGEMM_MAX_N
+
+#: The widest product (columns) the own kernel takes; wider ones run on BLAS.
+NARROW_GEMM_COLUMNS = SUITE_SGEMM_MAX_N
+
+
+def gemm_kernel(allow_own=None):
+    """What runs col2im's narrow float32 products (A^T B of at most 64 columns): "avx512"
+    (suite's own kernel, _sgemm.h, on a CPU with AVX-512) or "blas". Tests: allow_own=False
+    sends them to BLAS, True restores the kernel."""
+    global suite_sgemm_allowed
+    if allow_own is not None:
+        suite_sgemm_allowed = 1 if allow_own else 0
+    return "avx512" if suite_sgemm_available() else "blas"
+
+
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
                         Py_ssize_t n_images, Py_ssize_t channels,
                         Py_ssize_t height, Py_ssize_t width, const Window* g,

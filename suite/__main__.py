@@ -18,7 +18,7 @@ def info():
     from threadpoolctl import threadpool_info
 
     import suite
-    from suite import _buildinfo, _environment, _upsample
+    from suite import _buildinfo, _environment, _im2col, _upsample
 
     print(f"suite {suite.__version__} from {suite.__path__[0]}")
     print(f"python {platform.python_version()} on {platform.machine()} ({platform.system()})")
@@ -30,6 +30,9 @@ def info():
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "
           f"{_upsample.vector_isa().upper()}")
+    own = ("suite's own AVX-512 kernel" if _im2col.gemm_kernel() == "avx512"
+           else "BLAS (no AVX-512: suite's own kernel is off)")
+    print(f"col2im's narrow float32 GEMMs (<= {_im2col.NARROW_GEMM_COLUMNS} columns): {own}")
     for line in _environment.environment_lines():
         print(line, flush=True)
     print("thread pools seen by threadpoolctl:")

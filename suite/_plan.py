@@ -1,8 +1,9 @@
 """Planning: how a kernel call is cut into work (images per GEMM, bands, blocks, passes,
 threads) and which deconvolution algorithm ``"auto"`` runs.
 
-Every rule here is a function of the shapes, the itemsize and the thread count only, so the
-planned work, and hence the result, never depends on anything else. The budgets are sized
+Every rule here is a function of the shapes, the itemsize, the thread count and the machine
+(its cache; whether suite's own GEMM kernel runs on its CPU) only, so the planned work, and
+hence the result, never depends on anything else. The budgets are sized
 from the cache and the BLAS behaviour measured in docs/performance.md (cited by number).
 """
 
@@ -225,15 +226,36 @@ BLOCK_MIN_COLUMNS = 256
 BLOCK_MIN_ROWS = 256
 
 
-def col2im_blocking(n, per_image, c_out_per_group, taps, groups, itemsize, n_threads):
+def narrow_gemm_columns(itemsize):
+    """The widest product (columns) that suite's own GEMM kernel runs for col2im (float32 on
+    a CPU with AVX-512: pyx/_sgemm.h, docs/performance.md item 37), else 0."""
+    if itemsize != 4:
+        return 0
+    from . import _im2col
+    return _im2col.NARROW_GEMM_COLUMNS if _im2col.gemm_kernel() == "avx512" else 0
+
+
+def col2im_blocking(n, c_in, per_image, c_out_per_group, taps, groups, itemsize, n_threads):
     """(images per GEMM, output channels per block) of the col2im deconvolution.
 
     Blocks are sized by the cache alone, so the result does not depend on the thread count;
     they are split further only when there are fewer tasks than threads. 0 channels per
     block selects the unblocked method (one GEMM per group split across threads), for
-    layers too small to give every thread a task (one image, one output channel).
+    layers too small to give every thread a task (one image, one output channel). Images
+    are batched to give BLAS wide products, except maps narrow enough for suite's own kernel
+    (``narrow_gemm_columns``), which multiplies them at full rate one image at a time: there
+    batching only adds the packing of the images, unless the weight, read once per batch,
+    does not stay in the cache from one image to the next (then as many images as the
+    kernel's width takes: DCGAN-G2's 8 MB weight, 16 images of 4x4: 14.2 -> 11.7 ms, one
+    thread; 1024 -> 512 channels k4 on 2x2 maps, 32 MB: 1 image per product 6.0 ms, 2: 3.8).
     """
-    nb = int(min(n, max(1, math.ceil(BLOCK_MIN_COLUMNS / per_image))))
+    narrow = narrow_gemm_columns(itemsize)
+    if per_image <= narrow:
+        nb = 1
+        if c_in * c_out_per_group * taps * itemsize > last_level_cache_bytes() // 2:
+            nb = int(min(n, max(1, narrow // per_image)))
+    else:
+        nb = int(min(n, max(1, math.ceil(BLOCK_MIN_COLUMNS / per_image))))
     columns = nb * per_image
     per_channel = taps * columns * itemsize
     if min(BLOCK_MIN_ROWS, c_out_per_group * taps) * columns * itemsize > COLUMN_BLOCK_BYTES:
@@ -402,7 +424,7 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
 def col2im_deconv_workspace(n, c_in, per_image, cog, taps, groups, itemsize, n_threads):
     """deconv2d's col2im kernel: the packed input of every batch of images (when images are
     batched) and the columns, one block per thread (blocked) or one group's (unblocked)."""
-    nb, channels_per_block = col2im_blocking(n, per_image, cog, taps, groups, itemsize,
+    nb, channels_per_block = col2im_blocking(n, c_in, per_image, cog, taps, groups, itemsize,
                                              n_threads)
     packed = math.ceil(n / nb) * c_in * nb * per_image if nb > 1 else 0
     if channels_per_block:

@@ -831,3 +831,17 @@ def row_isa(request):
     yield request.param
     for module in modules:
         module.vector_isa(allow_avx2=True)
+
+
+@pytest.fixture(params=["avx512", "blas"])
+def gemm_kernel(request):
+    """Runs a test with col2im's narrow float32 products on suite's own kernel
+    (pyx/_sgemm.h; skipped where the CPU has no AVX-512) and on BLAS."""
+    import suite
+    module = sys.modules["suite._im2col"]
+    if request.param == "avx512" and module.gemm_kernel() != "avx512":
+        pytest.skip("this CPU has no AVX-512")
+    module.gemm_kernel(allow_own=request.param == "avx512")
+    assert module.gemm_kernel() == request.param
+    yield request.param
+    module.gemm_kernel(allow_own=True)

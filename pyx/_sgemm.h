@@ -1,0 +1,225 @@
+/* suite's own float32 GEMM for narrow products of a transposed weight, AVX-512 (checked at
+ * run time).
+ *
+ * C (m x n) = A^T B, row-major, A stored k x m (the transposed-convolution weight
+ * as it lies, C_in x C_out*kH*kW: col2im's product), B k x n, for n <= SUITE_SGEMM_MAX_N.
+ *
+ * Why: OpenBLAS runs these products on small maps (n = H*W columns: 16 for a 4x4 map) at
+ * 40-60% of its large-square rate (docs/performance.md, item 37): it copies all of A into
+ * its own panels on every call, and its kernel is shaped for wide C. Here A is read where
+ * it lies, row after row (a software prefetch a few rows ahead, as consecutive rows are a
+ * whole row of the weight apart), the vectors run along C's rows (m) and the few columns
+ * are broadcast, so a narrow C costs no padding; the 48 x 8 block of C is transposed in
+ * registers when it is stored.
+ *
+ * Layout: for each block of KC rows of B, B is packed into panels of NR = 8 columns (zero
+ * past n); the micro-kernel runs the products of one 48 x 8 block of C (MR x NR) in 24
+ * registers. A value of C is summed in the order of k, each block of KC added to C in
+ * order: the bits depend on neither the split of C among threads nor the thread count.
+ *
+ * suite_sgemm_tn returns 0 when it did nothing (no AVX-512 on this CPU, turned off, n too
+ * wide, or no memory for the panel): the caller then asks BLAS.
+ */
+#ifndef SUITE_SGEMM_H
+#define SUITE_SGEMM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUITE_SGEMM_MR 48
+#define SUITE_SGEMM_NR 8
+#define SUITE_SGEMM_KC 256
+/* Rows of A ahead of the one multiplied that the kernel asks the memory for. */
+#define SUITE_SGEMM_PREFETCH 16
+/* The widest C this kernel takes (docs/performance.md, item 37): up to 8 panels of B, each
+ * pass over a 48-row panel of A after the first reads it from the cache. */
+#define SUITE_SGEMM_MAX_N 64
+
+static int suite_sgemm_known = -1;
+static int suite_sgemm_allowed = 1;     /* the tests turn it off to compare with BLAS */
+
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#include <immintrin.h>
+#define SUITE_HAVE_SGEMM_KERNEL 1
+
+/* 1 when the CPU runs AVX-512F and VL and the kernel is allowed. */
+static inline int suite_sgemm_available(void)
+{
+    if (suite_sgemm_known < 0)
+        suite_sgemm_known = __builtin_cpu_supports("avx512f") &&
+                            __builtin_cpu_supports("avx512vl") ? 1 : 0;
+    return suite_sgemm_known && suite_sgemm_allowed;
+}
+
+/* Rows [0, kc) of B's columns [0, nc), as panels of NR columns, zero past nc. */
+static void suite_sgemm_pack_b(int kc, int nc, const float* b, ptrdiff_t ldb, float* bp)
+{
+    for (int j0 = 0; j0 < nc; j0 += SUITE_SGEMM_NR) {
+        int w = nc - j0 < SUITE_SGEMM_NR ? nc - j0 : SUITE_SGEMM_NR;
+        const float* src = b + j0;
+        if (w == SUITE_SGEMM_NR) {
+            for (int p = 0; p < kc; p++, src += ldb, bp += SUITE_SGEMM_NR)
+                memcpy(bp, src, SUITE_SGEMM_NR * sizeof(float));
+        } else {
+            for (int p = 0; p < kc; p++, src += ldb, bp += SUITE_SGEMM_NR) {
+                int j = 0;
+                for (; j < w; j++)
+                    bp[j] = src[j];
+                for (; j < SUITE_SGEMM_NR; j++)
+                    bp[j] = 0.0f;
+            }
+        }
+    }
+}
+
+/* Rows 16 v .. 16 v + 15 of the block (r[j]: column j, one row per lane) into C, rows below
+ * mr and columns below nr only: C = r (the first block of k) or C + r (the others). */
+__attribute__((target("avx512f,avx512vl")))
+static inline void suite_sgemm_store16(const __m512* r, float* c, ptrdiff_t ldc, int rows,
+                                       int nr, int add)
+{
+    __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]);
+    __m512 t2 = _mm512_unpacklo_ps(r[2], r[3]), t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    __m512 t4 = _mm512_unpacklo_ps(r[4], r[5]), t5 = _mm512_unpackhi_ps(r[4], r[5]);
+    __m512 t6 = _mm512_unpacklo_ps(r[6], r[7]), t7 = _mm512_unpackhi_ps(r[6], r[7]);
+    __m512 u[8];
+    /* u[a] lane q: row 4q + a, columns 0-3; u[4 + a]: the same rows, columns 4-7 */
+    u[0] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    u[1] = _mm512_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    u[2] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    u[3] = _mm512_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    u[4] = _mm512_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    u[5] = _mm512_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    u[6] = _mm512_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    u[7] = _mm512_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    __mmask8 mask = (__mmask8) ((1u << nr) - 1u);
+    for (int a = 0; a < 4; a++) {
+        __m512 lo = _mm512_shuffle_f32x4(u[a], u[4 + a], _MM_SHUFFLE(1, 0, 1, 0));
+        __m512 hi = _mm512_shuffle_f32x4(u[a], u[4 + a], _MM_SHUFFLE(3, 2, 3, 2));
+        lo = _mm512_shuffle_f32x4(lo, lo, _MM_SHUFFLE(3, 1, 2, 0));
+        hi = _mm512_shuffle_f32x4(hi, hi, _MM_SHUFFLE(3, 1, 2, 0));
+        __m256 row[4];  /* rows a, 4 + a, 8 + a, 12 + a */
+        row[0] = _mm512_castps512_ps256(lo);
+        row[1] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(lo), 1));
+        row[2] = _mm512_castps512_ps256(hi);
+        row[3] = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(hi), 1));
+        for (int q = 0; q < 4; q++) {
+            int i = 4 * q + a;
+            if (i >= rows)
+                continue;
+            float* dst = c + i * ldc;
+            __m256 v = row[q];
+            if (add)
+                v = _mm256_add_ps(_mm256_maskz_loadu_ps(mask, dst), v);
+            _mm256_mask_storeu_ps(dst, mask, v);
+        }
+    }
+}
+
+/* The kc products of a 48 x 8 block: op(A) from ap (row p of the panel at ap + p * lda,
+ * values past mr never read: masked), B from the kc x 8 panel bp; `prefetch` asks for the
+ * panel's row SUITE_SGEMM_PREFETCH rows ahead (op(A) read in place, row after row of a
+ * matrix whose rows are far apart). full and prefetch are constants in each caller below. */
+__attribute__((target("avx512f,avx512vl"), always_inline))
+static inline void suite_sgemm_block(int kc, const float* ap, ptrdiff_t lda, const float* bp,
+                                     float* c, ptrdiff_t ldc, int mr, int nr, int add,
+                                     const int full, const int prefetch)
+{
+    __m512 c0[8], c1[8], c2[8];
+    __mmask16 k0 = (__mmask16) (mr >= 16 ? 0xFFFF : (1u << mr) - 1u);
+    __mmask16 k1 = (__mmask16) (mr >= 32 ? 0xFFFF : mr <= 16 ? 0 : (1u << (mr - 16)) - 1u);
+    __mmask16 k2 = (__mmask16) (mr >= 48 ? 0xFFFF : mr <= 32 ? 0 : (1u << (mr - 32)) - 1u);
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) {
+        c0[j] = _mm512_setzero_ps();
+        c1[j] = _mm512_setzero_ps();
+        c2[j] = _mm512_setzero_ps();
+    }
+    for (int p = 0; p < kc; p++, ap += lda, bp += SUITE_SGEMM_NR) {
+        __m512 a0, a1, a2;
+        if (prefetch) {
+            const char* ahead = (const char*) (ap + SUITE_SGEMM_PREFETCH * lda);
+            _mm_prefetch(ahead, _MM_HINT_T0);
+            _mm_prefetch(ahead + 64, _MM_HINT_T0);
+            _mm_prefetch(ahead + 128, _MM_HINT_T0);
+            _mm_prefetch(ahead + 188, _MM_HINT_T0);
+        }
+        if (full) {
+            a0 = _mm512_loadu_ps(ap);
+            a1 = _mm512_loadu_ps(ap + 16);
+            a2 = _mm512_loadu_ps(ap + 32);
+        } else {
+            a0 = _mm512_maskz_loadu_ps(k0, ap);
+            a1 = _mm512_maskz_loadu_ps(k1, ap + 16);
+            a2 = _mm512_maskz_loadu_ps(k2, ap + 32);
+        }
+#pragma GCC unroll 8
+        for (int j = 0; j < 8; j++) {
+            __m512 bj = _mm512_set1_ps(bp[j]);
+            c0[j] = _mm512_fmadd_ps(a0, bj, c0[j]);
+            c1[j] = _mm512_fmadd_ps(a1, bj, c1[j]);
+            c2[j] = _mm512_fmadd_ps(a2, bj, c2[j]);
+        }
+    }
+    suite_sgemm_store16(c0, c, ldc, mr, nr, add);
+    if (mr > 16)
+        suite_sgemm_store16(c1, c + 16 * ldc, ldc, mr - 16, nr, add);
+    if (mr > 32)
+        suite_sgemm_store16(c2, c + 32 * ldc, ldc, mr - 32, nr, add);
+}
+
+__attribute__((target("avx512f,avx512vl")))
+static void suite_sgemm_kernel(int kc, const float* ap, ptrdiff_t lda, const float* bp,
+                               float* c, ptrdiff_t ldc, int mr, int nr, int add, int prefetch)
+{
+    if (mr == SUITE_SGEMM_MR) {
+        if (prefetch)
+            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 1, 1);
+        else
+            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 1, 0);
+    } else {
+        suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 0, prefetch);
+    }
+}
+
+/* C = A^T B (see the top of this file); 1 when done, 0 when BLAS should do it. */
+static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, const float* b,
+                          ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+{
+    if (m <= 0 || n <= 0)
+        return 1;
+    if (k <= 0 || n > SUITE_SGEMM_MAX_N || !suite_sgemm_available())
+        return 0;
+    int kc_max = k < SUITE_SGEMM_KC ? k : SUITE_SGEMM_KC;
+    int panels = (n + SUITE_SGEMM_NR - 1) / SUITE_SGEMM_NR;
+    float* bp = NULL;
+    if (posix_memalign((void**) &bp, 64,
+                       (size_t) kc_max * panels * SUITE_SGEMM_NR * sizeof(float)) != 0)
+        return 0;
+    for (int pc = 0; pc < k; pc += SUITE_SGEMM_KC) {
+        int kc = k - pc < SUITE_SGEMM_KC ? k - pc : SUITE_SGEMM_KC;
+        suite_sgemm_pack_b(kc, n, b + pc * ldb, ldb, bp);
+        for (int ic = 0; ic < m; ic += SUITE_SGEMM_MR) {
+            int mr = m - ic < SUITE_SGEMM_MR ? m - ic : SUITE_SGEMM_MR;
+            for (int jr = 0; jr < n; jr += SUITE_SGEMM_NR) {
+                int nr = n - jr < SUITE_SGEMM_NR ? n - jr : SUITE_SGEMM_NR;
+                /* the first panel of B brings this panel of A in; the others find it cached */
+                suite_sgemm_kernel(kc, a + pc * lda + ic, lda, bp + (size_t) jr * kc,
+                                   c + ic * ldc + jr, ldc, mr, nr, pc > 0, jr == 0);
+            }
+        }
+    }
+    free(bp);
+    return 1;
+}
+#else
+static inline int suite_sgemm_available(void) { return 0; }
+static inline int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda,
+                                 const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+{
+    return 0;
+}
+#endif
+
+#endif

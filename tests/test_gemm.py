@@ -1,0 +1,108 @@
+"""suite's own GEMM kernel (pyx/_sgemm.h): col2im's narrow float32 products, C = W^T X with
+at most 64 columns, on CPUs with AVX-512; BLAS runs them elsewhere and when it is off.
+
+Reached through ``deconv2d(algorithm="col2im")`` on small maps: the shapes below put the
+kernel's edges under test (rows of C not a multiple of its 48-row block, columns not a
+multiple of its 8-column panel, 1 to 64 columns, K over several of its 256-row blocks,
+groups, images batched into one product), each against the NumPy reference, against the
+same call on BLAS, exactly against integer arithmetic, and across thread counts.
+"""
+
+import numpy as np
+import pytest
+
+from conftest import assert_close, load_reference, load_suite, seeded_rng
+
+suite = load_suite()
+R = load_reference()
+
+from suite import _im2col, _plan  # noqa: E402  (after load_suite, which builds if needed)
+
+# (x shape, weight shape, stride, padding, groups): C has cog*kH*kW rows, H*W columns and
+# C_in/groups rows of K.
+NARROW = [
+    ((1, 5, 1, 1), (5, 3, 2, 2), 2, 0, 1),          # 1 column, 12 rows, K 5
+    ((1, 300, 3, 5), (300, 7, 4, 4), 2, 1, 1),      # 15 columns, 112 rows, K 300: 2 blocks
+    ((3, 64, 4, 4), (64, 50, 3, 3), 2, 1, 1),       # 16 columns, 450 rows, 3 images
+    ((2, 520, 2, 3), (520, 16, 3, 3), 1, 1, 1),     # 6 columns, 144 rows, K 520: 3 blocks
+    ((1, 33, 8, 8), (33, 5, 5, 5), 3, 2, 1),        # 64 columns (the widest), 125 rows
+    ((2, 48, 7, 9), (48, 4, 4, 4), 2, 1, 1),        # 63 columns
+    ((2, 96, 4, 4), (96, 13, 2, 2), 2, 0, 3),       # groups: K 32, 52 rows per group
+    ((1, 256, 1, 1), (256, 97, 4, 4), 1, 0, 1),     # a 1x1 map: 1552 rows, 1 column
+]
+IDS = [f"{x}->{w[1]}x{w[2]}x{w[3]} s{s} p{p} g{g}" for x, w, s, p, g in NARROW]
+
+
+def data(case, integers=False):
+    xs, ws, s, p, g = case
+    rng = seeded_rng("narrow-gemm", case, integers)
+    if integers:    # small integers: every product and sum exact in float32
+        return (rng.integers(-3, 4, xs).astype(np.float32),
+                rng.integers(-3, 4, ws).astype(np.float32))
+    return (rng.standard_normal(xs).astype(np.float32),
+            rng.standard_normal(ws).astype(np.float32))
+
+
+def deconv(case, x, w, n_threads=1):
+    _, _, s, p, g = case
+    return suite.deconv2d(x, w, stride=s, padding=p, groups=g, algorithm="col2im",
+                          num_threads=n_threads)
+
+
+@pytest.mark.parametrize("case", NARROW, ids=IDS)
+def test_narrow_products_match_reference(gemm_kernel, case):
+    x, w = data(case)
+    _, _, s, p, g = case
+    expected = R.deconv2d(x.astype(np.float64), w.astype(np.float64), stride=s, padding=p,
+                          groups=g)
+    assert_close(deconv(case, x, w), expected, np.float32)
+
+
+@pytest.mark.parametrize("case", NARROW, ids=IDS)
+def test_narrow_products_exact_on_integers(gemm_kernel, case):
+    """Integers of at most 3: every partial sum is an integer below 2**24, so any order of
+    summation gives the exact result, which the float64 reference also computes exactly."""
+    x, w = data(case, integers=True)
+    _, _, s, p, g = case
+    expected = R.deconv2d(x.astype(np.float64), w.astype(np.float64), stride=s, padding=p,
+                          groups=g)
+    assert np.array_equal(expected, np.round(expected))
+    np.testing.assert_array_equal(deconv(case, x, w), expected.astype(np.float32))
+
+
+@pytest.mark.parametrize("case", NARROW, ids=IDS)
+def test_own_kernel_agrees_with_blas(case):
+    if _im2col.gemm_kernel() != "avx512":
+        pytest.skip("this CPU has no AVX-512")
+    x, w = data(case)
+    own = deconv(case, x, w)
+    try:
+        _im2col.gemm_kernel(allow_own=False)
+        blas = deconv(case, x, w)
+    finally:
+        _im2col.gemm_kernel(allow_own=True)
+    scale = float(np.max(np.abs(own))) or 1.0
+    assert_close(own, blas, np.float32, scale=scale)
+
+
+@pytest.mark.parametrize("case", NARROW, ids=IDS)
+def test_narrow_products_do_not_depend_on_threads(gemm_kernel, case):
+    x, w = data(case)
+    one = deconv(case, x, w, 1)
+    for n_threads in (2, 3):
+        np.testing.assert_array_equal(deconv(case, x, w, n_threads), one)
+
+
+def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
+    """col2im_blocking: one image per product for a map the own kernel takes, as many as its
+    width allows when the weight does not fit in half the last-level cache."""
+    monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 64)
+    monkeypatch.setattr(_plan, "last_level_cache_bytes", lambda: 32 * 2**20)
+    # DCGAN-G2: 16 images of 4x4, 512 -> 256, k4: an 8 MB weight
+    assert _plan.col2im_blocking(16, 512, 16, 256, 16, 1, 4, 1)[0] == 1
+    # 1024 -> 512, k4, on 2x2 maps: a 32 MB weight
+    assert _plan.col2im_blocking(16, 1024, 4, 512, 16, 1, 4, 1)[0] == 16
+    assert _plan.col2im_blocking(3, 1024, 4, 512, 16, 1, 4, 1)[0] == 3
+    # wider maps than the kernel takes: batched for BLAS as before
+    monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
+    assert _plan.col2im_blocking(16, 512, 16, 256, 16, 1, 4, 1)[0] == 16
