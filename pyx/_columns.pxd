@@ -86,13 +86,33 @@ cdef inline void im2col_planes(const floating* x, Py_ssize_t channels, Py_ssize_
                               col + c * g.kh * g.kw * ld_col, ld_col)
 
 
-cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t height,
-                            Py_ssize_t width, const Window* g, Py_ssize_t h,
-                            floating* dst) noexcept nogil:
-    """Add into output row h (already initialised) every column value that lands on it.
+#: Kernel widths up to this get their column ranges computed once per task
+#: (column_ranges); wider kernels compute them on every row.
+cdef enum:
+    RANGES_MAX_KW = 64
 
-    Gather form of col2im: the kernel rows i with h = oh*sh - ph + i*dh for a whole oh in
-    range contribute their kw column rows; the row stays in cache and is written by one thread.
+
+cdef inline void column_ranges(const Window* g, Py_ssize_t width, Py_ssize_t* lo,
+                               Py_ssize_t* hi) noexcept nogil:
+    """For each kernel column j < kw (at most RANGES_MAX_KW), the columns [lo[j], hi[j]) of
+    the grid that land inside an output row of ``width`` (the same for every row)."""
+    cdef Py_ssize_t j
+    for j in range(g.kw):
+        valid_columns(j * g.dw - g.pw, g.sw, width, g.col_w, &lo[j], &hi[j])
+
+
+cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
+                            Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
+                            Py_ssize_t h, floating* dst, const Py_ssize_t* lo_j,
+                            const Py_ssize_t* hi_j) noexcept nogil:
+    """Add into output row h (already initialised) every column value of the grid rows
+    [oh_lo, oh_hi) that lands on it; col holds those grid rows only (row oh at
+    (oh - oh_lo)*col_w of each kernel tap's column row): the whole grid, or one band of it.
+
+    Gather form of col2im: the kernel rows i with h = oh*sh - ph + i*dh for an oh in range
+    contribute their kw column rows, in the order of i, then j; the row stays in cache and is
+    written by one thread. lo_j, hi_j: column_ranges of this width (kw <= RANGES_MAX_KW), or
+    NULL to compute them here.
     """
     cdef Py_ssize_t i, j, oh, ow, t, offset, lo, hi, sw = g.sw
     cdef const floating* src
@@ -101,18 +121,36 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t h
         if t < 0 or t % g.sh != 0:
             continue
         oh = t // g.sh
-        if oh >= g.col_h:
+        if oh < oh_lo or oh >= oh_hi:
             continue
         for j in range(g.kw):
             offset = j * g.dw - g.pw
-            valid_columns(offset, sw, width, g.col_w, &lo, &hi)
-            src = col + (i * g.kw + j) * ld_col + oh * g.col_w
+            if lo_j != NULL:
+                lo = lo_j[j]
+                hi = hi_j[j]
+            else:
+                valid_columns(offset, sw, width, g.col_w, &lo, &hi)
+            src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
             if sw == 1:
                 for ow in range(lo, hi):
                     dst[ow + offset] += src[ow]
             else:
                 for ow in range(lo, hi):
                     dst[ow * sw + offset] += src[ow]
+
+
+cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:
+    """The first output row that grid rows from oh_lo on reach (0 at the top)."""
+    return max(0, oh_lo * g.sh - g.ph)
+
+
+cdef inline Py_ssize_t band_end(const Window* g, Py_ssize_t height,
+                                Py_ssize_t oh_hi) noexcept nogil:
+    """One past the last output row that grid rows below oh_hi reach, clipped to the
+    output's height; the output's height for the last band."""
+    if oh_hi >= g.col_h:
+        return height
+    return min(height, (oh_hi - 1) * g.sh - g.ph + (g.kh - 1) * g.dh + 1)
 
 
 cdef inline Window make_window(Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,

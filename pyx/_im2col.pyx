@@ -22,7 +22,8 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _bias cimport fill_bias
-from _columns cimport Window, col2im_row, im2col_images, make_window
+from _columns cimport (RANGES_MAX_KW, Window, band_end, band_first, col2im_row,
+                      column_ranges, im2col_images, make_window)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -56,43 +57,65 @@ def gemm_kernel(allow_own=None):
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
                         Py_ssize_t n_images, Py_ssize_t channels,
                         Py_ssize_t height, Py_ssize_t width, const Window* g,
+                        Py_ssize_t oh_lo, Py_ssize_t oh_hi, Py_ssize_t row_first,
+                        Py_ssize_t row_end, Py_ssize_t filled,
                         const floating* bias, floating* im, Py_ssize_t image_stride,
                         int n_threads) noexcept nogil:
-    """im = bias (or 0) + col2im(col), parallel over output rows; bias may be NULL. Each
-    thread's share of the rows is one "col2im scatter" stage."""
+    """Output rows [row_first, row_end) of every plane += what grid rows [oh_lo, oh_hi) of
+    col add to them (the whole grid: 0, col_h, 0, height), parallel over output rows; rows
+    from ``filled`` on are set to bias (or 0; bias may be NULL) first. Each thread's share
+    of the rows is one "col2im scatter" stage."""
     cdef Py_ssize_t task, p, n, c, h, kk = g.kh * g.kw, part
-    cdef Py_ssize_t total = n_images * channels * height, parts = parts_for(total, n_threads)
+    cdef Py_ssize_t first = min(row_first, filled), rows = row_end - first
+    cdef Py_ssize_t total = n_images * channels * rows, parts
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
+    cdef Py_ssize_t lo[RANGES_MAX_KW]
+    cdef Py_ssize_t hi[RANGES_MAX_KW]
+    cdef bint tables = g.kw <= RANGES_MAX_KW
+    if rows <= 0:
+        return
+    parts = parts_for(total, n_threads)
+    if tables:
+        column_ranges(g, width, lo, hi)
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
         for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-            p = task // height
-            h = task - p * height
+            p = task // rows
+            h = first + task - p * rows
             n = p // channels
             c = p - n * channels
             dst = im + n * image_stride + (c * height + h) * width
-            fill_bias(dst, width, bias, c)
-            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height, width, g,
-                       h, dst)
+            if h >= filled:
+                fill_bias(dst, width, bias, c)
+            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
+                       width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 
 cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
                        Py_ssize_t n_images, Py_ssize_t channels,
                        Py_ssize_t height, Py_ssize_t width, const Window* g,
+                       Py_ssize_t oh_lo, Py_ssize_t oh_hi, Py_ssize_t row_first,
+                       Py_ssize_t row_end, Py_ssize_t filled,
                        const floating* bias, floating* im,
                        Py_ssize_t image_stride) noexcept nogil:
     """col2im_images on the calling thread alone (one task of a parallel loop)."""
     cdef Py_ssize_t n, c, h, kk = g.kh * g.kw
     cdef floating* dst
+    cdef Py_ssize_t lo[RANGES_MAX_KW]
+    cdef Py_ssize_t hi[RANGES_MAX_KW]
+    cdef bint tables = g.kw <= RANGES_MAX_KW
+    if tables:
+        column_ranges(g, width, lo, hi)
     for n in range(n_images):
         for c in range(channels):
-            for h in range(height):
+            for h in range(min(row_first, filled), row_end):
                 dst = im + n * image_stride + (c * height + h) * width
-                fill_bias(dst, width, bias, c)
-                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, height,
-                           width, g, h, dst)
+                if h >= filled:
+                    fill_bias(dst, width, bias, c)
+                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
+                           width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
@@ -175,8 +198,8 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, ::1] out,
         return
     with nogil:
         col2im_images(&cols[0, 0, 0], cols.shape[1] * cols.shape[2], cols.shape[2],
-                      n, channels, out.shape[2], out.shape[3], &g,
-                      NULL, &out[0, 0, 0, 0], channels * out.shape[2] * out.shape[3],
+                      n, channels, out.shape[2], out.shape[3], &g, 0, col_h, 0, out.shape[2],
+                      0, NULL, &out[0, 0, 0, 0], channels * out.shape[2] * out.shape[3],
                       n_threads)
 
 
@@ -250,7 +273,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                     Py_ssize_t images_per_gemm, Py_ssize_t channels_per_block,
-                    int n_threads):
+                    Py_ssize_t rows_per_band, int n_threads):
     """out = conv_transpose2d(x, weight) + bias by Caffe's method: col = W_g^T x_g (GEMM),
     then col2im into the group's output channels.
 
@@ -263,6 +286,12 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     depend on the thread count. With channels_per_block == 0 (too few tasks for the threads,
     e.g. one image with one output channel) each group's GEMM is split across the threads
     and col2im is parallel over output rows.
+
+    rows_per_band < the input's height (large maps, one image per GEMM): each GEMM covers a
+    band of that many input rows, and its columns are added into the output rows they reach
+    before the next band's GEMM overwrites them, so the columns stay in cache. An output row
+    is set to the bias when a band first reaches it; the rows two bands share get the first
+    band's values, then the second's. The bands depend on the shapes alone.
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
@@ -271,7 +300,8 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t HW = height * width, nb = images_per_gemm, n0, cur, grp, ld
     cdef Py_ssize_t out_image = c_out * out_h * out_w, plane = out_h * out_w
     cdef Py_ssize_t cb = channels_per_block, n_chunks, n_blocks, task, chunk, rest, blk
-    cdef Py_ssize_t c0, count, block_size = 0
+    cdef Py_ssize_t c0, count, block_size = 0, rb = rows_per_band, r0, r1, bc
+    cdef Py_ssize_t row_first, row_end, filled, band, n_bands
     cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, height, width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
@@ -282,6 +312,11 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef int64_t call = suite_profile_call(), t0
     if N == 0:
         return
+    if rb <= 0 or rb > height:
+        rb = height
+    if rb < height and nb != 1:
+        raise ValueError(f"bands of rows need one image per GEMM, got {nb}")
+    n_bands = (height + rb - 1) // rb
     if bias is not None:
         b_ptr = &bias[0]
     n_chunks = (N + nb - 1) // nb
@@ -289,10 +324,10 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
         if nb > 1:
             packed = allocate(n_chunks * c_in * nb * HW, col)
         if cb > 0:
-            block_size = cb * kk * nb * HW
+            block_size = cb * kk * nb * rb * width
             col = allocate(n_threads * block_size, col)
         else:
-            col = allocate(M * nb * HW, col)
+            col = allocate(M * nb * rb * width, col)
         with nogil:
             if nb > 1:
                 for chunk in range(n_chunks):
@@ -317,16 +352,26 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     c0 = blk * cb
                     count = min(cb, cog - c0)
                     block = col + omp_get_thread_num() * block_size
-                    t0 = suite_stage_start(call)
-                    gemm(True, False, <int> (count * kk), <int> ld, <int> cig,
-                         one, &weight[grp * cig, c0, 0, 0], <int> M,
-                         operand + grp * cig * ld, <int> ld, zero, block, <int> ld)
-                    suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
-                    t0 = suite_stage_start(call)
-                    col2im_block(block, HW, ld, cur, count, out_h, out_w, &g,
-                                 NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
-                                 &out[n0, grp * cog + c0, 0, 0], out_image)
-                    suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
+                    filled = 0
+                    for band in range(n_bands):
+                        r0 = band * rb
+                        r1 = min(height, r0 + rb)
+                        bc = cur * (r1 - r0) * width    # cur == 1 when r1 - r0 < height
+                        row_first = band_first(&g, r0)
+                        row_end = band_end(&g, out_h, r1)
+                        t0 = suite_stage_start(call)
+                        gemm(True, False, <int> (count * kk), <int> bc, <int> cig,
+                             one, &weight[grp * cig, c0, 0, 0], <int> M,
+                             operand + grp * cig * ld + r0 * width, <int> ld, zero, block,
+                             <int> bc)
+                        suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+                        t0 = suite_stage_start(call)
+                        col2im_block(block, HW, bc, cur, count, out_h, out_w, &g, r0, r1,
+                                     row_first, row_end, filled,
+                                     NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
+                                     &out[n0, grp * cog + c0, 0, 0], out_image)
+                        suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
+                        filled = row_end
             else:
                 for chunk in range(n_chunks):
                     n0 = chunk * nb
@@ -337,11 +382,21 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     else:
                         operand = packed + chunk * c_in * nb * HW
                     for grp in range(groups):
-                        parallel_gemm(True, False, M, ld, cig, &weight[grp * cig, 0, 0, 0], M,
-                                      operand + grp * cig * ld, ld, zero, col, ld, n_threads)
-                        col2im_images(col, HW, ld, cur, cog, out_h, out_w, &g,
-                                      NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                      &out[n0, grp * cog, 0, 0], out_image, n_threads)
+                        filled = 0
+                        for band in range(n_bands):
+                            r0 = band * rb
+                            r1 = min(height, r0 + rb)
+                            bc = cur * (r1 - r0) * width
+                            row_first = band_first(&g, r0)
+                            row_end = band_end(&g, out_h, r1)
+                            parallel_gemm(True, False, M, bc, cig, &weight[grp * cig, 0, 0, 0],
+                                          M, operand + grp * cig * ld + r0 * width, ld, zero,
+                                          col, bc, n_threads)
+                            col2im_images(col, HW, bc, cur, cog, out_h, out_w, &g, r0, r1,
+                                          row_first, row_end, filled,
+                                          NULL if b_ptr == NULL else b_ptr + grp * cog,
+                                          &out[n0, grp * cog, 0, 0], out_image, n_threads)
+                            filled = row_end
     finally:
         release(col)
         release(packed)

@@ -225,6 +225,11 @@ COLUMN_BLOCK_BYTES = 512 * 2**10
 BLOCK_MIN_COLUMNS = 256
 BLOCK_MIN_ROWS = 256
 
+#: Large maps go through col2im in bands of input rows of at least this many columns: a
+#: band's GEMM re-reads the weight block, about 10 / columns of the GEMM's time at this
+#: machine's GEMM and copy rates (2 x 100 GFLOP/s over columns x 20 GB/s).
+BAND_MIN_COLUMNS = 512
+
 
 def narrow_gemm_columns(itemsize):
     """The widest product (columns) that suite's own GEMM kernel runs for col2im (float32 on
@@ -235,8 +240,10 @@ def narrow_gemm_columns(itemsize):
     return _im2col.NARROW_GEMM_COLUMNS if _im2col.gemm_kernel() == "avx512" else 0
 
 
-def col2im_blocking(n, c_in, per_image, c_out_per_group, taps, groups, itemsize, n_threads):
-    """(images per GEMM, output channels per block) of the col2im deconvolution.
+def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, itemsize,
+                    n_threads):
+    """(images per GEMM, output channels per block, input rows per band) of the col2im
+    deconvolution.
 
     Blocks are sized by the cache alone, so the result does not depend on the thread count;
     they are split further only when there are fewer tasks than threads. 0 channels per
@@ -248,7 +255,15 @@ def col2im_blocking(n, c_in, per_image, c_out_per_group, taps, groups, itemsize,
     does not stay in the cache from one image to the next (then as many images as the
     kernel's width takes: DCGAN-G2's 8 MB weight, 16 images of 4x4: 14.2 -> 11.7 ms, one
     thread; 1024 -> 512 channels k4 on 2x2 maps, 32 MB: 1 image per product 6.0 ms, 2: 3.8).
+
+    Large maps, whose columns for even BLOCK_MIN_ROWS rows would not fit in a block, take
+    one image at a time in bands of input rows (BAND_MIN_COLUMNS columns or more; fewer
+    rows per band than the height): each band's GEMM and col2im stay in cache instead of
+    writing the whole column matrix to memory and reading it back (docs/performance.md,
+    item 38). The band depends on the shapes alone: it sets the order in which the output
+    rows two bands share are summed.
     """
+    per_image = height * width
     narrow = narrow_gemm_columns(itemsize)
     if per_image <= narrow:
         nb = 1
@@ -257,10 +272,16 @@ def col2im_blocking(n, c_in, per_image, c_out_per_group, taps, groups, itemsize,
     else:
         nb = int(min(n, max(1, math.ceil(BLOCK_MIN_COLUMNS / per_image))))
     columns = nb * per_image
-    per_channel = taps * columns * itemsize
     if min(BLOCK_MIN_ROWS, c_out_per_group * taps) * columns * itemsize > COLUMN_BLOCK_BYTES:
-        # Large maps: no block that is wide enough for BLAS fits in cache anyway.
-        return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0
+        rows = int(min(height, max(1, math.ceil(BAND_MIN_COLUMNS / width))))
+        channels = max(1, COLUMN_BLOCK_BYTES // (taps * rows * width * itemsize))
+        blocks_per_group = math.ceil(c_out_per_group / channels)
+        if n * groups * blocks_per_group < n_threads:
+            blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (n * groups)))
+        if n * groups * blocks_per_group < n_threads:
+            return 1, 0, rows
+        return 1, math.ceil(c_out_per_group / blocks_per_group), rows
+    per_channel = taps * columns * itemsize
     blocks_per_group = max(1, math.ceil(c_out_per_group * per_channel / COLUMN_BLOCK_BYTES))
     blocks_per_group = min(blocks_per_group,
                            max(1, c_out_per_group * taps // BLOCK_MIN_ROWS))
@@ -268,8 +289,8 @@ def col2im_blocking(n, c_in, per_image, c_out_per_group, taps, groups, itemsize,
     if chunks * groups * blocks_per_group < n_threads:
         blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (chunks * groups)))
     if chunks * groups * blocks_per_group < n_threads:
-        return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0
-    return nb, math.ceil(c_out_per_group / blocks_per_group)
+        return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0, height
+    return nb, math.ceil(c_out_per_group / blocks_per_group), height
 
 
 #: Taps per phase (kH*kW / (sH*sW)) from which the phase method's GEMMs are wide enough to
@@ -421,15 +442,16 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     return columns + (c_out * nb * per_image if nb > 1 else 0)
 
 
-def col2im_deconv_workspace(n, c_in, per_image, cog, taps, groups, itemsize, n_threads):
+def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize, n_threads):
     """deconv2d's col2im kernel: the packed input of every batch of images (when images are
-    batched) and the columns, one block per thread (blocked) or one group's (unblocked)."""
-    nb, channels_per_block = col2im_blocking(n, c_in, per_image, cog, taps, groups, itemsize,
-                                             n_threads)
-    packed = math.ceil(n / nb) * c_in * nb * per_image if nb > 1 else 0
+    batched) and the columns of a band of rows (all of them unless the map is large), one
+    block per thread (blocked) or one group's (unblocked)."""
+    nb, channels_per_block, rows = col2im_blocking(n, c_in, height, width, cog, taps, groups,
+                                                   itemsize, n_threads)
+    packed = math.ceil(n / nb) * c_in * nb * height * width if nb > 1 else 0
     if channels_per_block:
-        return packed + n_threads * channels_per_block * taps * nb * per_image
-    return packed + cog * taps * nb * per_image
+        return packed + n_threads * channels_per_block * taps * nb * rows * width
+    return packed + cog * taps * nb * rows * width
 
 
 def deconv_backward_workspace(n, c_in, per_image, cog, taps, itemsize):

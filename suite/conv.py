@@ -323,12 +323,12 @@ class DeconvPlan(KernelPlan):
             self._geometry = (stride, padding, dilation, groups)
             self._kernel = self._direct
         else:
-            nb, blocks = col2im_blocking(n, c_in, h * w, cog, kh * kw, groups, itemsize,
-                                         self.n_threads)
-            check_size((cog * kh * kw, nb * h * w), "the column workspace")
-            check_blas_dims(M=cog * kh * kw, N=nb * h * w, K=c_in // groups)
+            nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
+                                               self.n_threads)
+            check_size((cog * kh * kw, nb * rows * w), "the column workspace")
+            check_blas_dims(M=cog * kh * kw, N=nb * rows * w, K=c_in // groups)
             self._geometry = (stride, padding, dilation, groups)
-            self._blocking = (nb, blocks)
+            self._blocking = (nb, blocks, rows)
             self._kernel = self._col2im
 
     def _pack_phases(self, weight):

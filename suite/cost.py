@@ -448,7 +448,7 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     if n:
         threads = threads_for_work(num_threads, 2 * macs,
                                    (n * c_in * h * w + n * c_out * ho * wo) * itemsize)
-        workspace["col2im"] = col2im_deconv_workspace(n, c_in, h * w, cog, kh * kw, groups,
+        workspace["col2im"] = col2im_deconv_workspace(n, c_in, h, w, cog, kh * kw, groups,
                                                       itemsize, threads)
         workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
                                                        itemsize, threads)

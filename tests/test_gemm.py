@@ -99,10 +99,10 @@ def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 64)
     monkeypatch.setattr(_plan, "last_level_cache_bytes", lambda: 32 * 2**20)
     # DCGAN-G2: 16 images of 4x4, 512 -> 256, k4: an 8 MB weight
-    assert _plan.col2im_blocking(16, 512, 16, 256, 16, 1, 4, 1)[0] == 1
+    assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 1
     # 1024 -> 512, k4, on 2x2 maps: a 32 MB weight
-    assert _plan.col2im_blocking(16, 1024, 4, 512, 16, 1, 4, 1)[0] == 16
-    assert _plan.col2im_blocking(3, 1024, 4, 512, 16, 1, 4, 1)[0] == 3
+    assert _plan.col2im_blocking(16, 1024, 2, 2, 512, 16, 1, 4, 1)[0] == 16
+    assert _plan.col2im_blocking(3, 1024, 2, 2, 512, 16, 1, 4, 1)[0] == 3
     # wider maps than the kernel takes: batched for BLAS as before
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
-    assert _plan.col2im_blocking(16, 512, 16, 256, 16, 1, 4, 1)[0] == 16
+    assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 16
