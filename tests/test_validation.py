@@ -648,6 +648,22 @@ def test_numpy_integer_arguments_are_accepted():
     assert suite.upsample(X, size=(np.int64(7), 9)).shape == (2, 4, 7, 9)
 
 
+def test_cached_geometry_still_rejects_bad_arguments_every_time():
+    """deconv2d caches the checked geometry of plain arguments: a bad one raises on every
+    call, before and after good calls, and bools or floats never reach the cache."""
+    for _ in range(2):
+        assert suite.deconv2d(X, W_DECONV, stride=2).shape == (2, 3, 11, 13)
+        for bad, exc in [(0, ValueError), ((2, 0), ValueError), (True, TypeError),
+                         (2.0, TypeError), ((True, 2), TypeError)]:
+            with pytest.raises(exc, match="stride"):
+                suite.deconv2d(X, W_DECONV, stride=bad)
+        with pytest.raises(ValueError, match="output_padding"):
+            suite.deconv2d(X, W_DECONV, stride=2, output_padding=2)
+        with pytest.raises(TypeError, match="groups"):
+            suite.deconv2d(X, W_DECONV, stride=2, groups=1.0)
+    assert suite.deconv2d(X, W_DECONV, stride=(np.int64(2), 2)).shape == (2, 3, 11, 13)
+
+
 # ----------------------------------------------------------------------------------------
 # every public function has bad-input cases above
 # ----------------------------------------------------------------------------------------
