@@ -131,6 +131,7 @@ __all__ = [
     "Cost",
     "PRICED_DECONV_ALGORITHMS",
     "PRICED_FUSION_VARIANTS",
+    "collapsed_conv_flops",
     "collapsed_kernel_taps",
     "collapsed_macs_per_pixel",
     "col2im_cost",
@@ -389,6 +390,20 @@ def _winograd_axis_tiles(n_out, scale, k, padding, dilation):
 def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
     per_residue = _collapsed_residue_taps(scale, k, dilation, mode)
     return sum(per_residue[(o * stride - padding) % scale] for o in range(n_out))
+
+
+def collapsed_conv_flops(input_shape, weight_shape, scale_factor, padding=0, dilation=1):
+    """FLOPs of upsample_conv2d's collapsed kernel (nearest by integer factors into a
+    stride-1 convolution): ``2*N*C_out*(C_in/g)*F_H*F_W`` without the bias, ``F`` as in
+    :func:`upsample_conv2d_cost`; for ``"auto"`` to weigh it where Winograd also applies."""
+    n, c_in, h, w = _shape(input_shape, "input_shape")
+    c_out, cig, kh, kw = weight_shape
+    (hu, wu), scales = upsample_output_size((h, w), None, scale_factor)
+    p, d = check_pair(padding, "padding", 0), check_pair(dilation, "dilation", 1)
+    ho, wo = hu + 2 * p[0] - d[0] * (kh - 1), wu + 2 * p[1] - d[1] * (kw - 1)
+    fh = _fused_axis_taps(ho, int(scales[0]), kh, 1, p[0], d[0], "nearest")
+    fw = _fused_axis_taps(wo, int(scales[1]), kw, 1, p[1], d[1], "nearest")
+    return 2 * n * c_out * cig * fh * fw
 
 
 # ----------------------------------------------------------------------------------------

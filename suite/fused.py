@@ -17,7 +17,7 @@ from ._plan import (
     threads_for_work,
 )
 from ._threads import effective_n_threads, single_threaded_blas
-from .cost import upsample_conv2d_cost
+from .cost import collapsed_conv_flops, upsample_conv2d_cost
 from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     check_array,
@@ -183,9 +183,12 @@ class UpsampleConvPlan(KernelPlan):
     @staticmethod
     def candidates(input_shape, weight_shape, geometry, prepared=False):
         """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
-        collapsed kernel, banded; banded before the collapsed kernel when a call that packs
-        the collapsed weights (not ``prepared`` by a layer object) would spend longer packing
-        them than the collapse saves (``collapse_pays``: tiny maps, wide layers)."""
+        collapsed kernel, banded; each of the first two after banded when a call that
+        prepares its weights (not ``prepared`` by a layer object) would spend longer on them
+        than the method saves (``collapse_pays``: tiny maps, wide layers): the collapse adds
+        every tap into its phase's kernel, and Winograd then writes 16 transformed values
+        per phase's 2x2 kernel (nearest x2 + 3x3, 512 -> 512 channels on a 5x4 map: the
+        transform took 9.7 of Winograd's 15.4 ms, banded ran in 5.1; item 39)."""
         scales = geometry.scales
         (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
         shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),
@@ -195,15 +198,25 @@ class UpsampleConvPlan(KernelPlan):
         collapsible, taps = _collapsible(shape, weight_shape, geometry)
         applies = {"winograd": taps is not None, "collapsed": collapsible, "banded": True}
         order = UPSAMPLE_CONV_METHODS
-        if collapsible and taps is None and not prepared:
-            scales, (c_out, cig, kh, kw) = geometry.scales, weight_shape
-            flops = upsample_conv2d_cost(input_shape, weight_shape, scales, geometry.mode,
-                                         None, geometry.stride,
-                                         geometry.padding, geometry.dilation, geometry.groups,
-                                         bias=False).executed_flops
-            additions = c_out * cig * int(scales[0]) * int(scales[1]) * kh * kw
-            if not collapse_pays(flops["unfused"] - flops["fused"], additions):
-                order = sorted(order, key=lambda method: method == "collapsed")
+        if collapsible and not prepared and input_shape[0] > 0:
+            (c_out, cig, kh, kw), (sh, sw) = weight_shape, (int(scales[0]), int(scales[1]))
+            cost = upsample_conv2d_cost(input_shape, weight_shape, scales, geometry.mode, None,
+                                        geometry.stride, geometry.padding, geometry.dilation,
+                                        geometry.groups, bias=False)
+            unfused = cost.executed_flops["unfused"]
+            additions = c_out * cig * sh * sw * kh * kw
+            late = set()
+            if taps is not None:
+                if not collapse_pays(unfused - cost.executed_flops["fused"],
+                                     additions + 16 * c_out * cig * sh * sw):
+                    late.add("winograd")
+                collapsed = collapsed_conv_flops(input_shape, weight_shape, scales,
+                                                 geometry.padding, geometry.dilation)
+            else:
+                collapsed = cost.executed_flops["fused"]
+            if not collapse_pays(unfused - collapsed, additions):
+                late.add("collapsed")
+            order = sorted(order, key=lambda method: method in late)
         return tuple(a for a in order if applies[a])
 
 

@@ -337,6 +337,28 @@ def test_banded_bands_of_few_rows(monkeypatch, cfg, dtype, rows):
         assert_close(y, expected, dtype)
 
 
+def test_auto_weighs_the_winograd_transform_against_the_flops_it_saves():
+    """Nearest x2 + 3x3 (every collapsed kernel 2x2: Winograd applies): on a tiny map with
+    wide channels a function call runs banded, since transforming the weights on every call
+    costs more than Winograd saves (and the collapse alone saves less than its pack); a
+    layer object, which transforms them once, and a larger map keep Winograd."""
+    from suite.fused import UpsampleConvPlan, upsample_conv_geometry
+
+    geometry = upsample_conv_geometry(2, "nearest", None, 1, 1, 1, 1)
+    tiny = ((1, 512, 5, 4), (512, 512, 3, 3))
+    assert UpsampleConvPlan.candidates(*tiny, geometry) == ("banded", "winograd", "collapsed")
+    assert UpsampleConvPlan.candidates(*tiny, geometry, prepared=True)[0] == "winograd"
+    assert UpsampleConvPlan.candidates((1, 256, 16, 16), (256, 256, 3, 3), geometry)[0] == \
+        "winograd"
+    rng = np.random.default_rng()
+    x = rng.standard_normal((1, 96, 3, 2)).astype(np.float32)
+    w = rng.standard_normal((160, 96, 3, 3)).astype(np.float32)
+    assert UpsampleConvPlan.candidates(x.shape, w.shape, geometry)[0] == "banded"
+    assert_close(suite.upsample_conv2d(x, w, padding=1),
+                 R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64), scale_factor=2,
+                                   padding=1), np.float32)
+
+
 def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
     """On a tiny map with wide channels, a function call (which packs the collapsed weights
     each time) runs banded; a layer object (which packed them once) and a larger map keep
