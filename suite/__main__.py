@@ -31,7 +31,7 @@ def info():
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "
           f"{_upsample.vector_isa().upper()}")
     own = ("suite's own AVX-512 kernel" if _im2col.gemm_kernel() == "avx512"
-           else "BLAS (no AVX-512: suite's own kernel is off)")
+           else "BLAS (suite's own kernel needs AVX-512F and VL and no SUITE_OWN_GEMM=0)")
     print(f"col2im's narrow float32 GEMMs (<= {_im2col.NARROW_GEMM_COLUMNS} columns): {own}")
     for line in _environment.environment_lines():
         print(line, flush=True)

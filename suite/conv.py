@@ -6,6 +6,7 @@ Semantics and argument names follow PyTorch's functional API (``unfold``, ``fold
 
 import functools
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
@@ -56,6 +57,11 @@ from .geometry import (
     phase_table,
     sliding_positions,
 )
+
+# SUITE_OWN_GEMM=0 sends col2im's narrow float32 products to BLAS instead of suite's own
+# kernel (pyx/_sgemm.h): for comparing the two, or as a way out should the kernel misbehave.
+if os.environ.get("SUITE_OWN_GEMM", "1").strip() == "0":
+    _im2col.gemm_kernel(allow_own=False)
 
 __all__ = [
     "im2col",

@@ -104,6 +104,7 @@ from functools import lru_cache
 from ._plan import (
     DECONV_METHODS,
     band_rows,
+    collapse_pays,
     banded_upsample_workspace,
     col2im_deconv_workspace,
     conv2d_workspace,
@@ -131,7 +132,6 @@ __all__ = [
     "Cost",
     "PRICED_DECONV_ALGORITHMS",
     "PRICED_FUSION_VARIANTS",
-    "collapsed_conv_flops",
     "collapsed_kernel_taps",
     "collapsed_macs_per_pixel",
     "col2im_cost",
@@ -146,6 +146,8 @@ __all__ = [
     "upsample_add_cost",
     "upsample_backward_cost",
     "upsample_conv2d_cost",
+    "upsample_conv2d_methods",
+    "upsample_conv2d_order",
     "upsample_cost",
 ]
 
@@ -390,20 +392,6 @@ def _winograd_axis_tiles(n_out, scale, k, padding, dilation):
 def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
     per_residue = _collapsed_residue_taps(scale, k, dilation, mode)
     return sum(per_residue[(o * stride - padding) % scale] for o in range(n_out))
-
-
-def collapsed_conv_flops(input_shape, weight_shape, scale_factor, padding=0, dilation=1):
-    """FLOPs of upsample_conv2d's collapsed kernel (nearest by integer factors into a
-    stride-1 convolution): ``2*N*C_out*(C_in/g)*F_H*F_W`` without the bias, ``F`` as in
-    :func:`upsample_conv2d_cost`; for ``"auto"`` to weigh it where Winograd also applies."""
-    n, c_in, h, w = _shape(input_shape, "input_shape")
-    c_out, cig, kh, kw = weight_shape
-    (hu, wu), scales = upsample_output_size((h, w), None, scale_factor)
-    p, d = check_pair(padding, "padding", 0), check_pair(dilation, "dilation", 1)
-    ho, wo = hu + 2 * p[0] - d[0] * (kh - 1), wu + 2 * p[1] - d[1] * (kw - 1)
-    fh = _fused_axis_taps(ho, int(scales[0]), kh, 1, p[0], d[0], "nearest")
-    fw = _fused_axis_taps(wo, int(scales[1]), kw, 1, p[1], d[1], "nearest")
-    return 2 * n * c_out * cig * fh * fw
 
 
 # ----------------------------------------------------------------------------------------
@@ -700,36 +688,33 @@ def collapsed_macs_per_pixel(scale_factor, kernel_size, padding=None, dilation=1
     return sum(taps_h) * sum(taps_w), len(taps_h) * len(taps_w) * kh * kw
 
 
-def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="nearest",
-                         align_corners=None, stride=1, padding=0, dilation=1, groups=1,
-                         bias=True, itemsize=4, num_threads=1):
-    """Cost of ``suite.upsample_conv2d`` = ``conv2d(upsample(x, scale_factor, mode), weight)``.
+def upsample_conv2d_order(executed_flops, unfused_flops, collapse_additions,
+                          winograd_values=0, prepared=False):
+    """The methods of ``suite.upsample_conv2d`` that apply (the keys of ``executed_flops``,
+    method -> FLOPs it executes), in the order ``algorithm="auto"`` takes the first:
+    Winograd, the collapsed kernel, banded, except that a call which prepares its weights
+    (not ``prepared`` once by a layer object) puts a method after banded when preparing them
+    costs more than it saves against the unfused arithmetic (``suite._plan.collapse_pays``):
+    the collapse adds every tap into its phase's kernel (``collapse_additions``), and
+    Winograd then writes 16 transformed values per phase's 2x2 kernel (``winograd_values``;
+    nearest x2 + 3x3, 512
+    -> 512 channels on a 5x4 map: Winograd's transform took 9.7 of its 15.4 ms, banded ran
+    in 5.1; docs/performance.md items 27 and 39)."""
+    late = set()
+    if not prepared:
+        for method, extra in (("winograd", winograd_values), ("collapsed", 0)):
+            if method in executed_flops and not collapse_pays(
+                    unfused_flops - executed_flops[method], collapse_additions + extra):
+                late.add(method)
+    return tuple(sorted((m for m in ("winograd", "collapsed", "banded")
+                         if m in executed_flops), key=lambda m: m in late))
 
-    Weight ``(C_out, C_in/g, kH, kW)``; the upsampled map is ``(N, C_in, H_u, W_u)`` with
-    ``H_u = floor(H*sH)``, the output that of :func:`conv2d_cost` on it.
-    ``macs`` = the convolution's ``N*C_out*(C_in/g)*kH*kW*H_out*W_out`` plus, for bilinear,
-    the interpolation's ``4*N*C_in*H_u*W_u``; ``adds`` = bias.
 
-    * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
-      upsampled map ``N*C_in*H_u*W_u`` plus :func:`conv2d_cost`'s workspace on it.
-    * ``"fused"``: what ``algorithm="auto"``'s rule runs. Nearest by integer factors into a
-      stride-1 convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
-      padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
-      the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
-      transforms' additions are not counted), workspace one phase's transformed weights,
-      about ``9*C_out*(C_in/g)`` values, and per thread one block's tiles. Other nearest integer cases: the collapsed kernel,
-      ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
-      phase's taps``, workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
-      (``T`` = the taps of all phases of an axis) and the largest phase's columns and
-      products. Bilinear, fractional scales and strided convolutions: the banded kernel,
-      which interpolates rows on the fly and executes the unfused arithmetic (interpolation
-      included), with per thread a band of im2col columns and the upsampled rows it reads,
-      and no map.
-      (Bilinear collapses on paper too, :func:`collapsed_macs_per_pixel`, but is not run
-      that way.)
-
-    ``min_bytes`` = x, weight, bias and output once (what a fused kernel moves).
-    """
+def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_corners,
+                           stride, padding, dilation, groups, bias, itemsize, num_threads):
+    """What upsample_conv2d_cost and upsample_conv2d_methods share: the convolution's cost,
+    each method's (executed FLOPs, workspace values), the unfused FLOPs, the collapse's
+    additions and Winograd's transformed weight values, and the sizes."""
     itemsize = _itemsize(itemsize)
     num_threads = _threads(num_threads)
     n, c_in, h, w = _shape(input_shape, "input_shape")
@@ -760,25 +745,90 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     if collapse is not None:
         phases_h = collapsed_phase_table(ho, int(collapse[0]), kh, p[0], d[0])[0]
         phases_w = collapsed_phase_table(wo, int(collapse[1]), kw, p[1], d[1])[0]
+    methods = {}    # method -> (executed FLOPs, workspace values)
     if tiles is not None:
-        fused = 2 * 9 * n * c_out * cig * tiles + conv.adds
-        blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
-                                     len(phases_h) * len(phases_w), False, threads)
-        fused_ws = winograd_workspace(cig, cog, groups, kh * kw, phases_h, phases_w, blocking,
-                                      False, itemsize, threads)
-    elif collapse is not None:
+        workspace = 0
+        if n:
+            blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
+                                         len(phases_h) * len(phases_w), False, threads)
+            workspace = winograd_workspace(cig, cog, groups, kh * kw, phases_h, phases_w,
+                                           blocking, False, itemsize, threads)
+        methods["winograd"] = (2 * 9 * n * c_out * cig * tiles + conv.adds, workspace)
+    if collapse is not None:
         fh = _fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
         fw = _fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
-        fused = 2 * n * c_out * cig * fh * fw + conv.adds
         th = sum(_collapsed_residue_taps(collapse[0], kh, d[0], mode))
         tw = sum(_collapsed_residue_taps(collapse[1], kw, d[1], mode))
-        fused_ws = c_out * cig * th * tw + phase_workspace(n, cig, cog, groups, phases_h,
-                                                           phases_w, itemsize, threads)
-    else:
-        fused = useful
-        rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, threads)
-        span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
-        fused_ws = banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads)
+        methods["collapsed"] = (
+            2 * n * c_out * cig * fh * fw + conv.adds,
+            c_out * cig * th * tw + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
+                                                    itemsize, threads))
+    rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, threads)
+    span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
+    methods["banded"] = (useful,
+                         banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads))
+    additions = c_out * cig * int(collapse[0]) * int(collapse[1]) * kh * kw if collapse else 0
+    winograd_values = 16 * c_out * cig * int(collapse[0]) * int(collapse[1]) if collapse else 0
+    return dict(conv=conv, methods=methods, useful=useful, macs=macs, additions=additions,
+                winograd_values=winograd_values, upsampled_map=upsampled_map, n=n, c_in=c_in,
+                h=h, w=w, c_out=c_out, ho=ho, wo=wo, itemsize=itemsize)
+
+
+def upsample_conv2d_methods(input_shape, weight_shape, scale_factor=2, mode="nearest",
+                            align_corners=None, stride=1, padding=0, dilation=1, groups=1,
+                            prepared=False):
+    """The methods of ``suite.upsample_conv2d`` that apply, in the order its
+    ``algorithm="auto"`` takes the first (:func:`upsample_conv2d_order`)."""
+    parts = _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode,
+                                   align_corners, stride, padding, dilation, groups, False, 4,
+                                   1)
+    return upsample_conv2d_order({m: f for m, (f, _) in parts["methods"].items()},
+                                 parts["useful"], parts["additions"],
+                                 parts["winograd_values"], prepared)
+
+
+def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="nearest",
+                         align_corners=None, stride=1, padding=0, dilation=1, groups=1,
+                         bias=True, itemsize=4, num_threads=1, prepared=False):
+    """Cost of ``suite.upsample_conv2d`` = ``conv2d(upsample(x, scale_factor, mode), weight)``.
+
+    Weight ``(C_out, C_in/g, kH, kW)``; the upsampled map is ``(N, C_in, H_u, W_u)`` with
+    ``H_u = floor(H*sH)``, the output that of :func:`conv2d_cost` on it.
+    ``macs`` = the convolution's ``N*C_out*(C_in/g)*kH*kW*H_out*W_out`` plus, for bilinear,
+    the interpolation's ``4*N*C_in*H_u*W_u``; ``adds`` = bias.
+
+    * ``"unfused"``: upsample then convolve: executes ``useful_flops``; workspace the whole
+      upsampled map ``N*C_in*H_u*W_u`` plus :func:`conv2d_cost`'s workspace on it.
+    * ``"fused"``: what ``algorithm="auto"``'s rule runs (:func:`upsample_conv2d_order`: on
+      tiny maps with wide layers, where preparing the weights on every call costs more than
+      Winograd or the collapse saves, banded; ``prepared=True``: a layer object's call, which
+      prepared them once). Otherwise: nearest by integer factors into a
+      stride-1 convolution whose collapsed kernels (module docstring) are all 2x2 (x2 + 3x3 with
+      padding 1): Winograd F(2x2, 2x2), ``2*9*N*C_out*(C_in/g)*T_H*T_W + adds`` with ``T``
+      the 2x2 output tiles of all phases of an axis (``sum_r ceil(count_r/2)``; the
+      transforms' additions are not counted), workspace one phase's transformed weights,
+      about ``9*C_out*(C_in/g)`` values, and per thread one block's tiles. Other nearest integer cases: the collapsed kernel,
+      ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
+      phase's taps``, workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
+      (``T`` = the taps of all phases of an axis) and the largest phase's columns and
+      products. Bilinear, fractional scales and strided convolutions: the banded kernel,
+      which interpolates rows on the fly and executes the unfused arithmetic (interpolation
+      included), with per thread a band of im2col columns and the upsampled rows it reads,
+      and no map.
+      (Bilinear collapses on paper too, :func:`collapsed_macs_per_pixel`, but is not run
+      that way.)
+
+    ``min_bytes`` = x, weight, bias and output once (what a fused kernel moves).
+    """
+    parts = _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode,
+                                   align_corners, stride, padding, dilation, groups, bias,
+                                   itemsize, num_threads)
+    conv, n, itemsize = parts["conv"], parts["n"], parts["itemsize"]
+    c_in, h, w, c_out, ho, wo = (parts[k] for k in ("c_in", "h", "w", "c_out", "ho", "wo"))
+    macs, useful, upsampled_map = parts["macs"], parts["useful"], parts["upsampled_map"]
+    order = upsample_conv2d_order({m: f for m, (f, _) in parts["methods"].items()}, useful,
+                                  parts["additions"], parts["winograd_values"], prepared)
+    fused, fused_ws = parts["methods"][order[0]]
     fused_ws = fused_ws * itemsize if n else 0
     return Cost(
         operation="upsample_conv2d", output_shape=conv.output_shape, macs=macs, adds=conv.adds,

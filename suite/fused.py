@@ -11,13 +11,12 @@ from ._plan import (
     UPSAMPLE_CONV_ALGORITHMS,
     UPSAMPLE_CONV_METHODS,
     band_rows,
-    collapse_pays,
     phase_gemm_images,
     threads_for_bytes,
     threads_for_work,
 )
 from ._threads import effective_n_threads, single_threaded_blas
-from .cost import collapsed_conv_flops, upsample_conv2d_cost
+from .cost import upsample_conv2d_methods
 from .profiling import note_call, profiled, python_stage_start, python_stage_stop
 from ._validation import (
     check_array,
@@ -185,10 +184,8 @@ class UpsampleConvPlan(KernelPlan):
         """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
         collapsed kernel, banded; each of the first two after banded when a call that
         prepares its weights (not ``prepared`` by a layer object) would spend longer on them
-        than the method saves (``collapse_pays``: tiny maps, wide layers): the collapse adds
-        every tap into its phase's kernel, and Winograd then writes 16 transformed values
-        per phase's 2x2 kernel (nearest x2 + 3x3, 512 -> 512 channels on a 5x4 map: the
-        transform took 9.7 of Winograd's 15.4 ms, banded ran in 5.1; item 39)."""
+        than the method saves (``suite.cost.upsample_conv2d_order``: tiny maps, wide
+        layers)."""
         scales = geometry.scales
         (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
         shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),
@@ -198,25 +195,10 @@ class UpsampleConvPlan(KernelPlan):
         collapsible, taps = _collapsible(shape, weight_shape, geometry)
         applies = {"winograd": taps is not None, "collapsed": collapsible, "banded": True}
         order = UPSAMPLE_CONV_METHODS
-        if collapsible and not prepared and input_shape[0] > 0:
-            (c_out, cig, kh, kw), (sh, sw) = weight_shape, (int(scales[0]), int(scales[1]))
-            cost = upsample_conv2d_cost(input_shape, weight_shape, scales, geometry.mode, None,
-                                        geometry.stride, geometry.padding, geometry.dilation,
-                                        geometry.groups, bias=False)
-            unfused = cost.executed_flops["unfused"]
-            additions = c_out * cig * sh * sw * kh * kw
-            late = set()
-            if taps is not None:
-                if not collapse_pays(unfused - cost.executed_flops["fused"],
-                                     additions + 16 * c_out * cig * sh * sw):
-                    late.add("winograd")
-                collapsed = collapsed_conv_flops(input_shape, weight_shape, scales,
-                                                 geometry.padding, geometry.dilation)
-            else:
-                collapsed = cost.executed_flops["fused"]
-            if not collapse_pays(unfused - collapsed, additions):
-                late.add("collapsed")
-            order = sorted(order, key=lambda method: method in late)
+        if collapsible and input_shape[0] > 0:
+            order = upsample_conv2d_methods(input_shape, weight_shape, scales, geometry.mode,
+                                            None, geometry.stride, geometry.padding,
+                                            geometry.dilation, geometry.groups, prepared)
         return tuple(a for a in order if applies[a])
 
 

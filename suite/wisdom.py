@@ -43,7 +43,7 @@ import tempfile
 import threading
 import warnings
 
-from . import _buildinfo
+from . import _buildinfo, _im2col
 from ._environment import blas_description, cpu_flags, cpu_model, vector_extensions
 from ._timing import round_robin_medians, timed
 from ._version import __version__
@@ -92,7 +92,8 @@ _machine_key = None
 def machine_key():
     """The machine a measurement describes, as one line: CPU model, SIMD instruction sets,
     the BLAS the kernels' GEMMs call (library, version, kernel family, and any variable that
-    pins it; ``suite._environment`` describes each), the package's version and compile flags.
+    pins it; ``suite._environment`` describes each), what runs col2im's narrow products
+    (suite's own kernel or BLAS), the package's version and compile flags.
     Computed once per process (the BLAS reads its pinning variables when it loads)."""
     global _machine_key
     if _machine_key is None:
@@ -100,6 +101,7 @@ def machine_key():
             f"cpu={cpu_model()} ({platform.machine()})",
             f"isa={','.join(vector_extensions(cpu_flags())) or '?'}",
             f"blas={blas_description()}",
+            f"narrow-gemm={_im2col.gemm_kernel()}",
             f"suite={__version__} ({_buildinfo.compile_flags().strip() or 'default flags'})",
         ])
     return _machine_key

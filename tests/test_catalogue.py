@@ -256,7 +256,10 @@ def test_compare_memory_section(capsys):
     for row in rows:
         output, intermediate, fused, unfused = (float(v) for v in row[1:5])
         assert (output, intermediate) == (1.0, 2.0)
-        assert unfused >= intermediate > fused
+        # the unfused pair holds the map; the fused call less than the pair (Winograd's
+        # transformed weights, 9/4 of a 4.5 MiB weight, can outweigh the 2 MiB map itself
+        # when the warm-up, on a 3x3 map, ran banded and left no block to reuse)
+        assert unfused >= intermediate and unfused > fused
         if peer_installed("torch"):
             assert row[5] != "n/a"
 

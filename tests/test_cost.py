@@ -169,8 +169,11 @@ def test_deconv_backward_hand_count():
 
 
 def test_upsample_conv2d_hand_count():
-    # nearest x2 + 3x3 pad 1, 1 x 2 -> 3 channels at 4x4: output 3 x 8x8.
-    c = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=2, padding=1)
+    # nearest x2 + 3x3 pad 1, 1 x 2 -> 3 channels at 4x4: output 3 x 8x8. Priced for a
+    # layer object (weights prepared once): a function call, which prepares them each time,
+    # runs banded on a layer this small (checked at the end).
+    c = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=2, padding=1,
+                               prepared=True)
     assert c.output_shape == (1, 3, 8, 8)
     assert c.macs == 3 * 2 * 9 * 64                        # unfused: 36 per low-res pixel
     assert c.executed_flops["unfused"] == c.useful_flops == 2 * c.macs + 3 * 64
@@ -185,7 +188,8 @@ def test_upsample_conv2d_hand_count():
     assert c.min_bytes == (32 + 57 + 192) * 4
     # x3: the phases' collapsed kernels are 2, 1 and 2 taps wide, so the collapsed kernel
     # runs: per axis 4 periods x (2 + 1 + 2) = 20 taps over the 12 outputs
-    z = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=3, padding=1)
+    z = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=3, padding=1,
+                               prepared=True)
     assert z.output_shape == (1, 3, 12, 12)
     assert z.executed_flops["fused"] == 2 * 3 * 2 * 20 * 20 + 3 * 144
     # the collapsed 5x5 tap sets (3 x 2 channels), then the largest phase's columns (2
@@ -205,6 +209,18 @@ def test_upsample_conv2d_hand_count():
     f = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=1.5, padding=1)
     assert f.output_shape == (1, 3, 6, 6)
     assert f.executed_flops["fused"] == f.useful_flops
+    # a function call on the x2 layer: Winograd would save 5,184 FLOPs and transform 600
+    # weight values (216 additions of the collapse, 4 phases x 16 per channel pair), 50
+    # FLOPs' worth each: banded, the unfused arithmetic
+    call = C.upsample_conv2d_cost((1, 2, 4, 4), (3, 2, 3, 3), scale_factor=2, padding=1)
+    assert call.executed_flops["fused"] == call.useful_flops
+    assert C.upsample_conv2d_methods((1, 2, 4, 4), (3, 2, 3, 3), 2, padding=1) == \
+        ("banded", "winograd", "collapsed")
+    assert C.upsample_conv2d_order({"winograd": 1920, "collapsed": 3264, "banded": 7104},
+                                   7104, 216, 384) == ("banded", "winograd", "collapsed")
+    assert C.upsample_conv2d_order({"winograd": 1920, "collapsed": 3264, "banded": 7104},
+                                   7104, 216, 384, prepared=True) == \
+        ("winograd", "collapsed", "banded")
 
 
 # ----------------------------------------------------------------------------------------
@@ -287,9 +303,11 @@ def test_zero_insertion_ratio_is_stride_area_when_output_is_s_times_input():
                                               (3, 3, (25, 81)), (4, 3, (36, 144))])
 def test_collapsed_counts_of_design(scale, k, expected):
     assert C.collapsed_macs_per_pixel(scale, k) == expected
-    # on a map of whole periods the fused executed count is exactly that per pixel
+    # on a map of whole periods the fused executed count is exactly that per pixel (for a
+    # layer object, which prepares its weights once: on a layer this small a function call
+    # runs banded, test_upsample_conv2d_hand_count)
     c = C.upsample_conv2d_cost((2, 3, 6, 5), (4, 3, k, k), scale_factor=scale,
-                               padding=(k - 1) // 2, bias=False)
+                               padding=(k - 1) // 2, bias=False, prepared=True)
     pixels_pairs = 2 * 6 * 5 * 4 * 3
     if (scale, k) == (2, 3):
         # 2x2 collapsed kernels: Winograd, 12x10 outputs = 6x6 tiles (phases of 5 columns
@@ -301,7 +319,8 @@ def test_collapsed_counts_of_design(scale, k, expected):
 
 
 def test_fused_method_matches_upsample_conv2d():
-    # The cost counts Winograd exactly where upsample_conv2d(algorithm="auto") takes it.
+    # The cost counts Winograd exactly where upsample_conv2d(algorithm="auto") takes it (on
+    # a layer object's call: a function call on layers this small runs banded).
     geometry = __import__("suite.geometry", fromlist=["collapsed_winograd_taps"])
     rng = np.random.default_rng(11)
     for _ in range(300):
@@ -314,7 +333,7 @@ def test_fused_method_matches_upsample_conv2d():
         runs = geometry.collapsed_winograd_taps(out, out, scale, scale, k, k, (p, p),
                                              (d, d)) is not None
         c = C.upsample_conv2d_cost((1, 2, h, h), (3, 2, k, k), scale_factor=scale,
-                                   padding=p, dilation=d, bias=False)
+                                   padding=p, dilation=d, bias=False, prepared=True)
         tiles = C._winograd_axis_tiles(out, scale, k, p, d)
         assert (tiles is not None) == runs, (scale, k, h, p, d)
         if runs:
@@ -382,7 +401,7 @@ def test_collapsed_nearest_is_a_transposed_convolution():
                     collapsed[:, :, t, t2] += w[:, :, i, jj].T
     y = R.deconv2d(x, collapsed, stride=2, padding=1)
     np.testing.assert_allclose(y, ref, atol=1e-12)
-    fused = C.upsample_conv2d_cost(x.shape, w.shape, padding=1, bias=False)
+    fused = C.upsample_conv2d_cost(x.shape, w.shape, padding=1, bias=False, prepared=True)
     as_deconv = C.deconv2d_cost(x.shape, collapsed.shape, stride=2, padding=1, bias=False)
     # both run by Winograd on the same 2x2 phases and tiles
     assert fused.executed_flops["fused"] == as_deconv.executed_flops["winograd"]
@@ -505,7 +524,7 @@ def test_fused_count_by_brute_force():
     # x3 nearest + stride-1 conv (collapsed kernel): the distinct input offsets each output
     # reads, summed over the actual outputs
     c = C.upsample_conv2d_cost((1, 1, 5, 4), (1, 1, 3, 4), scale_factor=3,
-                               padding=(1, 2), bias=False)
+                               padding=(1, 2), bias=False, prepared=True)
     _, _, ho, wo = c.output_shape
     per_axis = []
     for n_out, k, p in ((ho, 3, 1), (wo, 4, 2)):
@@ -518,7 +537,7 @@ def test_fused_count_by_brute_force():
     # a strided convolution after the upsample is not collapsed by upsample_conv2d: it runs
     # banded, the unfused arithmetic
     s = C.upsample_conv2d_cost((1, 1, 5, 4), (1, 1, 3, 4), scale_factor=3, stride=2,
-                               padding=(1, 2), bias=False)
+                               padding=(1, 2), bias=False, prepared=True)
     assert s.executed_flops["fused"] == s.useful_flops
 
 

@@ -106,3 +106,22 @@ def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     # wider maps than the kernel takes: batched for BLAS as before
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
     assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 16
+
+
+def test_environment_switch_sends_the_products_to_blas():
+    """SUITE_OWN_GEMM=0: the kernel is off from import on, `python -m suite info` says so,
+    and the wisdom keeps its measurements apart from those made with the kernel on."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import suite, suite.wisdom as w; from suite import _im2col; "
+            "print(_im2col.gemm_kernel()); print(w.machine_key())")
+    env = dict(os.environ, SUITE_OWN_GEMM="0")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True).stdout.splitlines()
+    assert out[0] == "blas"
+    assert "narrow-gemm=blas" in out[1]
+    info = subprocess.run([sys.executable, "-m", "suite", "info"], env=env,
+                          capture_output=True, text=True, check=True).stdout
+    assert "narrow float32 GEMMs (<= 64 columns): BLAS" in info

@@ -338,7 +338,8 @@ def test_where_the_file_lives(monkeypatch, tmp_path):
 def test_the_machine_key_names_cpu_isa_blas_and_version():
     key = W.machine_key()
     fields = dict(part.split("=", 1) for part in key.split("; "))
-    assert set(fields) == {"cpu", "isa", "blas", "suite"}
+    assert set(fields) == {"cpu", "isa", "blas", "narrow-gemm", "suite"}
+    assert fields["narrow-gemm"] in ("avx512", "blas")
     assert fields["suite"].startswith(suite.__version__ + " ")
     assert "kernels" in fields["blas"]
     if os.path.exists("/proc/cpuinfo") and " avx2" in open("/proc/cpuinfo").read():
