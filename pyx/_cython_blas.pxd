@@ -4,9 +4,11 @@
 # dimension. BLAS is column-major, so we ask it for C^T = op(B)^T op(A)^T: swap the operands
 # instead of transposing anything. Every dimension must fit in a C int (checked by callers).
 #
-# One product goes elsewhere: float32 C = A^T B of at most 64 columns (col2im's product on small
-# maps) runs suite's own kernel (_sgemm.h) where the CPU has AVX-512; it declines (returns
-# 0) anywhere else and BLAS runs the product.
+# One product goes elsewhere: float32 C = A^T B (col2im's product) of at most 64 columns (small
+# maps), or of a small A (at most 512 rows of C, K from 32 to 256: few output channels, any
+# map)
+# runs suite's own kernels (_sgemm.h) where the CPU has AVX-512; they decline (return 0)
+# anywhere else and BLAS runs the product.
 
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -15,6 +17,8 @@ from scipy.linalg.cython_blas cimport sgemm, dgemm
 cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_tn(int m, int n, int k, const float* a, Py_ssize_t lda, const float* b,
                        Py_ssize_t ldb, float* c, Py_ssize_t ldc)
+    int suite_sgemm_tn_wide(int m, int n, int k, const float* a, Py_ssize_t lda,
+                            const float* b, Py_ssize_t ldb, float* c, Py_ssize_t ldc)
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -26,8 +30,11 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     if m == 0 or n == 0:
         return
     if floating is float:
-        if trans_a and not trans_b and alpha == 1 and beta == 0 and suite_sgemm_tn(
-                m, n, k, <const float*> a, lda, <const float*> b, ldb, <float*> c, ldc):
+        if trans_a and not trans_b and alpha == 1 and beta == 0 and (
+                suite_sgemm_tn(m, n, k, <const float*> a, lda, <const float*> b, ldb,
+                               <float*> c, ldc)
+                or suite_sgemm_tn_wide(m, n, k, <const float*> a, lda, <const float*> b, ldb,
+                                       <float*> c, ldc)):
             return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)

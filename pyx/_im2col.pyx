@@ -39,15 +39,23 @@ cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_available()
     int suite_sgemm_allowed
     enum: SUITE_SGEMM_MAX_N
+    enum: SUITE_SGEMM_WIDE_MAX_M
+    enum: SUITE_SGEMM_WIDE_MAX_K
+    enum: SUITE_SGEMM_WIDE_MIN_K
 
-#: The widest product (columns) the own kernel takes; wider ones run on BLAS.
+#: The widest product (columns) the own narrow kernel takes.
 NARROW_GEMM_COLUMNS = SUITE_SGEMM_MAX_N
+#: The largest A (rows of C, rows of K) the own wide kernel takes, at any width.
+WIDE_GEMM_ROWS = SUITE_SGEMM_WIDE_MAX_M
+WIDE_GEMM_DEPTH = SUITE_SGEMM_WIDE_MAX_K
+WIDE_GEMM_MIN_DEPTH = SUITE_SGEMM_WIDE_MIN_K
 
 
 def gemm_kernel(allow_own=None):
-    """What runs col2im's narrow float32 products (A^T B of at most 64 columns): "avx512"
-    (suite's own kernel, _sgemm.h, on a CPU with AVX-512) or "blas". Tests: allow_own=False
-    sends them to BLAS, True restores the kernel."""
+    """What runs col2im's float32 products A^T B of at most 64 columns or of a small A (at
+    most WIDE_GEMM_ROWS x WIDE_GEMM_DEPTH, K at least WIDE_GEMM_MIN_DEPTH): "avx512"
+    (suite's own kernels, _sgemm.h, on a CPU with AVX-512) or "blas". Tests: allow_own=False
+    sends them to BLAS, True restores the kernels."""
     global suite_sgemm_allowed
     if allow_own is not None:
         suite_sgemm_allowed = 1 if allow_own else 0

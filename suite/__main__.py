@@ -30,9 +30,10 @@ def info():
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "
           f"{_upsample.vector_isa().upper()}")
-    own = ("suite's own AVX-512 kernel" if _im2col.gemm_kernel() == "avx512"
-           else "BLAS (suite's own kernel needs AVX-512F and VL and no SUITE_OWN_GEMM=0)")
-    print(f"col2im's narrow float32 GEMMs (<= {_im2col.NARROW_GEMM_COLUMNS} columns): {own}")
+    own = ("suite's own AVX-512 kernels" if _im2col.gemm_kernel() == "avx512"
+           else "BLAS (suite's own kernels need AVX-512F and VL and no SUITE_OWN_GEMM=0)")
+    print(f"col2im's float32 GEMMs of <= {_im2col.NARROW_GEMM_COLUMNS} columns or a weight of "
+          f"<= {_im2col.WIDE_GEMM_ROWS} x {_im2col.WIDE_GEMM_DEPTH}: {own}")
     for line in _environment.environment_lines():
         print(line, flush=True)
     print("thread pools seen by threadpoolctl:")

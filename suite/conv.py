@@ -22,7 +22,7 @@ from ._plan import (
     choose_algorithm,
     col2im_blocking,
     images_per_gemm,
-    narrow_gemm_columns,
+    own_gemm_takes,
     phase_gemm_images,
     threads_for_work,
     winograd_blocking,
@@ -357,8 +357,9 @@ class DeconvPlan(KernelPlan):
             check_blas_dims(M=cog * kh * kw, N=nb * rows * w, K=c_in // groups)
             self._geometry = (stride, padding, dilation, groups)
             self._blocking = (nb, blocks, rows)
-            # every product narrow enough for suite's own kernel: BLAS is never called
-            self._no_blas = nb * rows * w <= narrow_gemm_columns(itemsize)
+            # every product on suite's own kernels: BLAS is never called
+            self._no_blas = own_gemm_takes(cog * kh * kw, nb * rows * w, c_in // groups,
+                                           itemsize)
             self._kernel = self._col2im
 
     def _pack_phases(self, weight):

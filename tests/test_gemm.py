@@ -1,11 +1,15 @@
-"""suite's own GEMM kernel (pyx/_sgemm.h): col2im's narrow float32 products, C = W^T X with
-at most 64 columns, on CPUs with AVX-512; BLAS runs them elsewhere and when it is off.
+"""suite's own GEMM kernels (pyx/_sgemm.h): col2im's float32 products C = W^T X of at most
+64 columns (the narrow kernel) or of a small W (at most 512 rows of C, K from 32 to 256,
+any width: the wide kernel), on CPUs with AVX-512; BLAS runs them elsewhere and when they
+are off.
 
-Reached through ``deconv2d(algorithm="col2im")`` on small maps: the shapes below put the
-kernel's edges under test (rows of C not a multiple of its 48-row block, columns not a
-multiple of its 8-column panel, 1 to 64 columns, K over several of its 256-row blocks,
-groups, images batched into one product), each against the NumPy reference, against the
-same call on BLAS, exactly against integer arithmetic, and across thread counts.
+Reached through ``deconv2d(algorithm="col2im")``: the shapes below put the kernels' edges
+under test (narrow: rows of C not a multiple of its 48-row block, columns not a multiple
+of its 8-column panel, 1 to 64 columns, K over several of its 256-row blocks; wide: rows
+not a multiple of 6, columns not a multiple of 64, whose last 64 are recomputed; groups,
+images batched into one product, and the shapes just past the wide kernel's limits, which
+BLAS runs), each against the NumPy reference, against the same call on BLAS, exactly
+against integer arithmetic, and across thread counts.
 """
 
 import numpy as np
@@ -30,7 +34,18 @@ NARROW = [
     ((2, 96, 4, 4), (96, 13, 2, 2), 2, 0, 3),       # groups: K 32, 52 rows per group
     ((1, 256, 1, 1), (256, 97, 4, 4), 1, 0, 1),     # a 1x1 map: 1552 rows, 1 column
 ]
-IDS = [f"{x}->{w[1]}x{w[2]}x{w[3]} s{s} p{p} g{g}" for x, w, s, p, g in NARROW]
+# wider than 64 columns
+WIDE = [
+    ((2, 64, 12, 16), (64, 3, 4, 4), 2, 1, 1),      # 48 rows, K 64 (DCGAN's output layer)
+    ((1, 56, 20, 19), (56, 1, 9, 9), 3, 4, 1),      # 81 rows, K 56 (FSRCNN's)
+    ((3, 250, 9, 10), (250, 5, 3, 3), 2, 0, 1),     # 45 rows, K 250, 3 images batched
+    ((1, 64, 13, 11), (64, 24, 4, 4), 2, 1, 2),     # groups: 384 rows, K 32
+    ((1, 32, 13, 11), (32, 32, 4, 4), 2, 1, 32),    # depthwise, K 1: too shallow, BLAS
+    ((1, 30, 11, 13), (30, 57, 3, 3), 1, 1, 1),     # 513 rows: past the wide kernel, BLAS
+    ((1, 257, 9, 9), (257, 4, 3, 3), 1, 1, 1),      # K 257: past the wide kernel, BLAS
+]
+CASES = NARROW + WIDE
+IDS = [f"{x}->{w[1]}x{w[2]}x{w[3]} s{s} p{p} g{g}" for x, w, s, p, g in CASES]
 
 
 def data(case, integers=False):
@@ -49,7 +64,7 @@ def deconv(case, x, w, n_threads=1):
                           num_threads=n_threads)
 
 
-@pytest.mark.parametrize("case", NARROW, ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_narrow_products_match_reference(gemm_kernel, case):
     x, w = data(case)
     _, _, s, p, g = case
@@ -58,7 +73,7 @@ def test_narrow_products_match_reference(gemm_kernel, case):
     assert_close(deconv(case, x, w), expected, np.float32)
 
 
-@pytest.mark.parametrize("case", NARROW, ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_narrow_products_exact_on_integers(gemm_kernel, case):
     """Integers of at most 3: every partial sum is an integer below 2**24, so any order of
     summation gives the exact result, which the float64 reference also computes exactly."""
@@ -70,7 +85,7 @@ def test_narrow_products_exact_on_integers(gemm_kernel, case):
     np.testing.assert_array_equal(deconv(case, x, w), expected.astype(np.float32))
 
 
-@pytest.mark.parametrize("case", NARROW, ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_own_kernel_agrees_with_blas(case):
     if _im2col.gemm_kernel() != "avx512":
         pytest.skip("this CPU has no AVX-512")
@@ -85,7 +100,7 @@ def test_own_kernel_agrees_with_blas(case):
     assert_close(own, blas, np.float32, scale=scale)
 
 
-@pytest.mark.parametrize("case", NARROW, ids=IDS)
+@pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_narrow_products_do_not_depend_on_threads(gemm_kernel, case):
     x, w = data(case)
     one = deconv(case, x, w, 1)
@@ -124,4 +139,19 @@ def test_environment_switch_sends_the_products_to_blas():
     assert "narrow-gemm=blas" in out[1]
     info = subprocess.run([sys.executable, "-m", "suite", "info"], env=env,
                           capture_output=True, text=True, check=True).stdout
-    assert "narrow float32 GEMMs (<= 64 columns): BLAS" in info
+    assert "col2im's float32 GEMMs of <= 64 columns or a weight of <= 512 x 256: BLAS" in info
+
+
+def test_own_gemm_takes_the_products_its_kernels_run(monkeypatch):
+    """The plan skips the BLAS thread hold only where every product runs on the own kernels:
+    float32, at most 64 columns or a W of at most 512 x 256, and the kernels available."""
+    monkeypatch.setattr(_plan, "narrow_gemm_columns",
+                        lambda itemsize: 64 if itemsize == 4 else 0)
+    takes = _plan.own_gemm_takes
+    assert takes(9216, 16, 512, 4) and takes(9216, 64, 4096, 4)
+    assert takes(48, 16384, 64, 4) and takes(512, 10**6, 256, 4) and takes(6, 65, 32, 4)
+    assert not takes(513, 65, 64, 4) and not takes(48, 65, 257, 4)
+    assert not takes(48, 65, 31, 4) and takes(48, 64, 1, 4)
+    assert not takes(48, 16, 64, 8)
+    monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
+    assert not takes(48, 16, 64, 4)
