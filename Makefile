@@ -126,7 +126,7 @@ clean:
 
 KERNEL_TESTS ?= tests/test_conv.py tests/test_upsample.py tests/test_fused.py \
 	tests/test_threads.py tests/test_validation.py tests/test_reliability.py \
-	tests/test_properties.py
+	tests/test_properties.py tests/test_gemm.py tests/test_col2im_bands.py
 
 # hypothesis's long profile: >= 10,000 fresh examples per kernel property (tens of minutes on
 # two cores; failures are kept in .hypothesis/ and replayed first next time).
