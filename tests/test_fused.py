@@ -337,49 +337,37 @@ def test_banded_bands_of_few_rows(monkeypatch, cfg, dtype, rows):
         assert_close(y, expected, dtype)
 
 
-def test_auto_weighs_the_winograd_transform_against_the_flops_it_saves():
-    """Nearest x2 + 3x3 (every collapsed kernel 2x2: Winograd applies): on a tiny map with
-    wide channels a function call runs banded, since transforming the weights on every call
-    costs more than Winograd saves (and the collapse alone saves less than its pack); a
-    layer object, which transforms them once, and a larger map keep Winograd."""
+@pytest.mark.parametrize("scale,tiny,larger,method,small", [
+    # nearest x2 + 3x3: every collapsed kernel 2x2, Winograd applies; transforming the
+    # weights on every call costs more than Winograd saves on a 5x4 map, 512 channels
+    (2, ((1, 512, 5, 4), (512, 512, 3, 3)), ((1, 256, 16, 16), (256, 256, 3, 3)), "winograd",
+     ((1, 96, 3, 2), (160, 96, 3, 3))),
+    # nearest x4 + 3x3: the collapsed kernel, its pack against what it saves
+    (4, ((1, 384, 4, 4), (192, 384, 3, 3)), ((2, 64, 32, 32), (64, 64, 3, 3)), "collapsed",
+     ((1, 96, 4, 4), (48, 96, 3, 3))),
+])
+def test_auto_weighs_the_weight_preparation_against_the_flops_it_saves(scale, tiny, larger,
+                                                                       method, small):
+    """On a tiny map with wide channels a function call (which prepares the collapsed or
+    transformed weights each time) runs banded; a layer object (which prepared them once)
+    and a larger map keep the method; auto's result is the reference's and every
+    method's."""
     from suite.fused import UpsampleConvPlan, upsample_conv_geometry
 
-    geometry = upsample_conv_geometry(2, "nearest", None, 1, 1, 1, 1)
-    tiny = ((1, 512, 5, 4), (512, 512, 3, 3))
-    assert UpsampleConvPlan.candidates(*tiny, geometry) == ("banded", "winograd", "collapsed")
-    assert UpsampleConvPlan.candidates(*tiny, geometry, prepared=True)[0] == "winograd"
-    assert UpsampleConvPlan.candidates((1, 256, 16, 16), (256, 256, 3, 3), geometry)[0] == \
-        "winograd"
-    rng = np.random.default_rng()
-    x = rng.standard_normal((1, 96, 3, 2)).astype(np.float32)
-    w = rng.standard_normal((160, 96, 3, 3)).astype(np.float32)
-    assert UpsampleConvPlan.candidates(x.shape, w.shape, geometry)[0] == "banded"
-    assert_close(suite.upsample_conv2d(x, w, padding=1),
-                 R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64), scale_factor=2,
-                                   padding=1), np.float32)
-
-
-def test_auto_weighs_the_collapsed_pack_against_the_flops_it_saves():
-    """On a tiny map with wide channels, a function call (which packs the collapsed weights
-    each time) runs banded; a layer object (which packed them once) and a larger map keep
-    the collapsed kernel; the results are the same either way."""
-    from suite.fused import UpsampleConvPlan, upsample_conv_geometry
-
-    geometry = upsample_conv_geometry(4, "nearest", None, 1, 1, 1, 1)
-    tiny = ((1, 384, 4, 4), (192, 384, 3, 3))
+    geometry = upsample_conv_geometry(scale, "nearest", None, 1, 1, 1, 1)
     assert UpsampleConvPlan.candidates(*tiny, geometry)[0] == "banded"
-    assert UpsampleConvPlan.candidates(*tiny, geometry, prepared=True)[0] == "collapsed"
-    assert UpsampleConvPlan.candidates((2, 64, 32, 32), (64, 64, 3, 3), geometry)[0] == \
-        "collapsed"
+    assert UpsampleConvPlan.candidates(*tiny, geometry, prepared=True)[0] == method
+    assert UpsampleConvPlan.candidates(*larger, geometry)[0] == method
     rng = np.random.default_rng()
-    x = rng.standard_normal((1, 96, 4, 4)).astype(np.float32)
-    w = rng.standard_normal((48, 96, 3, 3)).astype(np.float32)
-    auto = suite.upsample_conv2d(x, w, scale_factor=4, padding=1)
+    x = rng.standard_normal(small[0]).astype(np.float32)
+    w = rng.standard_normal(small[1]).astype(np.float32)
+    assert UpsampleConvPlan.candidates(x.shape, w.shape, geometry)[0] == "banded"
+    auto = suite.upsample_conv2d(x, w, scale_factor=scale, padding=1)
     assert_close(auto, R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64),
-                                         scale_factor=4, padding=1), np.float32)
-    for algorithm in ("collapsed", "banded"):
+                                         scale_factor=scale, padding=1), np.float32)
+    for algorithm in UpsampleConvPlan.candidates(x.shape, w.shape, geometry):
         np.testing.assert_allclose(auto, suite.upsample_conv2d(
-            x, w, scale_factor=4, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)
+            x, w, scale_factor=scale, padding=1, algorithm=algorithm), rtol=1e-4, atol=1e-4)
 
 
 # The banded kernel makes bilinear x2 rows (align_corners=False) from vectors (pyx/_bilinear_rows.h:
