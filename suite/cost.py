@@ -97,15 +97,13 @@ in :mod:`suite.checkerboard`; see their docstrings.
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
-from functools import lru_cache
 
 
 from ._plan import (
     DECONV_METHODS,
     band_rows,
-    collapse_pays,
     banded_upsample_workspace,
+    collapse_pays,
     col2im_deconv_workspace,
     conv2d_workspace,
     deconv_backward_workspace,
@@ -114,10 +112,16 @@ from ._plan import (
     winograd_blocking,
     winograd_workspace,
 )
-from ._validation import check_int, check_mode, check_pair, check_scale
+from ._validation import check_int, check_mode, check_pair
 from .checkerboard import overlap_ratio, phase_sum_spread, phase_sums  # noqa: F401
+from .collapse import collapsed_kernel_taps, collapsed_macs_per_pixel  # noqa: F401
+from .collapse import (
+    collapsed_residue_taps,
+    collapsible_scales,
+    fused_axis_taps,
+    winograd_axis_tiles,
+)
 from .geometry import (
-    PHASE_TAPS,
     check_geometry,
     collapsed_phase_table,
     conv2d_output_shape,
@@ -276,10 +280,6 @@ def _shape(shape, name, ndim=4):
     return out
 
 
-def _scalecheck_pair(scale_factor):
-    return check_scale(scale_factor, "scale_factor")
-
-
 def _mode(mode, align_corners):
     if mode == "bilinear" and align_corners is not None:
         align_corners = bool(align_corners)
@@ -344,54 +344,6 @@ def _axis_hits(n_in, k, s, p, d, n_out):
         total += max(0, hi - lo + 1)
     return total
 
-
-@lru_cache(maxsize=1024)
-def _collapsed_residue_taps(scale, k, d, mode):
-    """For base = o*stride - p modulo ``scale``: distinct input offsets the k taps reach.
-
-    Taps read upsampled positions ``j = base + i*d``; nearest maps j to ``j // scale``,
-    bilinear (align_corners=False) to ``floor(src)`` and, when its weight is non-zero,
-    ``floor(src) + 1`` with ``src = (2j + 1)/(2*scale) - 1/2`` (exact rationals).
-    """
-    counts = []
-    for base in range(scale):
-        offsets = set()
-        for i in range(k):
-            j = base + i * d
-            if mode == "bilinear":
-                src = Fraction(2 * j + 1, 2 * scale) - Fraction(1, 2)
-                i0 = math.floor(src)
-                offsets.add(i0)
-                if src != i0:
-                    offsets.add(i0 + 1)
-            else:
-                offsets.add(j // scale)
-        counts.append(len(offsets))
-    return tuple(counts)
-
-
-def _collapsible(scales, mode, align_corners):
-    """Integer scale factors (per axis) if the upsample + conv collapses, else None."""
-    if mode == "bilinear" and align_corners:
-        return None
-    if not all(float(v).is_integer() for v in scales):
-        return None
-    return tuple(int(v) for v in scales)
-
-
-def _winograd_axis_tiles(n_out, scale, k, padding, dilation):
-    """2x2 tiles along one axis of ``suite.upsample_conv2d``'s Winograd method (nearest by an
-    integer ``scale``, stride-1 convolution), or None unless every phase's collapsed kernel
-    spans two input offsets (the kernel's own phase table)."""
-    table, _ = collapsed_phase_table(n_out, scale, k, padding, dilation)
-    if not (table[:, PHASE_TAPS] == 2).all():
-        return None
-    return winograd_tiles(table)
-
-
-def _fused_axis_taps(n_out, scale, k, stride, padding, dilation, mode):
-    per_residue = _collapsed_residue_taps(scale, k, dilation, mode)
-    return sum(per_residue[(o * stride - padding) % scale] for o in range(n_out))
 
 
 # ----------------------------------------------------------------------------------------
@@ -647,47 +599,6 @@ def upsample_backward_cost(input_shape, size=None, scale_factor=None, mode="near
                 workspace_bytes={"gather": 0}, parameters=0, itemsize=itemsize)
 
 
-def collapsed_kernel_taps(scale_factor, kernel_size, padding=None, dilation=1, mode="nearest"):
-    """Per axis, the collapsed kernel's tap count of each output phase (stride-1 convolution).
-
-    Output position ``o`` of ``conv2d(upsample(x, scale_factor=s), k x k, padding p)`` is in
-    phase ``o mod s``; its taps read the input offsets ``floor((o - p + i*d)/s)`` (nearest; see
-    the module docstring for bilinear), of which the phase's collapsed kernel has one tap per
-    distinct offset. ``padding=None`` means "same": ``d*(k - 1)//2``. Returns
-    ``((taps of phase 0..sH-1), (taps of phase 0..sW-1))``; e.g. x2 + 3x3 -> ((2, 2), (2, 2)).
-    Integer scale factors only; bilinear means ``align_corners=False``.
-    """
-    kh, kw = check_pair(kernel_size, "kernel_size", 1)
-    dh, dw = check_pair(dilation, "dilation", 1)
-    if padding is None:
-        padding = (dh * (kh - 1) // 2, dw * (kw - 1) // 2)
-    ph, pw = check_pair(padding, "padding", 0)
-    mode, _ = _mode(mode, None)
-    scales = _collapsible(_scalecheck_pair(scale_factor), mode, False)
-    if scales is None:
-        raise ValueError(f"the kernel collapses for integer scale factors only, got "
-                         f"{scale_factor!r}")
-    axes = []
-    for s, k, p, d in ((scales[0], kh, ph, dh), (scales[1], kw, pw, dw)):
-        per_residue = _collapsed_residue_taps(s, k, d, mode)
-        axes.append(tuple(per_residue[(r - p) % s] for r in range(s)))
-    return tuple(axes)
-
-
-def collapsed_macs_per_pixel(scale_factor, kernel_size, padding=None, dilation=1,
-                             mode="nearest"):
-    """``(fused, unfused)`` multiply-adds per low-resolution pixel per channel pair.
-
-    fused = ``(sum of phase taps along H) * (sum along W)`` (:func:`collapsed_kernel_taps`);
-    unfused = ``sH*sW*kH*kW`` (every one of the ``sH*sW`` outputs a pixel produces runs the
-    whole kernel). x2 + 3x3: (16, 36); x2 + 5x5: (36, 100); x3 + 3x3: (25, 81);
-    x4 + 3x3: (36, 144).
-    """
-    taps_h, taps_w = collapsed_kernel_taps(scale_factor, kernel_size, padding, dilation, mode)
-    kh, kw = check_pair(kernel_size, "kernel_size", 1)
-    return sum(taps_h) * sum(taps_w), len(taps_h) * len(taps_w) * kh * kw
-
-
 def upsample_conv2d_order(executed_flops, unfused_flops, collapse_additions,
                           winograd_values=0, prepared=False):
     """The methods of ``suite.upsample_conv2d`` that apply (the keys of ``executed_flops``,
@@ -728,15 +639,15 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
     macs = conv.macs + interp
     useful = 2 * macs + conv.adds
     upsampled_map = n * c_in * hu * wu * itemsize
-    collapse = _collapsible(scales, mode, align_corners)
+    collapse = collapsible_scales(scales, mode, align_corners)
     s, p, d = check_pair(stride, "stride", 1), check_pair(padding, "padding", 0), \
         check_pair(dilation, "dilation", 1)
     if mode == "bilinear" or s != (1, 1):
         collapse = None
     tiles = None
     if collapse is not None:
-        tiles_h = _winograd_axis_tiles(ho, collapse[0], kh, p[0], d[0])
-        tiles_w = _winograd_axis_tiles(wo, collapse[1], kw, p[1], d[1])
+        tiles_h = winograd_axis_tiles(ho, collapse[0], kh, p[0], d[0])
+        tiles_w = winograd_axis_tiles(wo, collapse[1], kw, p[1], d[1])
         if tiles_h is not None and tiles_w is not None:
             tiles = tiles_h * tiles_w
     groups = check_int(groups, "groups", 1)
@@ -755,10 +666,10 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
                                            blocking, False, itemsize, threads)
         methods["winograd"] = (2 * 9 * n * c_out * cig * tiles + conv.adds, workspace)
     if collapse is not None:
-        fh = _fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
-        fw = _fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
-        th = sum(_collapsed_residue_taps(collapse[0], kh, d[0], mode))
-        tw = sum(_collapsed_residue_taps(collapse[1], kw, d[1], mode))
+        fh = fused_axis_taps(ho, collapse[0], kh, s[0], p[0], d[0], mode)
+        fw = fused_axis_taps(wo, collapse[1], kw, s[1], p[1], d[1], mode)
+        th = sum(collapsed_residue_taps(collapse[0], kh, d[0], mode))
+        tw = sum(collapsed_residue_taps(collapse[1], kw, d[1], mode))
         methods["collapsed"] = (
             2 * n * c_out * cig * fh * fw + conv.adds,
             c_out * cig * th * tw + phase_workspace(n, cig, cog, groups, phases_h, phases_w,

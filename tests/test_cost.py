@@ -14,6 +14,7 @@ import pytest
 from conftest import conv_configs, deconv_configs, require_torch, upsample_configs
 
 import suite
+from suite import collapse
 from suite import cost as C
 from suite import reference as R
 from suite.bench import costs as bench_costs
@@ -334,7 +335,7 @@ def test_fused_method_matches_upsample_conv2d():
                                              (d, d)) is not None
         c = C.upsample_conv2d_cost((1, 2, h, h), (3, 2, k, k), scale_factor=scale,
                                    padding=p, dilation=d, bias=False, prepared=True)
-        tiles = C._winograd_axis_tiles(out, scale, k, p, d)
+        tiles = collapse.winograd_axis_tiles(out, scale, k, p, d)
         assert (tiles is not None) == runs, (scale, k, h, p, d)
         if runs:
             assert c.executed_flops["fused"] == 2 * 9 * 3 * 2 * tiles ** 2
@@ -532,7 +533,7 @@ def test_fused_count_by_brute_force():
                             for o in range(n_out)))
     assert c.executed_flops["fused"] == 2 * per_axis[0] * per_axis[1]
     # the counting over strided outputs, which the model keeps for reference
-    assert C._fused_axis_taps(7, 3, 4, 2, 2, 1, "nearest") == sum(
+    assert collapse.fused_axis_taps(7, 3, 4, 2, 2, 1, "nearest") == sum(
         len({(o * 2 - 2 + i) // 3 for i in range(4)}) for o in range(7))
     # a strided convolution after the upsample is not collapsed by upsample_conv2d: it runs
     # banded, the unfused arithmetic
