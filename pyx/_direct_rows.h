@@ -40,10 +40,7 @@ static inline void suite_kron_add_scalar_f64(const double *s, ptrdiff_t from, pt
                                    _mm256_mul_ps(_mm256_permutevar8x32_ps(V, IDX), WT)))
 #define SUITE_KRON_BLOCKS(K)                                                               \
     do {                                                                                   \
-        const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1),                     \
-                      i2 = SUITE_INDEX(K, 2), i3 = SUITE_INDEX(K, 3),                     \
-                      i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5),                     \
-                      i6 = SUITE_INDEX(K, 6);                                             \
+        SUITE_INDEX_SET(K);                                                                \
         const __m256 w0 = SUITE_TILED(K, 0, w), w1 = SUITE_TILED(K, 1, w),                \
                      w2 = SUITE_TILED(K, 2, w), w3 = SUITE_TILED(K, 3, w),                \
                      w4 = SUITE_TILED(K, 4, w), w5 = SUITE_TILED(K, 5, w),                \

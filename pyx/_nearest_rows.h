@@ -183,67 +183,45 @@ static void suite_x2_rows_avx2_f64(const double *src, ptrdiff_t rows, ptrdiff_t 
 }
 #endif
 
-static inline void suite_nearest_x2_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
-                                        float *dst, int streaming)
-{
+/* suite_nearest_x2_f32 / _f64: every output row pair of `rows` input rows of n values:
+ * streaming (SSE2) when asked, else AVX2 when the CPU has it, else SSE2, else scalar. */
 #if defined(__SSE2__)
-    if (streaming) {
-        for (ptrdiff_t r = 0; r < rows; r++) {
-            float *d0 = dst + 4 * r * n;
-            if (!suite_x2_row_stream_f32(src + r * n, n, d0, d0 + 2 * n))
-                suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
-        }
-        _mm_sfence();
-        return;
+#define SUITE_X2_STREAM_ROWS(SFX, T)                                                       \
+    if (streaming) {                                                                       \
+        for (ptrdiff_t r = 0; r < rows; r++) {                                             \
+            T *d0 = dst + 4 * r * n;                                                       \
+            if (!suite_x2_row_stream_##SFX(src + r * n, n, d0, d0 + 2 * n))                \
+                suite_x2_row_sse_##SFX(src + r * n, n, d0, d0 + 2 * n);                    \
+        }                                                                                  \
+        _mm_sfence();                                                                      \
+        return;                                                                            \
     }
+#define SUITE_X2_ROW(SFX, s, n, d0) suite_x2_row_sse_##SFX(s, n, d0, d0 + 2 * (n))
+#else
+#define SUITE_X2_STREAM_ROWS(SFX, T)
+#define SUITE_X2_ROW(SFX, s, n, d0) suite_x2_row_scalar_##SFX(s, 0, n, d0, d0 + 2 * (n))
 #endif
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-    if (suite_cpu_has_avx2()) {
-        suite_x2_rows_avx2_f32(src, rows, n, dst);
-        return;
+#define SUITE_X2_AVX2_ROWS(SFX)                                                            \
+    if (suite_cpu_has_avx2()) {                                                            \
+        suite_x2_rows_avx2_##SFX(src, rows, n, dst);                                       \
+        return;                                                                            \
     }
-#endif
-    (void)streaming;
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        float *d0 = dst + 4 * r * n;
-#if defined(__SSE2__)
-        suite_x2_row_sse_f32(src + r * n, n, d0, d0 + 2 * n);
 #else
-        suite_x2_row_scalar_f32(src + r * n, 0, n, d0, d0 + 2 * n);
+#define SUITE_X2_AVX2_ROWS(SFX)
 #endif
+#define SUITE_NEAREST_X2(SFX, T)                                                           \
+    static inline void suite_nearest_x2_##SFX(const T *src, ptrdiff_t rows, ptrdiff_t n,   \
+                                              T *dst, int streaming)                       \
+    {                                                                                      \
+        SUITE_X2_STREAM_ROWS(SFX, T)                                                       \
+        SUITE_X2_AVX2_ROWS(SFX)                                                            \
+        (void)streaming;                                                                   \
+        for (ptrdiff_t r = 0; r < rows; r++)                                               \
+            SUITE_X2_ROW(SFX, src + r * n, n, dst + 4 * r * n);                            \
     }
-}
-
-static inline void suite_nearest_x2_f64(const double *src, ptrdiff_t rows, ptrdiff_t n,
-                                        double *dst, int streaming)
-{
-#if defined(__SSE2__)
-    if (streaming) {
-        for (ptrdiff_t r = 0; r < rows; r++) {
-            double *d0 = dst + 4 * r * n;
-            if (!suite_x2_row_stream_f64(src + r * n, n, d0, d0 + 2 * n))
-                suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
-        }
-        _mm_sfence();
-        return;
-    }
-#endif
-#if defined(SUITE_HAVE_AVX2_DISPATCH)
-    if (suite_cpu_has_avx2()) {
-        suite_x2_rows_avx2_f64(src, rows, n, dst);
-        return;
-    }
-#endif
-    (void)streaming;
-    for (ptrdiff_t r = 0; r < rows; r++) {
-        double *d0 = dst + 4 * r * n;
-#if defined(__SSE2__)
-        suite_x2_row_sse_f64(src + r * n, n, d0, d0 + 2 * n);
-#else
-        suite_x2_row_scalar_f64(src + r * n, 0, n, d0, d0 + 2 * n);
-#endif
-    }
-}
+SUITE_NEAREST_X2(f32, float)
+SUITE_NEAREST_X2(f64, double)
 
 /* ---- nearest, integer width scale k: broadcast stores --------------------------- */
 
@@ -272,10 +250,7 @@ static inline void suite_nearest_k_rows_scalar_f64(const double *s, ptrdiff_t fr
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
 #define SUITE_NEAREST_K_BLOCKS(K)                                                          \
     do {                                                                                   \
-        const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1),                     \
-                      i2 = SUITE_INDEX(K, 2), i3 = SUITE_INDEX(K, 3),                     \
-                      i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5),                     \
-                      i6 = SUITE_INDEX(K, 6);                                             \
+        SUITE_INDEX_SET(K);                                                                \
         for (ptrdiff_t b = 0;; b += 8) {                                                   \
             if (b + 8 > n)                                                                 \
                 b = n - 8;                                                                 \

@@ -42,6 +42,11 @@ static inline int suite_cpu_has_avx2(void)
     _mm256_setr_epi32(SUITE_LANE(K, J, 0), SUITE_LANE(K, J, 1), SUITE_LANE(K, J, 2),       \
                       SUITE_LANE(K, J, 3), SUITE_LANE(K, J, 4), SUITE_LANE(K, J, 5),       \
                       SUITE_LANE(K, J, 6), SUITE_LANE(K, J, 7))
+/* The index vectors i0 .. i6 of the K output vectors (K < 8) that 8 inputs make. */
+#define SUITE_INDEX_SET(K)                                                                 \
+    const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1), i2 = SUITE_INDEX(K, 2), \
+                  i3 = SUITE_INDEX(K, 3), i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5), \
+                  i6 = SUITE_INDEX(K, 6)
 #else
 static int suite_avx2_allowed = 0;
 static inline int suite_cpu_has_avx2(void) { return 0; }
