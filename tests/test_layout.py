@@ -26,6 +26,7 @@ LAYERS = {
     "suite._validation": 1,
     "suite.geometry": 2,
     "suite.checkerboard": 2,
+    "suite.collapse": 2.5,
     "suite._plan": 3,
     "suite.cost": 4,
     "suite.reference": 0,
