@@ -5,8 +5,9 @@
 # its kernel buffers beside the NumPy arrays it allocates: that is how the tests hold each
 # kernel's workspace to suite.cost's figure. When tracemalloc is off, reporting costs one
 # check per buffer. Buffers of a few index rows (phase offsets, per-thread markers) are
-# plain malloc, as the cost model ignores them. A workspace of 32 MiB or more is kept for the
-# next call of the same module (_workspace.h: glibc would map it afresh each time); it is
+# plain malloc, as the cost model ignores them. Workspaces of 64 KiB or more are kept for
+# later calls of the same module (_workspace.h, up to four: glibc would map them afresh or
+# trim them from its heap, and each call would fault their pages in again); a kept block is
 # traced only while a call holds it.
 #
 # parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its

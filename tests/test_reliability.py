@@ -714,26 +714,32 @@ def test_build_has_bounds_checks_on():
     assert "bounds checks: on" in info
 
 
-def test_a_kept_workspace_gives_the_next_call_no_stale_values():
-    """A workspace of 32 MiB or more is kept for the next call (pyx/_workspace.h): that call
-    must not see the previous call's values (a freshly mapped block would be zero), from one
-    Python thread or two at once, and is still traced while in use (the cost model's size)."""
-    rng = seeded_rng("kept-workspace")
-    w = randn(rng, (8, 512, 2, 2), f32)     # a phase's product: 512 x 128*128 floats
-    inputs = [randn(rng, (1, 8, 128, 128), f32) for _ in range(3)]
+@pytest.mark.parametrize("algorithm, c_in, c_out, size", [
+    ("phase", 8, 512, 128),     # a phase's product: 512 x 128*128 floats, 32 MiB
+    ("col2im", 24, 9, 23),      # columns of 36 x 529 floats and the packed input: < 1 MiB
+])
+def test_a_kept_workspace_gives_the_next_call_no_stale_values(algorithm, c_in, c_out, size):
+    """Workspaces of 64 KiB or more are kept for later calls (pyx/_workspace.h): a call
+    must not see an earlier call's values (a freshly mapped block would be zero), from one
+    Python thread or three at once, and is still traced while in use (the cost model's
+    size)."""
+    rng = seeded_rng("kept-workspace", algorithm)
+    w = randn(rng, (c_in, c_out, 2, 2), f32)
+    inputs = [randn(rng, (1, c_in, size, size), f32) for _ in range(3)]
     cost = C.deconv2d_cost(inputs[0].shape, w.shape, 2, bias=False)
-    assert cost.workspace_bytes["phase"] >= 32 * 2**20
+    assert cost.workspace_bytes[algorithm] >= 64 * 2**10
     expected = [R.deconv2d(x.astype(f64), w.astype(f64), stride=2) for x in inputs]
+
+    def run(x, out=None):
+        return suite.deconv2d(x, w, stride=2, algorithm=algorithm, out=out, num_threads=1)
+
     for _ in range(2):
         for x, want in zip(inputs, expected):
-            assert_close(suite.deconv2d(x, w, stride=2, algorithm="phase", num_threads=1),
-                         want, f32)
+            assert_close(run(x), want, f32)
     with ThreadPoolExecutor(3) as pool:
-        got = list(pool.map(lambda x: suite.deconv2d(x, w, stride=2, algorithm="phase",
-                                                     num_threads=1), inputs * 2))
+        got = list(pool.map(run, inputs * 2))
     for y, want in zip(got, expected * 2):
         assert_close(y, want, f32)
     out = np.empty(expected[0].shape, f32)
-    peak = traced_peak(lambda: suite.deconv2d(inputs[0], w, stride=2, algorithm="phase",
-                                              out=out, num_threads=1))
-    assert abs(peak - cost.workspace_bytes["phase"]) <= TABLES_ALLOWANCE
+    peak = traced_peak(lambda: run(inputs[0], out))
+    assert abs(peak - cost.workspace_bytes[algorithm]) <= TABLES_ALLOWANCE
