@@ -5,10 +5,8 @@
 # instead of transposing anything. Every dimension must fit in a C int (checked by callers).
 #
 # One product goes elsewhere: float32 C = A^T B (col2im's product) of at most 64 columns (small
-# maps), or of a small A (at most 512 rows of C, K from 32 to 256: few output channels, any
-# map)
-# runs suite's own kernels (_sgemm.h) where the CPU has AVX-512; they decline (return 0)
-# anywhere else and BLAS runs the product.
+# maps), or of any width with K of at least 32, runs suite's own kernels (_sgemm.h) where the
+# CPU has AVX-512; they decline (return 0) anywhere else and BLAS runs the product.
 
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm

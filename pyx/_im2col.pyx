@@ -39,21 +39,18 @@ cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_available()
     int suite_sgemm_allowed
     enum: SUITE_SGEMM_MAX_N
-    enum: SUITE_SGEMM_WIDE_MAX_M
-    enum: SUITE_SGEMM_WIDE_MAX_K
     enum: SUITE_SGEMM_WIDE_MIN_K
 
 #: The widest product (columns) the own narrow kernel takes.
 NARROW_GEMM_COLUMNS = SUITE_SGEMM_MAX_N
-#: The largest A (rows of C, rows of K) the own wide kernel takes, at any width.
-WIDE_GEMM_ROWS = SUITE_SGEMM_WIDE_MAX_M
-WIDE_GEMM_DEPTH = SUITE_SGEMM_WIDE_MAX_K
+#: The shallowest product (rows of K) the own wide kernel takes, at any width (shallower,
+#: its time goes to the loads and stores of C, which OpenBLAS runs faster).
 WIDE_GEMM_MIN_DEPTH = SUITE_SGEMM_WIDE_MIN_K
 
 
 def gemm_kernel(allow_own=None):
-    """What runs col2im's float32 products A^T B of at most 64 columns or of a small A (at
-    most WIDE_GEMM_ROWS x WIDE_GEMM_DEPTH, K at least WIDE_GEMM_MIN_DEPTH): "avx512"
+    """What runs col2im's float32 products A^T B of at most 64 columns or of K at least
+    WIDE_GEMM_MIN_DEPTH: "avx512"
     (suite's own kernels, _sgemm.h, on a CPU with AVX-512) or "blas". Tests: allow_own=False
     sends them to BLAS, True restores the kernels."""
     global suite_sgemm_allowed

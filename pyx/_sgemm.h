@@ -214,115 +214,150 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
     return 1;
 }
 
-/* The wide case: C = A^T B where A is small (m <= SUITE_SGEMM_WIDE_MAX_M rows of C,
- * k <= SUITE_SGEMM_WIDE_MAX_K) and n is any width (col2im's product for a layer of few
- * output channels on a large map: DCGAN's 64 -> 3 output layer, M 48, K 64, N 1024 a
- * image; OpenBLAS runs these at 60-72 GFLOP/s). The vectors run along C's columns, six
- * rows of C at a time take their values of A by broadcast (all of A stays in L1), and the
- * 6 x 64 block is stored as it lies. One pass over k per block, summed in the order of k:
- * the same bits as suite_sgemm_tn for the same k (a single block of KC). */
+/* The wide case: C = A^T B of any width n (col2im's product on maps of more than 64
+ * pixels: DCGAN's 64 -> 3 output layer, M 48, K 64, N 1024 an image, which OpenBLAS runs at
+ * 60-72 GFLOP/s; U-Net's 1024 -> 512 k2 on 32x32, M 2048, K 1024, N 1024: OpenBLAS 83,
+ * this kernel ~95). The vectors run along C's columns, the rows of C take their values of
+ * A by broadcast from where A lies, and each block of C is stored as it lies. Summed in the
+ * order of k: the same bits as suite_sgemm_tn. */
 #define SUITE_SGEMM_WIDE_MR 6
 #define SUITE_SGEMM_WIDE_NR 64
-#define SUITE_SGEMM_WIDE_MAX_M 512
-#define SUITE_SGEMM_WIDE_MAX_K SUITE_SGEMM_KC
+/* Rows of C per pass over B's panels (their A stays in L2). */
+#define SUITE_SGEMM_WIDE_MC 512
 /* ... and at least this deep: shallower products are mostly loads and stores of C, which
  * OpenBLAS runs faster (K 7-24: OpenBLAS 55-93 GFLOP/s, this kernel 50-82) */
 #define SUITE_SGEMM_WIDE_MIN_K 32
 #define SUITE_SGEMM_WIDE_PACK_M 96
 
-__attribute__((target("avx512f,avx512vl"), always_inline))
-static inline void suite_sgemm_wide_block(int kc, const float* a, ptrdiff_t lda,
-                                          const float* b, ptrdiff_t ldb, float* c,
-                                          ptrdiff_t ldc, int mr, int nr, const int full)
-{
-    __m512 acc[SUITE_SGEMM_WIDE_MR][4];
-    __mmask16 mask[4];
-    int row[SUITE_SGEMM_WIDE_MR];
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; v++) {
-        int left = nr - 16 * v;
-        mask[v] = (__mmask16) (left >= 16 ? 0xFFFF : left <= 0 ? 0 : (1u << left) - 1u);
-    }
-#pragma GCC unroll 6
-    for (int i = 0; i < SUITE_SGEMM_WIDE_MR; i++) {
-        row[i] = i < mr ? i : mr - 1;   /* rows past mr repeat the last: read, never stored */
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            acc[i][v] = _mm512_setzero_ps();
-    }
-    for (int p = 0; p < kc; p++, a += lda, b += ldb) {
-        __m512 bv[4];
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            bv[v] = full ? _mm512_loadu_ps(b + 16 * v)
-                         : _mm512_maskz_loadu_ps(mask[v], b + 16 * v);
-#pragma GCC unroll 6
-        for (int i = 0; i < SUITE_SGEMM_WIDE_MR; i++) {
-            __m512 ai = _mm512_set1_ps(a[row[i]]);
-#pragma GCC unroll 4
-            for (int v = 0; v < 4; v++)
-                acc[i][v] = _mm512_fmadd_ps(bv[v], ai, acc[i][v]);
-        }
-    }
-    for (int i = 0; i < mr; i++)
-        for (int v = 0; v < 4; v++) {
-            if (full)
-                _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);
-            else
-                _mm512_mask_storeu_ps(c + i * ldc + 16 * v, mask[v], acc[i][v]);
-        }
+/* One block of C, MR rows x NV vectors of 16 columns (MR * NV = 24 accumulators), from
+ * panel b (ldb floats a row; the columns past nr are zero or ignored): rows past mr repeat
+ * the last (read, never stored) and the last vector is stored masked when nr < 16 NV.
+ * accumulate: the sums start from C (a later block of k), else from zero. */
+#define SUITE_SGEMM_WIDE_BLOCK(NAME, MR, NV)                                                 \
+__attribute__((target("avx512f,avx512vl")))                                                 \
+static void NAME(int kc, const float* a, ptrdiff_t lda, const float* b, ptrdiff_t ldb,     \
+                 float* c, ptrdiff_t ldc, int mr, int nr, int accumulate)                   \
+{                                                                                           \
+    __m512 acc[MR][NV];                                                                     \
+    int row[MR];                                                                            \
+    int left = nr - 16 * (NV - 1);                                                          \
+    __mmask16 last = (__mmask16) (left >= 16 ? 0xFFFF : (1u << left) - 1u);                 \
+    _Pragma("GCC unroll 24")                                                                \
+    for (int i = 0; i < MR; i++) {                                                          \
+        row[i] = i < mr ? i : mr - 1;                                                       \
+        _Pragma("GCC unroll 4")                                                             \
+        for (int v = 0; v < NV; v++)                                                        \
+            acc[i][v] = !accumulate || i >= mr ? _mm512_setzero_ps()                        \
+                      : v < NV - 1 ? _mm512_loadu_ps(c + i * ldc + 16 * v)                  \
+                      : _mm512_maskz_loadu_ps(last, c + i * ldc + 16 * v);                  \
+    }                                                                                       \
+    for (int p = 0; p < kc; p++, a += lda, b += ldb) {                                      \
+        __m512 bv[NV];                                                                      \
+        _Pragma("GCC unroll 4")                                                             \
+        for (int v = 0; v < NV; v++)                                                        \
+            bv[v] = _mm512_loadu_ps(b + 16 * v);                                            \
+        _Pragma("GCC unroll 24")                                                            \
+        for (int i = 0; i < MR; i++) {                                                      \
+            __m512 ai = _mm512_set1_ps(a[row[i]]);                                          \
+            _Pragma("GCC unroll 4")                                                         \
+            for (int v = 0; v < NV; v++)                                                    \
+                acc[i][v] = _mm512_fmadd_ps(bv[v], ai, acc[i][v]);                          \
+        }                                                                                   \
+    }                                                                                       \
+    for (int i = 0; i < mr; i++) {                                                          \
+        for (int v = 0; v < NV - 1; v++)                                                    \
+            _mm512_storeu_ps(c + i * ldc + 16 * v, acc[i][v]);                              \
+        _mm512_mask_storeu_ps(c + i * ldc + 16 * (NV - 1), last, acc[i][NV - 1]);           \
+    }                                                                                       \
 }
 
-__attribute__((target("avx512f,avx512vl")))
-static void suite_sgemm_wide_kernel(int kc, const float* a, ptrdiff_t lda, const float* b,
-                                    ptrdiff_t ldb, float* c, ptrdiff_t ldc, int mr, int nr)
-{
-    if (nr == SUITE_SGEMM_WIDE_NR)
-        suite_sgemm_wide_block(kc, a, lda, b, ldb, c, ldc, mr, nr, 1);
-    else
-        suite_sgemm_wide_block(kc, a, lda, b, ldb, c, ldc, mr, nr, 0);
-}
+/* 6 x 64 for the full panels; a narrower last panel takes the block of its width in
+ * vectors, with as many more rows (8 x 48, 12 x 32, 24 x 16). */
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_6x4, 6, 4)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_8x3, 8, 3)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_12x2, 12, 2)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_24x1, 24, 1)
 
-/* C = A^T B for a small A (see above); 1 when done, 0 when it should go elsewhere. With
- * SUITE_SGEMM_WIDE_PACK_M rows of C or more, each panel of 64 columns of B is first copied
- * into a contiguous buffer, which that many passes of the kernel then read: col2im's B is
- * a band of rows of the input planes, whose rows of K lie a whole plane apart (64 KiB on a
- * 128x128 map: a page and a TLB entry per row; 256 x 256 x 512 ran at 86 GFLOP/s
- * unpacked, 108 packed). Fewer rows, fewer passes: the copy costs more than it saves
- * (48 x 64 x 1024: 103 unpacked, 96 packed). */
+/* C = A^T B for any A of at least SUITE_SGEMM_WIDE_MIN_K rows of k (see above); 1 when
+ * done, 0 when it should go elsewhere.
+ *
+ * Blocking: SUITE_SGEMM_WIDE_MC rows of C at a time, whose A (at most KC rows of k: 512 KiB)
+ * stays in L2 while every panel of 64 columns of B passes; k in blocks of KC, each later
+ * block continuing the sums of C where the one before left them (the same chain of fused
+ * multiply-adds in the order of k as one pass: the bits do not depend on the blocking).
+ * Each panel of B is copied into a contiguous buffer when SUITE_SGEMM_WIDE_PACK_M rows of
+ * C or more read it: col2im's B is a band of rows of the input planes, whose rows of K lie
+ * a whole plane apart (64 KiB on a 128x128 map: a page and a TLB entry per row; 256 x 256
+ * x 512 ran at 86 GFLOP/s unpacked, 108 packed). Fewer rows, fewer passes: the copy costs
+ * more than it saves (48 x 64 x 1024: 103 unpacked, 96 packed).
+ *
+ * The last panel, of nr < 64 columns, is always copied, zero past nr, and run by the block
+ * of ceil(nr / 16) vectors (docs/performance.md, item 41): a 6 x 64 block recomputing
+ * columns of the panel before it wasted up to 63 columns' work (144 columns computed as
+ * 192), and a 6 x 64 block with masked loads ran at half the rate. */
 static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
 {
     if (m <= 0 || n <= 0)
         return 1;
-    if (k < SUITE_SGEMM_WIDE_MIN_K || k > SUITE_SGEMM_WIDE_MAX_K || m > SUITE_SGEMM_WIDE_MAX_M
-            || !suite_sgemm_available())
+    if (k < SUITE_SGEMM_WIDE_MIN_K || !suite_sgemm_available())
         return 0;
     float* panel = NULL;
-    if (m >= SUITE_SGEMM_WIDE_PACK_M
+    if ((m >= SUITE_SGEMM_WIDE_PACK_M || n % SUITE_SGEMM_WIDE_NR != 0)
             && posix_memalign((void**) &panel, 64,
-                              (size_t) k * SUITE_SGEMM_WIDE_NR * sizeof(float)) != 0)
+                              (size_t) SUITE_SGEMM_KC * SUITE_SGEMM_WIDE_NR * sizeof(float)))
         return 0;
-    for (int jc = 0; jc < n; jc += SUITE_SGEMM_WIDE_NR) {
-        int nr = n - jc < SUITE_SGEMM_WIDE_NR ? n - jc : SUITE_SGEMM_WIDE_NR;
-        if (nr < SUITE_SGEMM_WIDE_NR && n >= SUITE_SGEMM_WIDE_NR) {
-            /* the last columns as a whole panel ending at n: the masked panel runs at half
-             * the rate, and the columns it recomputes get the same values again */
-            jc = n - SUITE_SGEMM_WIDE_NR;
-            nr = SUITE_SGEMM_WIDE_NR;
-        }
-        const float* src = b + jc;
-        ptrdiff_t ld = ldb;
-        if (panel != NULL) {
-            for (int p = 0; p < k; p++)
-                memcpy(panel + (size_t) p * SUITE_SGEMM_WIDE_NR, b + p * ldb + jc,
-                       (size_t) nr * sizeof(float));
-            src = panel;
-            ld = SUITE_SGEMM_WIDE_NR;
-        }
-        for (int ic = 0; ic < m; ic += SUITE_SGEMM_WIDE_MR) {
-            int mr = m - ic < SUITE_SGEMM_WIDE_MR ? m - ic : SUITE_SGEMM_WIDE_MR;
-            suite_sgemm_wide_kernel(k, a + ic, lda, src, ld, c + ic * ldc + jc, ldc, mr, nr);
+    for (int i0 = 0; i0 < m; i0 += SUITE_SGEMM_WIDE_MC) {
+        int mc = m - i0 < SUITE_SGEMM_WIDE_MC ? m - i0 : SUITE_SGEMM_WIDE_MC;
+        for (int pc = 0; pc < k; pc += SUITE_SGEMM_KC) {
+            int kc = k - pc < SUITE_SGEMM_KC ? k - pc : SUITE_SGEMM_KC;
+            const float* ak = a + (ptrdiff_t) pc * lda + i0;
+            const float* bk = b + (ptrdiff_t) pc * ldb;
+            float* ci = c + (ptrdiff_t) i0 * ldc;
+            for (int jc = 0; jc < n; jc += SUITE_SGEMM_WIDE_NR) {
+                int nr = n - jc < SUITE_SGEMM_WIDE_NR ? n - jc : SUITE_SGEMM_WIDE_NR;
+                const float* src = bk + jc;
+                ptrdiff_t ld = ldb;
+                if (nr < SUITE_SGEMM_WIDE_NR) {
+                    int width = (nr + 15) / 16 * 16;
+                    for (int p = 0; p < kc; p++) {
+                        float* dst = panel + (size_t) p * width;
+                        memcpy(dst, bk + p * ldb + jc, (size_t) nr * sizeof(float));
+                        memset(dst + nr, 0, (size_t) (width - nr) * sizeof(float));
+                    }
+                    int mr_block = width == 64 ? 6 : width == 48 ? 8 : width == 32 ? 12 : 24;
+                    for (int ic = 0; ic < mc; ic += mr_block) {
+                        int mr = mc - ic < mr_block ? mc - ic : mr_block;
+                        const float* ai = ak + ic;
+                        float* cij = ci + ic * ldc + jc;
+                        if (width == 64)
+                            suite_sgemm_wide_6x4(kc, ai, lda, panel, width, cij, ldc, mr, nr,
+                                                 pc > 0);
+                        else if (width == 48)
+                            suite_sgemm_wide_8x3(kc, ai, lda, panel, width, cij, ldc, mr, nr,
+                                                 pc > 0);
+                        else if (width == 32)
+                            suite_sgemm_wide_12x2(kc, ai, lda, panel, width, cij, ldc, mr, nr,
+                                                  pc > 0);
+                        else
+                            suite_sgemm_wide_24x1(kc, ai, lda, panel, width, cij, ldc, mr, nr,
+                                                  pc > 0);
+                    }
+                    continue;
+                }
+                if (m >= SUITE_SGEMM_WIDE_PACK_M) {
+                    for (int p = 0; p < kc; p++)
+                        memcpy(panel + (size_t) p * SUITE_SGEMM_WIDE_NR, bk + p * ldb + jc,
+                               (size_t) nr * sizeof(float));
+                    src = panel;
+                    ld = SUITE_SGEMM_WIDE_NR;
+                }
+                for (int ic = 0; ic < mc; ic += SUITE_SGEMM_WIDE_MR) {
+                    int mr = mc - ic < SUITE_SGEMM_WIDE_MR ? mc - ic : SUITE_SGEMM_WIDE_MR;
+                    suite_sgemm_wide_6x4(kc, ak + ic, lda, src, ld, ci + ic * ldc + jc, ldc,
+                                         mr, nr, pc > 0);
+                }
+            }
         }
     }
     free(panel);

@@ -234,15 +234,13 @@ BAND_MIN_COLUMNS = 512
 def own_gemm_takes(rows, columns, depth, itemsize):
     """Whether suite's own kernels (pyx/_sgemm.h) run col2im's product C = W^T X of this
     shape (rows of C, columns, K) and every part of it a thread may run: float32 on a CPU
-    with AVX-512, at most ``narrow_gemm_columns`` columns or a small W (docs/performance.md,
-    items 37 and 40: at most 512 rows, K from 32 to 256). Then no BLAS call is made."""
+    with AVX-512, at most ``narrow_gemm_columns`` columns or K of at least 32
+    (docs/performance.md, items 37, 40 and 41). Then no BLAS call is made."""
     narrow = narrow_gemm_columns(itemsize)
     if not narrow:
         return False
     from . import _im2col
-    return columns <= narrow or (rows <= _im2col.WIDE_GEMM_ROWS
-                                 and _im2col.WIDE_GEMM_MIN_DEPTH <= depth
-                                 <= _im2col.WIDE_GEMM_DEPTH)
+    return columns <= narrow or depth >= _im2col.WIDE_GEMM_MIN_DEPTH
 
 
 def narrow_gemm_columns(itemsize):

@@ -1,14 +1,15 @@
 """suite's own GEMM kernels (pyx/_sgemm.h): col2im's float32 products C = W^T X of at most
-64 columns (the narrow kernel) or of a small W (at most 512 rows of C, K from 32 to 256,
-any width: the wide kernel), on CPUs with AVX-512; BLAS runs them elsewhere and when they
-are off.
+64 columns (the narrow kernel) or of K at least 32 and any width (the wide kernel: 512
+rows of C and 256 of K at a time), on CPUs with AVX-512; BLAS runs them elsewhere and when
+they are off.
 
 Reached through ``deconv2d(algorithm="col2im")``: the shapes below put the kernels' edges
 under test (narrow: rows of C not a multiple of its 48-row block, columns not a multiple
 of its 8-column panel, 1 to 64 columns, K over several of its 256-row blocks; wide: rows
-not a multiple of 6, columns not a multiple of 64, whose last 64 are recomputed; groups,
-images batched into one product, and the shapes just past the wide kernel's limits, which
-BLAS runs), each against the NumPy reference, against the same call on BLAS, exactly
+not a multiple of its blocks' rows, columns not a multiple of 64, whose last panel of 1 to
+63 columns runs on the block of its width in vectors, 16 to 64; groups,
+images batched into one product, more rows than one pass and more K than one block, and a
+K too shallow for the wide kernel, which BLAS runs), each against the NumPy reference, against the same call on BLAS, exactly
 against integer arithmetic, and across thread counts.
 """
 
@@ -40,9 +41,15 @@ WIDE = [
     ((1, 56, 20, 19), (56, 1, 9, 9), 3, 4, 1),      # 81 rows, K 56 (FSRCNN's)
     ((3, 250, 9, 10), (250, 5, 3, 3), 2, 0, 1),     # 45 rows, K 250, 3 images batched
     ((1, 64, 13, 11), (64, 24, 4, 4), 2, 1, 2),     # groups: 384 rows, K 32
+    ((1, 40, 9, 11), (40, 7, 3, 3), 2, 1, 1),       # 99 columns: a last panel of 35 (8 x 48)
+    ((1, 48, 5, 19), (48, 3, 5, 5), 2, 2, 1),       # 95: of 31 (12 x 32), 75 rows
+    ((1, 36, 10, 8), (36, 11, 3, 3), 1, 1, 1),      # 80: of 16 (24 x 16), 99 rows
+    ((1, 33, 3, 59), (33, 2, 4, 4), 2, 1, 1),       # 177: of 49 (6 x 64, zero past 49)
     ((1, 32, 13, 11), (32, 32, 4, 4), 2, 1, 32),    # depthwise, K 1: too shallow, BLAS
-    ((1, 30, 11, 13), (30, 57, 3, 3), 1, 1, 1),     # 513 rows: past the wide kernel, BLAS
-    ((1, 257, 9, 9), (257, 4, 3, 3), 1, 1, 1),      # K 257: past the wide kernel, BLAS
+    ((1, 30, 11, 13), (30, 57, 3, 3), 1, 1, 1),     # 513 rows: a second pass of one row
+    ((1, 257, 9, 9), (257, 4, 3, 3), 1, 1, 1),      # K 257: a second block of k, of one row
+    ((1, 600, 9, 9), (600, 40, 4, 4), 2, 1, 1),     # 640 rows, K 600 (3 blocks), 81 columns
+    ((2, 1030, 5, 14), (1030, 36, 3, 3), 1, 1, 1),  # 324 rows, K 1030, 2 x 70 columns
 ]
 CASES = NARROW + WIDE
 IDS = [f"{x}->{w[1]}x{w[2]}x{w[3]} s{s} p{p} g{g}" for x, w, s, p, g in CASES]
@@ -139,18 +146,18 @@ def test_environment_switch_sends_the_products_to_blas():
     assert "narrow-gemm=blas" in out[1]
     info = subprocess.run([sys.executable, "-m", "suite", "info"], env=env,
                           capture_output=True, text=True, check=True).stdout
-    assert "col2im's float32 GEMMs of <= 64 columns or a weight of <= 512 x 256: BLAS" in info
+    assert "col2im's float32 GEMMs of <= 64 columns or >= 32 rows of K: BLAS" in info
 
 
 def test_own_gemm_takes_the_products_its_kernels_run(monkeypatch):
     """The plan skips the BLAS thread hold only where every product runs on the own kernels:
-    float32, at most 64 columns or a W of at most 512 x 256, and the kernels available."""
+    float32, at most 64 columns or K of at least 32, and the kernels available."""
     monkeypatch.setattr(_plan, "narrow_gemm_columns",
                         lambda itemsize: 64 if itemsize == 4 else 0)
     takes = _plan.own_gemm_takes
     assert takes(9216, 16, 512, 4) and takes(9216, 64, 4096, 4)
     assert takes(48, 16384, 64, 4) and takes(512, 10**6, 256, 4) and takes(6, 65, 32, 4)
-    assert not takes(513, 65, 64, 4) and not takes(48, 65, 257, 4)
+    assert takes(513, 65, 64, 4) and takes(48, 65, 257, 4) and takes(4096, 4096, 4096, 4)
     assert not takes(48, 65, 31, 4) and takes(48, 64, 1, 4)
     assert not takes(48, 16, 64, 8)
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
