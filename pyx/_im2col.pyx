@@ -39,10 +39,13 @@ cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_available()
     int suite_sgemm_allowed
     enum: SUITE_SGEMM_MAX_N
+    enum: SUITE_SGEMM_NR
     enum: SUITE_SGEMM_WIDE_MIN_K
 
 #: The widest product (columns) the own narrow kernel takes.
 NARROW_GEMM_COLUMNS = SUITE_SGEMM_MAX_N
+#: ... which it computes in panels of this many columns (a narrower product is padded).
+NARROW_GEMM_PANEL = SUITE_SGEMM_NR
 #: The shallowest product (rows of K) the own wide kernel takes, at any width (shallower,
 #: its time goes to the loads and stores of C, which OpenBLAS runs faster).
 WIDE_GEMM_MIN_DEPTH = SUITE_SGEMM_WIDE_MIN_K

@@ -252,6 +252,23 @@ def narrow_gemm_columns(itemsize):
     return _im2col.NARROW_GEMM_COLUMNS if _im2col.gemm_kernel() == "avx512" else 0
 
 
+def narrow_batch(n, per_image, narrow):
+    """Images per product of the own narrow kernel for maps of ``per_image`` <= ``narrow``
+    columns: the fewest (at most n, at most ``narrow`` columns) whose columns fill its panels
+    of NARROW_GEMM_PANEL best (1 when a map fills them: 4x4, 8x8; 8 for 1x1, 2 for 2x2)."""
+    from . import _im2col
+    panel = _im2col.NARROW_GEMM_PANEL
+    best, best_waste = 1, None
+    for nb in range(1, int(min(n, narrow // per_image)) + 1):
+        columns = nb * per_image
+        waste = (-columns % panel) / columns
+        if best_waste is None or waste < best_waste - 1e-12:
+            best, best_waste = nb, waste
+        if waste == 0:
+            break
+    return best
+
+
 def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, itemsize,
                     n_threads):
     """(images per GEMM, output channels per block, input rows per band) of the col2im
@@ -266,7 +283,11 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
     batching only adds the packing of the images, unless the weight, read once per batch,
     does not stay in the cache from one image to the next (then as many images as the
     kernel's width takes: DCGAN-G2's 8 MB weight, 16 images of 4x4: 14.2 -> 11.7 ms, one
-    thread; 1024 -> 512 channels k4 on 2x2 maps, 32 MB: 1 image per product 6.0 ms, 2: 3.8).
+    thread; 1024 -> 512 channels k4 on 2x2 maps, 32 MB: 1 image per product 6.0 ms, 2: 3.8),
+    or the map is narrower than the kernel's panel of columns, which pads it: then the
+    fewest images that waste least of the panels (``narrow_batch``; DCGAN's first layer,
+    16 latent vectors of 1x1: one image a product computed 8 columns for 1, docs/
+    performance.md item 43).
 
     Large maps, whose columns for even BLOCK_MIN_ROWS rows would not fit in a block, take
     one image at a time in bands of input rows (BAND_MIN_COLUMNS columns or more; fewer
@@ -278,7 +299,7 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
     per_image = height * width
     narrow = narrow_gemm_columns(itemsize)
     if per_image <= narrow:
-        nb = 1
+        nb = narrow_batch(n, per_image, narrow)
         if c_in * c_out_per_group * taps * itemsize > last_level_cache_bytes() // 2:
             nb = int(min(n, max(1, narrow // per_image)))
     else:

@@ -34,6 +34,8 @@ NARROW = [
     ((2, 48, 7, 9), (48, 4, 4, 4), 2, 1, 1),        # 63 columns
     ((2, 96, 4, 4), (96, 13, 2, 2), 2, 0, 3),       # groups: K 32, 52 rows per group
     ((1, 256, 1, 1), (256, 97, 4, 4), 1, 0, 1),     # a 1x1 map: 1552 rows, 1 column
+    ((16, 100, 1, 1), (100, 9, 4, 4), 1, 0, 1),    # 16 1x1 maps: 2 products of 8 images
+    ((16, 20, 3, 3), (20, 6, 3, 3), 2, 1, 1),       # 16 3x3 maps: 7, 7 and 2 images a product
 ]
 # wider than 64 columns
 WIDE = [
@@ -117,7 +119,8 @@ def test_narrow_products_do_not_depend_on_threads(gemm_kernel, case):
 
 def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     """col2im_blocking: one image per product for a map the own kernel takes, as many as its
-    width allows when the weight does not fit in half the last-level cache."""
+    width allows when the weight does not fit in half the last-level cache, and enough to
+    fill its 8-column panels for maps narrower than them."""
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 64)
     monkeypatch.setattr(_plan, "last_level_cache_bytes", lambda: 32 * 2**20)
     # DCGAN-G2: 16 images of 4x4, 512 -> 256, k4: an 8 MB weight
@@ -125,6 +128,11 @@ def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     # 1024 -> 512, k4, on 2x2 maps: a 32 MB weight
     assert _plan.col2im_blocking(16, 1024, 2, 2, 512, 16, 1, 4, 1)[0] == 16
     assert _plan.col2im_blocking(3, 1024, 2, 2, 512, 16, 1, 4, 1)[0] == 3
+    # maps narrower than the kernel's panel: the fewest images that fill its panels best
+    assert _plan.col2im_blocking(16, 100, 1, 1, 512, 16, 1, 4, 1)[0] == 8
+    assert _plan.col2im_blocking(16, 64, 2, 2, 64, 16, 1, 4, 1)[0] == 2
+    assert _plan.col2im_blocking(3, 64, 1, 1, 64, 16, 1, 4, 1)[0] == 3
+    assert [_plan.narrow_batch(16, p, 64) for p in (1, 4, 9, 16, 25, 49)] == [8, 2, 7, 1, 2, 1]
     # wider maps than the kernel takes: batched for BLAS as before
     monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
     assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 16
