@@ -112,31 +112,53 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     Gather form of col2im: the kernel rows i with h = oh*sh - ph + i*dh for an oh in range
     contribute their kw column rows, in the order of i, then j; the row stays in cache and is
     written by one thread. lo_j, hi_j: column_ranges of this width (kw <= RANGES_MAX_KW), or
-    NULL to compute them here.
+    NULL to compute them here. Undilated, the kernel rows that reach h are found with one
+    division a row instead of two per kernel row (short output rows spent a third of their
+    time in them: docs/performance.md, item 45).
     """
-    cdef Py_ssize_t i, j, oh, ow, t, offset, lo, hi, sw = g.sw
+    cdef Py_ssize_t i, i_step, j, oh, ow, t, offset, lo, hi, sw = g.sw, sh = g.sh
     cdef const floating* src
-    for i in range(g.kh):
-        t = h + g.ph - i * g.dh
-        if t < 0 or t % g.sh != 0:
-            continue
-        oh = t // g.sh
-        if oh < oh_lo or oh >= oh_hi:
-            continue
-        for j in range(g.kw):
-            offset = j * g.dw - g.pw
-            if lo_j != NULL:
-                lo = lo_j[j]
-                hi = hi_j[j]
-            else:
-                valid_columns(offset, sw, width, g.col_w, &lo, &hi)
-            src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
-            if sw == 1:
-                for ow in range(lo, hi):
-                    dst[ow + offset] += src[ow]
-            else:
-                for ow in range(lo, hi):
-                    dst[ow * sw + offset] += src[ow]
+    if g.dh == 1:
+        # the kernel rows that reach h are every sh-th from (h + ph) mod sh: one division
+        t = h + g.ph
+        i = t % sh
+        oh = t // sh
+        i_step = sh
+    else:
+        t = 0
+        oh = 0
+        i = 0
+        i_step = 1
+    while i < g.kh:
+        if g.dh == 1:
+            if oh < oh_lo:      # oh falls as i rises: no later kernel row is in range
+                break
+        else:
+            t = h + g.ph - i * g.dh
+            if t < 0:
+                break
+            if t % sh != 0:
+                i += 1
+                continue
+            oh = t // sh
+        if oh_lo <= oh < oh_hi:
+            for j in range(g.kw):
+                offset = j * g.dw - g.pw
+                if lo_j != NULL:
+                    lo = lo_j[j]
+                    hi = hi_j[j]
+                else:
+                    valid_columns(offset, sw, width, g.col_w, &lo, &hi)
+                src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
+                if sw == 1:
+                    for ow in range(lo, hi):
+                        dst[ow + offset] += src[ow]
+                else:
+                    for ow in range(lo, hi):
+                        dst[ow * sw + offset] += src[ow]
+        i += i_step
+        if g.dh == 1:
+            oh -= 1
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:
