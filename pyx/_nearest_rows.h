@@ -107,6 +107,57 @@ static inline int suite_x2_row_stream_f32(const float *s, ptrdiff_t n, float *d0
     return 1;
 }
 
+/* Every output row pair of `rows` input rows of an odd n, as one stream: the pairs' 4n
+ * values a row lie end to end, and 16n bytes keep the 16-byte alignment from one row to the
+ * next, so the region is written by aligned streaming stores from its first 16-byte
+ * boundary to its last, where a pair of rows 8 bytes off each other modulo 16 would decline
+ * streaming row by row (and streaming each row alone leaves a partial line at every row
+ * boundary: docs/performance.md, items 44 and 46). A vector holds two values twice; the
+ * one across the end of a row, s[n - 1] twice then the next row's s[0] twice, is built
+ * from scalars. 0 when dst is not 8-byte aligned (then row by row). */
+static inline int suite_x2_rows_stream_odd_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
+                                               float *dst)
+{
+    uintptr_t a = (uintptr_t)dst & 15;
+    ptrdiff_t total = 4 * n * rows, k = 0, r = 0, q = 0, half = 2 * n;
+    if ((a != 0 && a != 8) || n % 2 == 0 || rows <= 0)
+        return 0;
+    if (a == 8) {       /* the first pair of values, to the first 16-byte boundary */
+        dst[0] = dst[1] = src[0];
+        k = q = 2;
+    }
+    for (; k + 4 <= total; k += 4) {
+        /* q: position of dst[k] in the 4n values of input row r's pair of output rows */
+        ptrdiff_t pos = q < half ? q : q - half;
+        __m128 v;
+        if (pos + 4 <= half) {
+            __m128 x = _mm_loadu_ps(src + r * n + pos / 2);
+            v = _mm_unpacklo_ps(x, x);
+        } else {
+            /* dst[k], dst[k + 1]: s_r[pos / 2]; dst[k + 2], dst[k + 3]: the next position */
+            float x0 = src[r * n + pos / 2], x1;
+            ptrdiff_t q1 = q + 2;
+            if (q1 < 2 * half)
+                x1 = src[r * n + (q1 < half ? q1 : q1 - half) / 2];
+            else
+                x1 = src[(r + 1) * n];
+            v = _mm_setr_ps(x0, x0, x1, x1);
+        }
+        _mm_stream_ps(dst + k, v);
+        q += 4;
+        if (q >= 2 * half) {
+            q -= 2 * half;
+            r++;
+        }
+    }
+    for (; k < total; k += 2) {     /* the last pair of values */
+        ptrdiff_t pos = q < half ? q : q - half;
+        dst[k] = dst[k + 1] = src[r * n + pos / 2];
+        q += 2;
+    }
+    return 1;
+}
+
 static inline int suite_x2_row_stream_f64(const double *s, ptrdiff_t n, double *d0,
                                           double *d1)
 {
@@ -188,6 +239,10 @@ static void suite_x2_rows_avx2_f64(const double *src, ptrdiff_t rows, ptrdiff_t 
 #if defined(__SSE2__)
 #define SUITE_X2_STREAM_ROWS(SFX, T)                                                       \
     if (streaming) {                                                                       \
+        if (SUITE_X2_STREAM_ODD_##SFX(src, rows, n, dst)) {                                \
+            _mm_sfence();                                                                  \
+            return;                                                                        \
+        }                                                                                  \
         for (ptrdiff_t r = 0; r < rows; r++) {                                             \
             T *d0 = dst + 4 * r * n;                                                       \
             if (!suite_x2_row_stream_##SFX(src + r * n, n, d0, d0 + 2 * n))                \
@@ -197,6 +252,8 @@ static void suite_x2_rows_avx2_f64(const double *src, ptrdiff_t rows, ptrdiff_t 
         return;                                                                            \
     }
 #define SUITE_X2_ROW(SFX, s, n, d0) suite_x2_row_sse_##SFX(s, n, d0, d0 + 2 * (n))
+#define SUITE_X2_STREAM_ODD_f32(src, rows, n, dst) suite_x2_rows_stream_odd_f32(src, rows, n, dst)
+#define SUITE_X2_STREAM_ODD_f64(src, rows, n, dst) 0
 #else
 #define SUITE_X2_STREAM_ROWS(SFX, T)
 #define SUITE_X2_ROW(SFX, s, n, d0) suite_x2_row_scalar_##SFX(s, 0, n, d0, d0 + 2 * (n))
