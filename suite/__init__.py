@@ -21,6 +21,7 @@ which ``algorithm="auto"`` follows.
 """
 
 from . import wisdom
+from ._outputs import release as release_memory
 from ._buildinfo import openmp_enabled
 from ._plan import DECONV_ALGORITHMS, UPSAMPLE_CONV_ALGORITHMS, choose_algorithm
 from ._validation import UPSAMPLE_MODES
@@ -49,6 +50,7 @@ __all__ = [
     "im2col",
     "openmp_enabled",
     "profile",
+    "release_memory",
     "upsample",
     "upsample_add",
     "upsample_backward",

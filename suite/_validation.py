@@ -10,6 +10,8 @@ import numbers
 
 import numpy as np
 
+from . import _outputs
+
 #: The dtypes the kernels are compiled for.
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -133,7 +135,7 @@ def make_output(out, shape, dtype, inputs):
     shape = tuple(map(int, shape))
     check_size(shape, "the output")
     if out is None:
-        return np.empty(shape, dtype=dtype)
+        return _outputs.empty(shape, dtype)
     return check_out(out, shape, dtype, inputs)
 
 

@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _banded, _direct, _im2col, _phase, _winograd, wisdom
+from . import _banded, _direct, _im2col, _outputs, _phase, _winograd, wisdom
 from ._plan import (
     BAND_MIN_COLUMNS,
     DECONV_ALGORITHMS,
@@ -522,7 +522,7 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
                               algorithm, n_threads)
     bias = check_bias(bias, plan.shape[1], x.dtype)
     # the plan checked its output shape: a fresh output needs no further check
-    out = (np.empty(plan.shape, dtype=x.dtype) if out is None else
+    out = (_outputs.empty(plan.shape, x.dtype) if out is None else
            check_out(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias))))
     if measure is not None:
         plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))

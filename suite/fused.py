@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _banded, _phase, _upsample
+from . import _banded, _outputs, _phase, _upsample
 from ._plan import (
     UPSAMPLE_CONV_ALGORITHMS,
     UPSAMPLE_CONV_METHODS,
@@ -266,7 +266,7 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
     plan, measure = plan_call(UpsampleConvPlan, "upsample_conv2d", x.shape, weight.shape,
                               x.dtype, geometry, algorithm, n_threads)
     # the plan checked its output shape: a fresh output needs no further check
-    out = (np.empty(plan.shape, dtype=x.dtype) if out is None else
+    out = (_outputs.empty(plan.shape, x.dtype) if out is None else
            check_out(out, plan.shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias))))
     if measure is not None:
         plan = measure(lambda p: lambda: p.run(x, p.prepare(weight), bias, out))

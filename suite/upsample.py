@@ -25,7 +25,7 @@ import functools
 
 import numpy as np
 
-from . import _upsample
+from . import _outputs, _upsample
 from ._plan import streams_past_cache, threads_for_bytes
 from ._threads import effective_n_threads
 from .profiling import note_call, profiled, python_stage_start, python_stage_stop
@@ -266,12 +266,13 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     call = _resize(x, size, scale_factor, mode, align_corners)
     python_stage_stop("upsample tables", tables)
     n_threads = effective_n_threads(num_threads)
-    # Streaming stores (nearest x2) only into a caller's out= larger than the cache: freshly
-    # allocated pages are zeroed by the kernel on first touch, which leaves them in cache,
-    # where plain stores are as fast (docs/performance.md, item 28).
+    # Streaming stores (nearest x2) only into an out= larger than the cache, the caller's or
+    # a kept block (suite._outputs): freshly allocated pages are zeroed by the kernel on
+    # first touch, which leaves them in cache, where plain stores are as fast
+    # (docs/performance.md, item 28).
     if out is None:
-        out = np.empty(call.out_shape, dtype=x.dtype)
-        streaming = False
+        out = _outputs.empty(call.out_shape, x.dtype)
+        streaming = out.base is not None and streams_past_cache(x.nbytes + out.nbytes)
     else:
         out = check_out(out, call.out_shape, x.dtype, (("x", x),))
         streaming = streams_past_cache(x.nbytes + out.nbytes)

@@ -23,6 +23,7 @@ LAYERS = {
     "suite._environment": 0,
     "suite._timing": 0,
     "suite._version": 0,
+    "suite._outputs": 0.5,
     "suite._validation": 1,
     "suite.geometry": 2,
     "suite.checkerboard": 2,

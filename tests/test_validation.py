@@ -671,7 +671,7 @@ def test_cached_geometry_still_rejects_bad_arguments_every_time():
 PUBLIC_FUNCTIONS = sorted(name for name in suite.__all__ if callable(getattr(suite, name)))
 SIGNATURES = {name: inspect.signature(getattr(suite, name)) for name in PUBLIC_FUNCTIONS}
 #: public callables without arguments: nothing a caller can get wrong
-NO_ARGUMENTS = {"openmp_enabled"}
+NO_ARGUMENTS = {"openmp_enabled", "release_memory"}
 #: the kernels: each needs several cases (arrays, geometry, out=, threads)
 KERNELS = {"col2im", "conv2d", "deconv2d", "deconv2d_backward", "im2col", "upsample",
            "upsample_add", "upsample_backward", "upsample_conv2d"}
