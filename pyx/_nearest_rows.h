@@ -131,7 +131,8 @@ static inline int suite_x2_rows_stream_odd_f32(const float *src, ptrdiff_t rows,
         ptrdiff_t pos = q < half ? q : q - half;
         __m128 v;
         if (pos + 4 <= half) {
-            __m128 x = _mm_loadu_ps(src + r * n + pos / 2);
+            /* the two values, 8 bytes: a 16-byte load would pass the last row's end */
+            __m128 x = _mm_castpd_ps(_mm_load_sd((const double *)(src + r * n + pos / 2)));
             v = _mm_unpacklo_ps(x, x);
         } else {
             /* dst[k], dst[k + 1]: s_r[pos / 2]; dst[k + 2], dst[k + 3]: the next position */
