@@ -67,10 +67,11 @@ def empty(shape, dtype):
                 if sys.getrefcount(old) == _FREE_REFS:
                     unused.append(old)
             for old in unused:
-                _blocks.remove(old)
+                # by identity: list.remove would compare the arrays element by element
+                _blocks[:] = [kept for kept in _blocks if kept is not old]
                 if kept_bytes() + nbytes <= POOL_MAX_BYTES:
                     break
-            del unused
+            del unused, old
         if kept_bytes() + nbytes <= POOL_MAX_BYTES:
             _blocks.append(block)
         return block.view(dtype).reshape(shape)

@@ -106,6 +106,25 @@ def test_the_pool_stays_within_its_bytes_and_gives_them_back():
     assert _outputs.kept_bytes() == 0
 
 
+def test_blocks_nobody_uses_make_room_for_another_size():
+    """Past the pool's bytes, free blocks are dropped to make room (found by identity: the
+    arrays themselves are never compared, which for blocks of other sizes would raise),
+    blocks in use stay, and every result keeps its own memory and values."""
+    rng = seeded_rng("outputs", "room")
+    a_in = data(1)                                                  # 400 KiB out, held
+    b_in = rng.standard_normal((2, 8, 40, 80)).astype(np.float32)   # 800 KiB out, dropped
+    c_in = rng.standard_normal((2, 8, 110, 110)).astype(np.float32)  # 3.0 MiB out
+    held = suite.upsample(a_in, scale_factor=2)
+    dropped = suite.upsample(b_in, scale_factor=2)
+    assert _outputs.kept_bytes() == held.nbytes + dropped.nbytes
+    del dropped
+    big = suite.upsample(c_in, scale_factor=2)     # room made by dropping the free block
+    assert _outputs.kept_bytes() == held.nbytes + big.nbytes <= _outputs.POOL_MAX_BYTES
+    assert not np.shares_memory(held, big)
+    np.testing.assert_array_equal(held, expected(a_in))
+    np.testing.assert_array_equal(big, expected(c_in))
+
+
 def test_small_outputs_and_the_switch_bypass_the_pool(monkeypatch):
     small = suite.upsample(data(1)[:, :1, :8, :8], scale_factor=2)
     assert small.base is None and _outputs.kept_bytes() == 0
