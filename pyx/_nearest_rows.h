@@ -115,46 +115,50 @@ static inline int suite_x2_row_stream_f32(const float *s, ptrdiff_t n, float *d0
  * boundary: docs/performance.md, items 44 and 46). A vector holds two values twice; the
  * one across the end of a row, s[n - 1] twice then the next row's s[0] twice, is built
  * from scalars. 0 when dst is not 8-byte aligned (then row by row). */
+/* Pairs [from, to) of s (to - from even) as whole vectors, s[i] twice a pair, streamed to d
+ * (16-byte aligned; pair `from` at d[0]). Each vector loads just its two values (8 bytes),
+ * so no load passes the row's end. */
+static inline void suite_x2_pairs_stream_f32(const float *s, ptrdiff_t from, ptrdiff_t to,
+                                             float *d)
+{
+    for (ptrdiff_t i = from; i < to; i += 2, d += 4) {
+        __m128 x = _mm_castpd_ps(_mm_load_sd((const double *)(s + i)));
+        _mm_stream_ps(d, _mm_unpacklo_ps(x, x));
+    }
+}
+
 static inline int suite_x2_rows_stream_odd_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
                                                float *dst)
 {
     uintptr_t a = (uintptr_t)dst & 15;
-    ptrdiff_t total = 4 * n * rows, k = 0, r = 0, q = 0, half = 2 * n;
     if ((a != 0 && a != 8) || n % 2 == 0 || rows <= 0)
         return 0;
-    if (a == 8) {       /* the first pair of values, to the first 16-byte boundary */
+    if (a == 0) {
+        /* d0 aligned: its pairs 0 .. n-2, then s[n-1] twice and s[0] twice across into d1,
+         * then d1's pairs 1 .. n-1, which end the row pair on a 16-byte boundary */
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float *s = src + r * n;
+            float *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+            suite_x2_pairs_stream_f32(s, 0, n - 1, d0);
+            _mm_stream_ps(d0 + 2 * (n - 1), _mm_setr_ps(s[n - 1], s[n - 1], s[0], s[0]));
+            suite_x2_pairs_stream_f32(s, 1, n, d1 + 2);
+        }
+    } else {
+        /* d0 8 bytes past a boundary: its pair 0 before the first boundary (or in the
+         * vector across from the row above), its pairs 1 .. n-1, d1's pairs 0 .. n-2, then
+         * s[n-1] twice and the next row's s[0] twice across into the next d0 */
         dst[0] = dst[1] = src[0];
-        k = q = 2;
-    }
-    for (; k + 4 <= total; k += 4) {
-        /* q: position of dst[k] in the 4n values of input row r's pair of output rows */
-        ptrdiff_t pos = q < half ? q : q - half;
-        __m128 v;
-        if (pos + 4 <= half) {
-            /* the two values, 8 bytes: a 16-byte load would pass the last row's end */
-            __m128 x = _mm_castpd_ps(_mm_load_sd((const double *)(src + r * n + pos / 2)));
-            v = _mm_unpacklo_ps(x, x);
-        } else {
-            /* dst[k], dst[k + 1]: s_r[pos / 2]; dst[k + 2], dst[k + 3]: the next position */
-            float x0 = src[r * n + pos / 2], x1;
-            ptrdiff_t q1 = q + 2;
-            if (q1 < 2 * half)
-                x1 = src[r * n + (q1 < half ? q1 : q1 - half) / 2];
+        for (ptrdiff_t r = 0; r < rows; r++) {
+            const float *s = src + r * n;
+            float *d0 = dst + 4 * r * n, *d1 = d0 + 2 * n;
+            suite_x2_pairs_stream_f32(s, 1, n, d0 + 2);
+            suite_x2_pairs_stream_f32(s, 0, n - 1, d1);
+            if (r + 1 < rows)
+                _mm_stream_ps(d1 + 2 * (n - 1),
+                              _mm_setr_ps(s[n - 1], s[n - 1], s[n], s[n]));
             else
-                x1 = src[(r + 1) * n];
-            v = _mm_setr_ps(x0, x0, x1, x1);
+                d1[2 * (n - 1)] = d1[2 * (n - 1) + 1] = s[n - 1];
         }
-        _mm_stream_ps(dst + k, v);
-        q += 4;
-        if (q >= 2 * half) {
-            q -= 2 * half;
-            r++;
-        }
-    }
-    for (; k < total; k += 2) {     /* the last pair of values */
-        ptrdiff_t pos = q < half ? q : q - half;
-        dst[k] = dst[k + 1] = src[r * n + pos / 2];
-        q += 2;
     }
     return 1;
 }
