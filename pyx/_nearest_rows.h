@@ -107,14 +107,6 @@ static inline int suite_x2_row_stream_f32(const float *s, ptrdiff_t n, float *d0
     return 1;
 }
 
-/* Every output row pair of `rows` input rows of an odd n, as one stream: the pairs' 4n
- * values a row lie end to end, and 16n bytes keep the 16-byte alignment from one row to the
- * next, so the region is written by aligned streaming stores from its first 16-byte
- * boundary to its last, where a pair of rows 8 bytes off each other modulo 16 would decline
- * streaming row by row (and streaming each row alone leaves a partial line at every row
- * boundary: docs/performance.md, items 44 and 46). A vector holds two values twice; the
- * one across the end of a row, s[n - 1] twice then the next row's s[0] twice, is built
- * from scalars. 0 when dst is not 8-byte aligned (then row by row). */
 /* Pairs [from, to) of s (to - from even) as whole vectors, s[i] twice a pair, streamed to d
  * (16-byte aligned; pair `from` at d[0]). Each vector loads just its two values (8 bytes),
  * so no load passes the row's end. */
@@ -127,6 +119,14 @@ static inline void suite_x2_pairs_stream_f32(const float *s, ptrdiff_t from, ptr
     }
 }
 
+/* Every output row pair of `rows` input rows of an odd n, as one stream: the pairs' 4n
+ * values a row lie end to end, and 16n bytes keep the 16-byte alignment from one row to the
+ * next, so the region is written by aligned streaming stores from its first 16-byte
+ * boundary to its last, where a pair of rows 8 bytes off each other modulo 16 would decline
+ * streaming row by row (and streaming each row alone leaves a partial line at every row
+ * boundary: docs/performance.md, items 44 and 46). A vector holds two values twice; the
+ * one across the end of a row, s[n - 1] twice then the next row's s[0] twice, is built
+ * from scalars. 0 when dst is not 8-byte aligned (then row by row). */
 static inline int suite_x2_rows_stream_odd_f32(const float *src, ptrdiff_t rows, ptrdiff_t n,
                                                float *dst)
 {

@@ -278,6 +278,46 @@ SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_8x3, 8, 3)
 SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_12x2, 12, 2)
 SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_24x1, 24, 1)
 
+/* Rows [0, kc) of nr columns of b into a panel `width` (>= nr) wide, zero past nr. */
+static void suite_sgemm_wide_copy(int kc, int nr, int width, const float* b, ptrdiff_t ldb,
+                                  float* panel)
+{
+    for (int p = 0; p < kc; p++, b += ldb, panel += width) {
+        memcpy(panel, b, (size_t) nr * sizeof(float));
+        memset(panel + nr, 0, (size_t) (width - nr) * sizeof(float));
+    }
+}
+
+/* mc rows of C times one panel of B of `vectors` vectors of 16 columns (nr of them real),
+ * by the block of that width. */
+static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_t lda,
+                                   const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                                   int mc, int nr, int accumulate)
+{
+    static const int block_rows[4] = {24, 12, 8, SUITE_SGEMM_WIDE_MR};
+    const int rows = block_rows[vectors - 1];
+    for (int ic = 0; ic < mc; ic += rows) {
+        int mr = mc - ic < rows ? mc - ic : rows;
+        switch (vectors) {
+        case 4:
+            suite_sgemm_wide_6x4(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
+                                 accumulate);
+            break;
+        case 3:
+            suite_sgemm_wide_8x3(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
+                                 accumulate);
+            break;
+        case 2:
+            suite_sgemm_wide_12x2(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
+                                  accumulate);
+            break;
+        default:
+            suite_sgemm_wide_24x1(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
+                                  accumulate);
+        }
+    }
+}
+
 /* C = A^T B for any A of at least SUITE_SGEMM_WIDE_MIN_K rows of k (see above); 1 when
  * done, 0 when it should go elsewhere.
  *
@@ -292,7 +332,7 @@ SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_24x1, 24, 1)
  * more than it saves (48 x 64 x 1024: 103 unpacked, 96 packed).
  *
  * The last panel, of nr < 64 columns, is always copied, zero past nr, and run by the block
- * of ceil(nr / 16) vectors (docs/performance.md, item 41): a 6 x 64 block recomputing
+ * of ceil(nr / 16) vectors (docs/performance.md, item 42): a 6 x 64 block recomputing
  * columns of the panel before it wasted up to 63 columns' work (144 columns computed as
  * 192), and a 6 x 64 block with masked loads ran at half the rate. */
 static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
@@ -311,52 +351,18 @@ static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t ld
         int mc = m - i0 < SUITE_SGEMM_WIDE_MC ? m - i0 : SUITE_SGEMM_WIDE_MC;
         for (int pc = 0; pc < k; pc += SUITE_SGEMM_KC) {
             int kc = k - pc < SUITE_SGEMM_KC ? k - pc : SUITE_SGEMM_KC;
-            const float* ak = a + (ptrdiff_t) pc * lda + i0;
-            const float* bk = b + (ptrdiff_t) pc * ldb;
-            float* ci = c + (ptrdiff_t) i0 * ldc;
             for (int jc = 0; jc < n; jc += SUITE_SGEMM_WIDE_NR) {
                 int nr = n - jc < SUITE_SGEMM_WIDE_NR ? n - jc : SUITE_SGEMM_WIDE_NR;
-                const float* src = bk + jc;
+                int vectors = (nr + 15) / 16;
+                const float* src = b + (ptrdiff_t) pc * ldb + jc;
                 ptrdiff_t ld = ldb;
-                if (nr < SUITE_SGEMM_WIDE_NR) {
-                    int width = (nr + 15) / 16 * 16;
-                    for (int p = 0; p < kc; p++) {
-                        float* dst = panel + (size_t) p * width;
-                        memcpy(dst, bk + p * ldb + jc, (size_t) nr * sizeof(float));
-                        memset(dst + nr, 0, (size_t) (width - nr) * sizeof(float));
-                    }
-                    int mr_block = width == 64 ? 6 : width == 48 ? 8 : width == 32 ? 12 : 24;
-                    for (int ic = 0; ic < mc; ic += mr_block) {
-                        int mr = mc - ic < mr_block ? mc - ic : mr_block;
-                        const float* ai = ak + ic;
-                        float* cij = ci + ic * ldc + jc;
-                        if (width == 64)
-                            suite_sgemm_wide_6x4(kc, ai, lda, panel, width, cij, ldc, mr, nr,
-                                                 pc > 0);
-                        else if (width == 48)
-                            suite_sgemm_wide_8x3(kc, ai, lda, panel, width, cij, ldc, mr, nr,
-                                                 pc > 0);
-                        else if (width == 32)
-                            suite_sgemm_wide_12x2(kc, ai, lda, panel, width, cij, ldc, mr, nr,
-                                                  pc > 0);
-                        else
-                            suite_sgemm_wide_24x1(kc, ai, lda, panel, width, cij, ldc, mr, nr,
-                                                  pc > 0);
-                    }
-                    continue;
-                }
-                if (m >= SUITE_SGEMM_WIDE_PACK_M) {
-                    for (int p = 0; p < kc; p++)
-                        memcpy(panel + (size_t) p * SUITE_SGEMM_WIDE_NR, bk + p * ldb + jc,
-                               (size_t) nr * sizeof(float));
+                if (nr < SUITE_SGEMM_WIDE_NR || m >= SUITE_SGEMM_WIDE_PACK_M) {
+                    suite_sgemm_wide_copy(kc, nr, 16 * vectors, src, ldb, panel);
                     src = panel;
-                    ld = SUITE_SGEMM_WIDE_NR;
+                    ld = 16 * vectors;
                 }
-                for (int ic = 0; ic < mc; ic += SUITE_SGEMM_WIDE_MR) {
-                    int mr = mc - ic < SUITE_SGEMM_WIDE_MR ? mc - ic : SUITE_SGEMM_WIDE_MR;
-                    suite_sgemm_wide_6x4(kc, ak + ic, lda, src, ld, ci + ic * ldc + jc, ldc,
-                                         mr, nr, pc > 0);
-                }
+                suite_sgemm_wide_panel(vectors, kc, a + (ptrdiff_t) pc * lda + i0, lda, src,
+                                       ld, c + (ptrdiff_t) i0 * ldc + jc, ldc, mc, nr, pc > 0);
             }
         }
     }
