@@ -343,17 +343,18 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     decoders, an image's few channels) make every GEMM thin; measured on the sweep's layers
     of that kind (docs/performance.md, item 30: fitted on two draws, checked on a third):
 
-    * ``"phase"`` where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
-      most 64 phases) and either 2 or more output channels per group or, with one, more
-      taps than that and GEMMs of ``PHASE_MIN_COLUMNS`` columns (images x input pixels) or
-      more (FCN-8s x8, k16 s8 depthwise, exactly 4 taps per phase: direct 6.3 ms, phase
-      10.2); at stride 1 (one phase, an im2col convolution) only with 2 or more output and
-      at most 2 input channels per group. Its GEMMs then have K = C_in/groups x taps, where
-      col2im's have K = C_in/groups and an overlapping scatter.
-    * else ``"direct"`` with one channel in and out per group (YOLOv5's depthwise k2 s2:
-      2.2x faster than phase, 1.2x than col2im) or long kernel rows (kW >= 8: the direct
-      kernel adds whole kernel rows into output rows held in L1; FCN-32s x32: 4.8x PyTorch,
-      3.9x col2im at one thread);
+    * ``"direct"`` with one channel in and out per group (depthwise), computed by column
+      phase (item 48: fastest on 41 of 60 such layers of a sweep, 1.2-4x faster than the
+      previous direct kernel), unless the kernel rows are shorter than the stride (k1 s2,
+      k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x faster there);
+    * else ``"phase"`` where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >=
+      4*sH*sW, at most 64 phases) and either 2 or more output channels per group or, with
+      one, more taps than that and GEMMs of ``PHASE_MIN_COLUMNS`` columns (images x input
+      pixels) or more; at stride 1 (one phase, an im2col convolution) only with 2 or more
+      output and at most 2 input channels per group. Its GEMMs then have K = C_in/groups x
+      taps, where col2im's have K = C_in/groups and an overlapping scatter.
+    * else ``"direct"`` with long kernel rows (kW >= 8: FCN-32s x32: 4.8x PyTorch, 3.9x
+      col2im at one thread);
     * else ``"col2im"``.
 
     ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
@@ -380,8 +381,14 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
         # phase: with PHASE_MIN_TAPS taps or more per phase they beat col2im's (K =
         # C_in/groups) where there are 2 output channels per group or more, or, with one,
         # more taps than that and GEMMs PHASE_MIN_COLUMNS wide; at stride 1 (one phase: an
-        # im2col convolution) only with at most 2 input channels per group. Else one
-        # channel in and out, or long kernel rows: the direct kernel; else col2im.
+        # im2col convolution) only with at most 2 input channels per group. Else long
+        # kernel rows: the direct kernel; else col2im.
+        if cig == 1 and c_out_per_group == 1:
+            # depthwise: the direct kernel by column phase (item 48), unless the kernel rows
+            # are shorter than the stride (k1 s2, k2 s3: output columns no tap reaches, a
+            # tap or two for the others): col2im then writes the row's few products in one
+            # scatter where the direct kernel builds and interleaves each row's phases
+            return "col2im" if kw < stride[1] else "direct"
         taps = kh * kw
         if taps >= PHASE_MIN_TAPS * phases and phases <= 64:
             columns = input_shape[0] * input_shape[2] * input_shape[3]
@@ -390,7 +397,7 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
                 return "phase"
             if phases == 1 and c_out_per_group >= 2 and cig <= 2:
                 return "phase"
-        if (cig == 1 and c_out_per_group == 1) or kw >= TAP_MAJOR_BELOW:
+        if kw >= TAP_MAJOR_BELOW:
             return "direct"
         return "col2im"
     if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import (require_torch, DTYPE_IDS, DTYPES, Conv, Deconv, assert_adjoint, assert_close,
+                      assert_close_nonfinite,
                       conv_configs, deconv_configs, load_reference, load_suite, noncontiguous,
                       randn, seeded_rng)
 
@@ -449,3 +450,73 @@ def test_direct_kernel_rows_as_long_as_the_stride(kw, width, cig, groups, kh, op
     assert_close(results[0], expected, dtype)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
+
+
+def direct_on_every_path(direct, x, w, b, geometry):
+    """deconv2d(algorithm="direct") with AVX2 (where the CPU has it) and on the portable path,
+    at 1-3 threads."""
+    isas = ["avx2", "sse2"] if direct.vector_isa() == "avx2" else ["sse2"]
+    results = []
+    try:
+        for isa in isas:
+            direct.vector_isa(allow_avx2=isa == "avx2")
+            assert direct.vector_isa() == isa
+            results += [suite.deconv2d(x, w, b, **geometry, algorithm="direct", num_threads=t)
+                        for t in (1, 2, 3)]
+    finally:
+        direct.vector_isa(allow_avx2=True)
+    return results
+
+
+# The direct kernel by column phase (pyx/_direct_rows.h): each phase's output columns in
+# vectors of 8, up to 4 of them held across the terms, a term reaching part of a vector
+# masked. Widths below, at and across 8 and 32 (one chunk, partial vectors, several chunks),
+# column geometries with every phase reached, phases no kernel column reaches (k < s),
+# dilation, padding beyond the kernel, output padding, and long kernel rows on either side
+# of the tap-major cost rule; several planes per group, several output channels per group:
+# against the reference, the same bits on every path and thread count.
+@dtypes
+@pytest.mark.parametrize("width", [1, 5, 8, 13, 32, 33, 70])
+@pytest.mark.parametrize("kw,sw,pw,dw,op", [
+    (3, 1, 1, 1, 0), (3, 2, 1, 1, 1), (4, 2, 1, 1, 0), (1, 3, 0, 1, 2), (2, 3, 0, 1, 1),
+    (5, 3, 2, 2, 1), (9, 3, 5, 3, 0), (7, 1, 6, 1, 0), (10, 4, 1, 1, 3), (16, 8, 4, 1, 0),
+    (13, 3, 0, 1, 2)])
+def test_direct_kernel_by_column_phase(width, kw, sw, pw, dw, op, dtype):
+    direct = importlib.import_module("suite._direct")
+    case = (width, kw, sw, pw, dw, op)
+    rng = seeded_rng("phased", *case)
+    # rows: kernel, stride, padding, dilation; channels: per group in and out, groups
+    kh, sh, ph, dh = [(3, 2, 1, 1), (2, 2, 0, 1), (4, 3, 2, 2), (1, 1, 0, 1)][(7 * width + kw) % 4]
+    cig, cog, groups = [(1, 1, 3), (2, 1, 2), (1, 2, 2), (3, 2, 1)][(width + kw) % 4]
+    x = randn(rng, (2, cig * groups, 4, width), dtype)
+    w = randn(rng, (cig * groups, cog, kh, kw), dtype)
+    b = randn(rng, (cog * groups,), dtype) if width % 2 else None
+    pw = min(pw, ((width - 1) * sw + dw * (kw - 1) + op) // 2)     # an output column or more
+    geometry = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(min(op, sh - 1), op),
+                    dilation=(dh, dw), groups=groups)
+    expected = R.deconv2d(x, w, b, **geometry)
+    results = direct_on_every_path(direct, x, w, b, geometry)
+    assert_close(results[0], expected, dtype)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+@dtypes
+@pytest.mark.parametrize("kw,sw,pw,dw", [(3, 1, 1, 1), (3, 2, 0, 1), (5, 3, 2, 2), (9, 3, 5, 3)])
+def test_direct_kernel_by_column_phase_keeps_infinite_weights_to_their_reach(kw, sw, pw, dw,
+                                                                               dtype):
+    # A masked term must not add w * 0 to the lanes it does not reach: with w = inf that is
+    # NaN where the reference has a finite value.
+    direct = importlib.import_module("suite._direct")
+    rng = seeded_rng("phased-inf", kw, sw, pw, dw)
+    x = randn(rng, (1, 2, 5, 11), dtype)
+    w = randn(rng, (2, 1, 3, kw), dtype)
+    w[0, 0, 1, kw - 1] = np.inf
+    w[1, 0, 0, 0] = -np.inf
+    geometry = dict(stride=(2, sw), padding=(1, pw), dilation=(1, dw), groups=2)
+    with np.errstate(invalid="ignore"):
+        expected = R.deconv2d(x.astype(np.float64), w.astype(np.float64), None, **geometry)
+        results = direct_on_every_path(direct, x, w, None, geometry)
+    assert np.isfinite(expected).any() and np.isinf(expected).any()
+    for r in results:
+        assert_close_nonfinite(r, expected.astype(dtype), dtype)
