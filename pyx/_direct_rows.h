@@ -133,10 +133,10 @@ typedef struct {
  * (acc + b*span) and interleaved into the row: each kernel tap adds a scaled stretch of an
  * input row to a stretch of them, one vector operation per 8 values whatever the stride and
  * dilation. acc: sw*span values; xrows, wrows: cig*kh pointers (the caller's, per thread).
- * AVX2, f32: 32 columns at a time held in registers across all the terms (a loop over
- * whole rows would store and reload each value per term); a term reaching only part of a
- * vector is masked: its load reads only inside the input row, its sum is blended into the
- * lanes it reaches (a product 0 * inf would be NaN). */
+ * AVX2 (both precisions): 4 vectors of a phase's columns at a time held in registers
+ * across all the terms (a loop over whole rows would store and reload each value per term);
+ * a term reaching only part of a vector is masked: its load reads only inside the input row,
+ * its sum is blended into the lanes it reaches (a product 0 * inf would be NaN). */
 #define SUITE_PHASED_ROWS_SCALAR(T)                                                        \
     for (ptrdiff_t oh = oh0; oh < oh1; oh++) {                                             \
         SUITE_PHASED_SOURCES(T)                                                            \
@@ -166,7 +166,7 @@ static inline void suite_phased_rows_scalar_f32(
     SUITE_PHASED_ROWS_SCALAR(float)
 }
 
-static inline void suite_phased_rows_f64(
+static inline void suite_phased_rows_scalar_f64(
     const suite_phased_geometry *g, const double *x_group, const double *w_col, double start,
     ptrdiff_t oh0, ptrdiff_t oh1, double *out, double *acc, const double **xrows,
     const double **wrows)
@@ -175,159 +175,212 @@ static inline void suite_phased_rows_f64(
 }
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-/* acc vector V (lanes Q0 .. Q0+7) += w * x[q] over the lanes the term reaches (none, some or
- * all: the same instructions for each, no branch to mispredict). */
-#define SUITE_PHASED_TERM(V, Q0)                                                           \
-    do {                                                                                   \
-        const __m256i lanes_ = _mm256_add_epi32(_mm256_set1_epi32((int)((Q0) - c->lo)),    \
-                                                step);                                     \
-        const __m256i mask_ = _mm256_andnot_si256(                                         \
-            _mm256_cmpgt_epi32(_mm256_setzero_si256(), lanes_),                            \
-            _mm256_cmpgt_epi32(reach, lanes_));                                            \
-        /* x + Q0 may point outside the row: load the reached lanes only */                \
-        const __m256 sum_ = _mm256_add_ps(                                                 \
-            V, _mm256_mul_ps(wv, _mm256_maskload_ps(x + (Q0), mask_)));                   \
-        V = _mm256_blendv_ps(V, sum_, _mm256_castsi256_ps(mask_));                         \
-    } while (0)
+/* The AVX2 kernel, written once for both precisions: S is f32 (8 lanes) or f64 (4). */
+#define SUITE_V_f32 __m256
+#define SUITE_V_f64 __m256d
+#define SUITE_L_f32 8
+#define SUITE_L_f64 4
+#define SUITE_SET1_f32 _mm256_set1_ps
+#define SUITE_SET1_f64 _mm256_set1_pd
+#define SUITE_LOADU_f32 _mm256_loadu_ps
+#define SUITE_LOADU_f64 _mm256_loadu_pd
+#define SUITE_STOREU_f32 _mm256_storeu_ps
+#define SUITE_STOREU_f64 _mm256_storeu_pd
+#define SUITE_ADD_f32 _mm256_add_ps
+#define SUITE_ADD_f64 _mm256_add_pd
+#define SUITE_MUL_f32 _mm256_mul_ps
+#define SUITE_MUL_f64 _mm256_mul_pd
+#define SUITE_MASKLOAD_f32 _mm256_maskload_ps
+#define SUITE_MASKLOAD_f64 _mm256_maskload_pd
+#define SUITE_BLEND_f32(A, B, M) _mm256_blendv_ps(A, B, _mm256_castsi256_ps(M))
+#define SUITE_BLEND_f64(A, B, M) _mm256_blendv_pd(A, B, _mm256_castsi256_pd(M))
+#define SUITE_UNPACKLO_f32 _mm256_unpacklo_ps
+#define SUITE_UNPACKLO_f64 _mm256_unpacklo_pd
+#define SUITE_UNPACKHI_f32 _mm256_unpackhi_ps
+#define SUITE_UNPACKHI_f64 _mm256_unpackhi_pd
+#define SUITE_HALVES_f32 _mm256_permute2f128_ps
+#define SUITE_HALVES_f64 _mm256_permute2f128_pd
+
+/* The lanes q of a vector whose first lane is `offset` past a term's first column that the
+ * term reaches (0 <= q - lo < reach), as a mask of 32-bit (f32) or 64-bit (f64) lanes. */
+__attribute__((target("avx2"), always_inline))
+static inline __m256i suite_reach_mask_f32(ptrdiff_t offset, ptrdiff_t reach)
+{
+    const __m256i q = _mm256_add_epi32(_mm256_set1_epi32((int)offset),
+                                       _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi32(_mm256_setzero_si256(), q),
+                               _mm256_cmpgt_epi32(_mm256_set1_epi32((int)reach), q));
+}
+
+__attribute__((target("avx2"), always_inline))
+static inline __m256i suite_reach_mask_f64(ptrdiff_t offset, ptrdiff_t reach)
+{
+    const __m256i q = _mm256_add_epi64(_mm256_set1_epi64x(offset),
+                                       _mm256_setr_epi64x(0, 1, 2, 3));
+    return _mm256_andnot_si256(_mm256_cmpgt_epi64(_mm256_setzero_si256(), q),
+                               _mm256_cmpgt_epi64(_mm256_set1_epi64x(reach), q));
+}
 
 /* dst[0 .. n-1] = v's first n lanes (n >= 1), without a masked store (vmaskmovps stores are
  * slow on AMD's cores, and a load after one waits for it to retire). */
-__attribute__((target("avx2"), always_inline))
-static inline void suite_store_first(float *dst, __m256 v, ptrdiff_t n)
-{
-    if (n >= 8) {
-        _mm256_storeu_ps(dst, v);
-        return;
+#define SUITE_STORE_FIRST(S, T)                                                            \
+    __attribute__((target("avx2"), always_inline))                                         \
+    static inline void suite_store_first_##S(T *dst, SUITE_V_##S v, ptrdiff_t n)           \
+    {                                                                                      \
+        if (n >= SUITE_L_##S) {                                                            \
+            SUITE_STOREU_##S(dst, v);                                                      \
+            return;                                                                        \
+        }                                                                                  \
+        T lanes[SUITE_L_##S];                                                              \
+        SUITE_STOREU_##S(lanes, v);                                                        \
+        for (ptrdiff_t i = 0; i < n; i++)                                                  \
+            dst[i] = lanes[i];                                                             \
     }
-    float lanes[8];
-    _mm256_storeu_ps(lanes, v);
-    for (ptrdiff_t i = 0; i < n; i++)
-        dst[i] = lanes[i];
-}
+SUITE_STORE_FIRST(f32, float)
+SUITE_STORE_FIRST(f64, double)
 
-/* acc vector V (lanes Q0 .. Q0+7) += w * x[q], every lane reached. */
-#define SUITE_PHASED_FULL(V, Q0)                                                           \
-    V = _mm256_add_ps(V, _mm256_mul_ps(wv, _mm256_loadu_ps(x + (Q0))))
-
-/* The terms of the output columns q0 .. q0 + 8*NV - 1 of one phase, held in registers: a
- * term reaching all of them costs no mask (the chunks inside long rows). */
-#define SUITE_PHASED_CHUNK(NV)                                                             \
+/* acc vector V (lanes Q0 ..) += w * x[q] over the lanes the term reaches (some or all: the
+ * same instructions for each, no branch to mispredict); x + Q0 may point outside the input
+ * row: the masked load reads the reached lanes only. */
+#define SUITE_PHASED_TERM(S, V, Q0)                                                        \
     do {                                                                                   \
+        const __m256i mask_ = suite_reach_mask_##S((Q0) - c->lo, c->hi - c->lo);          \
+        V = SUITE_BLEND_##S(V, SUITE_ADD_##S(V, SUITE_MUL_##S(wv, SUITE_MASKLOAD_##S(      \
+                                                  x + (Q0), mask_))), mask_);             \
+    } while (0)
+
+/* acc vector V += w * x[q], every lane reached. */
+#define SUITE_PHASED_FULL(S, V, Q0)                                                        \
+    V = SUITE_ADD_##S(V, SUITE_MUL_##S(wv, SUITE_LOADU_##S(x + (Q0))))
+
+/* The terms of the output columns q0 .. q0 + NV*L - 1 of one phase, held in registers: a
+ * term reaching all of them costs no mask (the chunks inside long rows). */
+#define SUITE_PHASED_CHUNK(S, T, NV)                                                       \
+    do {                                                                                   \
+        const ptrdiff_t L_ = SUITE_L_##S;                                                  \
         for (ptrdiff_t m = 0; m < n_src; m++) {                                            \
-            const float *xm = xrows[m], *wm = wrows[m];                                    \
+            const T *xm = xrows[m], *wm = wrows[m];                                        \
             for (ptrdiff_t t = t0; t < t1; t++) {                                          \
                 const suite_column_tap *c = taps + t;                                      \
-                if (c->hi <= q0 || c->lo >= q0 + 8 * (NV) || c->hi <= c->lo)               \
+                if (c->hi <= q0 || c->lo >= q0 + (NV) * L_ || c->hi <= c->lo)              \
                     continue;                                                              \
-                const float *x = xm + c->shift;                                            \
-                const __m256 wv = _mm256_set1_ps(wm[tap_column[t]]);                       \
-                const __m256i reach = _mm256_set1_epi32((int)(c->hi - c->lo));             \
-                if (c->lo <= q0 && q0 + 8 * (NV) <= c->hi) {                               \
-                    /* the term reaches every column of the chunk */                       \
-                    SUITE_PHASED_FULL(v0, q0);                                             \
-                    if ((NV) > 1) SUITE_PHASED_FULL(v1, q0 + 8);                           \
-                    if ((NV) > 2) SUITE_PHASED_FULL(v2, q0 + 16);                          \
-                    if ((NV) > 3) SUITE_PHASED_FULL(v3, q0 + 24);                          \
+                const T *x = xm + c->shift;                                                \
+                const SUITE_V_##S wv = SUITE_SET1_##S(wm[tap_column[t]]);                  \
+                if (c->lo <= q0 && q0 + (NV) * L_ <= c->hi) {                              \
+                    SUITE_PHASED_FULL(S, v0, q0);                                          \
+                    if ((NV) > 1) SUITE_PHASED_FULL(S, v1, q0 + L_);                       \
+                    if ((NV) > 2) SUITE_PHASED_FULL(S, v2, q0 + 2 * L_);                   \
+                    if ((NV) > 3) SUITE_PHASED_FULL(S, v3, q0 + 3 * L_);                   \
                     continue;                                                              \
                 }                                                                          \
-                SUITE_PHASED_TERM(v0, q0);                                                 \
-                if ((NV) > 1) SUITE_PHASED_TERM(v1, q0 + 8);                               \
-                if ((NV) > 2) SUITE_PHASED_TERM(v2, q0 + 16);                              \
-                if ((NV) > 3) SUITE_PHASED_TERM(v3, q0 + 24);                              \
+                SUITE_PHASED_TERM(S, v0, q0);                                              \
+                if ((NV) > 1) SUITE_PHASED_TERM(S, v1, q0 + L_);                           \
+                if ((NV) > 2) SUITE_PHASED_TERM(S, v2, q0 + 2 * L_);                       \
+                if ((NV) > 3) SUITE_PHASED_TERM(S, v3, q0 + 3 * L_);                       \
             }                                                                              \
         }                                                                                  \
     } while (0)
 
-__attribute__((target("avx2")))
-static void suite_phased_rows_avx2_f32(
-    const suite_phased_geometry *g, const float *x_group, const float *w_col, float start,
-    ptrdiff_t oh0, ptrdiff_t oh1, float *out, float *acc, const float **xrows,
-    const float **wrows)
-{
-    const ptrdiff_t sw = g->sw, span = g->span, out_w = g->out_w, cig = g->cig;
-    const ptrdiff_t kh = g->kh, kw = g->kw, height = g->height, width = g->width;
-    const ptrdiff_t w_stride = g->w_stride;
-    const suite_column_tap *taps = g->taps;
-    const ptrdiff_t *tap_column = g->tap_column, *first = g->first, *n_qs = g->n_q;
-    const ptrdiff_t *kernel_rows = g->kernel_rows, *n_rows = g->n_rows;
-    const __m256i step = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    int sparse = 0;     /* a phase no kernel column reaches (stride > kernel width) */
-    for (ptrdiff_t b = 0; b < sw; b++)
-        sparse |= first[b] == first[b + 1];
-    for (ptrdiff_t oh = oh0; oh < oh1; oh++) {
-        /* the input and kernel rows (plane-major, then kernel row) that reach row oh */
-        ptrdiff_t n_src = 0;
-        for (ptrdiff_t ci = 0; ci < cig; ci++)
-            for (ptrdiff_t m = 0; m < n_rows[oh]; m++) {
-                const ptrdiff_t *kr = kernel_rows + 2 * (oh * kh + m);
-                xrows[n_src] = x_group + (ci * height + kr[1]) * width;
-                wrows[n_src] = w_col + ci * w_stride + kr[0] * kw;
-                n_src++;
-            }
-        float *row = out + oh * out_w;
-        if (n_src == 0 || sparse) {
-            /* a row no input row reaches, or phases no kernel column reaches: start */
-            const __m256 v = _mm256_set1_ps(start);
-            ptrdiff_t q = 0;
-            for (; q + 8 <= out_w; q += 8)
-                _mm256_storeu_ps(row + q, v);
-            for (; q < out_w; q++)
-                row[q] = start;
-            if (n_src == 0)
-                continue;
-        }
-        for (ptrdiff_t b = 0; b < sw; b++) {
-            /* one phase: the row itself (stride 1) or its part of acc */
-            float *a = sw == 1 ? row : acc + b * span;
-            const ptrdiff_t n_q = n_qs[b], t0 = first[b], t1 = first[b + 1];
-            if (t0 == t1)
-                continue;
-            for (ptrdiff_t q0 = 0; q0 < n_q; q0 += 32) {
-                __m256 v0 = _mm256_set1_ps(start), v1 = v0, v2 = v0, v3 = v0;
-                const ptrdiff_t vectors = n_q - q0 >= 32 ? 4 : (n_q - q0 + 7) / 8;
-                switch (vectors) {
-                case 1: SUITE_PHASED_CHUNK(1); break;
-                case 2: SUITE_PHASED_CHUNK(2); break;
-                case 3: SUITE_PHASED_CHUNK(3); break;
-                default: SUITE_PHASED_CHUNK(4); break;
-                }
-                if (sw == 1) {
-                    /* into the row: no value past its end */
-                    suite_store_first(a + q0, v0, n_q - q0);
-                    if (vectors > 1) suite_store_first(a + q0 + 8, v1, n_q - q0 - 8);
-                    if (vectors > 2) suite_store_first(a + q0 + 16, v2, n_q - q0 - 16);
-                    if (vectors > 3) suite_store_first(a + q0 + 24, v3, n_q - q0 - 24);
-                } else {
-                    /* into acc, whole vectors (span leaves room) */
-                    _mm256_storeu_ps(a + q0, v0);
-                    if (vectors > 1) _mm256_storeu_ps(a + q0 + 8, v1);
-                    if (vectors > 2) _mm256_storeu_ps(a + q0 + 16, v2);
-                    if (vectors > 3) _mm256_storeu_ps(a + q0 + 24, v3);
-                }
-            }
-        }
-        if (sw == 1)
-            continue;
-        ptrdiff_t q = 0;
-        if (sw == 2 && !sparse) {
-            /* interleave the two phases, 16 output columns a step */
-            const float *a0 = acc, *a1 = acc + span;
-            for (; 2 * q + 16 <= out_w; q += 8) {
-                const __m256 e = _mm256_loadu_ps(a0 + q), o = _mm256_loadu_ps(a1 + q);
-                const __m256 lo = _mm256_unpacklo_ps(e, o), hi = _mm256_unpackhi_ps(e, o);
-                _mm256_storeu_ps(row + 2 * q, _mm256_permute2f128_ps(lo, hi, 0x20));
-                _mm256_storeu_ps(row + 2 * q + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-            }
-        }
-        for (ptrdiff_t b = 0; b < sw; b++)
-            if (first[b] < first[b + 1])
-                for (ptrdiff_t p = q; p * sw + b < out_w; p++)
-                    row[p * sw + b] = acc[b * span + p];
+/* suite_phased_rows_avx2_f32 / _f64: 4 vectors of each phase's columns at a time held in
+ * registers across all the terms (a loop over whole rows would store and reload each value
+ * per term); two phases interleaved by unpacking, more one value at a time. */
+#define SUITE_PHASED_ROWS_AVX2(S, T)                                                       \
+    __attribute__((target("avx2")))                                                        \
+    static void suite_phased_rows_avx2_##S(                                                \
+        const suite_phased_geometry *g, const T *x_group, const T *w_col, T start,         \
+        ptrdiff_t oh0, ptrdiff_t oh1, T *out, T *acc, const T **xrows, const T **wrows)    \
+    {                                                                                      \
+        const ptrdiff_t L = SUITE_L_##S;                                                   \
+        const ptrdiff_t sw = g->sw, span = g->span, out_w = g->out_w, cig = g->cig;        \
+        const ptrdiff_t kh = g->kh, kw = g->kw, height = g->height, width = g->width;      \
+        const ptrdiff_t w_stride = g->w_stride;                                            \
+        const suite_column_tap *taps = g->taps;                                            \
+        const ptrdiff_t *tap_column = g->tap_column, *first = g->first, *n_qs = g->n_q;    \
+        const ptrdiff_t *kernel_rows = g->kernel_rows, *n_rows = g->n_rows;                \
+        int sparse = 0;     /* a phase no kernel column reaches (stride > kernel reach) */ \
+        for (ptrdiff_t b = 0; b < sw; b++)                                                 \
+            sparse |= first[b] == first[b + 1];                                            \
+        for (ptrdiff_t oh = oh0; oh < oh1; oh++) {                                         \
+            /* the input and kernel rows (plane-major, then kernel row) reaching row oh */ \
+            ptrdiff_t n_src = 0;                                                           \
+            for (ptrdiff_t ci = 0; ci < cig; ci++)                                         \
+                for (ptrdiff_t m = 0; m < n_rows[oh]; m++) {                               \
+                    const ptrdiff_t *kr = kernel_rows + 2 * (oh * kh + m);                 \
+                    xrows[n_src] = x_group + (ci * height + kr[1]) * width;                \
+                    wrows[n_src] = w_col + ci * w_stride + kr[0] * kw;                     \
+                    n_src++;                                                               \
+                }                                                                          \
+            T *row = out + oh * out_w;                                                     \
+            if (n_src == 0 || sparse) {                                                    \
+                /* a row no input row reaches, or phases no kernel column reaches */       \
+                const SUITE_V_##S v = SUITE_SET1_##S(start);                               \
+                ptrdiff_t q = 0;                                                           \
+                for (; q + L <= out_w; q += L)                                             \
+                    SUITE_STOREU_##S(row + q, v);                                          \
+                for (; q < out_w; q++)                                                     \
+                    row[q] = start;                                                        \
+                if (n_src == 0)                                                            \
+                    continue;                                                              \
+            }                                                                              \
+            for (ptrdiff_t b = 0; b < sw; b++) {                                           \
+                /* one phase: the row itself (stride 1) or its part of acc */              \
+                T *a = sw == 1 ? row : acc + b * span;                                     \
+                const ptrdiff_t n_q = n_qs[b], t0 = first[b], t1 = first[b + 1];           \
+                if (t0 == t1)                                                              \
+                    continue;                                                              \
+                for (ptrdiff_t q0 = 0; q0 < n_q; q0 += 4 * L) {                            \
+                    SUITE_V_##S v0 = SUITE_SET1_##S(start), v1 = v0, v2 = v0, v3 = v0;     \
+                    const ptrdiff_t vectors = n_q - q0 >= 4 * L ? 4 : (n_q - q0 + L - 1) / L; \
+                    switch (vectors) {                                                     \
+                    case 1: SUITE_PHASED_CHUNK(S, T, 1); break;                            \
+                    case 2: SUITE_PHASED_CHUNK(S, T, 2); break;                            \
+                    case 3: SUITE_PHASED_CHUNK(S, T, 3); break;                            \
+                    default: SUITE_PHASED_CHUNK(S, T, 4); break;                           \
+                    }                                                                      \
+                    if (sw == 1) {                                                         \
+                        /* into the row: no value past its end */                          \
+                        suite_store_first_##S(a + q0, v0, n_q - q0);                       \
+                        if (vectors > 1) suite_store_first_##S(a + q0 + L, v1, n_q - q0 - L); \
+                        if (vectors > 2)                                                   \
+                            suite_store_first_##S(a + q0 + 2 * L, v2, n_q - q0 - 2 * L);   \
+                        if (vectors > 3)                                                   \
+                            suite_store_first_##S(a + q0 + 3 * L, v3, n_q - q0 - 3 * L);   \
+                    } else {                                                               \
+                        /* into acc, whole vectors (span leaves room) */                   \
+                        SUITE_STOREU_##S(a + q0, v0);                                      \
+                        if (vectors > 1) SUITE_STOREU_##S(a + q0 + L, v1);                 \
+                        if (vectors > 2) SUITE_STOREU_##S(a + q0 + 2 * L, v2);             \
+                        if (vectors > 3) SUITE_STOREU_##S(a + q0 + 3 * L, v3);             \
+                    }                                                                      \
+                }                                                                          \
+            }                                                                              \
+            if (sw == 1)                                                                   \
+                continue;                                                                  \
+            ptrdiff_t q = 0;                                                               \
+            if (sw == 2 && !sparse) {                                                      \
+                /* interleave the two phases, 2L output columns a step */                  \
+                const T *a0 = acc, *a1 = acc + span;                                       \
+                for (; 2 * q + 2 * L <= out_w; q += L) {                                   \
+                    const SUITE_V_##S e = SUITE_LOADU_##S(a0 + q), o = SUITE_LOADU_##S(a1 + q); \
+                    const SUITE_V_##S lo = SUITE_UNPACKLO_##S(e, o);                       \
+                    const SUITE_V_##S hi = SUITE_UNPACKHI_##S(e, o);                       \
+                    SUITE_STOREU_##S(row + 2 * q, SUITE_HALVES_##S(lo, hi, 0x20));         \
+                    SUITE_STOREU_##S(row + 2 * q + L, SUITE_HALVES_##S(lo, hi, 0x31));     \
+                }                                                                          \
+            }                                                                              \
+            for (ptrdiff_t b = 0; b < sw; b++)                                             \
+                if (first[b] < first[b + 1])                                               \
+                    for (ptrdiff_t p = q; p * sw + b < out_w; p++)                         \
+                        row[p * sw + b] = acc[b * span + p];                               \
+        }                                                                                  \
     }
-}
+SUITE_PHASED_ROWS_AVX2(f32, float)
+SUITE_PHASED_ROWS_AVX2(f64, double)
+#undef SUITE_PHASED_ROWS_AVX2
 #undef SUITE_PHASED_CHUNK
 #undef SUITE_PHASED_FULL
 #undef SUITE_PHASED_TERM
+#undef SUITE_STORE_FIRST
 #endif
 
 static inline void suite_phased_rows_f32(
@@ -342,6 +395,20 @@ static inline void suite_phased_rows_f32(
     }
 #endif
     suite_phased_rows_scalar_f32(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
+}
+
+static inline void suite_phased_rows_f64(
+    const suite_phased_geometry *g, const double *x_group, const double *w_col, double start,
+    ptrdiff_t oh0, ptrdiff_t oh1, double *out, double *acc, const double **xrows,
+    const double **wrows)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (suite_cpu_has_avx2()) {
+        suite_phased_rows_avx2_f64(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
+        return;
+    }
+#endif
+    suite_phased_rows_scalar_f64(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
 }
 
 #endif
