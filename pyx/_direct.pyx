@@ -129,7 +129,7 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t rows = N * c_out * out_h, r, n, co, oh, grp, i, j, t, b, m, ci, k
     cdef Py_ssize_t inner_lo = (pw + sw - 1) // sw, inner_hi, first, last, reach
     cdef Py_ssize_t part, parts = parts_for(rows, n_threads)
-    cdef Py_ssize_t span = (out_w + sw - 1) // sw + 8
+    cdef Py_ssize_t span = (out_w + sw - 1) // sw + 8, acc_stride = 0, rows_stride = 0
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* b_ptr = NULL
     cdef const floating* x_group
@@ -170,9 +170,12 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                   <= width * ((kw + 7) // 8 + 6.0))
     try:
         if phased:
-            acc = <floating*> malloc(n_threads * sw * span * sizeof(floating))
-            xrows = <const floating**> malloc(n_threads * cig * kh * sizeof(floating*))
-            wrows = <const floating**> malloc(n_threads * cig * kh * sizeof(floating*))
+            # each thread's part whole cache lines and one line apart: no line written by two
+            acc_stride = ((sw * span * sizeof(floating) + 63) // 64 + 1) * 64 // sizeof(floating)
+            rows_stride = ((cig * kh * sizeof(floating*) + 63) // 64 + 1) * 64 // sizeof(floating*)
+            acc = <floating*> malloc(n_threads * acc_stride * sizeof(floating))
+            xrows = <const floating**> malloc(n_threads * rows_stride * sizeof(floating*))
+            wrows = <const floating**> malloc(n_threads * rows_stride * sizeof(floating*))
             taps = <suite_column_tap*> malloc(kw * sizeof(suite_column_tap))
             tap_column = <Py_ssize_t*> malloc(kw * sizeof(Py_ssize_t))
             first_tap = <Py_ssize_t*> malloc((sw + 1) * sizeof(Py_ssize_t))
@@ -246,15 +249,15 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                                 &geometry, &x[n, grp * cig, 0, 0],
                                 &weight[grp * cig, co - grp * cog, 0, 0],
                                 bias_value(b_ptr, co), oh, k, &out[n, co, 0, 0],
-                                acc + m * sw * span, xrows + m * cig * kh,
-                                wrows + m * cig * kh)
+                                acc + m * acc_stride, xrows + m * rows_stride,
+                                wrows + m * rows_stride)
                         else:
                             suite_phased_rows_f64(
                                 &geometry, &x[n, grp * cig, 0, 0],
                                 &weight[grp * cig, co - grp * cog, 0, 0],
                                 bias_value(b_ptr, co), oh, k, &out[n, co, 0, 0],
-                                acc + m * sw * span, xrows + m * cig * kh,
-                                wrows + m * cig * kh)
+                                acc + m * acc_stride, xrows + m * rows_stride,
+                                wrows + m * rows_stride)
                         r = r + k - oh
                 else:
                     for r in range(first, last):
