@@ -331,9 +331,11 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
 #: docs/performance.md, item 30).
 PHASE_MIN_TAPS = 4
 
-#: ... and, with one output channel per group, from this many GEMM columns (images x input
-#: pixels) on: narrower, a GEMM of one row is mostly call overhead (same sweep).
-PHASE_MIN_COLUMNS = 4096
+#: ... and input x output channels per group from which they beat the direct kernel by
+#: column phase, which reads every input row once per output channel: below it direct ran
+#: 1.1-5.3x faster than phase on 12 of 14 such layers of three draws, above it phase 1.1-1.6x
+#: on 5 of 5 (docs/performance.md, item 50).
+PHASE_MIN_CHANNEL_PRODUCT = 16
 
 
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
@@ -341,18 +343,19 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
 
     Layers with at most 4 input channels per group (depthwise upsampling filters, grouped
     decoders, an image's few channels) make every GEMM thin; measured on the sweep's layers
-    of that kind (docs/performance.md, item 30: fitted on two draws, checked on a third):
+    of that kind (docs/performance.md, items 30, 48 and 50: fitted on draws, checked on
+    others):
 
     * ``"direct"`` with one channel in and out per group (depthwise), computed by column
-      phase (item 48: fastest on 41 of 60 such layers of a sweep, 1.2-4x faster than the
-      previous direct kernel), unless the kernel rows are shorter than the stride (k1 s2,
+      phase (item 48: 1.3x the previous direct kernel on 24 random depthwise layers, 3.5x
+      with kernels of 8 columns or more), unless the kernel rows are shorter than the stride (k1 s2,
       k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x faster there);
-    * else ``"phase"`` where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >=
-      4*sH*sW, at most 64 phases) and either 2 or more output channels per group or, with
-      one, more taps than that and GEMMs of ``PHASE_MIN_COLUMNS`` columns (images x input
-      pixels) or more; at stride 1 (one phase, an im2col convolution) only with 2 or more
-      output and at most 2 input channels per group. Its GEMMs then have K = C_in/groups x
-      taps, where col2im's have K = C_in/groups and an overlapping scatter.
+    * else, where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
+      most 64 phases), ``"phase"`` with ``PHASE_MIN_CHANNEL_PRODUCT`` (16) input x output
+      channels per group or more, ``"direct"`` below (item 50); at stride 1 (one phase, an
+      im2col convolution) ``"phase"`` only with 2 or more output and at most 2 input
+      channels per group. Phase's GEMMs have K = C_in/groups x taps, where col2im's have K =
+      C_in/groups and an overlapping scatter.
     * else ``"direct"`` with long kernel rows (kW >= 8: FCN-32s x32: 4.8x PyTorch, 3.9x
       col2im at one thread);
     * else ``"col2im"``.
@@ -376,13 +379,13 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
     phases = stride[0] * stride[1]
     cig = c_in // groups
     if cig <= 4:
-        # Few input channels per group: every GEMM is thin (docs/performance.md, item 30).
-        # The phase method's GEMMs have M = C_out/groups and K = C_in/groups x the taps of a
-        # phase: with PHASE_MIN_TAPS taps or more per phase they beat col2im's (K =
-        # C_in/groups) where there are 2 output channels per group or more, or, with one,
-        # more taps than that and GEMMs PHASE_MIN_COLUMNS wide; at stride 1 (one phase: an
-        # im2col convolution) only with at most 2 input channels per group. Else long
-        # kernel rows: the direct kernel; else col2im.
+        # Few input channels per group: every GEMM is thin (docs/performance.md, items 30,
+        # 48, 50). Depthwise: the direct kernel. With PHASE_MIN_TAPS taps or more per phase
+        # the phase method's GEMMs (M = C_out/groups, K = C_in/groups x the taps of a phase)
+        # beat the direct kernel from PHASE_MIN_CHANNEL_PRODUCT input x output channels per
+        # group on; at stride 1 (one phase: an im2col convolution) only with 2 or more
+        # output and at most 2 input channels per group. Else long kernel rows: the direct
+        # kernel; else col2im.
         if cig == 1 and c_out_per_group == 1:
             # depthwise: the direct kernel by column phase (item 48), unless the kernel rows
             # are shorter than the stride (k1 s2, k2 s3: output columns no tap reaches, a
@@ -391,11 +394,10 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1):
             return "col2im" if kw < stride[1] else "direct"
         taps = kh * kw
         if taps >= PHASE_MIN_TAPS * phases and phases <= 64:
-            columns = input_shape[0] * input_shape[2] * input_shape[3]
-            if phases > 1 and (c_out_per_group >= 2 or (
-                    columns >= PHASE_MIN_COLUMNS and taps > PHASE_MIN_TAPS * phases)):
-                return "phase"
-            if phases == 1 and c_out_per_group >= 2 and cig <= 2:
+            if phases > 1:
+                return ("phase" if cig * c_out_per_group >= PHASE_MIN_CHANNEL_PRODUCT
+                        else "direct")
+            if c_out_per_group >= 2 and cig <= 2:
                 return "phase"
         if kw >= TAP_MAJOR_BELOW:
             return "direct"
@@ -492,6 +494,15 @@ def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize,
     if channels_per_block:
         return packed + n_threads * channels_per_block * taps * nb * rows * width
     return packed + cog * taps * nb * rows * width
+
+
+def direct_workspace(out_w, cig, kh, sw, itemsize, n_threads):
+    """deconv2d_direct (pyx/_direct.pyx), at most: per thread one output row's column phases
+    (sw phases of ceil(out_w/sw) + 8 values) and the cig*kh input and kernel rows that reach
+    it (two pointers each), in values of ``itemsize``; nothing when its rows run tap-major or
+    in the Kronecker form."""
+    span = -(-out_w // sw) + 8
+    return n_threads * (sw * span + -(-2 * cig * kh * 8 // itemsize))
 
 
 def deconv_backward_workspace(n, c_in, per_image, cog, taps, itemsize):

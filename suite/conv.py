@@ -493,11 +493,12 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
       multiply-adds; the transforms only add and subtract. Other geometries run ``"phase"``.
       Workspace: the transformed weights (9/4 of the weight) and, per thread, one block's
       transformed tiles.
-    * ``"direct"``: the definition, one output row at a time: every input row that reaches
-      the output row adds each of its pixels times a kernel row (a contiguous axpy of length
-      kW) into it, starting from the bias. No GEMM and no workspace; for layers with one to
-      a few input channels per group (FCN's depthwise bilinear upsampling), where both GEMM
-      methods would multiply with K = C_in/groups.
+    * ``"direct"``: the definition, one output row at a time, starting from the bias: the
+      input rows that reach it add their pixels times kernel rows, the output columns of
+      each column phase computed contiguous in vectors across every kernel tap and then
+      interleaved into the row. No GEMM; for layers with one to a few input channels per
+      group (FCN's depthwise bilinear upsampling), where both GEMM methods would multiply
+      with K = C_in/groups.
     * ``"auto"``: the algorithm measured fastest for this configuration on this machine
       where ``suite.wisdom`` has a choice recorded, else the rule of ``choose_algorithm``.
     * ``"measure"``: on the first call for a configuration (shapes, geometry, dtype, thread

@@ -59,7 +59,8 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
   each: all ``sH*sW`` of them, 9/4 of the weight, for the catalogue's layers.
   Elsewhere it runs, and costs, ``"phase"``.
 * ``"direct"``: ``2*M + B`` like ``"phase"`` (each output row gathers the definition's
-  products that land on it); no workspace.
+  products that land on it); workspace at most one output row's column phases and its
+  source rows per thread (``suite._plan.direct_workspace``).
 * ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
   zero-inserted, padded map: ``2*N*C_out*(C_in/g)*kH*kW*H_out*W_out + B``, about ``sH*sW``
   times ``2*M`` (exactly when ``H_out = sH*H``); workspace the zero-inserted map
@@ -105,6 +106,7 @@ from ._plan import (
     banded_upsample_workspace,
     collapse_pays,
     col2im_deconv_workspace,
+    direct_workspace,
     conv2d_workspace,
     deconv_backward_workspace,
     phase_workspace,
@@ -405,6 +407,7 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
                                    (n * c_in * h * w + n * c_out * ho * wo) * itemsize)
         workspace["col2im"] = col2im_deconv_workspace(n, c_in, h, w, cog, kh * kw, groups,
                                                       itemsize, threads)
+        workspace["direct"] = direct_workspace(wo, cig, kh, s[1], itemsize, threads)
         workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
                                                        itemsize, threads)
         workspace["winograd"] = workspace["phase"]

@@ -41,7 +41,9 @@ def test_deconv_hand_count_seed_example():
     # phase: the packed sub-kernels (the weight's 4 values), then one phase (stride 1) of 4x4
     # outputs: 1 channel x 2x2 taps x 16 columns and 16 products
     assert c.workspace_bytes["phase"] == (4 + 4 * 16 + 16) * 4
-    assert c.workspace_bytes["direct"] == 0
+    # direct, one thread: one output row's phase (4 values + 8 of room) and the 2 kernel rows
+    # reaching it, an input and a kernel row pointer each (8 bytes)
+    assert c.workspace_bytes["direct"] == (4 + 8) * 4 + 2 * 2 * 8
     # zero-inserted (here: only padded) map 5x5 + one image's columns 4 x 16
     assert c.workspace_bytes["zero_insertion"] == (25 + 4 * 16) * 4
     assert c.arithmetic_intensity == pytest.approx(72 / 116)
