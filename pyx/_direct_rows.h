@@ -383,32 +383,29 @@ SUITE_PHASED_ROWS_AVX2(f64, double)
 #undef SUITE_STORE_FIRST
 #endif
 
-static inline void suite_phased_rows_f32(
-    const suite_phased_geometry *g, const float *x_group, const float *w_col, float start,
-    ptrdiff_t oh0, ptrdiff_t oh1, float *out, float *acc, const float **xrows,
-    const float **wrows)
-{
+/* suite_phased_rows_f32 / _f64: the AVX2 kernel where the CPU runs it, else the portable. */
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-    if (suite_cpu_has_avx2()) {
-        suite_phased_rows_avx2_f32(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
-        return;
+#define SUITE_PHASED_ROWS_AVX2_CALL(S)                                                     \
+    if (suite_cpu_has_avx2()) {                                                            \
+        suite_phased_rows_avx2_##S(g, x_group, w_col, start, oh0, oh1, out, acc, xrows,    \
+                                   wrows);                                                 \
+        return;                                                                            \
     }
+#else
+#define SUITE_PHASED_ROWS_AVX2_CALL(S)
 #endif
-    suite_phased_rows_scalar_f32(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
-}
-
-static inline void suite_phased_rows_f64(
-    const suite_phased_geometry *g, const double *x_group, const double *w_col, double start,
-    ptrdiff_t oh0, ptrdiff_t oh1, double *out, double *acc, const double **xrows,
-    const double **wrows)
-{
-#if defined(SUITE_HAVE_AVX2_DISPATCH)
-    if (suite_cpu_has_avx2()) {
-        suite_phased_rows_avx2_f64(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
-        return;
+#define SUITE_PHASED_ROWS_DISPATCH(S, T)                                                   \
+    static inline void suite_phased_rows_##S(                                              \
+        const suite_phased_geometry *g, const T *x_group, const T *w_col, T start,         \
+        ptrdiff_t oh0, ptrdiff_t oh1, T *out, T *acc, const T **xrows, const T **wrows)    \
+    {                                                                                      \
+        SUITE_PHASED_ROWS_AVX2_CALL(S)                                                     \
+        suite_phased_rows_scalar_##S(g, x_group, w_col, start, oh0, oh1, out, acc, xrows,  \
+                                     wrows);                                               \
     }
-#endif
-    suite_phased_rows_scalar_f64(g, x_group, w_col, start, oh0, oh1, out, acc, xrows, wrows);
-}
+SUITE_PHASED_ROWS_DISPATCH(f32, float)
+SUITE_PHASED_ROWS_DISPATCH(f64, double)
+#undef SUITE_PHASED_ROWS_DISPATCH
+#undef SUITE_PHASED_ROWS_AVX2_CALL
 
 #endif

@@ -437,16 +437,7 @@ def test_direct_kernel_rows_as_long_as_the_stride(kw, width, cig, groups, kh, op
     b = randn(rng, (2 * groups,), dtype) if bias else None
     geometry = dict(stride=(kh, kw), output_padding=(0, min(op, kw - 1)), groups=groups)
     expected = R.deconv2d(x, w, b, **geometry)
-    isas = ["avx2", "sse2"] if direct.vector_isa() == "avx2" else ["sse2"]
-    results = []
-    try:
-        for isa in isas:
-            direct.vector_isa(allow_avx2=isa == "avx2")
-            assert direct.vector_isa() == isa
-            results += [suite.deconv2d(x, w, b, **geometry, algorithm="direct", num_threads=t)
-                        for t in (1, 2, 3)]
-    finally:
-        direct.vector_isa(allow_avx2=True)
+    results = direct_on_every_path(direct, x, w, b, geometry)
     assert_close(results[0], expected, dtype)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
