@@ -18,8 +18,10 @@
  * are not aligned alike (odd n) take plain stores.
  *
  * Nearest at another integer width scale k: broadcast stores into every output row that
- * reads the input row (suite_nearest_k_rows_*); float32 with AVX2 streams the 32-byte-aligned
- * whole blocks of rows that start aligned, when the caller asks, one fence per input row.
+ * reads the input row (suite_nearest_k_rows_*), plain stores always: on outputs past the
+ * cache they ran as fast as streaming ones or faster (1.2-7x on rows that start off a line:
+ * a line half streamed, half stored plainly, is written back in pieces; docs/performance.md,
+ * item 51).
  */
 #ifndef SUITE_NEAREST_ROWS_H
 #define SUITE_NEAREST_ROWS_H
@@ -318,23 +320,13 @@ static inline void suite_nearest_k_rows_scalar_f64(const double *s, ptrdiff_t fr
                 b = n - 8;                                                                 \
             __m256 v = _mm256_loadu_ps(s + b);                                             \
             float *o = row + b * (K);                                                      \
-            if (stream && (b & 7) == 0) {                                                  \
-                _mm256_stream_ps(o, _mm256_permutevar8x32_ps(v, i0));                      \
-                _mm256_stream_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                  \
-                if ((K) > 2) _mm256_stream_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));    \
-                if ((K) > 3) _mm256_stream_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));    \
-                if ((K) > 4) _mm256_stream_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));    \
-                if ((K) > 5) _mm256_stream_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));    \
-                if ((K) > 6) _mm256_stream_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));    \
-            } else {                                                                       \
-                _mm256_storeu_ps(o, _mm256_permutevar8x32_ps(v, i0));                      \
-                _mm256_storeu_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                  \
-                if ((K) > 2) _mm256_storeu_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));    \
-                if ((K) > 3) _mm256_storeu_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));    \
-                if ((K) > 4) _mm256_storeu_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));    \
-                if ((K) > 5) _mm256_storeu_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));    \
-                if ((K) > 6) _mm256_storeu_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));    \
-            }                                                                              \
+            _mm256_storeu_ps(o, _mm256_permutevar8x32_ps(v, i0));                          \
+            _mm256_storeu_ps(o + 8, _mm256_permutevar8x32_ps(v, i1));                      \
+            if ((K) > 2) _mm256_storeu_ps(o + 16, _mm256_permutevar8x32_ps(v, i2));        \
+            if ((K) > 3) _mm256_storeu_ps(o + 24, _mm256_permutevar8x32_ps(v, i3));        \
+            if ((K) > 4) _mm256_storeu_ps(o + 32, _mm256_permutevar8x32_ps(v, i4));        \
+            if ((K) > 5) _mm256_storeu_ps(o + 40, _mm256_permutevar8x32_ps(v, i5));        \
+            if ((K) > 6) _mm256_storeu_ps(o + 48, _mm256_permutevar8x32_ps(v, i6));        \
             if (b + 8 >= n)                                                                \
                 break;                                                                     \
         }                                                                                  \
@@ -342,30 +334,22 @@ static inline void suite_nearest_k_rows_scalar_f64(const double *s, ptrdiff_t fr
 
 __attribute__((target("avx2")))
 static void suite_nearest_k_rows_avx2_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
-                                          ptrdiff_t rows, ptrdiff_t pitch, int streaming)
+                                          ptrdiff_t rows, ptrdiff_t pitch)
 {
     /* values i with i*k + 8 <= n*k take vector stores */
     ptrdiff_t vec = k >= 8 ? n : n - (8 + k - 1) / k + 1;
-    int streamed = 0;
     if (vec < 0)
         vec = 0;
     for (ptrdiff_t r = 0; r < rows; r++) {
         float *row = d + r * pitch;
-        /* streaming stores where they are 32-byte aligned: whole blocks of a row that is */
-        int stream = streaming && ((uintptr_t)row & 31) == 0;
-        streamed |= stream;
         if (k >= 8) {
-            int whole = stream && (k & 7) == 0;
             for (ptrdiff_t i = 0; i < n; i++) {
                 __m256 v = _mm256_set1_ps(s[i]);
                 float *o = row + i * k;
                 for (ptrdiff_t j = 0;; j += 8) {
                     if (j + 8 > k)
                         j = k - 8;
-                    if (whole)
-                        _mm256_stream_ps(o + j, v);
-                    else
-                        _mm256_storeu_ps(o + j, v);
+                    _mm256_storeu_ps(o + j, v);
                     if (j + 8 >= k)
                         break;
                 }
@@ -388,8 +372,6 @@ static void suite_nearest_k_rows_avx2_f32(const float *s, ptrdiff_t n, ptrdiff_t
             suite_nearest_k_rows_scalar_f32(s, vec, n, k, row);
         }
     }
-    if (streamed)
-        _mm_sfence();
 }
 
 __attribute__((target("avx2")))
@@ -423,15 +405,14 @@ static void suite_nearest_k_rows_avx2_f64(const double *s, ptrdiff_t n, ptrdiff_
 #endif
 
 static inline void suite_nearest_k_rows_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
-                                            ptrdiff_t rows, ptrdiff_t pitch, int streaming)
+                                            ptrdiff_t rows, ptrdiff_t pitch)
 {
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
     if (suite_cpu_has_avx2()) {
-        suite_nearest_k_rows_avx2_f32(s, n, k, d, rows, pitch, streaming);
+        suite_nearest_k_rows_avx2_f32(s, n, k, d, rows, pitch);
         return;
     }
 #endif
-    (void)streaming;
     for (ptrdiff_t r = 0; r < rows; r++)
         suite_nearest_k_rows_scalar_f32(s, 0, n, k, d + r * pitch);
 }

@@ -33,7 +33,7 @@ cdef extern from "_nearest_rows.h" nogil:
     void suite_nearest_x2_f64(const double* src, Py_ssize_t rows, Py_ssize_t n, double* dst,
                               int streaming)
     void suite_nearest_k_rows_f32(const float* s, Py_ssize_t n, Py_ssize_t k, float* d,
-                                  Py_ssize_t rows, Py_ssize_t pitch, int streaming)
+                                  Py_ssize_t rows, Py_ssize_t pitch)
     void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
                                   Py_ssize_t rows, Py_ssize_t pitch)
 
@@ -97,16 +97,15 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
 
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
-                    bint streaming=False):
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads):
     """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
 
     x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
     w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
     output row that reads an input row is written by broadcast stores (_nearest_rows.h); otherwise
     the input row is expanded once through w_index and copied to the others
-    (:func:`nearest_x2` is the faster kernel of x2 in both directions). ``streaming``: the
-    caller's choice for outputs larger than the cache (float32 at integer scales, _nearest_rows.h).
+    (:func:`nearest_x2` is the faster kernel of x2 in both directions). Plain stores: no
+    streaming (_nearest_rows.h).
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
@@ -130,8 +129,7 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     if w_repeat >= 2:
                         if floating is float:
                             suite_nearest_k_rows_f32(&x[plane, ih, 0], in_w, w_repeat, dst,
-                                                     row_stop[ih] - row_start[ih], out_w,
-                                                     streaming)
+                                                     row_stop[ih] - row_start[ih], out_w)
                         else:
                             suite_nearest_k_rows_f64(&x[plane, ih, 0], in_w, w_repeat, dst,
                                                      row_stop[ih] - row_start[ih], out_w)

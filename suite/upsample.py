@@ -166,8 +166,7 @@ class _Plan:
                     item.flags.writeable = False
 
     def forward(self, x_planes, out_planes, n_threads, streaming=False):
-        """Streaming stores (``streaming``) where the kernel has them: nearest at integer
-        scales."""
+        """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
         if self.mode == "bilinear":
             self.kernel(x_planes, out_planes, *self.h[:2], *self.h[2:], *self.w[:2],
                         *self.w[2:], n_threads, self.x2_columns)
@@ -175,7 +174,7 @@ class _Plan:
             self.kernel(x_planes, out_planes, n_threads, streaming)
         else:
             self.kernel(x_planes, out_planes, self.row_start, self.row_stop, self.w_index,
-                        self.w_repeat, n_threads, streaming)
+                        self.w_repeat, n_threads)
 
     def backward(self, grad_planes, out_planes, n_threads):
         if self.mode == "bilinear":

@@ -292,8 +292,9 @@ def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9, 16])
 @pytest.mark.parametrize("width", [1, 3, 7, 8, 9, 13, 16, 21])
 def test_nearest_integer_width_scales(monkeypatch, row_isa, k, width, dtype, streaming):
-    # streaming: forced through the cache size; the output aligned on 32 bytes (float32
-    # streams whole aligned blocks of rows that start aligned) or not
+    # streaming: forced through the cache size (only x2 in both directions, kh = k = 2, takes
+    # it; other scales store plainly whatever the caller asks); the output aligned on 32
+    # bytes or not
     if streaming:
         monkeypatch.setattr(sys.modules["suite._plan"], "last_level_cache_bytes", lambda: 0)
     for kh, offset in ((1, 1), (3, 0), (2, 8)):
