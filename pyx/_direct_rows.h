@@ -11,7 +11,9 @@
  * ...: the contributions of neighbouring input values do not overlap). Each value is one
  * product and one addition, as the scalar loop's (no fused multiply-add), so the bits are
  * the same on every path. AVX2, f32, 2 <= k < 8: each 8 inputs permuted into k vectors, times
- * the kernel row tiled over each. */
+ * the kernel row tiled over each; the last values (n >= 8) as the block of the last 8, the
+ * lanes already added masked out, not k scalar sums a value (depthwise k3 s3 on 4 x 384
+ * maps of 14x14: 1.98 -> 1.70 ms). */
 static inline void suite_kron_add_scalar_f32(const float *s, ptrdiff_t from, ptrdiff_t n,
                                              const float *w, ptrdiff_t k, float *d)
 {
@@ -38,6 +40,19 @@ static inline void suite_kron_add_scalar_f64(const double *s, ptrdiff_t from, pt
     _mm256_storeu_ps((O) + 8 * (J),                                                        \
                      _mm256_add_ps(_mm256_loadu_ps((O) + 8 * (J)),                         \
                                    _mm256_mul_ps(_mm256_permutevar8x32_ps(V, IDX), WT)))
+/* Output vector J of a block whose first DONE outputs were added already: the sum kept in
+ * the other lanes only. */
+#define SUITE_KRON_TAIL(K, J, V, IDX, WT, O, DONE)                                         \
+    do {                                                                                   \
+        const __m256 old_ = _mm256_loadu_ps((O) + 8 * (J));                                \
+        const __m256 sum_ = _mm256_add_ps(old_,                                            \
+                                          _mm256_mul_ps(_mm256_permutevar8x32_ps(V, IDX), WT)); \
+        const __m256i fresh_ = _mm256_cmpgt_epi32(                                         \
+            _mm256_add_epi32(_mm256_set1_epi32(8 * (J) + 1),                               \
+                             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)), DONE);            \
+        _mm256_storeu_ps((O) + 8 * (J), _mm256_blendv_ps(old_, sum_,                       \
+                                                         _mm256_castsi256_ps(fresh_)));   \
+    } while (0)
 #define SUITE_KRON_BLOCKS(K)                                                               \
     do {                                                                                   \
         SUITE_INDEX_SET(K);                                                                \
@@ -56,6 +71,22 @@ static inline void suite_kron_add_scalar_f64(const double *s, ptrdiff_t from, pt
             if ((K) > 4) SUITE_KRON_STEP(K, 4, v, i4, w4, o);                              \
             if ((K) > 5) SUITE_KRON_STEP(K, 5, v, i5, w5, o);                              \
             if ((K) > 6) SUITE_KRON_STEP(K, 6, v, i6, w6, o);                              \
+        }                                                                                  \
+        if (b < n && n >= 8) {                                                             \
+            /* the last values as the block of the last 8, its lanes already added (those \
+             * of values before b) masked out: k vectors instead of k scalar sums a value */ \
+            const ptrdiff_t last = n - 8;                                                  \
+            const __m256 v = _mm256_loadu_ps(s + last);                                    \
+            float *o = d + last * (K);                                                     \
+            const __m256i done = _mm256_set1_epi32((int)((b - last) * (K)));               \
+            SUITE_KRON_TAIL(K, 0, v, i0, w0, o, done);                                     \
+            SUITE_KRON_TAIL(K, 1, v, i1, w1, o, done);                                     \
+            if ((K) > 2) SUITE_KRON_TAIL(K, 2, v, i2, w2, o, done);                        \
+            if ((K) > 3) SUITE_KRON_TAIL(K, 3, v, i3, w3, o, done);                        \
+            if ((K) > 4) SUITE_KRON_TAIL(K, 4, v, i4, w4, o, done);                        \
+            if ((K) > 5) SUITE_KRON_TAIL(K, 5, v, i5, w5, o, done);                        \
+            if ((K) > 6) SUITE_KRON_TAIL(K, 6, v, i6, w6, o, done);                        \
+            b = n;                                                                         \
         }                                                                                  \
         suite_kron_add_scalar_f32(s, b, n, w, K, d);                                       \
     } while (0)
