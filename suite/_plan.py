@@ -137,10 +137,13 @@ def collapse_pays(saved_flops, pack_additions):
     return saved_flops > PACK_ADDITION_FLOPS * pack_additions
 
 
-#: deconv2d and upsample_conv2d give each thread at least this many FLOPs: below it the
-#: parallel regions cost more than they save (FCN-8s upscore2, 14 MFLOP: 0.33 ms on one
-#: thread, 0.47 ms on two).
-MIN_FLOPS_PER_THREAD = 10_000_000
+#: deconv2d and upsample_conv2d give each thread at least this many FLOPs: 20-100 us of
+#: work at the 20-100 GFLOP/s that small layers reach, several times what waking a second
+#: thread costs. (It was 10 MFLOP, set when FCN-8s upscore2, 14 MFLOP, ran 0.33 ms on one
+#: thread and 0.47 on two; with today's kernels two threads ran 1.3-2.1x faster than one on
+#: 16 of 18 random layers of 1-9 MFLOP, median 1.66x, and 1.5-2.2x on 6 of 7 of 12-20
+#: MFLOP, FCN-8s upscore2 unchanged: docs/performance.md, item 52.)
+MIN_FLOPS_PER_THREAD = 2_000_000
 
 
 #: ... or at least this many bytes of input and output to move: about what one thread
