@@ -35,6 +35,14 @@ from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_
 attach_profiler()
 
 
+cdef extern from "_col2im_rows.h" nogil:
+    void suite_col2im_interleave_f32(const float* src, Py_ssize_t ld, Py_ssize_t n,
+                                     Py_ssize_t k, float* dst)
+
+
+include "_rows.pxi"
+
+
 cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_available()
     int suite_sgemm_allowed
@@ -62,6 +70,48 @@ def gemm_kernel(allow_own=None):
     return "avx512" if suite_sgemm_available() else "blas"
 
 
+cdef inline bint interleaves(const Window* g) noexcept nogil:
+    """True where col2im's rows are interleaves of the kernel row's column rows
+    (_col2im_rows.h): kernel rows as long as the stride, 2 to 4, undilated, unpadded."""
+    return g.sw == g.kw and 2 <= g.kw <= 4 and g.dw == 1 and g.pw == 0
+
+
+cdef inline void col2im_row_interleaved(const float* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
+                                        Py_ssize_t oh_hi, const Window* g, Py_ssize_t h,
+                                        float* dst) noexcept nogil:
+    """col2im_row where ``interleaves(g)``: each kernel row that reaches output row h (found
+    as col2im_row finds them, in the same order) adds its kW column rows interleaved, every
+    output value once: the same sums as col2im_row."""
+    cdef Py_ssize_t i, i_step, oh, t, sh = g.sh
+    if g.dh == 1:
+        t = h + g.ph
+        i = t % sh
+        oh = t // sh
+        i_step = sh
+    else:
+        oh = 0
+        i = 0
+        i_step = 1
+    while i < g.kh:
+        if g.dh == 1:
+            if oh < oh_lo:
+                break
+        else:
+            t = h + g.ph - i * g.dh
+            if t < 0:
+                break
+            if t % sh != 0:
+                i += 1
+                continue
+            oh = t // sh
+        if oh_lo <= oh < oh_hi:
+            suite_col2im_interleave_f32(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w,
+                                        ld_col, g.col_w, g.kw, dst)
+        i += i_step
+        if g.dh == 1:
+            oh -= 1
+
+
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
                         Py_ssize_t n_images, Py_ssize_t channels,
                         Py_ssize_t height, Py_ssize_t width, const Window* g,
@@ -80,7 +130,7 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     cdef floating* dst
     cdef Py_ssize_t lo[RANGES_MAX_KW]
     cdef Py_ssize_t hi[RANGES_MAX_KW]
-    cdef bint tables = g.kw <= RANGES_MAX_KW
+    cdef bint tables = g.kw <= RANGES_MAX_KW, interleaved = interleaves(g)
     if rows <= 0:
         return
     parts = parts_for(total, n_threads)
@@ -96,8 +146,12 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
             dst = im + n * image_stride + (c * height + h) * width
             if h >= filled:
                 fill_bias(dst, width, bias, c)
-            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
-                       width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
+            if floating is float and interleaved:
+                col2im_row_interleaved(col + n * col_image_offset + c * kk * ld_col, ld_col,
+                                       oh_lo, oh_hi, g, h, dst)
+            else:
+                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
+                           width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 
@@ -113,7 +167,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
     cdef floating* dst
     cdef Py_ssize_t lo[RANGES_MAX_KW]
     cdef Py_ssize_t hi[RANGES_MAX_KW]
-    cdef bint tables = g.kw <= RANGES_MAX_KW
+    cdef bint tables = g.kw <= RANGES_MAX_KW, interleaved = interleaves(g)
     if tables:
         column_ranges(g, width, lo, hi)
     for n in range(n_images):
@@ -122,8 +176,13 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                 dst = im + n * image_stride + (c * height + h) * width
                 if h >= filled:
                     fill_bias(dst, width, bias, c)
-                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
-                           width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
+                if floating is float and interleaved:
+                    col2im_row_interleaved(col + n * col_image_offset + c * kk * ld_col,
+                                           ld_col, oh_lo, oh_hi, g, h, dst)
+                else:
+                    col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
+                               oh_hi, width, g, h, dst, lo if tables else NULL,
+                               hi if tables else NULL)
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
@@ -204,6 +263,7 @@ def col2im(const floating[:, :, ::1] cols, floating[:, :, :, ::1] out,
     cdef Py_ssize_t n = out.shape[0], channels = out.shape[1]
     if n == 0:
         return
+    suite_cpu_has_avx2()        # asked once, before the threads
     with nogil:
         col2im_images(&cols[0, 0, 0], cols.shape[1] * cols.shape[2], cols.shape[2],
                       n, channels, out.shape[2], out.shape[3], &g, 0, col_h, 0, out.shape[2],
@@ -328,6 +388,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     if bias is not None:
         b_ptr = &bias[0]
     n_chunks = (N + nb - 1) // nb
+    suite_cpu_has_avx2()        # asked once, before the threads
     try:    # sizes restated in suite._plan.col2im_deconv_workspace
         if nb > 1:
             packed = allocate(n_chunks * c_in * nb * HW, col)

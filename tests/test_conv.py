@@ -492,6 +492,40 @@ def test_direct_kernel_by_column_phase(width, kw, sw, pw, dw, op, dtype):
         np.testing.assert_array_equal(r, results[0])
 
 
+# col2im where the kernel row is as long as the stride (k = s of 2-4 along the row, dilation
+# 1, no padding): each kernel row's column rows added interleaved (pyx/_col2im_rows.h:
+# unpacking for k = 2, blended permutes for 3 and 4), every output value once. Widths below,
+# at and across 8 (whole blocks of 8 column values, then one by one), rows reached by one
+# or two kernel rows (kH against sH, dilation and padding along the height), groups, bias:
+# against the reference, and the same bits on the portable path and at 1-3 threads.
+@dtypes
+@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("width", [1, 5, 8, 13, 16, 17, 33])
+@pytest.mark.parametrize("kh,sh,ph,dh,op", [(2, 2, 0, 1, 0), (3, 2, 1, 1, 1), (3, 1, 2, 2, 0)])
+def test_col2im_rows_as_long_as_the_stride(k, width, kh, sh, ph, dh, op, dtype):
+    kernels = importlib.import_module("suite._im2col")
+    rng = seeded_rng("interleave", k, width, kh, sh, ph, dh)
+    groups = 1 + width % 3
+    x = randn(rng, (2, 3 * groups, 5, width), dtype)
+    w = randn(rng, (3 * groups, 2, kh, k), dtype)
+    b = randn(rng, (2 * groups,), dtype) if width % 2 else None
+    geometry = dict(stride=(sh, k), padding=(ph, 0), output_padding=(op, k - 1),
+                    dilation=(dh, 1), groups=groups)
+    expected = R.deconv2d(x, w, b, **geometry)
+    isas = ["avx2", "sse2"] if kernels.vector_isa() == "avx2" else ["sse2"]
+    results = []
+    try:
+        for isa in isas:
+            kernels.vector_isa(allow_avx2=isa == "avx2")
+            results += [suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t)
+                        for t in (1, 2, 3)]
+    finally:
+        kernels.vector_isa(allow_avx2=True)
+    assert_close(results[0], expected, dtype)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
 @dtypes
 @pytest.mark.parametrize("kw,sw,pw,dw", [(3, 1, 1, 1), (3, 2, 0, 1), (5, 3, 2, 2), (9, 3, 5, 3)])
 def test_direct_kernel_by_column_phase_keeps_infinite_weights_to_their_reach(kw, sw, pw, dw,
