@@ -14,6 +14,11 @@ from _profile cimport (SUITE_STAGE_IM2COL, part_start, parts_for, suite_profile_
                        suite_stage_start, suite_stage_stop)
 
 
+cdef extern from "_col2im_rows.h" nogil:
+    void suite_col2im_interleave_f32(const float* src, Py_ssize_t ld, Py_ssize_t n,
+                                     Py_ssize_t k, float* dst)
+
+
 cdef struct Window:
     Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw
     Py_ssize_t col_h, col_w     # kernel positions along each axis (the columns' grid)
@@ -101,10 +106,27 @@ cdef inline void column_ranges(const Window* g, Py_ssize_t width, Py_ssize_t* lo
         valid_columns(j * g.dw - g.pw, g.sw, width, g.col_w, &lo[j], &hi[j])
 
 
+cdef inline bint interleaves(const Window* g) noexcept nogil:
+    """True where col2im's rows are interleaves of each kernel row's column rows
+    (_col2im_rows.h): kernel rows as long as the stride, 2 to 4, undilated, unpadded."""
+    return g.sw == g.kw and 2 <= g.kw <= 4 and g.dw == 1 and g.pw == 0
+
+
+cdef inline bint interleave_add(const floating* src, Py_ssize_t ld, Py_ssize_t n,
+                               Py_ssize_t k, floating* dst) noexcept nogil:
+    """dst[ow*k + j] += src[j*ld + ow] (ow < n, j < k) from vectors, True; float32 only
+    (False for float64: the caller adds the rows one by one)."""
+    if floating is float:
+        suite_col2im_interleave_f32(src, ld, n, k, dst)
+        return True
+    else:
+        return False
+
+
 cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
                             Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                             Py_ssize_t h, floating* dst, const Py_ssize_t* lo_j,
-                            const Py_ssize_t* hi_j) noexcept nogil:
+                            const Py_ssize_t* hi_j, bint interleaved) noexcept nogil:
     """Add into output row h (already initialised) every column value of the grid rows
     [oh_lo, oh_hi) that lands on it; col holds those grid rows only (row oh at
     (oh - oh_lo)*col_w of each kernel tap's column row): the whole grid, or one band of it.
@@ -114,7 +136,9 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     written by one thread. lo_j, hi_j: column_ranges of this width (kw <= RANGES_MAX_KW), or
     NULL to compute them here. Undilated, the kernel rows that reach h are found with one
     division a row instead of two per kernel row (short output rows spent a third of their
-    time in them: docs/performance.md, item 45).
+    time in them: docs/performance.md, item 45). ``interleaved`` (``interleaves(g)``, float32):
+    each kernel row's column rows are added as one interleave from vectors, every output
+    value once, the same sums (_col2im_rows.h, item 53).
     """
     cdef Py_ssize_t i, i_step, j, oh, ow, t, offset, lo, hi, sw = g.sw, sh = g.sh
     cdef const floating* src
@@ -141,7 +165,8 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
                 i += 1
                 continue
             oh = t // sh
-        if oh_lo <= oh < oh_hi:
+        if oh_lo <= oh < oh_hi and not (interleaved and interleave_add(
+                col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w, ld_col, g.col_w, g.kw, dst)):
             for j in range(g.kw):
                 offset = j * g.dw - g.pw
                 if lo_j != NULL:

@@ -322,25 +322,14 @@ SUITE_STORE_FIRST(f64, double)
         ptrdiff_t oh0, ptrdiff_t oh1, T *out, T *acc, const T **xrows, const T **wrows)    \
     {                                                                                      \
         const ptrdiff_t L = SUITE_L_##S;                                                   \
-        const ptrdiff_t sw = g->sw, span = g->span, out_w = g->out_w, cig = g->cig;        \
-        const ptrdiff_t kh = g->kh, kw = g->kw, height = g->height, width = g->width;      \
-        const ptrdiff_t w_stride = g->w_stride;                                            \
+        const ptrdiff_t sw = g->sw, span = g->span, out_w = g->out_w;                      \
         const suite_column_tap *taps = g->taps;                                            \
         const ptrdiff_t *tap_column = g->tap_column, *first = g->first, *n_qs = g->n_q;    \
-        const ptrdiff_t *kernel_rows = g->kernel_rows, *n_rows = g->n_rows;                \
         int sparse = 0;     /* a phase no kernel column reaches (stride > kernel reach) */ \
         for (ptrdiff_t b = 0; b < sw; b++)                                                 \
             sparse |= first[b] == first[b + 1];                                            \
         for (ptrdiff_t oh = oh0; oh < oh1; oh++) {                                         \
-            /* the input and kernel rows (plane-major, then kernel row) reaching row oh */ \
-            ptrdiff_t n_src = 0;                                                           \
-            for (ptrdiff_t ci = 0; ci < cig; ci++)                                         \
-                for (ptrdiff_t m = 0; m < n_rows[oh]; m++) {                               \
-                    const ptrdiff_t *kr = kernel_rows + 2 * (oh * kh + m);                 \
-                    xrows[n_src] = x_group + (ci * height + kr[1]) * width;                \
-                    wrows[n_src] = w_col + ci * w_stride + kr[0] * kw;                     \
-                    n_src++;                                                               \
-                }                                                                          \
+            SUITE_PHASED_SOURCES(T)                                                        \
             T *row = out + oh * out_w;                                                     \
             if (n_src == 0 || sparse) {                                                    \
                 /* a row no input row reaches, or phases no kernel column reaches */       \

@@ -23,7 +23,7 @@ from libc.string cimport memcpy
 
 from _bias cimport fill_bias
 from _columns cimport (RANGES_MAX_KW, Window, band_end, band_first, col2im_row,
-                      column_ranges, im2col_images, make_window)
+                      column_ranges, im2col_images, interleaves, make_window)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -33,11 +33,6 @@ from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_
                        suite_stage_stop)
 
 attach_profiler()
-
-
-cdef extern from "_col2im_rows.h" nogil:
-    void suite_col2im_interleave_f32(const float* src, Py_ssize_t ld, Py_ssize_t n,
-                                     Py_ssize_t k, float* dst)
 
 
 include "_rows.pxi"
@@ -68,48 +63,6 @@ def gemm_kernel(allow_own=None):
     if allow_own is not None:
         suite_sgemm_allowed = 1 if allow_own else 0
     return "avx512" if suite_sgemm_available() else "blas"
-
-
-cdef inline bint interleaves(const Window* g) noexcept nogil:
-    """True where col2im's rows are interleaves of the kernel row's column rows
-    (_col2im_rows.h): kernel rows as long as the stride, 2 to 4, undilated, unpadded."""
-    return g.sw == g.kw and 2 <= g.kw <= 4 and g.dw == 1 and g.pw == 0
-
-
-cdef inline void col2im_row_interleaved(const float* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
-                                        Py_ssize_t oh_hi, const Window* g, Py_ssize_t h,
-                                        float* dst) noexcept nogil:
-    """col2im_row where ``interleaves(g)``: each kernel row that reaches output row h (found
-    as col2im_row finds them, in the same order) adds its kW column rows interleaved, every
-    output value once: the same sums as col2im_row."""
-    cdef Py_ssize_t i, i_step, oh, t, sh = g.sh
-    if g.dh == 1:
-        t = h + g.ph
-        i = t % sh
-        oh = t // sh
-        i_step = sh
-    else:
-        oh = 0
-        i = 0
-        i_step = 1
-    while i < g.kh:
-        if g.dh == 1:
-            if oh < oh_lo:
-                break
-        else:
-            t = h + g.ph - i * g.dh
-            if t < 0:
-                break
-            if t % sh != 0:
-                i += 1
-                continue
-            oh = t // sh
-        if oh_lo <= oh < oh_hi:
-            suite_col2im_interleave_f32(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w,
-                                        ld_col, g.col_w, g.kw, dst)
-        i += i_step
-        if g.dh == 1:
-            oh -= 1
 
 
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,
@@ -146,12 +99,9 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
             dst = im + n * image_stride + (c * height + h) * width
             if h >= filled:
                 fill_bias(dst, width, bias, c)
-            if floating is float and interleaved:
-                col2im_row_interleaved(col + n * col_image_offset + c * kk * ld_col, ld_col,
-                                       oh_lo, oh_hi, g, h, dst)
-            else:
-                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
-                           width, g, h, dst, lo if tables else NULL, hi if tables else NULL)
+            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
+                       width, g, h, dst, lo if tables else NULL, hi if tables else NULL,
+                       interleaved)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 
@@ -176,13 +126,9 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                 dst = im + n * image_stride + (c * height + h) * width
                 if h >= filled:
                     fill_bias(dst, width, bias, c)
-                if floating is float and interleaved:
-                    col2im_row_interleaved(col + n * col_image_offset + c * kk * ld_col,
-                                           ld_col, oh_lo, oh_hi, g, h, dst)
-                else:
-                    col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
-                               oh_hi, width, g, h, dst, lo if tables else NULL,
-                               hi if tables else NULL)
+                col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
+                           oh_hi, width, g, h, dst, lo if tables else NULL,
+                           hi if tables else NULL, interleaved)
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,
