@@ -94,4 +94,227 @@ static inline void suite_col2im_interleave_f32(const float *src, ptrdiff_t ld, p
     suite_col2im_interleave_scalar_f32(src, ld, 0, n, k, dst);
 }
 
+/* ---- col2im's rows by output vectors: column strides 1 and 2 ------------------------- */
+
+/* col2im_row (_columns.pxd) adds one kernel column's values into an output row per pass: a
+ * load, an addition and a store a value, each pass reloading the values the previous one
+ * stored. With unit column stride the passes overlap shifted by one value, so every load
+ * straddles two earlier stores and waits for them (k3 s1 on rows of 8 values: 7 ns a pass,
+ * 1 ns a value). Here a block of 16 output values is loaded once into two vectors, takes
+ * every addition that reaches it in registers, in col2im_row's order (kernel row, then
+ * kernel column: the same sums, so the same bits), and is stored once. Column stride 1: the
+ * vectors are the block's halves, and each kernel column adds 16 consecutive values of its
+ * column row. Column stride 2: the vectors are the block's even and odd columns (split on
+ * load, interleaved on store), and kernel column j adds 8 consecutive values into the one
+ * of them its offset (j*dW - pW) mod 2 reaches: no permute, no blend. The two vectors are
+ * independent chains of additions. A block at a row's ends masks the values outside the
+ * kernel column's reach (loads and additions; an output value it does not reach is left as
+ * it was). Rows whose kernel row is as long as the stride take the interleave above. AVX2,
+ * f32. */
+
+#define SUITE_GATHER_MAX_KW 64
+#define SUITE_GATHER_MAX_EDGE 128       /* (edge block, kernel column) masks kept */
+/* The column geometry of every output row of one col2im (the same for each row): kernel
+ * column j (j < kw <= SUITE_GATHER_MAX_KW) adds its column row's value ow, for ow in
+ * [lo[j], hi[j]), into output column x = ow*sw + j*dw - pw; column rows ld apart. */
+typedef struct {
+    ptrdiff_t n_js, sw, per, width, n_blocks, c_lo, c_hi, n_edge;
+    ptrdiff_t off[SUITE_GATHER_MAX_KW];     /* block c, vector q: values from off + c*per */
+    int q[SUITE_GATHER_MAX_KW];             /* sW 2: the vector it adds into (its phase) */
+    ptrdiff_t n_phase[2], phase_off[2][SUITE_GATHER_MAX_KW];  /* sW 2: off by phase */
+    /* the blocks c outside [c_lo, c_hi) (edge e: c = e, or c_hi + e - c_lo): entry
+     * e*n_js + n, kernel column n: the lanes of vectors 0 and 1 it adds into (-1) */
+    int32_t edge_take[SUITE_GATHER_MAX_EDGE][2][8];
+    char edge_kind[SUITE_GATHER_MAX_EDGE];  /* 0: adds nothing; 1: every lane; 2: masked */
+} suite_col2im_columns;
+
+static inline ptrdiff_t suite_floor_div(ptrdiff_t a, ptrdiff_t b)
+{
+    return a >= 0 ? a / b : -((-a + b - 1) / b);
+}
+
+/* 1 and g filled where this geometry's rows take output vectors (AVX2; column stride 1, or
+ * 2 with kernel columns of both phases; kW <= SUITE_GATHER_MAX_KW; edge masks that fit),
+ * else 0. lo, hi: the columns each kernel column reaches in a row of width values
+ * (column_ranges); ld: the distance of a kernel row's column rows. */
+static inline int suite_col2im_columns_init(suite_col2im_columns *g, ptrdiff_t kw,
+                                            ptrdiff_t sw, ptrdiff_t dw, ptrdiff_t pw,
+                                            const ptrdiff_t *lo, const ptrdiff_t *hi,
+                                            ptrdiff_t width, ptrdiff_t ld)
+{
+    ptrdiff_t base[SUITE_GATHER_MAX_KW], nlo[SUITE_GATHER_MAX_KW], nhi[SUITE_GATHER_MAX_KW];
+    int phases = 0;
+    if (!suite_cpu_has_avx2() || !(sw == 1 || sw == 2) || kw < 1 ||
+        kw > SUITE_GATHER_MAX_KW || width <= 0)
+        return 0;
+    g->sw = sw;
+    g->per = 16 / sw;       /* values of a kernel column's row a block takes */
+    g->width = width;
+    g->n_blocks = (width + 15) / 16;
+    g->c_lo = 0;
+    g->c_hi = g->n_blocks;
+    g->n_js = 0;
+    g->n_phase[0] = g->n_phase[1] = 0;
+    for (ptrdiff_t j = 0; j < kw; j++) {
+        if (hi[j] <= lo[j])
+            continue;
+        const ptrdiff_t off = j * dw - pw, n = g->n_js++;
+        const ptrdiff_t rr = ((off % sw) + sw) % sw;
+        base[n] = (rr - off) / sw;   /* block c's first value (exact: rr - off = k*sW) */
+        nlo[n] = lo[j];
+        nhi[n] = hi[j];
+        g->q[n] = (int)rr;
+        phases |= 1 << rr;
+        g->off[n] = j * ld + base[n];
+        if (sw == 2)
+            g->phase_off[rr][g->n_phase[rr]++] = g->off[n];
+        /* the blocks whose values c*per + base + [0, per) all lie in [lo, hi) */
+        const ptrdiff_t first = -suite_floor_div(base[n] - lo[j], g->per);
+        const ptrdiff_t end = suite_floor_div(hi[j] - base[n] - g->per, g->per) + 1;
+        if (first > g->c_lo)
+            g->c_lo = first;
+        if (end < g->c_hi)
+            g->c_hi = end;
+    }
+    if (sw == 2 && phases != 3)
+        return 0;   /* one phase (k1, even dilation): half the lanes idle, no faster */
+    if (g->c_lo > g->n_blocks)
+        g->c_lo = g->n_blocks;
+    if (g->c_hi < g->c_lo)
+        g->c_hi = g->c_lo;
+    g->n_edge = (g->c_lo + (g->n_blocks - g->c_hi)) * g->n_js;
+    if (g->n_edge > SUITE_GATHER_MAX_EDGE)
+        return 0;   /* wide kernels, or rows with few whole blocks: strided passes */
+    for (ptrdiff_t e = 0; e * g->n_js < g->n_edge; e++) {
+        const ptrdiff_t c = e < g->c_lo ? e : g->c_hi + (e - g->c_lo);
+        for (ptrdiff_t n = 0; n < g->n_js; n++) {
+            const ptrdiff_t i = e * g->n_js + n;
+            int in_any = 0, in_all = 1;
+            for (int v = 0; v < 2; v++)
+                for (int l = 0; l < 8; l++) {
+                    /* the value lane l of vector v takes: sW 1, one run of 16; sW 2, the
+                     * 8 of its phase's vector */
+                    const ptrdiff_t ow = c * g->per + base[n] + (sw == 1 ? 8 * v + l : l);
+                    const int mine = sw == 1 || v == g->q[n];
+                    const int in = mine && ow >= nlo[n] && ow < nhi[n];
+                    g->edge_take[i][v][l] = in ? -1 : 0;
+                    in_any |= in;
+                    in_all &= in || !mine;
+                }
+            g->edge_kind[i] = !in_any ? 0 : in_all ? 1 : 2;
+        }
+    }
+    return 1;
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+/* dst[x] += rows[r][j*ld + ow] for every r < n_rows, kernel column j, ow in [lo, hi) with
+ * x = ow*sW + j*dW - pW, in the order of r, then j (g from suite_col2im_columns_init). */
+__attribute__((target("avx2")))
+static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *const *rows,
+                                    ptrdiff_t n_rows, ptrdiff_t ld, float *dst)
+{
+    const ptrdiff_t n_js = g->n_js, per = g->per, width = g->width;
+    const int sw = (int)g->sw;
+    const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    (void)ld;       /* in g->off */
+    for (ptrdiff_t c = 0, e = 0; c < g->n_blocks; c++) {
+        float *o = dst + 16 * c;
+        const ptrdiff_t left = width - 16 * c;
+        const int whole = left >= 16;
+        const __m256i in0 = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 8 ? left : 8)),
+                                               lanes);
+        const __m256i in1 = _mm256_cmpgt_epi32(
+            _mm256_set1_epi32((int)(left < 16 ? left - 8 : 8)), lanes);
+        __m256 d0 = whole ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, in0);
+        __m256 d1 = whole ? _mm256_loadu_ps(o + 8) : _mm256_maskload_ps(o + 8, in1);
+        __m256 a0, a1;      /* two chains of additions (named: kept in registers) */
+        if (sw == 1) {
+            a0 = d0;
+            a1 = d1;
+        } else {
+            /* the even and the odd columns of the block */
+            a0 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(d0, d1, _MM_SHUFFLE(2, 0, 2, 0))), 0xd8));
+            a1 = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(d0, d1, _MM_SHUFFLE(3, 1, 3, 1))), 0xd8));
+        }
+        if (c >= g->c_lo && c < g->c_hi) {
+            /* every kernel column's values for this block lie in its row: whole loads */
+            for (ptrdiff_t r = 0; r < n_rows; r++) {
+                const float *src = rows[r] + c * per;
+                if (sw == 1) {
+                    for (ptrdiff_t n = 0; n < n_js; n++) {
+                        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(src + g->off[n]));
+                        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(src + g->off[n] + 8));
+                    }
+                } else {
+                    /* each lane takes its phase's columns in their order */
+                    for (ptrdiff_t n = 0; n < g->n_phase[0]; n++)
+                        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(src + g->phase_off[0][n]));
+                    for (ptrdiff_t n = 0; n < g->n_phase[1]; n++)
+                        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(src + g->phase_off[1][n]));
+                }
+            }
+        } else {
+            /* a block at an end: each kernel column's lanes from the table */
+            for (ptrdiff_t r = 0; r < n_rows; r++) {
+                const float *src = rows[r] + c * per;
+                for (ptrdiff_t n = 0; n < n_js; n++) {
+                    const ptrdiff_t i = e * n_js + n;
+                    const float *s = src + g->off[n];
+                    if (g->edge_kind[i] == 0)
+                        continue;
+                    if (g->edge_kind[i] == 1) {     /* every value in its row */
+                        if (sw == 1) {
+                            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(s));
+                            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(s + 8));
+                        } else if (g->q[n] == 0) {
+                            a0 = _mm256_add_ps(a0, _mm256_loadu_ps(s));
+                        } else {
+                            a1 = _mm256_add_ps(a1, _mm256_loadu_ps(s));
+                        }
+                        continue;
+                    }
+                    if (sw == 1 || g->q[n] == 0) {
+                        const __m256i m = _mm256_loadu_si256((const __m256i *)g->edge_take[i][0]);
+                        a0 = _mm256_blendv_ps(a0, _mm256_add_ps(a0, _mm256_maskload_ps(s, m)),
+                                              _mm256_castsi256_ps(m));
+                    }
+                    if (sw == 1 || g->q[n] == 1) {
+                        const __m256i m = _mm256_loadu_si256((const __m256i *)g->edge_take[i][1]);
+                        a1 = _mm256_blendv_ps(
+                            a1, _mm256_add_ps(a1, _mm256_maskload_ps(s + (sw == 1 ? 8 : 0), m)),
+                            _mm256_castsi256_ps(m));
+                    }
+                }
+            }
+            e++;
+        }
+        if (sw == 1) {
+            d0 = a0;
+            d1 = a1;
+        } else {
+            const __m256 lo = _mm256_unpacklo_ps(a0, a1), hi = _mm256_unpackhi_ps(a0, a1);
+            d0 = _mm256_permute2f128_ps(lo, hi, 0x20);
+            d1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+        }
+        if (whole) {
+            _mm256_storeu_ps(o, d0);
+            _mm256_storeu_ps(o + 8, d1);
+        } else {
+            _mm256_maskstore_ps(o, in0, d0);
+            _mm256_maskstore_ps(o + 8, in1, d1);
+        }
+    }
+}
+#else
+static inline void suite_col2im_gather_f32(const suite_col2im_columns *g,
+                                           const float *const *rows, ptrdiff_t n_rows,
+                                           ptrdiff_t ld, float *dst)
+{
+    (void)g; (void)rows; (void)n_rows; (void)ld; (void)dst;     /* init returned 0 */
+}
+#endif
+
 #endif

@@ -17,6 +17,13 @@ from _profile cimport (SUITE_STAGE_IM2COL, part_start, parts_for, suite_profile_
 cdef extern from "_col2im_rows.h" nogil:
     void suite_col2im_interleave_f32(const float* src, Py_ssize_t ld, Py_ssize_t n,
                                      Py_ssize_t k, float* dst)
+    ctypedef struct suite_col2im_columns:
+        pass
+    int suite_col2im_columns_init(suite_col2im_columns* g, Py_ssize_t kw, Py_ssize_t sw,
+                                  Py_ssize_t dw, Py_ssize_t pw, const Py_ssize_t* lo,
+                                  const Py_ssize_t* hi, Py_ssize_t width, Py_ssize_t ld)
+    void suite_col2im_gather_f32(const suite_col2im_columns* g, const float* const* rows,
+                                 Py_ssize_t n_rows, Py_ssize_t ld, float* dst)
 
 
 cdef struct Window:
@@ -123,10 +130,39 @@ cdef inline bint interleave_add(const floating* src, Py_ssize_t ld, Py_ssize_t n
         return False
 
 
+cdef enum:
+    GATHER_ROWS = 16    # kernel rows a gathered output row takes at once (then again)
+
+
+cdef struct RowPlan:
+    bint interleaved            # interleaves(g), float32
+    bint gathered               # columns holds this geometry's output vectors (float32)
+    suite_col2im_columns columns
+
+
+cdef inline void row_plan(RowPlan* plan, const Window* g, Py_ssize_t width, Py_ssize_t ld_col,
+                          bint is_float, const Py_ssize_t* lo_j,
+                          const Py_ssize_t* hi_j) noexcept nogil:
+    """How col2im_row adds a row of this geometry (column rows ld_col apart): the kernel
+    row's column rows interleaved (interleaves), or every value of an output vector summed in
+    registers (_col2im_rows.h: column strides 1, 2, 4, AVX2; needs column_ranges' tables,
+    lo_j and hi_j), or one strided pass a kernel column (float64, other strides)."""
+    plan.interleaved = is_float and interleaves(g)
+    plan.gathered = (is_float and not plan.interleaved and lo_j != NULL and
+                     suite_col2im_columns_init(&plan.columns, g.kw, g.sw, g.dw, g.pw, lo_j,
+                                               hi_j, width, ld_col) != 0)
+
+
+cdef inline void gather_add(const RowPlan* plan, const floating** rows, Py_ssize_t n_rows,
+                            Py_ssize_t ld, floating* dst) noexcept nogil:
+    if floating is float:
+        suite_col2im_gather_f32(&plan.columns, rows, n_rows, ld, dst)
+
+
 cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
                             Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                             Py_ssize_t h, floating* dst, const Py_ssize_t* lo_j,
-                            const Py_ssize_t* hi_j, bint interleaved) noexcept nogil:
+                            const Py_ssize_t* hi_j, const RowPlan* plan) noexcept nogil:
     """Add into output row h (already initialised) every column value of the grid rows
     [oh_lo, oh_hi) that lands on it; col holds those grid rows only (row oh at
     (oh - oh_lo)*col_w of each kernel tap's column row): the whole grid, or one band of it.
@@ -136,12 +172,14 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     written by one thread. lo_j, hi_j: column_ranges of this width (kw <= RANGES_MAX_KW), or
     NULL to compute them here. Undilated, the kernel rows that reach h are found with one
     division a row instead of two per kernel row (short output rows spent a third of their
-    time in them: docs/performance.md, item 45). ``interleaved`` (``interleaves(g)``, float32):
-    each kernel row's column rows are added as one interleave from vectors, every output
-    value once, the same sums (_col2im_rows.h, item 53).
+    time in them: docs/performance.md, item 45). ``plan`` (row_plan) may add each kernel
+    row's column rows as one interleave from vectors (item 53), or every value reaching an
+    output vector in registers (item 54): the same sums in the same order either way.
     """
     cdef Py_ssize_t i, i_step, j, oh, ow, t, offset, lo, hi, sw = g.sw, sh = g.sh
+    cdef Py_ssize_t n_rows = 0
     cdef const floating* src
+    cdef const floating* rows[GATHER_ROWS]
     if g.dh == 1:
         # the kernel rows that reach h are every sh-th from (h + ph) mod sh: one division
         t = h + g.ph
@@ -165,7 +203,13 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
                 i += 1
                 continue
             oh = t // sh
-        if oh_lo <= oh < oh_hi and not (interleaved and interleave_add(
+        if oh_lo <= oh < oh_hi and plan.gathered:
+            rows[n_rows] = col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w
+            n_rows += 1
+            if n_rows == GATHER_ROWS:
+                gather_add(plan, rows, n_rows, ld_col, dst)
+                n_rows = 0
+        elif oh_lo <= oh < oh_hi and not (plan.interleaved and interleave_add(
                 col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w, ld_col, g.col_w, g.kw, dst)):
             for j in range(g.kw):
                 offset = j * g.dw - g.pw
@@ -184,6 +228,8 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
         i += i_step
         if g.dh == 1:
             oh -= 1
+    if n_rows > 0:
+        gather_add(plan, rows, n_rows, ld_col, dst)
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:

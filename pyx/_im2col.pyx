@@ -22,8 +22,8 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _bias cimport fill_bias
-from _columns cimport (RANGES_MAX_KW, Window, band_end, band_first, col2im_row,
-                      column_ranges, im2col_images, interleaves, make_window)
+from _columns cimport (RANGES_MAX_KW, RowPlan, Window, band_end, band_first, col2im_row,
+                      column_ranges, im2col_images, make_window, row_plan)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -83,12 +83,14 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     cdef floating* dst
     cdef Py_ssize_t lo[RANGES_MAX_KW]
     cdef Py_ssize_t hi[RANGES_MAX_KW]
-    cdef bint tables = g.kw <= RANGES_MAX_KW, interleaved = interleaves(g)
+    cdef bint tables = g.kw <= RANGES_MAX_KW
+    cdef RowPlan plan
     if rows <= 0:
         return
     parts = parts_for(total, n_threads)
     if tables:
         column_ranges(g, width, lo, hi)
+    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL, hi if tables else NULL)
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
         for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
@@ -101,7 +103,7 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                 fill_bias(dst, width, bias, c)
             col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
                        width, g, h, dst, lo if tables else NULL, hi if tables else NULL,
-                       interleaved)
+                       &plan)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 
@@ -117,9 +119,11 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
     cdef floating* dst
     cdef Py_ssize_t lo[RANGES_MAX_KW]
     cdef Py_ssize_t hi[RANGES_MAX_KW]
-    cdef bint tables = g.kw <= RANGES_MAX_KW, interleaved = interleaves(g)
+    cdef bint tables = g.kw <= RANGES_MAX_KW
+    cdef RowPlan plan
     if tables:
         column_ranges(g, width, lo, hi)
+    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL, hi if tables else NULL)
     for n in range(n_images):
         for c in range(channels):
             for h in range(min(row_first, filled), row_end):
@@ -128,7 +132,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                     fill_bias(dst, width, bias, c)
                 col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
                            oh_hi, width, g, h, dst, lo if tables else NULL,
-                           hi if tables else NULL, interleaved)
+                           hi if tables else NULL, &plan)
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,

@@ -526,6 +526,104 @@ def test_col2im_rows_as_long_as_the_stride(k, width, kh, sh, ph, dh, op, dtype):
         np.testing.assert_array_equal(r, results[0])
 
 
+def _gathered_rows():
+    # (sw, kw, pw, dw, width, op) for col2im's rows summed by output vectors: column strides
+    # 1 and 2 (4: the strided passes beside them), kernel columns reaching every offset mod
+    # the stride, unpaired ones (k1, even dilation), padding beyond the kernel
+    # (kernel columns that reach no column), rows of one to five vectors and partial ones.
+    cases = []
+    for sw in (1, 2, 4):
+        for kw, pw, dw in [(1, 0, 1), (2, 1, 1), (3, 1, 1), (3, 0, 2), (4, 1, 1), (5, 2, 1),
+                           (5, 4, 2), (7, 3, 1), (9, 2, 3), (3, 5, 1), (4, 3, 2)]:
+            for width in (1, 3, 8, 11, 19, 40):
+                op = (width + kw) % sw
+                if (width - 1) * sw - 2 * pw + dw * (kw - 1) + op + 1 >= 1:
+                    cases.append((sw, kw, pw, dw, width, op))
+    return cases
+
+
+# col2im's rows summed by output vectors (_col2im_rows.h; column strides 1 and 2, float32 on
+# AVX2): against the reference, the same bits on the portable path, at 1-3 threads and
+# through the public col2im; kernels taller than one batch of gathered kernel rows (18 > 16).
+@dtypes
+@pytest.mark.parametrize("sw,kw,pw,dw,width,op", _gathered_rows())
+def test_col2im_rows_by_output_vectors(sw, kw, pw, dw, width, op, dtype):
+    kernels = importlib.import_module("suite._im2col")
+    rng = seeded_rng("gather", sw, kw, pw, dw, width)
+    kh, sh, ph, dh = [(3, 1, 1, 1), (18, 1, 0, 1), (4, 2, 1, 1), (3, 2, 2, 2)][(kw + width) % 4]
+    groups = 1 + width % 2
+    height = 19 if kh == 18 else 4     # 18 kernel rows reach the middle rows
+    x = randn(rng, (2, 2 * groups, height, width), dtype)
+    w = randn(rng, (2 * groups, 3, kh, kw), dtype)
+    b = randn(rng, (3 * groups,), dtype) if width % 3 else None
+    geometry = dict(stride=(sh, sw), padding=(ph, pw), output_padding=(0, op),
+                    dilation=(dh, dw), groups=groups)
+    expected = R.deconv2d(x, w, b, **geometry)
+    size = expected.shape[2:]
+    cols = randn(rng, (2, 3 * kh * kw, height * width), dtype)
+    col_geometry = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
+    cols_expected = R.col2im(cols, size, (kh, kw), **col_geometry)
+    isas = ["avx2", "sse2"] if kernels.vector_isa() == "avx2" else ["sse2"]
+    results, folded = [], []
+    try:
+        for isa in isas:
+            kernels.vector_isa(allow_avx2=isa == "avx2")
+            results += [suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t)
+                        for t in (1, 2, 3)]
+            folded += [suite.col2im(cols, size, (kh, kw), **col_geometry, num_threads=t)
+                       for t in (1, 2)]
+    finally:
+        kernels.vector_isa(allow_avx2=True)
+    assert_close(results[0], expected, dtype)
+    assert_close(folded[0], cols_expected, dtype)
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+    for r in folded[1:]:
+        np.testing.assert_array_equal(r, folded[0])
+
+
+@pytest.mark.parametrize("sw,kw,pw", [(1, 3, 1), (2, 3, 0), (2, 4, 1), (4, 5, 2)])
+def test_col2im_rows_by_output_vectors_keep_infinities_to_their_reach(sw, kw, pw):
+    # An edge vector's masked lanes must not take another column's infinity (inf - inf = NaN
+    # where the reference is finite).
+    rng = seeded_rng("gather-inf", sw, kw, pw)
+    x = randn(rng, (1, 2, 3, 9), np.float32)
+    w = randn(rng, (2, 1, 2, kw), np.float32)
+    w[0, 0, 0, 0] = np.inf
+    w[1, 0, 1, kw - 1] = -np.inf
+    geometry = dict(stride=(1, sw), padding=(0, pw))
+    with np.errstate(invalid="ignore"):
+        expected = R.deconv2d(x.astype(np.float64), w.astype(np.float64), None, **geometry)
+    result = suite.deconv2d(x, w, None, **geometry, algorithm="col2im", num_threads=1)
+    assert np.isfinite(expected).any() and np.isinf(expected).any()
+    assert_close_nonfinite(result, expected.astype(np.float32), np.float32)
+
+
+def test_col2im_rows_by_output_vectors_leave_unreached_values_alone():
+    # a one-column input through a dilated kernel reaches every other output column: the
+    # vector path leaves the others exactly as the portable path does (the bias, -0.0
+    # included: a masked lane must not add +0 to them)
+    kernels = importlib.import_module("suite._im2col")
+    if kernels.vector_isa() != "avx2":
+        pytest.skip("needs AVX2 to compare the vector path with the portable one")
+    rng = seeded_rng("gather-unreached")
+    x = np.abs(randn(rng, (1, 2, 3, 1), np.float32)) + 1
+    w = randn(rng, (2, 1, 2, 3), np.float32)
+    bias = np.array([-0.0], np.float32)
+    geometry = dict(stride=1, dilation=(1, 2))
+    results = []
+    try:
+        for isa in (True, False):
+            kernels.vector_isa(allow_avx2=isa)
+            results.append(suite.deconv2d(x, w, bias, **geometry, algorithm="col2im",
+                                          num_threads=1))
+    finally:
+        kernels.vector_isa(allow_avx2=True)
+    assert_close(results[0], R.deconv2d(x, w, bias, **geometry), np.float32)
+    assert (results[1][..., 1::2] == 0).all() and np.signbit(results[1][..., 1::2]).all()
+    np.testing.assert_array_equal(np.signbit(results[0]), np.signbit(results[1]))
+
+
 @dtypes
 @pytest.mark.parametrize("kw,sw,pw,dw", [(3, 1, 1, 1), (3, 2, 0, 1), (5, 3, 2, 2), (9, 3, 5, 3)])
 def test_direct_kernel_by_column_phase_keeps_infinite_weights_to_their_reach(kw, sw, pw, dw,
