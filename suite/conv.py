@@ -377,10 +377,10 @@ class DeconvPlan(KernelPlan):
 
     def _direct(self, x, weight, bias, out):
         stride, padding, dilation, groups = self._geometry
-        with single_threaded_blas():
-            _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
-                                    padding[0], padding[1], dilation[0], dilation[1], groups,
-                                    TAP_MAJOR_BELOW, self.n_threads)
+        # no GEMM: no BLAS to hold
+        _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
+                                padding[0], padding[1], dilation[0], dilation[1], groups,
+                                TAP_MAJOR_BELOW, self.n_threads)
 
     def _col2im(self, x, weight, bias, out):
         if self._no_blas and _im2col.gemm_kernel() == "avx512":

@@ -387,6 +387,34 @@ def test_concurrent_calls_restore_blas_threads():
     assert after == before, f"BLAS thread limits after concurrent calls: {after}"
 
 
+BLAS_HOLD_SCRIPT = """
+import suite
+from suite._threads import single_threaded_blas, _kernel_blas_libraries
+from threadpoolctl import threadpool_info
+paths = {lib.filepath for lib in _kernel_blas_libraries()}
+def held():
+    return sorted(l["num_threads"] for l in threadpool_info() if l["filepath"] in paths)
+before = held()
+with single_threaded_blas():
+    with single_threaded_blas():
+        inside = held()
+    still = held()
+print(repr((before, inside, still, held())))
+"""
+
+
+def test_blas_held_at_one_thread_while_a_kernel_runs():
+    # the hold (C or Python, whichever this machine's BLAS gets) sets the kernels' BLAS to
+    # one thread, keeps it there until the outermost hold ends, then restores its limit
+    env = dict(os.environ, OMP_NUM_THREADS="2", OPENBLAS_NUM_THREADS="2")
+    result = subprocess.run([sys.executable, "-c", BLAS_HOLD_SCRIPT], capture_output=True,
+                            text=True, env=env, check=True)
+    before, inside, still, after = eval(result.stdout.strip().splitlines()[-1])
+    assert before and all(n == 2 for n in before), before
+    assert all(n == 1 for n in inside) and all(n == 1 for n in still), (inside, still)
+    assert after == before, after
+
+
 # ----------------------------------------------------------------------------------------
 # memory
 # ----------------------------------------------------------------------------------------
