@@ -1,15 +1,19 @@
-"""Fresh output arrays, the largest kept warm from one call to the next.
+"""Fresh output arrays, kept warm from one call to the next.
 
-glibc serves an allocation of 32 MiB or more (its largest mmap threshold on 64-bit) with a
-fresh mapping, whose pages the kernel faults in and clears on first touch: a nearest x2 of
-26 x 24 maps of 77x77 spends 3.3 of its 7.5 ms clearing its 59 MB output, which an engine
-that reuses its buffers (ONNX Runtime's arena) does not pay (docs/performance.md, item 47).
-So outputs of at least ``POOL_MIN_BYTES`` are views of blocks this module keeps: a block is
-handed out again only when nothing references it any more, not the array returned from it
-nor any view of that array (every NumPy view of a block holds a reference to the block,
-which ``sys.getrefcount`` counts), so no result ever shares memory with another that is
-alive. At most ``POOL_MAX_BYTES`` are kept; ``release()`` (``suite.release_memory()``)
-gives them back, and ``SUITE_OUTPUT_POOL=0`` in the environment turns the pool off.
+A fresh page costs a page fault and a clearing by the kernel on first touch. glibc serves
+an allocation of 32 MiB or more with a fresh mapping, and gives the top of its heap back to
+the system when more than its trim threshold (twice the largest freed mapping) lies free
+there: a call that frees an output and a temporary of 400 KiB each returns both, and the
+next call faults them in again (a nearest x2 + 3x3 of 16 -> 384 channels on 8x8 maps: 96
+pages each, 750 against 500 us; docs/performance.md, item 56). An engine that reuses its
+buffers (ONNX Runtime's arena) pays none of it. So arrays of at least ``POOL_MIN_BYTES``
+(outputs, and the packed weights a function call makes) are views of blocks this module
+keeps: a block is handed out again only when nothing references it any more, not the array
+returned from it nor any view of that array (every NumPy view of a block holds a reference
+to the block, which ``sys.getrefcount`` counts), so no result ever shares memory with
+another that is alive. At most ``POOL_MAX_BYTES`` are kept; ``release()``
+(``suite.release_memory()``) gives them back, and ``SUITE_OUTPUT_POOL=0`` in the
+environment turns the pool off.
 
 The arrays returned are C-contiguous and writeable like ``np.empty``'s, but do not own their
 memory (``.base`` is the kept block; ``ndarray.resize`` refuses them).
@@ -24,12 +28,14 @@ import numpy as np
 
 __all__ = ["POOL_MAX_BYTES", "POOL_MIN_BYTES", "empty", "kept_bytes", "release"]
 
-#: Outputs of at least this many bytes come from the pool (glibc maps them afresh).
-POOL_MIN_BYTES = 32 << 20
+#: Arrays of at least this many bytes come from the pool (glibc may map them afresh or
+#: trim them from its heap: the kernels' own workspaces are kept from the same size on).
+POOL_MIN_BYTES = 64 << 10
 #: The pool keeps at most this many bytes of blocks.
 POOL_MAX_BYTES = 256 << 20
 
-_blocks = []        # 1-D uint8 arrays, each owning its memory
+_blocks = {}        # bytes -> 1-D uint8 arrays of that size, each owning its memory
+_kept = 0           # their bytes
 _lock = threading.Lock()
 
 
@@ -51,38 +57,47 @@ def _enabled():
 
 def empty(shape, dtype):
     """``np.empty(shape, dtype)``, from a kept block when it is large (see the module)."""
+    global _kept
     dtype = np.dtype(dtype)
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < POOL_MIN_BYTES or not _enabled():
         return np.empty(shape, dtype=dtype)
     with _lock:
-        for block in _blocks:
-            if block.nbytes == nbytes and sys.getrefcount(block) == _FREE_REFS:
-                return block.view(dtype).reshape(shape)
+        same = _blocks.get(nbytes)
+        if same is not None:
+            for block in same:
+                if sys.getrefcount(block) == _FREE_REFS:
+                    return block.view(dtype).reshape(shape)
         block = np.empty(nbytes, dtype=np.uint8)
-        if kept_bytes() + nbytes > POOL_MAX_BYTES:
+        if _kept + nbytes > POOL_MAX_BYTES:
             # make room among the blocks nobody uses, else leave this one unkept
-            unused = []
-            for old in _blocks:
-                if sys.getrefcount(old) == _FREE_REFS:
-                    unused.append(old)
-            for old in unused:
-                # by identity: list.remove would compare the arrays element by element
-                _blocks[:] = [kept for kept in _blocks if kept is not old]
-                if kept_bytes() + nbytes <= POOL_MAX_BYTES:
+            for size in list(_blocks):
+                same, kept = _blocks[size], []
+                for old in same:        # the loop _free_refs measures
+                    if sys.getrefcount(old) != _FREE_REFS:
+                        kept.append(old)
+                _kept -= size * (len(same) - len(kept))
+                if kept:
+                    _blocks[size] = kept
+                else:
+                    del _blocks[size]
+                del same, kept
+                if _kept + nbytes <= POOL_MAX_BYTES:
                     break
-            del unused, old
-        if kept_bytes() + nbytes <= POOL_MAX_BYTES:
-            _blocks.append(block)
+        if _kept + nbytes <= POOL_MAX_BYTES:
+            _blocks.setdefault(nbytes, []).append(block)
+            _kept += nbytes
         return block.view(dtype).reshape(shape)
 
 
 def kept_bytes():
     """Bytes of the blocks the pool holds (in use or not)."""
-    return sum(block.nbytes for block in _blocks)
+    return _kept
 
 
 def release():
     """Give back every kept block (arrays still using one keep it alive until they go)."""
+    global _kept
     with _lock:
         _blocks.clear()
+        _kept = 0

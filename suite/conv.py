@@ -364,7 +364,7 @@ class DeconvPlan(KernelPlan):
 
     def _pack_phases(self, weight):
         phases_h, phases_w, step_h, step_w, _, _, groups = self._phases
-        packed = np.empty(weight.size, dtype=weight.dtype)
+        packed = _outputs.empty((weight.size,), weight.dtype)
         _phase.pack_deconv_phase_weights(weight, phases_h, phases_w, step_h, step_w, groups,
                                          packed, self.n_threads)
         return packed

@@ -163,7 +163,7 @@ class UpsampleConvPlan(KernelPlan):
 
     def _pack_collapsed(self, weight):
         tap_h, taps_h, tap_w, taps_w, groups, size = self._collapse
-        packed = np.empty(size, dtype=weight.dtype)
+        packed = _outputs.empty((size,), weight.dtype)
         _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                       self.n_threads)
         return packed

@@ -1,10 +1,10 @@
-"""Fresh outputs of 32 MiB or more come from blocks kept between calls (suite/_outputs.py),
+"""Fresh outputs of 64 KiB or more come from blocks kept between calls (suite/_outputs.py),
 handed out again only when nothing references them: the memory of a live result, or of any
 view of it, is never given to another; values are never stale; the pool stays within its
 bytes, gives them back on ``suite.release_memory()`` and is off with SUITE_OUTPUT_POOL=0.
 
-The threshold is lowered here so that small arrays exercise the pool; every result is
-compared with the NumPy reference.
+The pool's bytes are lowered here so that a few arrays fill it; every result is compared
+with the NumPy reference.
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -132,3 +132,33 @@ def test_small_outputs_and_the_switch_bypass_the_pool(monkeypatch):
     y = suite.upsample(data(1), scale_factor=2)
     assert y.base is None and _outputs.kept_bytes() == 0
     np.testing.assert_array_equal(y, expected(data(1)))
+
+
+@pytest.mark.parametrize("kind", ["deconv2d", "upsample_conv2d"])
+def test_packed_weights_from_the_pool_stay_with_their_layer(kind):
+    """A layer's prepared weights (phase, collapsed: 256 KiB here) come from the pool and
+    stay the layer's while it lives: function calls packing other weights of the same size
+    get other blocks, and the layer's results stay right."""
+    rng = seeded_rng("outputs", "prepared", kind)
+    x = rng.standard_normal((1, 64, 6, 6)).astype(np.float32)
+    if kind == "deconv2d":
+        weights = [rng.standard_normal((64, 64, 4, 4)).astype(np.float32) for _ in range(3)]
+        layer = suite.Deconv2d(weights[0], stride=2, padding=1, algorithm="phase")
+        call = lambda w: suite.deconv2d(x, w, stride=2, padding=1, algorithm="phase")
+        want = lambda w: R.deconv2d(x.astype(np.float64), w.astype(np.float64), stride=2,
+                                    padding=1)
+    else:
+        weights = [rng.standard_normal((64, 64, 3, 3)).astype(np.float32) for _ in range(3)]
+        layer = suite.UpsampleConv2d(weights[0], scale_factor=2, padding=1,
+                                     algorithm="collapsed")
+        call = lambda w: suite.upsample_conv2d(x, w, scale_factor=2, padding=1,
+                                               algorithm="collapsed")
+        want = lambda w: R.conv2d(expected(x).astype(np.float64), w.astype(np.float64),
+                                  padding=1)
+    before = _outputs.kept_bytes()
+    first = layer(x)
+    assert _outputs.kept_bytes() > before       # the packed weights and the output
+    for w in weights[1:]:
+        np.testing.assert_allclose(call(w), want(w), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer(x), want(weights[0]), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(layer(x), first)

@@ -560,10 +560,12 @@ def traced_peak(call):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [f32, f64])
 @pytest.mark.parametrize("name", list(WORKSPACE_CASES))
-def test_workspace_is_what_the_cost_model_says(name, dtype, threads):
+def test_workspace_is_what_the_cost_model_says(name, dtype, threads, monkeypatch):
     """A call into ``out=`` allocates its workspace and nothing else: within 10% of
     ``suite.cost``'s ``workspace_bytes`` (plus the tables the model leaves out), on random
-    geometries, at 1 and 2 threads."""
+    geometries, at 1 and 2 threads. The output pool off: it would serve the packed weights
+    of the second call from the first call's block, untraced (suite/_outputs.py)."""
+    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")
     draw, (run, model, algorithm) = WORKSPACE_CASES[name]
     rng = seeded_rng("workspace", name, np.dtype(dtype).name, threads)
     for _ in range(4):
@@ -580,7 +582,8 @@ def test_workspace_is_what_the_cost_model_says(name, dtype, threads):
             f"{expected}")
 
 
-def test_workspace_of_the_backward_pass_is_what_the_cost_model_says():
+def test_workspace_of_the_backward_pass_is_what_the_cost_model_says(monkeypatch):
+    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")
     rng = seeded_rng("workspace", "backward")
     for _ in range(4):
         case = _deconv_case(rng, False)
@@ -746,7 +749,8 @@ def test_build_has_bounds_checks_on():
     ("phase", 8, 512, 128),     # a phase's product: 512 x 128*128 floats, 32 MiB
     ("col2im", 24, 9, 23),      # columns of 36 x 529 floats and the packed input: < 1 MiB
 ])
-def test_a_kept_workspace_gives_the_next_call_no_stale_values(algorithm, c_in, c_out, size):
+def test_a_kept_workspace_gives_the_next_call_no_stale_values(algorithm, c_in, c_out, size,
+                                                             monkeypatch):
     """Workspaces of 64 KiB or more are kept for later calls (pyx/_workspace.h): a call
     must not see an earlier call's values (a freshly mapped block would be zero), from one
     Python thread or three at once, and is still traced while in use (the cost model's
@@ -769,5 +773,6 @@ def test_a_kept_workspace_gives_the_next_call_no_stale_values(algorithm, c_in, c
     for y, want in zip(got, expected * 2):
         assert_close(y, want, f32)
     out = np.empty(expected[0].shape, f32)
+    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")    # packed weights traced, not kept
     peak = traced_peak(lambda: run(inputs[0], out))
     assert abs(peak - cost.workspace_bytes[algorithm]) <= TABLES_ALLOWANCE
