@@ -260,17 +260,27 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                                 wrows + m * rows_stride)
                         r = r + k - oh
                 else:
+                    # (image, channel, row) of the part's first row by division, then
+                    # counted on (three 64-bit divisions a row: item 58)
+                    oh = first % out_h
+                    co = (first // out_h) % c_out
+                    n = first // (out_h * c_out)
+                    grp = co // cog
                     for r in range(first, last):
-                        oh = r % out_h
-                        co = (r // out_h) % c_out
-                        n = r // (out_h * c_out)
-                        grp = co // cog
+                        if oh == out_h:
+                            oh = 0
+                            co = co + 1
+                            if co == c_out:
+                                co = 0
+                                n = n + 1
+                            grp = co // cog
                         row = &out[n, co, oh, 0]
                         fill_bias(row, out_w, b_ptr, co)
                         direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
                                    &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
                                    kh, kw, oh, sh, sw, ph, pw, dh, row, out_w, inner_lo,
                                    inner_hi, kron)
+                        oh = oh + 1
                 suite_stage_stop(call, SUITE_STAGE_DIRECT_ROWS, t0)
     finally:
         free(acc)

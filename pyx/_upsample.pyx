@@ -339,7 +339,7 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     """
     cdef Py_ssize_t planes = x.shape[0], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, oh, ow, iw, r, part
+    cdef Py_ssize_t p, start, plane, oh, ow, iw, r, part
     cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -351,9 +351,14 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-                plane = p // out_h
-                oh = p - plane * out_h
+            # the part's first row by division, then counted on (item 58)
+            start = part_start(part, parts, total)
+            plane = start // out_h
+            oh = start - plane * out_h
+            for p in range(start, part_start(part + 1, parts, total)):
+                if oh == out_h:
+                    oh = 0
+                    plane = plane + 1
                 src = &x[plane, h_index[oh], 0]
                 add = &skip[plane, oh, 0]
                 dst = &out[plane, oh, 0]
@@ -370,6 +375,7 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                 else:
                     for ow in range(out_w):
                         dst[ow] = add[ow] + src[w_index[ow]]
+                oh = oh + 1
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)
 
 
@@ -381,7 +387,7 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                  const floating[::1] lw0, const floating[::1] lw1, int n_threads):
     """out = skip + bilinear_forward(x) in one pass; out may be skip itself."""
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, oh, ow, part
+    cdef Py_ssize_t p, start, plane, oh, ow, part
     cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* r0
@@ -394,9 +400,14 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-                plane = p // out_h
-                oh = p - plane * out_h
+            # the part's first row by division, then counted on (item 58)
+            start = part_start(part, parts, total)
+            plane = start // out_h
+            oh = start - plane * out_h
+            for p in range(start, part_start(part + 1, parts, total)):
+                if oh == out_h:
+                    oh = 0
+                    plane = plane + 1
                 r0 = &x[plane, h0[oh], 0]
                 r1 = &x[plane, h1[oh], 0]
                 a = lh0[oh]
@@ -406,4 +417,5 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                 for ow in range(out_w):
                     dst[ow] = add[ow] + (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
                                          + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
+                oh = oh + 1
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)
