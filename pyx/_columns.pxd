@@ -275,16 +275,26 @@ cdef inline void im2col_images(const floating* x, Py_ssize_t image_stride, Py_ss
                                Py_ssize_t ld_col, int n_threads) noexcept nogil:
     """Parallel over (image, channel, kernel row): every task writes its own kw column rows.
     Each thread's share of the tasks is one "im2col" stage."""
-    cdef Py_ssize_t task, p, n, c, i, kh = g.kh, part
+    cdef Py_ssize_t task, start, p, n, c, i, kh = g.kh, part
     cdef Py_ssize_t total = n_images * channels * kh, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
-        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-            p = task // kh
-            i = task - p * kh
-            n = p // channels
-            c = p - n * channels
+        # (image, channel, kernel row) of the part's first task by division, then counted
+        # on (two 64-bit divisions a task: item 58)
+        start = part_start(part, parts, total)
+        p = start // kh
+        i = start - p * kh - 1
+        n = p // channels
+        c = p - n * channels
+        for task in range(start, part_start(part + 1, parts, total)):
+            i = i + 1
+            if i == kh:
+                i = 0
+                c = c + 1
+                if c == channels:
+                    c = 0
+                    n = n + 1
             im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
                               col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)
         suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)

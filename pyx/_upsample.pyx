@@ -109,7 +109,7 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
-    cdef Py_ssize_t p, plane, ih, oh, part
+    cdef Py_ssize_t p, start, plane, ih, oh, part
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
@@ -121,9 +121,15 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-                plane = p // in_h
-                ih = p - plane * in_h
+            # the part's first row by division, then counted on (item 58)
+            start = part_start(part, parts, total)
+            plane = start // in_h
+            ih = start - plane * in_h - 1
+            for p in range(start, part_start(part + 1, parts, total)):
+                ih = ih + 1
+                if ih == in_h:
+                    ih = 0
+                    plane = plane + 1
                 if row_start[ih] < row_stop[ih]:
                     dst = &out[plane, row_start[ih], 0]
                     if w_repeat >= 2:
@@ -147,7 +153,7 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
     """grad_x[p, ih, iw] = sum of grad_out[p, oh, ow] over the outputs that read (ih, iw)."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, plane, ih, iw, oh, ow, r, part
+    cdef Py_ssize_t p, start, plane, ih, iw, oh, ow, r, part
     cdef Py_ssize_t tasks = planes * in_h, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -158,9 +164,15 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            for p in range(part_start(part, parts, tasks), part_start(part + 1, parts, tasks)):
-                plane = p // in_h
-                ih = p - plane * in_h
+            # the part's first row by division, then counted on (item 58)
+            start = part_start(part, parts, tasks)
+            plane = start // in_h
+            ih = start - plane * in_h - 1
+            for p in range(start, part_start(part + 1, parts, tasks)):
+                ih = ih + 1
+                if ih == in_h:
+                    ih = 0
+                    plane = plane + 1
                 dst = &grad_x[plane, ih, 0]
                 memset(dst, 0, in_w * sizeof(floating))
                 for oh in range(row_start[ih], row_stop[ih]):
@@ -299,7 +311,7 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
     """The adjoint of bilinear_forward; output rows [row_start[ih], row_stop[ih]) read row ih."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, plane, ih, oh, ow, part
+    cdef Py_ssize_t p, start, plane, ih, oh, ow, part
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -310,9 +322,15 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
-                plane = p // in_h
-                ih = p - plane * in_h
+            # the part's first row by division, then counted on (item 58)
+            start = part_start(part, parts, total)
+            plane = start // in_h
+            ih = start - plane * in_h - 1
+            for p in range(start, part_start(part + 1, parts, total)):
+                ih = ih + 1
+                if ih == in_h:
+                    ih = 0
+                    plane = plane + 1
                 dst = &grad_x[plane, ih, 0]
                 memset(dst, 0, in_w * sizeof(floating))
                 for oh in range(row_start[ih], row_stop[ih]):

@@ -186,9 +186,13 @@ cdef inline void winograd_input(const floating* x_group, Py_ssize_t in_image,
     lo = min(max(pad_w, 0), span)
     hi = min(max(width + pad_w, lo), span)
     for ci in range(cig):
+        n = row0 // tiles_h         # then counted on (two divisions a row: item 58)
+        ty = row0 % tiles_h - 1
         for r in range(n_rows):
-            n = (row0 + r) // tiles_h
-            ty = (row0 + r) % tiles_h
+            ty = ty + 1
+            if ty == tiles_h:
+                ty = 0
+                n = n + 1
             src = x_group + n * in_image + ci * plane
             for a in range(3):
                 y = 2 * ty - pad_h + a
@@ -241,7 +245,7 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
                                  Py_ssize_t sw) noexcept nogil:
     """The phase's outputs of tile rows row0 .. row0 + n_rows: A^T m A + bias (m[co, e, j],
     e ld apart), written where the tiles' 2x2 outputs fall inside the phase (qh x qw)."""
-    cdef Py_ssize_t co, r, n, oy, tx, full = qw // 2
+    cdef Py_ssize_t co, r, n, ty, oy, tx, full = qw // 2
     cdef floating value, s0, s1, s2, t0, t1, t2
     cdef const floating* src
     cdef floating* dst0
@@ -249,9 +253,14 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
     cdef bint two_rows
     for co in range(cog):
         value = bias_value(bias, co)
+        n = row0 // tiles_h         # then counted on (two divisions a row: item 58)
+        ty = row0 % tiles_h - 1
         for r in range(n_rows):
-            n = (row0 + r) // tiles_h
-            oy = 2 * ((row0 + r) % tiles_h)
+            ty = ty + 1
+            if ty == tiles_h:
+                ty = 0
+                n = n + 1
+            oy = 2 * ty
             two_rows = oy + 1 < qh
             src = m + co * 9 * ld + r * tiles_w
             dst0 = out + n * out_image + co * plane + (first_h + sh * oy) * out_w + first_w

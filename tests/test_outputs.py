@@ -7,6 +7,9 @@ The pool's bytes are lowered here so that a few arrays fill it; every result is 
 with the NumPy reference.
 """
 
+import os
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -26,7 +29,7 @@ SHAPE = (2, 8, 40, 40)          # nearest x2: 2 x 8 x 80 x 80 floats, 400 KiB ou
 def small_pool(monkeypatch):
     monkeypatch.setattr(_outputs, "POOL_MIN_BYTES", 64 << 10)
     monkeypatch.setattr(_outputs, "POOL_MAX_BYTES", 4 << 20)
-    monkeypatch.delenv("SUITE_OUTPUT_POOL", raising=False)
+    monkeypatch.setattr(_outputs, "ENABLED", True)
     suite.release_memory()
     yield
     suite.release_memory()
@@ -128,10 +131,26 @@ def test_blocks_nobody_uses_make_room_for_another_size():
 def test_small_outputs_and_the_switch_bypass_the_pool(monkeypatch):
     small = suite.upsample(data(1)[:, :1, :8, :8], scale_factor=2)
     assert small.base is None and _outputs.kept_bytes() == 0
-    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")
+    monkeypatch.setattr(_outputs, "ENABLED", False)
     y = suite.upsample(data(1), scale_factor=2)
     assert y.base is None and _outputs.kept_bytes() == 0
     np.testing.assert_array_equal(y, expected(data(1)))
+
+
+SWITCH_SCRIPT = """
+import numpy as np, suite
+y = suite.upsample(np.ones((2, 8, 40, 40), np.float32), scale_factor=2)
+print(y.base is None, suite._outputs.kept_bytes())
+"""
+
+
+@pytest.mark.parametrize("value, pooled", [("0", False), ("1", True)])
+def test_the_environment_switch(value, pooled):
+    # read when suite is imported: a fresh process with SUITE_OUTPUT_POOL set
+    env = dict(os.environ, SUITE_OUTPUT_POOL=value)
+    out = subprocess.run([sys.executable, "-c", SWITCH_SCRIPT], capture_output=True, text=True,
+                         env=env, check=True).stdout.split()
+    assert out == ([str(not pooled), str(400 * 1024) if pooled else "0"])
 
 
 @pytest.mark.parametrize("kind", ["deconv2d", "upsample_conv2d"])

@@ -28,6 +28,7 @@ from conftest import (LAYOUTS, assert_close, assert_close_nonfinite, assert_same
                       load_reference, load_suite, noncontiguous, randn, seeded_rng)
 
 suite = load_suite()
+from suite import _outputs  # noqa: E402  (after load_suite, which builds if needed)
 R = load_reference()
 
 f32, f64 = np.float32, np.float64
@@ -565,7 +566,7 @@ def test_workspace_is_what_the_cost_model_says(name, dtype, threads, monkeypatch
     ``suite.cost``'s ``workspace_bytes`` (plus the tables the model leaves out), on random
     geometries, at 1 and 2 threads. The output pool off: it would serve the packed weights
     of the second call from the first call's block, untraced (suite/_outputs.py)."""
-    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")
+    monkeypatch.setattr(_outputs, "ENABLED", False)
     draw, (run, model, algorithm) = WORKSPACE_CASES[name]
     rng = seeded_rng("workspace", name, np.dtype(dtype).name, threads)
     for _ in range(4):
@@ -583,7 +584,7 @@ def test_workspace_is_what_the_cost_model_says(name, dtype, threads, monkeypatch
 
 
 def test_workspace_of_the_backward_pass_is_what_the_cost_model_says(monkeypatch):
-    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")
+    monkeypatch.setattr(_outputs, "ENABLED", False)
     rng = seeded_rng("workspace", "backward")
     for _ in range(4):
         case = _deconv_case(rng, False)
@@ -773,6 +774,6 @@ def test_a_kept_workspace_gives_the_next_call_no_stale_values(algorithm, c_in, c
     for y, want in zip(got, expected * 2):
         assert_close(y, want, f32)
     out = np.empty(expected[0].shape, f32)
-    monkeypatch.setenv("SUITE_OUTPUT_POOL", "0")    # packed weights traced, not kept
+    monkeypatch.setattr(_outputs, "ENABLED", False)   # packed weights traced, not kept
     peak = traced_peak(lambda: run(inputs[0], out))
     assert abs(peak - cost.workspace_bytes[algorithm]) <= TABLES_ALLOWANCE
