@@ -10,8 +10,8 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memset
 
-from _profile cimport (SUITE_STAGE_IM2COL, part_start, parts_for, suite_profile_call,
-                       suite_stage_start, suite_stage_stop)
+from _profile cimport (SUITE_STAGE_IM2COL, TaskIndex, next_task, part_start, parts_for,
+                       suite_profile_call, suite_stage_start, suite_stage_stop, task_index)
 
 
 cdef extern from "_col2im_rows.h" nogil:
@@ -275,26 +275,16 @@ cdef inline void im2col_images(const floating* x, Py_ssize_t image_stride, Py_ss
                                Py_ssize_t ld_col, int n_threads) noexcept nogil:
     """Parallel over (image, channel, kernel row): every task writes its own kw column rows.
     Each thread's share of the tasks is one "im2col" stage."""
-    cdef Py_ssize_t task, start, p, n, c, i, kh = g.kh, part
+    cdef Py_ssize_t task, kh = g.kh, part
+    cdef TaskIndex k
     cdef Py_ssize_t total = n_images * channels * kh, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
-        # (image, channel, kernel row) of the part's first task by division, then counted
-        # on (two 64-bit divisions a task: item 58)
-        start = part_start(part, parts, total)
-        p = start // kh
-        i = start - p * kh - 1
-        n = p // channels
-        c = p - n * channels
-        for task in range(start, part_start(part + 1, parts, total)):
-            i = i + 1
-            if i == kh:
-                i = 0
-                c = c + 1
-                if c == channels:
-                    c = 0
-                    n = n + 1
-            im2col_kernel_row(x + n * image_stride + c * height * width, height, width, g, i,
-                              col + n * col_image_offset + c * kh * g.kw * ld_col, ld_col)
+        k = task_index(part_start(part, parts, total), channels, kh)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            im2col_kernel_row(x + k.n * image_stride + k.c * height * width, height, width, g,
+                              k.i, col + k.n * col_image_offset + k.c * kh * g.kw * ld_col,
+                              ld_col)
+            k = next_task(k, channels, kh)
         suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)

@@ -19,8 +19,9 @@ from libc.stdlib cimport free, malloc
 
 from _bias cimport bias_value, fill_bias
 from _columns cimport valid_columns
-from _profile cimport (SUITE_STAGE_DIRECT_ROWS, attach_profiler, part_start, parts_for,
-                       suite_profile_call, suite_stage_start, suite_stage_stop)
+from _profile cimport (SUITE_STAGE_DIRECT_ROWS, TaskIndex, attach_profiler, next_task,
+                       part_start, parts_for, suite_profile_call, suite_stage_start,
+                       suite_stage_stop, task_index)
 
 attach_profiler()
 
@@ -127,6 +128,7 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3]
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups
     cdef Py_ssize_t rows = N * c_out * out_h, r, n, co, oh, grp, i, j, t, b, m, ci, k
+    cdef TaskIndex rk
     cdef Py_ssize_t inner_lo = (pw + sw - 1) // sw, inner_hi, first, last, reach
     cdef Py_ssize_t part, parts = parts_for(rows, n_threads)
     cdef Py_ssize_t span = (out_w + sw - 1) // sw + 8, acc_stride = 0, rows_stride = 0
@@ -260,27 +262,18 @@ def deconv2d_direct(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                                 wrows + m * rows_stride)
                         r = r + k - oh
                 else:
-                    # (image, channel, row) of the part's first row by division, then
-                    # counted on (three 64-bit divisions a row: item 58)
-                    oh = first % out_h
-                    co = (first // out_h) % c_out
-                    n = first // (out_h * c_out)
-                    grp = co // cog
+                    rk = task_index(first, c_out, out_h)
+                    grp = rk.c // cog
                     for r in range(first, last):
-                        if oh == out_h:
-                            oh = 0
-                            co = co + 1
-                            if co == c_out:
-                                co = 0
-                                n = n + 1
-                            grp = co // cog
-                        row = &out[n, co, oh, 0]
-                        fill_bias(row, out_w, b_ptr, co)
-                        direct_row(&x[n, grp * cig, 0, 0], cig, height, width,
-                                   &weight[grp * cig, co - grp * cog, 0, 0], cog * kh * kw,
-                                   kh, kw, oh, sh, sw, ph, pw, dh, row, out_w, inner_lo,
+                        if rk.i == 0:
+                            grp = rk.c // cog       # once a plane
+                        row = &out[rk.n, rk.c, rk.i, 0]
+                        fill_bias(row, out_w, b_ptr, rk.c)
+                        direct_row(&x[rk.n, grp * cig, 0, 0], cig, height, width,
+                                   &weight[grp * cig, rk.c - grp * cog, 0, 0], cog * kh * kw,
+                                   kh, kw, rk.i, sh, sw, ph, pw, dh, row, out_w, inner_lo,
                                    inner_hi, kron)
-                        oh = oh + 1
+                        rk = next_task(rk, c_out, out_h)
                 suite_stage_stop(call, SUITE_STAGE_DIRECT_ROWS, t0)
     finally:
         free(acc)

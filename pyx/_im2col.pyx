@@ -28,9 +28,9 @@ from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
 from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_COL2IM,
-                       SUITE_STAGE_GEMM, SUITE_STAGE_PACK, SUITE_STAGE_UNPACK, attach_profiler,
-                       part_start, parts_for, suite_profile_call, suite_stage_start,
-                       suite_stage_stop)
+                       SUITE_STAGE_GEMM, SUITE_STAGE_PACK, SUITE_STAGE_UNPACK, TaskIndex,
+                       attach_profiler, next_task, part_start, parts_for, suite_profile_call,
+                       suite_stage_start, suite_stage_stop, task_index)
 
 attach_profiler()
 
@@ -76,7 +76,8 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     col add to them (the whole grid: 0, col_h, 0, height), parallel over output rows; rows
     from ``filled`` on are set to bias (or 0; bias may be NULL) first. Each thread's share
     of the rows is one "col2im scatter" stage."""
-    cdef Py_ssize_t task, start, p, n, c, h, kk = g.kh * g.kw, part
+    cdef Py_ssize_t task, h, kk = g.kh * g.kw, part
+    cdef TaskIndex k
     cdef Py_ssize_t first = min(row_first, filled), rows = row_end - first
     cdef Py_ssize_t total = n_images * channels * rows, parts
     cdef int64_t call = suite_profile_call(), t0
@@ -93,27 +94,16 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL, hi if tables else NULL)
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
-        # (image, channel, row) of the part's first task by division, then counted on (two
-        # 64-bit divisions a row: item 58)
-        start = part_start(part, parts, total)
-        p = start // rows
-        h = first + start - p * rows
-        n = p // channels
-        c = p - n * channels
-        for task in range(start, part_start(part + 1, parts, total)):
-            if h == first + rows:
-                h = first
-                c = c + 1
-                if c == channels:
-                    c = 0
-                    n = n + 1
-            dst = im + n * image_stride + (c * height + h) * width
+        k = task_index(part_start(part, parts, total), channels, rows)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+            h = first + k.i
+            dst = im + k.n * image_stride + (k.c * height + h) * width
             if h >= filled:
-                fill_bias(dst, width, bias, c)
-            col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo, oh_hi,
+                fill_bias(dst, width, bias, k.c)
+            col2im_row(col + k.n * col_image_offset + k.c * kk * ld_col, ld_col, oh_lo, oh_hi,
                        width, g, h, dst, lo if tables else NULL, hi if tables else NULL,
                        &plan)
-            h = h + 1
+            k = next_task(k, channels, rows)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
 

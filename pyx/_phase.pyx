@@ -28,8 +28,9 @@ from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
 from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL, SUITE_STAGE_PHASE_WRITE,
-                       SUITE_STAGE_WEIGHT_PACK, attach_profiler, part_start, parts_for,
-                       suite_profile_call, suite_stage_start, suite_stage_stop)
+                       SUITE_STAGE_WEIGHT_PACK, TaskIndex, attach_profiler, next_task,
+                       part_start, parts_for, suite_profile_call, suite_stage_start,
+                       suite_stage_stop, task_index)
 
 attach_profiler()
 
@@ -71,28 +72,17 @@ cdef void scatter_phase(const floating* y, Py_ssize_t ld_y, Py_ssize_t n_images,
                         int n_threads) noexcept nogil:
     """Every row of a phase (scatter_row), parallel over (image, channel, row); each
     thread's share is one "phase write" stage."""
-    cdef Py_ssize_t task, start, p, n, c, t, part
+    cdef Py_ssize_t task, part
+    cdef TaskIndex k
     cdef Py_ssize_t total = n_images * channels * q_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
-        # (image, channel, row) of the part's first task by division, then counted on: two
-        # 64-bit divisions a row were a third of the write of rows of 8 (item 58)
-        start = part_start(part, parts, total)
-        p = start // q_h
-        t = start - p * q_h
-        n = p // channels
-        c = p - n * channels
-        for task in range(start, part_start(part + 1, parts, total)):
+        k = task_index(part_start(part, parts, total), channels, q_h)
+        for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
             scatter_row(y, ld_y, q_h, q_w, bias, out, image_stride, out_w, out_plane,
-                        first_h, first_w, sh, sw, n, c, t)
-            t = t + 1
-            if t == q_h:
-                t = 0
-                c = c + 1
-                if c == channels:
-                    c = 0
-                    n = n + 1
+                        first_h, first_w, sh, sw, k.n, k.c, k.i)
+            k = next_task(k, channels, q_h)
         suite_stage_stop(call, SUITE_STAGE_PHASE_WRITE, t0)
 
 

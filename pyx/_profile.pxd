@@ -62,3 +62,33 @@ cdef inline Py_ssize_t part_start(Py_ssize_t part, Py_ssize_t parts,
 cdef inline Py_ssize_t parts_for(Py_ssize_t total, int n_threads) noexcept nogil:
     """One part per thread, at most one per task."""
     return total if total < n_threads else n_threads
+
+
+cdef struct TaskIndex:
+    # task = (n*channels + c)*rows + i of a flattened loop, as its three indices
+    Py_ssize_t n, c, i
+
+
+cdef inline TaskIndex task_index(Py_ssize_t task, Py_ssize_t channels,
+                                 Py_ssize_t rows) noexcept nogil:
+    """The indices of a part's first task, by division (once a part: a row's two or three
+    64-bit divisions cost more than writing a short row; docs/performance.md, item 58)."""
+    cdef TaskIndex k
+    cdef Py_ssize_t p = task // rows
+    k.i = task - p * rows
+    k.n = p // channels
+    k.c = p - k.n * channels
+    return k
+
+
+cdef inline TaskIndex next_task(TaskIndex k, Py_ssize_t channels,
+                                Py_ssize_t rows) noexcept nogil:
+    """The indices of the task after k, counted on."""
+    k.i += 1
+    if k.i == rows:
+        k.i = 0
+        k.c += 1
+        if k.c == channels:
+            k.c = 0
+            k.n += 1
+    return k

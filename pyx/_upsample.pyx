@@ -19,8 +19,9 @@ from libc.string cimport memcpy, memset
 
 from _openmp_helpers cimport omp_get_thread_num
 from _profile cimport (SUITE_STAGE_GRADIENT_ROWS, SUITE_STAGE_UPSAMPLE_ADD_ROWS,
-                       SUITE_STAGE_UPSAMPLE_ROWS, attach_profiler, part_start, parts_for,
-                       suite_profile_call, suite_stage_start, suite_stage_stop)
+                       SUITE_STAGE_UPSAMPLE_ROWS, TaskIndex, attach_profiler, next_task,
+                       part_start, parts_for, suite_profile_call, suite_stage_start,
+                       suite_stage_stop, task_index)
 
 attach_profiler()
 
@@ -109,7 +110,8 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     """
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
-    cdef Py_ssize_t p, start, plane, ih, oh, part
+    cdef Py_ssize_t p, plane, ih, oh, part
+    cdef TaskIndex at
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
@@ -121,15 +123,11 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            # the part's first row by division, then counted on (item 58)
-            start = part_start(part, parts, total)
-            plane = start // in_h
-            ih = start - plane * in_h - 1
-            for p in range(start, part_start(part + 1, parts, total)):
-                ih = ih + 1
-                if ih == in_h:
-                    ih = 0
-                    plane = plane + 1
+            at = task_index(part_start(part, parts, total), planes, in_h)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = at.c
+                ih = at.i
+                at = next_task(at, planes, in_h)
                 if row_start[ih] < row_stop[ih]:
                     dst = &out[plane, row_start[ih], 0]
                     if w_repeat >= 2:
@@ -153,7 +151,8 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
     """grad_x[p, ih, iw] = sum of grad_out[p, oh, ow] over the outputs that read (ih, iw)."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, start, plane, ih, iw, oh, ow, r, part
+    cdef Py_ssize_t p, plane, ih, iw, oh, ow, r, part
+    cdef TaskIndex at
     cdef Py_ssize_t tasks = planes * in_h, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -164,15 +163,11 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            # the part's first row by division, then counted on (item 58)
-            start = part_start(part, parts, tasks)
-            plane = start // in_h
-            ih = start - plane * in_h - 1
-            for p in range(start, part_start(part + 1, parts, tasks)):
-                ih = ih + 1
-                if ih == in_h:
-                    ih = 0
-                    plane = plane + 1
+            at = task_index(part_start(part, parts, tasks), planes, in_h)
+            for p in range(part_start(part, parts, tasks), part_start(part + 1, parts, tasks)):
+                plane = at.c
+                ih = at.i
+                at = next_task(at, planes, in_h)
                 dst = &grad_x[plane, ih, 0]
                 memset(dst, 0, in_w * sizeof(floating))
                 for oh in range(row_start[ih], row_stop[ih]):
@@ -311,7 +306,8 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
     """The adjoint of bilinear_forward; output rows [row_start[ih], row_stop[ih]) read row ih."""
     cdef Py_ssize_t planes = grad_x.shape[0], in_h = grad_x.shape[1], in_w = grad_x.shape[2]
     cdef Py_ssize_t out_w = grad_out.shape[2]
-    cdef Py_ssize_t p, start, plane, ih, oh, ow, part
+    cdef Py_ssize_t p, plane, ih, oh, ow, part
+    cdef TaskIndex at
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -322,15 +318,11 @@ def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gr
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            # the part's first row by division, then counted on (item 58)
-            start = part_start(part, parts, total)
-            plane = start // in_h
-            ih = start - plane * in_h - 1
-            for p in range(start, part_start(part + 1, parts, total)):
-                ih = ih + 1
-                if ih == in_h:
-                    ih = 0
-                    plane = plane + 1
+            at = task_index(part_start(part, parts, total), planes, in_h)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = at.c
+                ih = at.i
+                at = next_task(at, planes, in_h)
                 dst = &grad_x[plane, ih, 0]
                 memset(dst, 0, in_w * sizeof(floating))
                 for oh in range(row_start[ih], row_stop[ih]):
@@ -357,7 +349,8 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     """
     cdef Py_ssize_t planes = x.shape[0], in_w = x.shape[2]
     cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, start, plane, oh, ow, iw, r, part
+    cdef Py_ssize_t p, plane, oh, ow, iw, r, part
+    cdef TaskIndex at
     cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* src
@@ -369,14 +362,11 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            # the part's first row by division, then counted on (item 58)
-            start = part_start(part, parts, total)
-            plane = start // out_h
-            oh = start - plane * out_h
-            for p in range(start, part_start(part + 1, parts, total)):
-                if oh == out_h:
-                    oh = 0
-                    plane = plane + 1
+            at = task_index(part_start(part, parts, total), planes, out_h)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = at.c
+                oh = at.i
+                at = next_task(at, planes, out_h)
                 src = &x[plane, h_index[oh], 0]
                 add = &skip[plane, oh, 0]
                 dst = &out[plane, oh, 0]
@@ -393,7 +383,6 @@ def nearest_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                 else:
                     for ow in range(out_w):
                         dst[ow] = add[ow] + src[w_index[ow]]
-                oh = oh + 1
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)
 
 
@@ -405,7 +394,8 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                  const floating[::1] lw0, const floating[::1] lw1, int n_threads):
     """out = skip + bilinear_forward(x) in one pass; out may be skip itself."""
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
-    cdef Py_ssize_t p, start, plane, oh, ow, part
+    cdef Py_ssize_t p, plane, oh, ow, part
+    cdef TaskIndex at
     cdef Py_ssize_t total = planes * out_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef const floating* r0
@@ -418,14 +408,11 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
             t0 = suite_stage_start(call)
-            # the part's first row by division, then counted on (item 58)
-            start = part_start(part, parts, total)
-            plane = start // out_h
-            oh = start - plane * out_h
-            for p in range(start, part_start(part + 1, parts, total)):
-                if oh == out_h:
-                    oh = 0
-                    plane = plane + 1
+            at = task_index(part_start(part, parts, total), planes, out_h)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                plane = at.c
+                oh = at.i
+                at = next_task(at, planes, out_h)
                 r0 = &x[plane, h0[oh], 0]
                 r1 = &x[plane, h1[oh], 0]
                 a = lh0[oh]
@@ -435,5 +422,4 @@ def bilinear_add(const floating[:, :, ::1] x, const floating[:, :, ::1] skip,
                 for ow in range(out_w):
                     dst[ow] = add[ow] + (a * (lw0[ow] * r0[w0[ow]] + lw1[ow] * r0[w1[ow]])
                                          + b * (lw0[ow] * r1[w0[ow]] + lw1[ow] * r1[w1[ow]]))
-                oh = oh + 1
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ADD_ROWS, t0)
