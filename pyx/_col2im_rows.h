@@ -209,15 +209,15 @@ static inline int suite_col2im_columns_init(suite_col2im_columns *g, ptrdiff_t k
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
 /* dst[x] += rows[r][j*ld + ow] for every r < n_rows, kernel column j, ow in [lo, hi) with
- * x = ow*sW + j*dW - pW, in the order of r, then j (g from suite_col2im_columns_init). */
+ * x = ow*sW + j*dW - pW, in the order of r, then j (g from suite_col2im_columns_init, which
+ * took ld). */
 __attribute__((target("avx2")))
 static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *const *rows,
-                                    ptrdiff_t n_rows, ptrdiff_t ld, float *dst)
+                                    ptrdiff_t n_rows, float *dst)
 {
     const ptrdiff_t n_js = g->n_js, per = g->per, width = g->width;
     const int sw = (int)g->sw;
     const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    (void)ld;       /* in g->off */
     for (ptrdiff_t c = 0, e = 0; c < g->n_blocks; c++) {
         float *o = dst + 16 * c;
         const ptrdiff_t left = width - 16 * c;
@@ -311,9 +311,9 @@ static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *
 #else
 static inline void suite_col2im_gather_f32(const suite_col2im_columns *g,
                                            const float *const *rows, ptrdiff_t n_rows,
-                                           ptrdiff_t ld, float *dst)
+                                           float *dst)
 {
-    (void)g; (void)rows; (void)n_rows; (void)ld; (void)dst;     /* init returned 0 */
+    (void)g; (void)rows; (void)n_rows; (void)dst;     /* init returned 0 */
 }
 #endif
 

@@ -23,7 +23,8 @@ cdef extern from "_col2im_rows.h" nogil:
                                   Py_ssize_t dw, Py_ssize_t pw, const Py_ssize_t* lo,
                                   const Py_ssize_t* hi, Py_ssize_t width, Py_ssize_t ld)
     void suite_col2im_gather_f32(const suite_col2im_columns* g, const float* const* rows,
-                                 Py_ssize_t n_rows, Py_ssize_t ld, float* dst)
+                                 Py_ssize_t n_rows, float* dst)
+    enum: SUITE_GATHER_MAX_KW
 
 
 cdef struct Window:
@@ -99,9 +100,10 @@ cdef inline void im2col_planes(const floating* x, Py_ssize_t channels, Py_ssize_
 
 
 #: Kernel widths up to this get their column ranges computed once per task
-#: (column_ranges); wider kernels compute them on every row.
+#: (column_ranges); wider kernels compute them on every row. The vector rows of
+#: _col2im_rows.h take the same tables, so the bound is theirs.
 cdef enum:
-    RANGES_MAX_KW = 64
+    RANGES_MAX_KW = SUITE_GATHER_MAX_KW
 
 
 cdef inline void column_ranges(const Window* g, Py_ssize_t width, Py_ssize_t* lo,
@@ -145,7 +147,7 @@ cdef inline void row_plan(RowPlan* plan, const Window* g, Py_ssize_t width, Py_s
                           const Py_ssize_t* hi_j) noexcept nogil:
     """How col2im_row adds a row of this geometry (column rows ld_col apart): the kernel
     row's column rows interleaved (interleaves), or every value of an output vector summed in
-    registers (_col2im_rows.h: column strides 1, 2, 4, AVX2; needs column_ranges' tables,
+    registers (_col2im_rows.h: column strides 1 and 2, AVX2; needs column_ranges' tables,
     lo_j and hi_j), or one strided pass a kernel column (float64, other strides)."""
     plan.interleaved = is_float and interleaves(g)
     plan.gathered = (is_float and not plan.interleaved and lo_j != NULL and
@@ -154,9 +156,9 @@ cdef inline void row_plan(RowPlan* plan, const Window* g, Py_ssize_t width, Py_s
 
 
 cdef inline void gather_add(const RowPlan* plan, const floating** rows, Py_ssize_t n_rows,
-                            Py_ssize_t ld, floating* dst) noexcept nogil:
+                            floating* dst) noexcept nogil:
     if floating is float:
-        suite_col2im_gather_f32(&plan.columns, rows, n_rows, ld, dst)
+        suite_col2im_gather_f32(&plan.columns, rows, n_rows, dst)
 
 
 cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
@@ -179,6 +181,7 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     cdef Py_ssize_t i, i_step, j, oh, ow, t, offset, lo, hi, sw = g.sw, sh = g.sh
     cdef Py_ssize_t n_rows = 0
     cdef const floating* src
+    cdef const floating* krow
     cdef const floating* rows[GATHER_ROWS]
     if g.dh == 1:
         # the kernel rows that reach h are every sh-th from (h + ph) mod sh: one division
@@ -203,33 +206,35 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
                 i += 1
                 continue
             oh = t // sh
-        if oh_lo <= oh < oh_hi and plan.gathered:
-            rows[n_rows] = col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w
-            n_rows += 1
-            if n_rows == GATHER_ROWS:
-                gather_add(plan, rows, n_rows, ld_col, dst)
-                n_rows = 0
-        elif oh_lo <= oh < oh_hi and not (plan.interleaved and interleave_add(
-                col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w, ld_col, g.col_w, g.kw, dst)):
-            for j in range(g.kw):
-                offset = j * g.dw - g.pw
-                if lo_j != NULL:
-                    lo = lo_j[j]
-                    hi = hi_j[j]
-                else:
-                    valid_columns(offset, sw, width, g.col_w, &lo, &hi)
-                src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
-                if sw == 1:
-                    for ow in range(lo, hi):
-                        dst[ow + offset] += src[ow]
-                else:
-                    for ow in range(lo, hi):
-                        dst[ow * sw + offset] += src[ow]
+        if oh_lo <= oh < oh_hi:
+            # kernel row i's first column row, at grid row oh
+            krow = col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w
+            if plan.gathered:
+                rows[n_rows] = krow
+                n_rows += 1
+                if n_rows == GATHER_ROWS:
+                    gather_add(plan, rows, n_rows, dst)
+                    n_rows = 0
+            elif not (plan.interleaved and interleave_add(krow, ld_col, g.col_w, g.kw, dst)):
+                for j in range(g.kw):
+                    offset = j * g.dw - g.pw
+                    if lo_j != NULL:
+                        lo = lo_j[j]
+                        hi = hi_j[j]
+                    else:
+                        valid_columns(offset, sw, width, g.col_w, &lo, &hi)
+                    src = krow + j * ld_col
+                    if sw == 1:
+                        for ow in range(lo, hi):
+                            dst[ow + offset] += src[ow]
+                    else:
+                        for ow in range(lo, hi):
+                            dst[ow * sw + offset] += src[ow]
         i += i_step
         if g.dh == 1:
             oh -= 1
     if n_rows > 0:
-        gather_add(plan, rows, n_rows, ld_col, dst)
+        gather_add(plan, rows, n_rows, dst)
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:

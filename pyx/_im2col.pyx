@@ -91,7 +91,8 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     parts = parts_for(total, n_threads)
     if tables:
         column_ranges(g, width, lo, hi)
-    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL, hi if tables else NULL)
+    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
+             hi if tables else NULL)
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
         k = task_index(part_start(part, parts, total), channels, rows)
@@ -123,7 +124,8 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
     cdef RowPlan plan
     if tables:
         column_ranges(g, width, lo, hi)
-    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL, hi if tables else NULL)
+    row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
+             hi if tables else NULL)
     for n in range(n_images):
         for c in range(channels):
             for h in range(min(row_first, filled), row_end):

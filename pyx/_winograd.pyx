@@ -23,8 +23,8 @@ from _gemm cimport allocate, release
 from _openmp_helpers cimport omp_get_thread_num
 from _phase_table cimport PhaseRow
 from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_WINOGRAD_INPUT, SUITE_STAGE_WINOGRAD_OUTPUT,
-                       SUITE_STAGE_WINOGRAD_WEIGHT, attach_profiler, suite_profile_call,
-                       suite_stage_start, suite_stage_stop)
+                       SUITE_STAGE_WINOGRAD_WEIGHT, TaskIndex, attach_profiler, next_task,
+                       suite_profile_call, suite_stage_start, suite_stage_stop, task_index)
 
 attach_profiler()
 
@@ -174,6 +174,7 @@ cdef inline void winograd_input(const floating* x_group, Py_ssize_t in_image,
     outside the map. The three input rows a tile row reads are first copied, zero-padded,
     into rows (3 x (2*tiles_w + 1)), so the loop over the tiles has no branch."""
     cdef Py_ssize_t ci, r, n, ty, y, a, c, tx, lo, hi, j, span = 2 * tiles_w + 1
+    cdef TaskIndex at
     cdef Py_ssize_t plane = height * width
     cdef const floating* src
     cdef floating* dst
@@ -186,13 +187,12 @@ cdef inline void winograd_input(const floating* x_group, Py_ssize_t in_image,
     lo = min(max(pad_w, 0), span)
     hi = min(max(width + pad_w, lo), span)
     for ci in range(cig):
-        n = row0 // tiles_h         # then counted on (two divisions a row: item 58)
-        ty = row0 % tiles_h - 1
+        # (image, tile row) of row0, then counted on (item 58); no more images than rows
+        at = task_index(row0, row0 + n_rows, tiles_h)
         for r in range(n_rows):
-            ty = ty + 1
-            if ty == tiles_h:
-                ty = 0
-                n = n + 1
+            n = at.c
+            ty = at.i
+            at = next_task(at, row0 + n_rows, tiles_h)
             src = x_group + n * in_image + ci * plane
             for a in range(3):
                 y = 2 * ty - pad_h + a
@@ -245,7 +245,8 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
                                  Py_ssize_t sw) noexcept nogil:
     """The phase's outputs of tile rows row0 .. row0 + n_rows: A^T m A + bias (m[co, e, j],
     e ld apart), written where the tiles' 2x2 outputs fall inside the phase (qh x qw)."""
-    cdef Py_ssize_t co, r, n, ty, oy, tx, full = qw // 2
+    cdef Py_ssize_t co, r, n, oy, tx, full = qw // 2
+    cdef TaskIndex at
     cdef floating value, s0, s1, s2, t0, t1, t2
     cdef const floating* src
     cdef floating* dst0
@@ -253,14 +254,11 @@ cdef inline void winograd_output(const floating* m, Py_ssize_t ld, Py_ssize_t co
     cdef bint two_rows
     for co in range(cog):
         value = bias_value(bias, co)
-        n = row0 // tiles_h         # then counted on (two divisions a row: item 58)
-        ty = row0 % tiles_h - 1
+        at = task_index(row0, row0 + n_rows, tiles_h)     # as in winograd_input
         for r in range(n_rows):
-            ty = ty + 1
-            if ty == tiles_h:
-                ty = 0
-                n = n + 1
-            oy = 2 * ty
+            n = at.c
+            oy = 2 * at.i
+            at = next_task(at, row0 + n_rows, tiles_h)
             two_rows = oy + 1 < qh
             src = m + co * 9 * ld + r * tiles_w
             dst0 = out + n * out_image + co * plane + (first_h + sh * oy) * out_w + first_w

@@ -443,20 +443,27 @@ def test_direct_kernel_rows_as_long_as_the_stride(kw, width, cig, groups, kh, op
         np.testing.assert_array_equal(r, results[0])
 
 
-def direct_on_every_path(direct, x, w, b, geometry):
-    """deconv2d(algorithm="direct") with AVX2 (where the CPU has it) and on the portable path,
-    at 1-3 threads."""
-    isas = ["avx2", "sse2"] if direct.vector_isa() == "avx2" else ["sse2"]
+def on_every_isa(module, run):
+    """run() (a list of results) with module's row kernels on AVX2 (where the CPU has it),
+    then on their portable path: the results, concatenated in that order."""
+    isas = ["avx2", "sse2"] if module.vector_isa() == "avx2" else ["sse2"]
     results = []
     try:
         for isa in isas:
-            direct.vector_isa(allow_avx2=isa == "avx2")
-            assert direct.vector_isa() == isa
-            results += [suite.deconv2d(x, w, b, **geometry, algorithm="direct", num_threads=t)
-                        for t in (1, 2, 3)]
+            module.vector_isa(allow_avx2=isa == "avx2")
+            assert module.vector_isa() == isa
+            results += run()
     finally:
-        direct.vector_isa(allow_avx2=True)
+        module.vector_isa(allow_avx2=True)
     return results
+
+
+def direct_on_every_path(direct, x, w, b, geometry):
+    """deconv2d(algorithm="direct") with AVX2 (where the CPU has it) and on the portable path,
+    at 1-3 threads."""
+    return on_every_isa(direct, lambda: [
+        suite.deconv2d(x, w, b, **geometry, algorithm="direct", num_threads=t)
+        for t in (1, 2, 3)])
 
 
 # The direct kernel by column phase (pyx/_direct_rows.h): each phase's output columns in
@@ -512,15 +519,9 @@ def test_col2im_rows_as_long_as_the_stride(k, width, kh, sh, ph, dh, op, dtype):
     geometry = dict(stride=(sh, k), padding=(ph, 0), output_padding=(op, k - 1),
                     dilation=(dh, 1), groups=groups)
     expected = R.deconv2d(x, w, b, **geometry)
-    isas = ["avx2", "sse2"] if kernels.vector_isa() == "avx2" else ["sse2"]
-    results = []
-    try:
-        for isa in isas:
-            kernels.vector_isa(allow_avx2=isa == "avx2")
-            results += [suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t)
-                        for t in (1, 2, 3)]
-    finally:
-        kernels.vector_isa(allow_avx2=True)
+    results = on_every_isa(kernels, lambda: [
+        suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t)
+        for t in (1, 2, 3)])
     assert_close(results[0], expected, dtype)
     for r in results[1:]:
         np.testing.assert_array_equal(r, results[0])
@@ -563,17 +564,12 @@ def test_col2im_rows_by_output_vectors(sw, kw, pw, dw, width, op, dtype):
     cols = randn(rng, (2, 3 * kh * kw, height * width), dtype)
     col_geometry = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
     cols_expected = R.col2im(cols, size, (kh, kw), **col_geometry)
-    isas = ["avx2", "sse2"] if kernels.vector_isa() == "avx2" else ["sse2"]
-    results, folded = [], []
-    try:
-        for isa in isas:
-            kernels.vector_isa(allow_avx2=isa == "avx2")
-            results += [suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t)
-                        for t in (1, 2, 3)]
-            folded += [suite.col2im(cols, size, (kh, kw), **col_geometry, num_threads=t)
-                       for t in (1, 2)]
-    finally:
-        kernels.vector_isa(allow_avx2=True)
+    both = on_every_isa(kernels, lambda: [
+        (suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t),
+         suite.col2im(cols, size, (kh, kw), **col_geometry, num_threads=t))
+        for t in (1, 2, 3)])
+    results = [y for y, _ in both]
+    folded = [z for _, z in both]
     assert_close(results[0], expected, dtype)
     assert_close(folded[0], cols_expected, dtype)
     for r in results[1:]:
@@ -611,14 +607,8 @@ def test_col2im_rows_by_output_vectors_leave_unreached_values_alone():
     w = randn(rng, (2, 1, 2, 3), np.float32)
     bias = np.array([-0.0], np.float32)
     geometry = dict(stride=1, dilation=(1, 2))
-    results = []
-    try:
-        for isa in (True, False):
-            kernels.vector_isa(allow_avx2=isa)
-            results.append(suite.deconv2d(x, w, bias, **geometry, algorithm="col2im",
-                                          num_threads=1))
-    finally:
-        kernels.vector_isa(allow_avx2=True)
+    results = on_every_isa(kernels, lambda: [
+        suite.deconv2d(x, w, bias, **geometry, algorithm="col2im", num_threads=1)])
     assert_close(results[0], R.deconv2d(x, w, bias, **geometry), np.float32)
     assert (results[1][..., 1::2] == 0).all() and np.signbit(results[1][..., 1::2]).all()
     np.testing.assert_array_equal(np.signbit(results[0]), np.signbit(results[1]))

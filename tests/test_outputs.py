@@ -160,6 +160,7 @@ def test_packed_weights_from_the_pool_stay_with_their_layer(kind):
     get other blocks, and the layer's results stay right."""
     rng = seeded_rng("outputs", "prepared", kind)
     x = rng.standard_normal((1, 64, 6, 6)).astype(np.float32)
+    before = _outputs.kept_bytes()
     if kind == "deconv2d":
         weights = [rng.standard_normal((64, 64, 4, 4)).astype(np.float32) for _ in range(3)]
         layer = suite.Deconv2d(weights[0], stride=2, padding=1, algorithm="phase")
@@ -174,7 +175,6 @@ def test_packed_weights_from_the_pool_stay_with_their_layer(kind):
                                                algorithm="collapsed")
         want = lambda w: R.conv2d(expected(x).astype(np.float64), w.astype(np.float64),
                                   padding=1)
-    before = _outputs.kept_bytes()
     first = layer(x)
     assert _outputs.kept_bytes() > before       # the packed weights and the output
     for w in weights[1:]:
