@@ -210,10 +210,11 @@ static inline int suite_col2im_columns_init(suite_col2im_columns *g, ptrdiff_t k
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
 /* dst[x] += rows[r][j*ld + ow] for every r < n_rows, kernel column j, ow in [lo, hi) with
  * x = ow*sW + j*dW - pW, in the order of r, then j (g from suite_col2im_columns_init, which
- * took ld). */
+ * took ld); fresh: dst[x] = init first (the row is not read: a row just filled would
+ * be read back from stores narrower than these loads, which cannot forward to them). */
 __attribute__((target("avx2")))
 static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *const *rows,
-                                    ptrdiff_t n_rows, float *dst)
+                                    ptrdiff_t n_rows, float *dst, int fresh, float init)
 {
     const ptrdiff_t n_js = g->n_js, per = g->per, width = g->width;
     const int sw = (int)g->sw;
@@ -226,10 +227,15 @@ static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *
                                                lanes);
         const __m256i in1 = _mm256_cmpgt_epi32(
             _mm256_set1_epi32((int)(left < 16 ? left - 8 : 8)), lanes);
-        __m256 d0 = whole ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, in0);
-        __m256 d1 = whole ? _mm256_loadu_ps(o + 8) : _mm256_maskload_ps(o + 8, in1);
+        __m256 d0, d1;
+        if (fresh) {
+            d0 = d1 = _mm256_set1_ps(init);
+        } else {
+            d0 = whole ? _mm256_loadu_ps(o) : _mm256_maskload_ps(o, in0);
+            d1 = whole ? _mm256_loadu_ps(o + 8) : _mm256_maskload_ps(o + 8, in1);
+        }
         __m256 a0, a1;      /* two chains of additions (named: kept in registers) */
-        if (sw == 1) {
+        if (sw == 1 || fresh) {
             a0 = d0;
             a1 = d1;
         } else {
@@ -311,10 +317,270 @@ static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *
 #else
 static inline void suite_col2im_gather_f32(const suite_col2im_columns *g,
                                            const float *const *rows, ptrdiff_t n_rows,
-                                           float *dst)
+                                           float *dst, int fresh, float init)
 {
-    (void)g; (void)rows; (void)n_rows; (void)dst;     /* init returned 0 */
+    (void)g; (void)rows; (void)n_rows; (void)dst; (void)fresh; (void)init;    /* init returned 0 */
 }
 #endif
+
+/* ---- col2im's rows by phase vectors: column strides 3 and 4 -------------------------- */
+
+/* At column stride s = 3 or 4, output column x = m*s + p (p, its phase, in [0, s)) takes,
+ * from kernel column j, the value m - q of its column row, where j*dW - pW = q*s + p. A
+ * block of 8*s output values (m in [8t, 8t + 8)) is held as s phase vectors, phase p's
+ * values x = m*s + p in the order of m: each kernel column adds 8 consecutive values of its
+ * column row into its phase's vector, no permute. The block is split into phases on load
+ * (at s = 4 a 4 x 8 transposition; at 3 two blends and a permute a phase, 3 being prime to
+ * 8) and merged back on store; a row just filled is not loaded at all: the vectors start at
+ * its bias. A value's additions are col2im_row's, in its order (kernel row, then kernel
+ * column): the same bits. Blocks at a row's ends: a kernel column whose 8 values run past
+ * its column row loads the 8 values inside the row nearest them and permutes them into
+ * place, the lanes outside its reach adding -0.0 (which leaves every value as it was, -0.0
+ * included); rows of fewer than 8 columns keep the strided passes. AVX2, f32. */
+
+#define SUITE_PHASES_MAX_EDGE 128       /* (edge block, kernel column) entries kept */
+typedef struct {
+    ptrdiff_t sw, width, n_blocks, t_lo, t_hi, n_js, n_edge;
+    ptrdiff_t off[SUITE_GATHER_MAX_KW];     /* block t's values from a row's off + 8t */
+    int p[SUITE_GATHER_MAX_KW];             /* the phase each kernel column adds into */
+    ptrdiff_t n_phase[4], phase_off[4][SUITE_GATHER_MAX_KW];   /* off by phase */
+    /* the blocks t outside [t_lo, t_hi) (edge e: t = e, or t_hi + e - t_lo): entry
+     * e*n_js + n, kernel column n: kind 0, adds nothing; 1, its 8 values as in a whole
+     * block; 2, 8 values from a row's at, lane l taking value idx[l], where take[l] */
+    ptrdiff_t edge_at[SUITE_PHASES_MAX_EDGE];
+    int32_t edge_idx[SUITE_PHASES_MAX_EDGE][8], edge_take[SUITE_PHASES_MAX_EDGE][8];
+    char edge_kind[SUITE_PHASES_MAX_EDGE];
+} suite_col2im_phases;
+
+/* 1 and g filled where this geometry's rows take phase vectors (AVX2, column stride 3 or
+ * 4, kW <= SUITE_GATHER_MAX_KW, rows of 8 columns or more: col_w, edge entries that fit),
+ * else 0; the other arguments as suite_col2im_columns_init's. */
+static inline int suite_col2im_phases_init(suite_col2im_phases *g, ptrdiff_t kw, ptrdiff_t sw,
+                                           ptrdiff_t dw, ptrdiff_t pw, const ptrdiff_t *lo,
+                                           const ptrdiff_t *hi, ptrdiff_t width, ptrdiff_t ld,
+                                           ptrdiff_t col_w)
+{
+    ptrdiff_t base[SUITE_GATHER_MAX_KW], nlo[SUITE_GATHER_MAX_KW], nhi[SUITE_GATHER_MAX_KW];
+    ptrdiff_t jl[SUITE_GATHER_MAX_KW];
+    if (!suite_cpu_has_avx2() || !(sw == 3 || sw == 4) || kw < 1 ||
+        kw > SUITE_GATHER_MAX_KW || width <= 0 || col_w < 8)
+        return 0;
+    g->sw = sw;
+    g->width = width;
+    g->n_blocks = (width + 8 * sw - 1) / (8 * sw);
+    g->t_lo = 0;
+    g->t_hi = width / (8 * sw);     /* blocks wholly inside the row */
+    g->n_js = 0;
+    for (int p = 0; p < 4; p++)
+        g->n_phase[p] = 0;
+    for (ptrdiff_t j = 0; j < kw; j++) {
+        if (hi[j] <= lo[j])
+            continue;
+        const ptrdiff_t off = j * dw - pw, q = suite_floor_div(off, sw), n = g->n_js++;
+        g->p[n] = (int)(off - q * sw);
+        g->off[n] = j * ld - q;
+        g->phase_off[g->p[n]][g->n_phase[g->p[n]]++] = g->off[n];
+        base[n] = -q;               /* block t's first value in the column row: 8t + base */
+        nlo[n] = lo[j];
+        nhi[n] = hi[j];
+        jl[n] = j * ld;
+        /* the blocks whose 8 values all lie in [lo, hi) */
+        const ptrdiff_t first = -suite_floor_div(-(lo[j] + q), 8);
+        const ptrdiff_t end = suite_floor_div(hi[j] + q, 8);
+        if (first > g->t_lo)
+            g->t_lo = first;
+        if (end < g->t_hi)
+            g->t_hi = end;
+    }
+    if (g->t_lo > g->n_blocks)
+        g->t_lo = g->n_blocks;
+    if (g->t_hi < g->t_lo)
+        g->t_hi = g->t_lo;
+    g->n_edge = (g->t_lo + (g->n_blocks - g->t_hi)) * g->n_js;
+    if (g->n_edge > SUITE_PHASES_MAX_EDGE)
+        return 0;
+    for (ptrdiff_t e = 0; e * g->n_js < g->n_edge; e++) {
+        const ptrdiff_t t = e < g->t_lo ? e : g->t_hi + (e - g->t_lo);
+        for (ptrdiff_t n = 0; n < g->n_js; n++) {
+            const ptrdiff_t i = e * g->n_js + n, start = 8 * t + base[n];
+            /* the 8 values inside the column row nearest the block's */
+            const ptrdiff_t at = start < 0 ? 0 : start > col_w - 8 ? col_w - 8 : start;
+            int in_any = 0, in_all = 1;
+            for (int l = 0; l < 8; l++) {
+                const int in = start + l >= nlo[n] && start + l < nhi[n];
+                g->edge_take[i][l] = in ? -1 : 0;
+                g->edge_idx[i][l] = in ? (int32_t)(start + l - at) : 0;
+                in_any |= in;
+                in_all &= in;
+            }
+            g->edge_at[i] = jl[n] + at;
+            g->edge_kind[i] = !in_any ? 0 : in_all ? 1 : 2;
+        }
+    }
+    return 1;
+}
+
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2"), always_inline))
+static inline void suite_col2im_phases_body(const suite_col2im_phases *g,
+                                            const float *const *rows, ptrdiff_t n_rows,
+                                            float *dst, int fresh, float init, const int sw)
+{
+    const __m256 nz = _mm256_set1_ps(-0.0f);
+    /* s = 3: phase p's value m sits at lane (3m + p) mod 8 of one of the block's vectors */
+    const __m256i to0 = _mm256_setr_epi32(0, 3, 6, 1, 4, 7, 2, 5);
+    const __m256i to1 = _mm256_setr_epi32(5, 0, 3, 6, 1, 4, 7, 2);
+    const __m256i to2 = _mm256_setr_epi32(2, 5, 0, 3, 6, 1, 4, 7);
+    const __m256i from1 = _mm256_setr_epi32(1, 4, 7, 2, 5, 0, 3, 6);
+    const ptrdiff_t n_js = g->n_js, width = g->width;
+    for (ptrdiff_t t = 0, e = 0; t < g->n_blocks; t++) {
+        float *o = dst + 8 * sw * t;
+        const ptrdiff_t left = width - 8 * sw * t;
+        /* the row's last block: whole vectors, one partial (through part), none past it */
+        const int n_whole = left >= 8 * sw ? sw : (int)(left / 8), n_part = (int)(left % 8);
+        float part[8];
+        __m256 P0, P1, P2, P3 = nz;     /* the phase vectors */
+        if (fresh) {
+            P0 = P1 = P2 = P3 = _mm256_set1_ps(init);
+        } else {
+            __m256 d[4];
+            for (int v = 0; v < sw; v++) {
+                if (v < n_whole) {
+                    d[v] = _mm256_loadu_ps(o + 8 * v);
+                } else if (v == n_whole && n_part > 0) {
+                    for (int l = 0; l < 8; l++)
+                        part[l] = l < n_part ? o[8 * v + l] : 0.0f;
+                    d[v] = _mm256_loadu_ps(part);
+                } else {
+                    d[v] = nz;
+                }
+            }
+            if (sw == 3) {
+                P0 = _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps(_mm256_blend_ps(d[0], d[1], 0x92), d[2], 0x24), to0);
+                P1 = _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps(_mm256_blend_ps(d[0], d[1], 0x24), d[2], 0x49), from1);
+                P2 = _mm256_permutevar8x32_ps(
+                    _mm256_blend_ps(_mm256_blend_ps(d[0], d[1], 0x49), d[2], 0x92), to2);
+            } else {
+                const __m256 e0 = _mm256_permute2f128_ps(d[0], d[2], 0x20);
+                const __m256 e1 = _mm256_permute2f128_ps(d[0], d[2], 0x31);
+                const __m256 e2 = _mm256_permute2f128_ps(d[1], d[3], 0x20);
+                const __m256 e3 = _mm256_permute2f128_ps(d[1], d[3], 0x31);
+                const __m256 t0 = _mm256_unpacklo_ps(e0, e1), t1 = _mm256_unpackhi_ps(e0, e1);
+                const __m256 t2 = _mm256_unpacklo_ps(e2, e3), t3 = _mm256_unpackhi_ps(e2, e3);
+                P0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+                P1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+                P2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+                P3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            }
+        }
+        if (t >= g->t_lo && t < g->t_hi) {
+            /* every kernel column's 8 values for this block lie in its row: whole loads */
+            for (ptrdiff_t r = 0; r < n_rows; r++) {
+                const float *src = rows[r] + 8 * t;
+                for (ptrdiff_t n = 0; n < g->n_phase[0]; n++)
+                    P0 = _mm256_add_ps(P0, _mm256_loadu_ps(src + g->phase_off[0][n]));
+                for (ptrdiff_t n = 0; n < g->n_phase[1]; n++)
+                    P1 = _mm256_add_ps(P1, _mm256_loadu_ps(src + g->phase_off[1][n]));
+                for (ptrdiff_t n = 0; n < g->n_phase[2]; n++)
+                    P2 = _mm256_add_ps(P2, _mm256_loadu_ps(src + g->phase_off[2][n]));
+                if (sw == 4)
+                    for (ptrdiff_t n = 0; n < g->n_phase[3]; n++)
+                        P3 = _mm256_add_ps(P3, _mm256_loadu_ps(src + g->phase_off[3][n]));
+            }
+        } else {
+            /* a block at an end: each kernel column's lanes from the table */
+            for (ptrdiff_t r = 0; r < n_rows; r++) {
+                for (ptrdiff_t n = 0; n < n_js; n++) {
+                    const ptrdiff_t i = e * n_js + n;
+                    __m256 v;
+                    if (g->edge_kind[i] == 0)
+                        continue;
+                    if (g->edge_kind[i] == 1) {
+                        v = _mm256_loadu_ps(rows[r] + 8 * t + g->off[n]);
+                    } else {
+                        const __m256i take = _mm256_loadu_si256((const __m256i *)g->edge_take[i]);
+                        v = _mm256_blendv_ps(
+                            nz, _mm256_permutevar8x32_ps(
+                                    _mm256_loadu_ps(rows[r] + g->edge_at[i]),
+                                    _mm256_loadu_si256((const __m256i *)g->edge_idx[i])),
+                            _mm256_castsi256_ps(take));
+                    }
+                    switch (g->p[n]) {
+                    case 0: P0 = _mm256_add_ps(P0, v); break;
+                    case 1: P1 = _mm256_add_ps(P1, v); break;
+                    case 2: P2 = _mm256_add_ps(P2, v); break;
+                    default: P3 = _mm256_add_ps(P3, v); break;
+                    }
+                }
+            }
+            e++;
+        }
+        __m256 d[4];
+        if (sw == 3) {
+            const __m256 x0 = _mm256_permutevar8x32_ps(P0, to0);
+            const __m256 x1 = _mm256_permutevar8x32_ps(P1, to1);
+            const __m256 x2 = _mm256_permutevar8x32_ps(P2, to2);
+            /* output vector J, lane l: phase (8J + l) mod 3 */
+            d[0] = _mm256_blend_ps(_mm256_blend_ps(x0, x1, 0x92), x2, 0x24);
+            d[1] = _mm256_blend_ps(_mm256_blend_ps(x0, x1, 0x24), x2, 0x49);
+            d[2] = _mm256_blend_ps(_mm256_blend_ps(x0, x1, 0x49), x2, 0x92);
+        } else {
+            const __m256 t0 = _mm256_unpacklo_ps(P0, P1), t1 = _mm256_unpackhi_ps(P0, P1);
+            const __m256 t2 = _mm256_unpacklo_ps(P2, P3), t3 = _mm256_unpackhi_ps(P2, P3);
+            /* u_k: values m = k and k + 4 of the four phases, in the block's order */
+            const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+            const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+            const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+            d[0] = _mm256_permute2f128_ps(u0, u1, 0x20);
+            d[1] = _mm256_permute2f128_ps(u2, u3, 0x20);
+            d[2] = _mm256_permute2f128_ps(u0, u1, 0x31);
+            d[3] = _mm256_permute2f128_ps(u2, u3, 0x31);
+        }
+        for (int v = 0; v < n_whole; v++)
+            _mm256_storeu_ps(o + 8 * v, d[v]);
+        if (n_whole < sw && n_part > 0) {
+            _mm256_storeu_ps(part, d[n_whole]);
+            for (int l = 0; l < n_part; l++)
+                o[8 * n_whole + l] = part[l];
+        }
+    }
+}
+
+/* dst[x] += rows[r][j*ld + ow] for every r < n_rows, kernel column j, ow in its reach, with
+ * x = ow*sW + j*dW - pW, in the order of r, then j (g from suite_col2im_phases_init); with
+ * fresh, dst[x] = init first, as suite_col2im_gather_f32. */
+__attribute__((target("avx2")))
+static void suite_col2im_phases_f32(const suite_col2im_phases *g, const float *const *rows,
+                                    ptrdiff_t n_rows, float *dst, int fresh, float init)
+{
+    if (g->sw == 3)
+        suite_col2im_phases_body(g, rows, n_rows, dst, fresh, init, 3);
+    else
+        suite_col2im_phases_body(g, rows, n_rows, dst, fresh, init, 4);
+}
+#else
+static inline void suite_col2im_phases_f32(const suite_col2im_phases *g,
+                                           const float *const *rows, ptrdiff_t n_rows,
+                                           float *dst, int fresh, float init)
+{
+    (void)g; (void)rows; (void)n_rows; (void)dst; (void)fresh; (void)init;    /* init returned 0 */
+}
+#endif
+
+/* A batch of gathered rows by the plan's path (one call: col2im_row, which makes it, stays
+ * small enough to be inlined into its row loops). */
+static void suite_col2im_rows_f32(const suite_col2im_columns *columns,
+                                  const suite_col2im_phases *phases, int phased,
+                                  const float *const *rows, ptrdiff_t n_rows, float *dst,
+                                  int fresh, float init)
+{
+    if (phased)
+        suite_col2im_phases_f32(phases, rows, n_rows, dst, fresh, init);
+    else
+        suite_col2im_gather_f32(columns, rows, n_rows, dst, fresh, init);
+}
 
 #endif

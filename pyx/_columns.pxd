@@ -22,8 +22,16 @@ cdef extern from "_col2im_rows.h" nogil:
     int suite_col2im_columns_init(suite_col2im_columns* g, Py_ssize_t kw, Py_ssize_t sw,
                                   Py_ssize_t dw, Py_ssize_t pw, const Py_ssize_t* lo,
                                   const Py_ssize_t* hi, Py_ssize_t width, Py_ssize_t ld)
-    void suite_col2im_gather_f32(const suite_col2im_columns* g, const float* const* rows,
-                                 Py_ssize_t n_rows, float* dst)
+    ctypedef struct suite_col2im_phases:
+        pass
+    int suite_col2im_phases_init(suite_col2im_phases* g, Py_ssize_t kw, Py_ssize_t sw,
+                                 Py_ssize_t dw, Py_ssize_t pw, const Py_ssize_t* lo,
+                                 const Py_ssize_t* hi, Py_ssize_t width, Py_ssize_t ld,
+                                 Py_ssize_t col_w)
+    void suite_col2im_rows_f32(const suite_col2im_columns* columns,
+                               const suite_col2im_phases* phases, int phased,
+                               const float* const* rows, Py_ssize_t n_rows, float* dst,
+                               int fresh, float init)
     enum: SUITE_GATHER_MAX_KW
 
 
@@ -138,8 +146,10 @@ cdef enum:
 
 cdef struct RowPlan:
     bint interleaved            # interleaves(g), float32
-    bint gathered               # columns holds this geometry's output vectors (float32)
+    bint gathered               # output vectors: columns, or phases when phased (float32)
+    bint phased                 # column strides 3 and 4: phases holds the geometry
     suite_col2im_columns columns
+    suite_col2im_phases phases
 
 
 cdef inline void row_plan(RowPlan* plan, const Window* g, Py_ssize_t width, Py_ssize_t ld_col,
@@ -147,25 +157,33 @@ cdef inline void row_plan(RowPlan* plan, const Window* g, Py_ssize_t width, Py_s
                           const Py_ssize_t* hi_j) noexcept nogil:
     """How col2im_row adds a row of this geometry (column rows ld_col apart): the kernel
     row's column rows interleaved (interleaves), or every value of an output vector summed in
-    registers (_col2im_rows.h: column strides 1 and 2, AVX2; needs column_ranges' tables,
-    lo_j and hi_j), or one strided pass a kernel column (float64, other strides)."""
+    registers (_col2im_rows.h: column strides 1 and 2; 3 and 4 by phase vectors;
+    AVX2; needs column_ranges' tables, lo_j and hi_j), or one strided pass a kernel column
+    (float64, other strides)."""
     plan.interleaved = is_float and interleaves(g)
+    plan.phased = False
     plan.gathered = (is_float and not plan.interleaved and lo_j != NULL and
                      suite_col2im_columns_init(&plan.columns, g.kw, g.sw, g.dw, g.pw, lo_j,
                                                hi_j, width, ld_col) != 0)
+    if is_float and not plan.interleaved and not plan.gathered and lo_j != NULL:
+        plan.phased = suite_col2im_phases_init(&plan.phases, g.kw, g.sw, g.dw, g.pw, lo_j,
+                                               hi_j, width, ld_col, g.col_w) != 0
+        plan.gathered = plan.phased
 
 
 cdef inline void gather_add(const RowPlan* plan, const floating** rows, Py_ssize_t n_rows,
-                            floating* dst) noexcept nogil:
+                            floating* dst, bint fresh, floating init) noexcept nogil:
     if floating is float:
-        suite_col2im_gather_f32(&plan.columns, rows, n_rows, dst)
+        suite_col2im_rows_f32(&plan.columns, &plan.phases, plan.phased, rows, n_rows, dst, fresh,
+                              init)
 
 
 cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
                             Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                             Py_ssize_t h, floating* dst, const Py_ssize_t* lo_j,
-                            const Py_ssize_t* hi_j, const RowPlan* plan) noexcept nogil:
-    """Add into output row h (already initialised) every column value of the grid rows
+                            const Py_ssize_t* hi_j, const RowPlan* plan, bint fill,
+                            floating value) noexcept nogil:
+    """Add into output row h every column value of the grid rows
     [oh_lo, oh_hi) that lands on it; col holds those grid rows only (row oh at
     (oh - oh_lo)*col_w of each kernel tap's column row): the whole grid, or one band of it.
 
@@ -177,12 +195,17 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     time in them: docs/performance.md, item 45). ``plan`` (row_plan) may add each kernel
     row's column rows as one interleave from vectors (item 53), or every value reaching an
     output vector in registers (item 54): the same sums in the same order either way.
+    fill (plan.gathered only: other rows are filled by the caller): the row starts from
+    ``value`` (its bias) rather than from what it holds; the vector rows start their
+    registers from it instead of reading back a row just filled (stores narrower than their
+    loads, which cannot forward to them).
     """
     cdef Py_ssize_t i, i_step, j, oh, ow, t, offset, lo, hi, sw = g.sw, sh = g.sh
     cdef Py_ssize_t n_rows = 0
     cdef const floating* src
     cdef const floating* krow
     cdef const floating* rows[GATHER_ROWS]
+    cdef bint pending = fill        # the row is written by the first gather
     if g.dh == 1:
         # the kernel rows that reach h are every sh-th from (h + ph) mod sh: one division
         t = h + g.ph
@@ -213,7 +236,8 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
                 rows[n_rows] = krow
                 n_rows += 1
                 if n_rows == GATHER_ROWS:
-                    gather_add(plan, rows, n_rows, dst)
+                    gather_add(plan, rows, n_rows, dst, pending, value)
+                    pending = False
                     n_rows = 0
             elif not (plan.interleaved and interleave_add(krow, ld_col, g.col_w, g.kw, dst)):
                 for j in range(g.kw):
@@ -234,7 +258,10 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
         if g.dh == 1:
             oh -= 1
     if n_rows > 0:
-        gather_add(plan, rows, n_rows, dst)
+        gather_add(plan, rows, n_rows, dst, pending, value)
+    elif pending:       # no kernel row reaches this row: its bias alone
+        for ow in range(width):
+            dst[ow] = value
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:

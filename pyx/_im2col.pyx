@@ -21,7 +21,7 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
-from _bias cimport fill_bias
+from _bias cimport bias_value, fill_bias
 from _columns cimport (RANGES_MAX_KW, RowPlan, Window, band_end, band_first, col2im_row,
                       column_ranges, im2col_images, make_window, row_plan)
 from _cython_blas cimport gemm
@@ -99,11 +99,11 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
         for task in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
             h = first + k.i
             dst = im + k.n * image_stride + (k.c * height + h) * width
-            if h >= filled:
+            if h >= filled and not plan.gathered:
                 fill_bias(dst, width, bias, k.c)
             col2im_row(col + k.n * col_image_offset + k.c * kk * ld_col, ld_col, oh_lo, oh_hi,
                        width, g, h, dst, lo if tables else NULL, hi if tables else NULL,
-                       &plan)
+                       &plan, h >= filled and plan.gathered, bias_value(bias, k.c))
             k = next_task(k, channels, rows)
         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
 
@@ -130,11 +130,12 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
         for c in range(channels):
             for h in range(min(row_first, filled), row_end):
                 dst = im + n * image_stride + (c * height + h) * width
-                if h >= filled:
+                if h >= filled and not plan.gathered:
                     fill_bias(dst, width, bias, c)
                 col2im_row(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
                            oh_hi, width, g, h, dst, lo if tables else NULL,
-                           hi if tables else NULL, &plan)
+                           hi if tables else NULL, &plan, h >= filled and plan.gathered,
+                           bias_value(bias, c))
 
 
 cdef void pack_images(const floating* x, Py_ssize_t n_images, Py_ssize_t channels,

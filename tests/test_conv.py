@@ -529,11 +529,12 @@ def test_col2im_rows_as_long_as_the_stride(k, width, kh, sh, ph, dh, op, dtype):
 
 def _gathered_rows():
     # (sw, kw, pw, dw, width, op) for col2im's rows summed by output vectors: column strides
-    # 1 and 2 (4: the strided passes beside them), kernel columns reaching every offset mod
-    # the stride, unpaired ones (k1, even dilation), padding beyond the kernel
+    # 1 and 2, 3 and 4 by interleaved layers (5: the strided passes beside them), kernel
+    # columns reaching every offset mod the stride, unpaired ones (k1, even dilation), phases
+    # no kernel column reaches, several columns a phase (layers), padding beyond the kernel
     # (kernel columns that reach no column), rows of one to five vectors and partial ones.
     cases = []
-    for sw in (1, 2, 4):
+    for sw in (1, 2, 3, 4, 5):
         for kw, pw, dw in [(1, 0, 1), (2, 1, 1), (3, 1, 1), (3, 0, 2), (4, 1, 1), (5, 2, 1),
                            (5, 4, 2), (7, 3, 1), (9, 2, 3), (3, 5, 1), (4, 3, 2)]:
             for width in (1, 3, 8, 11, 19, 40):
@@ -543,7 +544,7 @@ def _gathered_rows():
     return cases
 
 
-# col2im's rows summed by output vectors (_col2im_rows.h; column strides 1 and 2, float32 on
+# col2im's rows summed by output vectors (_col2im_rows.h; column strides 1 to 4, float32 on
 # AVX2): against the reference, the same bits on the portable path, at 1-3 threads and
 # through the public col2im; kernels taller than one batch of gathered kernel rows (18 > 16).
 @dtypes
@@ -578,7 +579,8 @@ def test_col2im_rows_by_output_vectors(sw, kw, pw, dw, width, op, dtype):
         np.testing.assert_array_equal(r, folded[0])
 
 
-@pytest.mark.parametrize("sw,kw,pw", [(1, 3, 1), (2, 3, 0), (2, 4, 1), (4, 5, 2)])
+@pytest.mark.parametrize("sw,kw,pw", [(1, 3, 1), (2, 3, 0), (2, 4, 1), (3, 5, 2), (3, 7, 1),
+                                      (4, 5, 2), (4, 9, 3)])
 def test_col2im_rows_by_output_vectors_keep_infinities_to_their_reach(sw, kw, pw):
     # An edge vector's masked lanes must not take another column's infinity (inf - inf = NaN
     # where the reference is finite).
@@ -595,22 +597,30 @@ def test_col2im_rows_by_output_vectors_keep_infinities_to_their_reach(sw, kw, pw
     assert_close_nonfinite(result, expected.astype(np.float32), np.float32)
 
 
-def test_col2im_rows_by_output_vectors_leave_unreached_values_alone():
-    # a one-column input through a dilated kernel reaches every other output column: the
-    # vector path leaves the others exactly as the portable path does (the bias, -0.0
-    # included: a masked lane must not add +0 to them)
+@pytest.mark.parametrize("width,kw,sw,dw,pw,op", [(1, 3, 1, 2, 0, 0), (21, 2, 4, 1, 0, 3),
+                                                   (19, 2, 3, 1, 0, 2), (30, 3, 4, 2, 2, 3)])
+def test_col2im_rows_by_output_vectors_leave_unreached_values_alone(width, kw, sw, dw, pw, op):
+    # output columns that no kernel column reaches (a one-column input through a dilated
+    # kernel: every other one; at strides 3 and 4, phases without a kernel column, and the
+    # row's end past the output padding): the vector path leaves them exactly as the
+    # portable path does (the bias, -0.0 included: a masked lane or a missing phase must not
+    # add +0 to them)
     kernels = importlib.import_module("suite._im2col")
     if kernels.vector_isa() != "avx2":
         pytest.skip("needs AVX2 to compare the vector path with the portable one")
-    rng = seeded_rng("gather-unreached")
-    x = np.abs(randn(rng, (1, 2, 3, 1), np.float32)) + 1
-    w = randn(rng, (2, 1, 2, 3), np.float32)
+    rng = seeded_rng("gather-unreached", width, kw, sw)
+    x = np.abs(randn(rng, (1, 2, 3, width), np.float32)) + 1
+    w = randn(rng, (2, 1, 2, kw), np.float32)
     bias = np.array([-0.0], np.float32)
-    geometry = dict(stride=1, dilation=(1, 2))
+    geometry = dict(stride=(1, sw), padding=(0, pw), output_padding=(0, op),
+                    dilation=(1, dw))
     results = on_every_isa(kernels, lambda: [
         suite.deconv2d(x, w, bias, **geometry, algorithm="col2im", num_threads=1)])
-    assert_close(results[0], R.deconv2d(x, w, bias, **geometry), np.float32)
-    assert (results[1][..., 1::2] == 0).all() and np.signbit(results[1][..., 1::2]).all()
+    expected = R.deconv2d(x, w, bias, **geometry)
+    assert_close(results[0], expected, np.float32)
+    unreached = expected == 0
+    assert unreached.any()
+    assert (results[1][unreached] == 0).all() and np.signbit(results[1][unreached]).all()
     np.testing.assert_array_equal(np.signbit(results[0]), np.signbit(results[1]))
 
 
