@@ -1,5 +1,7 @@
-/* col2im's rows where the kernel row is as long as the stride (see _simd.h for the vector
- * switch).
+/* col2im's rows from vectors (see _simd.h for the vector switch), three forms: rows where
+ * the kernel row is as long as the stride (below); rows of column stride 1 or 2 summed by
+ * output vectors; rows of column stride 3 or 4 by phase vectors (each described at its own
+ * section).
  *
  * With sW == kW, dilation 1 and no padding along the row, kernel column j of a kernel row
  * adds its column row into the output columns ow*k + j: every output value takes exactly
