@@ -196,7 +196,8 @@ def test_bilinear_kernel_matches_reference(factor, dtype):
 @dtypes
 @pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 4, 8), (1, 1, 1, 1), (3, 2, 6, 3),
                                    (1, 2, 3, 2), (2, 1, 2, 4), (1, 3, 3, 9), (1, 2, 2, 13),
-                                   (2, 2, 3, 16), (1, 1, 4, 17), (1, 2, 2, 33)])
+                                   (2, 2, 3, 16), (1, 1, 4, 17), (1, 2, 2, 33), (1, 2, 3, 6),
+                                   (2, 1, 2, 10), (1, 1, 3, 18)])
 def test_nearest_x2_row_kernels(monkeypatch, row_isa, shape, dtype, offset, streaming):
     if streaming:
         monkeypatch.setattr(sys.modules["suite._plan"], "last_level_cache_bytes", lambda: 0)
