@@ -202,20 +202,33 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
     cdef Py_ssize_t c_out = weight.shape[0], cig = weight.shape[1]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], cog = c_out // groups
     cdef Py_ssize_t sh = taps_h.shape[0], sw = taps_w.shape[0], kk = kh * kw, phases = sh * sw
-    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, p, t, th, tw, per_group = 0
+    cdef Py_ssize_t task, grp, co, ci, rh, rw, i, j, p, t, th, tw, e, u, pos, per_group = 0
+    cdef Py_ssize_t most = 0             # the most entries a phase has (can exceed kk)
     cdef Py_ssize_t* phase_at = NULL     # per phase: where its matrix starts in a group's part
     cdef Py_ssize_t* phase_taps = NULL   # per phase: th * tw
     cdef Py_ssize_t* dst = NULL          # per phase and kernel tap (i, j): its entry's index
+    cdef Py_ssize_t* order = NULL        # per phase: the kernel taps by entry, then tap order
+    cdef Py_ssize_t* first = NULL        # per phase and entry (most + 1 a phase): where its
+                                         # taps start in order
     cdef const floating* src
+    cdef const Py_ssize_t* taps_of
+    cdef const Py_ssize_t* starts
     cdef floating* block
+    cdef floating acc
     cdef int64_t call = suite_profile_call(), t0
     if packed.shape[0] == 0:
         return
     phase_at = <Py_ssize_t*> malloc(phases * sizeof(Py_ssize_t))
     phase_taps = <Py_ssize_t*> malloc(phases * sizeof(Py_ssize_t))
     dst = <Py_ssize_t*> malloc(phases * kk * sizeof(Py_ssize_t))
+    order = <Py_ssize_t*> malloc(phases * kk * sizeof(Py_ssize_t))
+    for rh in range(sh):
+        for rw in range(sw):
+            most = max(most, taps_h[rh] * taps_w[rw])
+    first = <Py_ssize_t*> malloc(phases * (most + 1) * sizeof(Py_ssize_t))
     try:
-        if phase_at == NULL or phase_taps == NULL or dst == NULL:
+        if (phase_at == NULL or phase_taps == NULL or dst == NULL or order == NULL
+                or first == NULL):
             raise MemoryError()
         for rh in range(sh):
             for rw in range(sw):
@@ -228,30 +241,44 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
                 for i in range(kh):
                     for j in range(kw):
                         dst[p * kk + i * kw + j] = tap_h[rh, i] * tw + tap_w[rw, j]
+                # each entry's taps, in tap order
+                pos = 0
+                for e in range(th * tw):
+                    first[p * (most + 1) + e] = pos
+                    for t in range(kk):
+                        if dst[p * kk + t] == e:
+                            order[p * kk + pos] = t
+                            pos += 1
+                first[p * (most + 1) + th * tw] = pos
         with nogil:
             # One task per output channel: each input channel's kernel is read once and
-            # added into every phase's entries (in tap order, as the definition sums them).
+            # summed into every phase's entries, each entry from zero in tap order (as the
+            # definition sums them) in a register and written once: adding each tap into
+            # the packed entry in memory made every addition wait for the last one's store
+            # (docs/performance.md, item 61).
             for task in prange(c_out, schedule="static", num_threads=n_threads):
                 t0 = suite_stage_start(call)
                 grp = task // cog
                 co = task - grp * cog
-                for p in range(phases):
-                    if phase_taps[p] > 0:
-                        memset(&packed[grp * per_group + phase_at[p]
-                                       + co * cig * phase_taps[p]],
-                               0, cig * phase_taps[p] * sizeof(floating))
                 for ci in range(cig):
                     src = &weight[task, ci, 0, 0]
                     for p in range(phases):
                         block = (&packed[0] + grp * per_group + phase_at[p]
                                  + (co * cig + ci) * phase_taps[p])
-                        for t in range(kk):
-                            block[dst[p * kk + t]] += src[t]
+                        taps_of = order + p * kk
+                        starts = first + p * (most + 1)
+                        for e in range(phase_taps[p]):
+                            acc = 0
+                            for u in range(starts[e], starts[e + 1]):
+                                acc = acc + src[taps_of[u]]
+                            block[e] = acc
                 suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
     finally:
         free(phase_at)
         free(phase_taps)
         free(dst)
+        free(order)
+        free(first)
 
 
 def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,
