@@ -12,11 +12,15 @@ cdef inline floating bias_value(const floating* bias, Py_ssize_t c) noexcept nog
     return bias[c]
 
 
+cdef inline void fill_value(floating* dst, Py_ssize_t count, floating value) noexcept nogil:
+    """dst[0:count] = value."""
+    cdef Py_ssize_t q
+    for q in range(count):
+        dst[q] = value
+
+
 cdef inline void fill_bias(floating* dst, Py_ssize_t count, const floating* bias,
                            Py_ssize_t c) noexcept nogil:
     """dst[0:count] = bias[c] (0 when bias is NULL): an output row or plane before a GEMM or
     a col2im adds into it."""
-    cdef Py_ssize_t q
-    cdef floating value = bias_value(bias, c)
-    for q in range(count):
-        dst[q] = value
+    fill_value(dst, count, bias_value(bias, c))

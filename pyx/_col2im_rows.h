@@ -135,6 +135,31 @@ static inline ptrdiff_t suite_floor_div(ptrdiff_t a, ptrdiff_t b)
     return a >= 0 ? a / b : -((-a + b - 1) / b);
 }
 
+/* Narrows [*first, *end) to the blocks c whose values c*per + base + [0, per) of a kernel
+ * column's row all lie in its reach [lo, hi): the blocks that take whole loads. */
+static inline void suite_whole_blocks(ptrdiff_t lo, ptrdiff_t hi, ptrdiff_t base,
+                                      ptrdiff_t per, ptrdiff_t *first, ptrdiff_t *end)
+{
+    const ptrdiff_t f = -suite_floor_div(base - lo, per);
+    const ptrdiff_t e = suite_floor_div(hi - base - per, per) + 1;
+    if (f > *first)
+        *first = f;
+    if (e < *end)
+        *end = e;
+}
+
+/* [*first, *end) clamped to a row's n_blocks (empty rather than reversed); returns the
+ * entries of the edge table, (blocks outside it) x (kernel columns n_js). */
+static inline ptrdiff_t suite_edge_entries(ptrdiff_t n_blocks, ptrdiff_t n_js,
+                                           ptrdiff_t *first, ptrdiff_t *end)
+{
+    if (*first > n_blocks)
+        *first = n_blocks;
+    if (*end < *first)
+        *end = *first;
+    return (*first + (n_blocks - *end)) * n_js;
+}
+
 /* 1 and g filled where this geometry's rows take output vectors (AVX2; column stride 1, or
  * 2 with kernel columns of both phases; kW <= SUITE_GATHER_MAX_KW; edge masks that fit),
  * else 0. lo, hi: the columns each kernel column reaches in a row of width values
@@ -170,21 +195,11 @@ static inline int suite_col2im_columns_init(suite_col2im_columns *g, ptrdiff_t k
         g->off[n] = j * ld + base[n];
         if (sw == 2)
             g->phase_off[rr][g->n_phase[rr]++] = g->off[n];
-        /* the blocks whose values c*per + base + [0, per) all lie in [lo, hi) */
-        const ptrdiff_t first = -suite_floor_div(base[n] - lo[j], g->per);
-        const ptrdiff_t end = suite_floor_div(hi[j] - base[n] - g->per, g->per) + 1;
-        if (first > g->c_lo)
-            g->c_lo = first;
-        if (end < g->c_hi)
-            g->c_hi = end;
+        suite_whole_blocks(lo[j], hi[j], base[n], g->per, &g->c_lo, &g->c_hi);
     }
     if (sw == 2 && phases != 3)
         return 0;   /* one phase (k1, even dilation): half the lanes idle, no faster */
-    if (g->c_lo > g->n_blocks)
-        g->c_lo = g->n_blocks;
-    if (g->c_hi < g->c_lo)
-        g->c_hi = g->c_lo;
-    g->n_edge = (g->c_lo + (g->n_blocks - g->c_hi)) * g->n_js;
+    g->n_edge = suite_edge_entries(g->n_blocks, g->n_js, &g->c_lo, &g->c_hi);
     if (g->n_edge > SUITE_GATHER_MAX_EDGE)
         return 0;   /* wide kernels, or rows with few whole blocks: strided passes */
     for (ptrdiff_t e = 0; e * g->n_js < g->n_edge; e++) {
@@ -316,13 +331,6 @@ static void suite_col2im_gather_f32(const suite_col2im_columns *g, const float *
         }
     }
 }
-#else
-static inline void suite_col2im_gather_f32(const suite_col2im_columns *g,
-                                           const float *const *rows, ptrdiff_t n_rows,
-                                           float *dst, int fresh, float init)
-{
-    (void)g; (void)rows; (void)n_rows; (void)dst; (void)fresh; (void)init;    /* init returned 0 */
-}
 #endif
 
 /* ---- col2im's rows by phase vectors: column strides 3 and 4 -------------------------- */
@@ -386,19 +394,9 @@ static inline int suite_col2im_phases_init(suite_col2im_phases *g, ptrdiff_t kw,
         nlo[n] = lo[j];
         nhi[n] = hi[j];
         jl[n] = j * ld;
-        /* the blocks whose 8 values all lie in [lo, hi) */
-        const ptrdiff_t first = -suite_floor_div(-(lo[j] + q), 8);
-        const ptrdiff_t end = suite_floor_div(hi[j] + q, 8);
-        if (first > g->t_lo)
-            g->t_lo = first;
-        if (end < g->t_hi)
-            g->t_hi = end;
+        suite_whole_blocks(lo[j], hi[j], -q, 8, &g->t_lo, &g->t_hi);
     }
-    if (g->t_lo > g->n_blocks)
-        g->t_lo = g->n_blocks;
-    if (g->t_hi < g->t_lo)
-        g->t_hi = g->t_lo;
-    g->n_edge = (g->t_lo + (g->n_blocks - g->t_hi)) * g->n_js;
+    g->n_edge = suite_edge_entries(g->n_blocks, g->n_js, &g->t_lo, &g->t_hi);
     if (g->n_edge > SUITE_PHASES_MAX_EDGE)
         return 0;
     for (ptrdiff_t e = 0; e * g->n_js < g->n_edge; e++) {
@@ -563,26 +561,25 @@ static void suite_col2im_phases_f32(const suite_col2im_phases *g, const float *c
     else
         suite_col2im_phases_body(g, rows, n_rows, dst, fresh, init, 4);
 }
-#else
-static inline void suite_col2im_phases_f32(const suite_col2im_phases *g,
-                                           const float *const *rows, ptrdiff_t n_rows,
-                                           float *dst, int fresh, float init)
-{
-    (void)g; (void)rows; (void)n_rows; (void)dst; (void)fresh; (void)init;    /* init returned 0 */
-}
 #endif
 
 /* A batch of gathered rows by the plan's path (one call: col2im_row, which makes it, stays
- * small enough to be inlined into its row loops). */
+ * small enough to be inlined into its row loops). Without AVX2 both inits return 0, and
+ * nothing calls this. */
 static void suite_col2im_rows_f32(const suite_col2im_columns *columns,
                                   const suite_col2im_phases *phases, int phased,
                                   const float *const *rows, ptrdiff_t n_rows, float *dst,
                                   int fresh, float init)
 {
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
     if (phased)
         suite_col2im_phases_f32(phases, rows, n_rows, dst, fresh, init);
     else
         suite_col2im_gather_f32(columns, rows, n_rows, dst, fresh, init);
+#else
+    (void)columns; (void)phases; (void)phased; (void)rows; (void)n_rows; (void)dst;
+    (void)fresh; (void)init;
+#endif
 }
 
 #endif

@@ -10,6 +10,8 @@ from cython.parallel cimport prange
 from libc.stdint cimport int64_t
 from libc.string cimport memset
 
+from _bias cimport fill_value
+
 from _profile cimport (SUITE_STAGE_IM2COL, TaskIndex, next_task, part_start, parts_for,
                        suite_profile_call, suite_stage_start, suite_stage_stop, task_index)
 
@@ -260,8 +262,7 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
     if n_rows > 0:
         gather_add(plan, rows, n_rows, dst, pending, value)
     elif pending:       # no kernel row reaches this row: its bias alone
-        for ow in range(width):
-            dst[ow] = value
+        fill_value(dst, width, value)
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:
