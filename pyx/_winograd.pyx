@@ -2,8 +2,9 @@
 of dilation 1 (NCHW): the transposed convolutions of stride 2 with 4x4 kernels, and nearest
 x2 upsampling followed by a 3x3 convolution, collapsed.
 
-Holds the weight transform (``winograd_phase_weights``), the input and output transforms
-and the driver ``winograd_phases``.
+Holds the weight transform (``winograd_phase_weights``; ``winograd_transformed_weights``
+for a layer that keeps every phase's), the input and output transforms and the driver
+``winograd_phases``.
 
 Threading: one level of parallelism, on ``n_threads`` OpenMP threads. The weight transform
 runs in tasks of output channels; then every task (group, block of tiles, part of the output
@@ -79,6 +80,16 @@ cdef inline Py_ssize_t winograd_copy_size(Py_ssize_t s_co, Py_ssize_t s_ci,
     """Values of winograd_phase_weights' per-thread copy of a task's kernels: only a
     transposed convolution's weight (output channels inner, s_co < s_ci) is copied."""
     return co_block * cig * kk if s_co < s_ci else 0
+
+
+cdef inline Py_ssize_t winograd_copy_block(Py_ssize_t cig, Py_ssize_t kk,
+                                           Py_ssize_t itemsize) noexcept nogil:
+    """Output channels per task of winograd_phase_weights: a transposed convolution's
+    kernels of the task copied within L2 (suite._plan.WINOGRAD_COPY_BYTES)."""
+    cdef Py_ssize_t co_block = 16
+    while co_block > 1 and co_block * cig * kk * itemsize > 512 * 1024:
+        co_block //= 2
+    return co_block
 
 
 cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ssize_t s_co,
@@ -303,14 +314,50 @@ cdef inline void winograd_part(const floating* u_part, Py_ssize_t ldu, const flo
     suite_stage_stop(call, SUITE_STAGE_WINOGRAD_OUTPUT, t0)
 
 
+def winograd_transformed_weights(const floating[::1] weight,
+                                 (Py_ssize_t, Py_ssize_t, Py_ssize_t) kernel_strides,
+                                 const Py_ssize_t[:, :, ::1] taps, Py_ssize_t groups,
+                                 Py_ssize_t cog, Py_ssize_t cig, floating[::1] u,
+                                 int n_threads):
+    """u = the transformed weights of every phase, laid out as winograd_phases reads them
+    (phase q's group grp at (q*groups + grp) * suite._plan.winograd_phase_values(cig, cog,
+    1)), for a layer that keeps them: winograd_phases(..., transformed=u) then skips the
+    transform. weight, kernel_strides and taps as winograd_phases takes them; u has
+    taps.shape[0] * winograd_phase_values(cig, cog, groups) values (its pitch padding is
+    left as it is: no GEMM reads it)."""
+    cdef Py_ssize_t kk = taps.shape[2], P = taps.shape[0]
+    cdef Py_ssize_t ldu = skewed(cig), uw = skewed(9 * cog * ldu)
+    cdef Py_ssize_t co_block = winograd_copy_block(cig, kk, sizeof(floating))
+    cdef floating* scratch = NULL
+    if u.shape[0] != P * groups * uw:
+        raise ValueError(f"u must have {P * groups * uw} values, got {u.shape[0]}")
+    if P == 0 or cog == 0 or cig == 0:
+        return
+    try:
+        scratch = allocate(n_threads * (winograd_copy_size(kernel_strides[1],
+                                                           kernel_strides[2], co_block, cig,
+                                                           kk) + 16 * kk + 64), scratch)
+        with nogil:
+            winograd_phase_weights(&weight[0], kernel_strides[0], kernel_strides[1],
+                                   kernel_strides[2], kk, &taps[0, 0, 0], P, groups, cog,
+                                   cig, &u[0], ldu, uw, co_block, scratch, n_threads)
+    finally:
+        release(scratch)
+
+
 def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                     (Py_ssize_t, Py_ssize_t, Py_ssize_t) kernel_strides,
                     const Py_ssize_t[:, :, ::1] taps, const floating[::1] bias,
                     floating[:, :, :, ::1] out, const Py_ssize_t[:, ::1] phases_h,
                     const Py_ssize_t[:, ::1] phases_w, Py_ssize_t groups,
-                    (Py_ssize_t, Py_ssize_t, Py_ssize_t) blocking, int n_threads):
+                    (Py_ssize_t, Py_ssize_t, Py_ssize_t) blocking, int n_threads,
+                    const floating[::1] transformed=None):
     """out = bias + the phase-decomposed operator (as phase_correlation) where every phase
     has a 2x2 kernel of dilation 1, by Winograd F(2x2, 2x2).
+
+    transformed: every phase's transformed weights (winograd_transformed_weights of the
+    same weight and taps), kept by a layer; the kernel then runs all phases in one pass and
+    does not read weight. None: the kernel transforms weight pass by pass.
 
     weight: the layer's weights, flat; the (grp, co, ci) kernel of kk = taps.shape[2]
     values starts at grp*s_grp + co*s_co + ci*s_ci, kernel_strides = (s_grp, s_co, s_ci).
@@ -344,9 +391,10 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
     cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
     cdef Py_ssize_t n_rows, nt, tid, ldu = skewed(cig), uw = skewed(9 * cog * ldu), max_nt
-    cdef Py_ssize_t span, p0, n_pass, c0, c1, co_block = 16
+    cdef Py_ssize_t span, p0, n_pass, c0, c1, co_block
     cdef Py_ssize_t ld, co0, n_co, co_per_part = (cog + co_parts - 1) // co_parts
-    cdef floating* u = NULL
+    cdef const floating* u = NULL
+    cdef floating* u_owned = NULL
     cdef floating* v = NULL
     cdef floating* m = NULL
     cdef floating* rows = NULL
@@ -366,27 +414,34 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     if max_th * max_tw == 0:
         return
     phases_per_pass = max(1, min(phases_per_pass, P))
-    # the weight transform's copy of a transposed convolution's kernels: within L2
-    while co_block > 1 and co_block * cig * kk * sizeof(floating) > 512 * 1024:
-        co_block //= 2
+    if transformed is not None:
+        if transformed.shape[0] != P * groups * uw:
+            raise ValueError(f"transformed must have {P * groups * uw} values, got "
+                             f"{transformed.shape[0]}")
+        phases_per_pass = P
+        u = &transformed[0]
+    co_block = winograd_copy_block(cig, kk, sizeof(floating))
     rows_per_block = max(1, block // max_tw)
     n_blocks = (N * max_th + rows_per_block - 1) // rows_per_block
     max_nt = skewed(rows_per_block * max_tw)
     span = 2 * max_tw + 1
     try:    # sizes restated in suite._plan.winograd_workspace
-        u = allocate(phases_per_pass * groups * uw, u)
-        v = allocate(n_threads * 9 * cig * max_nt, u)
-        m = allocate(n_threads * 9 * cog * max_nt, u)
-        rows = allocate(n_threads * 3 * span, u)
-        scratch = allocate(n_threads * (winograd_copy_size(s_co, s_ci, co_block, cig, kk)
-                                        + 16 * kk + 64), u)
+        v = allocate(n_threads * 9 * cig * max_nt, v)
+        m = allocate(n_threads * 9 * cog * max_nt, v)
+        rows = allocate(n_threads * 3 * span, v)
+        if transformed is None:
+            u_owned = allocate(phases_per_pass * groups * uw, v)
+            u = u_owned
+            scratch = allocate(n_threads * (winograd_copy_size(s_co, s_ci, co_block, cig, kk)
+                                            + 16 * kk + 64), v)
         with nogil:
             p0 = 0
             while p0 < P:
                 n_pass = min(phases_per_pass, P - p0)
-                winograd_phase_weights(&weight[0], s_grp, s_co, s_ci, kk, &taps[p0, 0, 0],
-                                       n_pass, groups, cog, cig, u, ldu, uw, co_block,
-                                       scratch, n_threads)
+                if u_owned != NULL:
+                    winograd_phase_weights(&weight[0], s_grp, s_co, s_ci, kk,
+                                           &taps[p0, 0, 0], n_pass, groups, cog, cig, u_owned,
+                                           ldu, uw, co_block, scratch, n_threads)
                 if co_parts > 1:
                     # few blocks (fewer than threads): per block and phase, the input
                     # transform split over the threads by input channels, then the output
@@ -470,7 +525,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                           call)
                 p0 += n_pass
     finally:
-        release(u)
+        release(u_owned)
         release(v)
         release(m)
         release(rows)

@@ -191,7 +191,8 @@ class WinogradPhases:
     workspace or GEMM that would not fit. ``strides``: the (group, output channel, input
     channel) strides of the kernels in the flat weight; ``taps``: the kernel positions each
     phase's 2x2 sub-kernel entry sums (tap_lists). The weight transform happens inside the
-    kernel, on every call."""
+    kernel, pass by pass, on every call, unless the kernel is given every phase's
+    transformed weights (``transform``: what a layer object keeps)."""
 
     def __init__(self, input_shape, c_out, groups, strides, taps, phases_h, phases_w,
                  itemsize, n_threads):
@@ -206,14 +207,33 @@ class WinogradPhases:
         check_blas_dims(M=cog, N=block, K=cig, lda=9 * (cig + 32), ldb=9 * (block + 32))
         self.arguments = (strides, taps, phases_h, phases_w, groups)
         self.n_threads = n_threads
+        self._channels = (cig, cog)
+        # more than the weight's values (9/4 of each phase's 2x2 sub-kernels, padded), which
+        # is how run tells the two apart
+        self.transformed_values = len(taps) * per_phase
+        self.prepared_key = ("winograd", taps.shape, taps.tobytes())
+
+    def transform(self, weight):
+        """Every phase's transformed weights, from the contiguous weight (the kernel's own
+        transform, once: the same values)."""
+        strides, taps, _, _, groups = self.arguments
+        transformed = _outputs.empty((self.transformed_values,), weight.dtype)
+        _winograd.winograd_transformed_weights(weight.reshape(-1), strides, taps, groups,
+                                               *self._channels[::-1], transformed,
+                                               self.n_threads)
+        return transformed
 
     def run(self, x, weight, bias, out):
-        """out = bias + the phases of x with the (contiguous) weight."""
+        """out = bias + the phases of x with the (contiguous) weight, or with every phase's
+        transformed weights (what ``transform`` gives)."""
         strides, taps, phases_h, phases_w, groups = self.arguments
+        transformed = None
+        if weight.size == self.transformed_values:
+            transformed, weight = weight, weight[:0]
         with single_threaded_blas():
             _winograd.winograd_phases(contiguous(x), weight.reshape(-1), strides, taps, bias,
                                       out, phases_h, phases_w, groups, self.blocking,
-                                      self.n_threads)
+                                      self.n_threads, transformed)
 
 
 class DeconvGeometry(NamedTuple):
@@ -275,10 +295,16 @@ class KernelPlan:
     kernel_name = None  # the method the kernel runs (what a profile records)
     _kernel = None      # the planned kernel; None for an empty batch
     _pack = None        # weight -> packed weights, for the methods that pack them
+    _keep = None        # weight -> what a layer keeps, where it differs from _pack's
 
-    def prepare(self, weight):
-        """The weights the kernel reads, from a weight of the planned shape and dtype."""
+    def prepare(self, weight, kept=False):
+        """The weights the kernel reads, from a weight of the planned shape and dtype;
+        ``kept``: for a layer object, which keeps them across calls (the Winograd plans
+        then transform the weights once, where a function's call has its kernel transform
+        them pass by pass)."""
         weight = contiguous(weight)
+        if kept and self._keep is not None:
+            return self._keep(weight)
         return weight if self._pack is None else self._pack(weight)
 
     def run(self, x, prepared, bias, out):
@@ -305,8 +331,9 @@ class DeconvPlan(KernelPlan):
 
     ``prepare(weight)`` (:class:`KernelPlan`) gives the packed phase sub-kernels for
     ``"phase"``, the contiguous weight otherwise (the Winograd kernel transforms it on every
-    call). ``prepared_key`` says what the prepared weights depend on besides the weight
-    itself, so a layer object that sees several input shapes prepares them once per key.
+    call; a layer object's ``prepare(weight, kept=True)`` transforms it once).
+    ``prepared_key`` says what the prepared weights depend on besides the weight itself, so
+    a layer object that sees several input shapes prepares them once per key.
     """
 
     def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
@@ -334,9 +361,10 @@ class DeconvPlan(KernelPlan):
                                             dilation)
             if taps is not None:
                 strides = ((c_in // groups) * cog * kh * kw, kh * kw, cog * kh * kw)
-                self._kernel = WinogradPhases(input_shape, cog * groups, groups, strides, taps,
-                                              phases_h, phases_w, itemsize,
-                                              self.n_threads).run
+                winograd = WinogradPhases(input_shape, cog * groups, groups, strides, taps,
+                                          phases_h, phases_w, itemsize, self.n_threads)
+                self._kernel, self._keep = winograd.run, winograd.transform
+                self.prepared_key = winograd.prepared_key
                 return
             self.kernel_name = "phase"      # also "winograd" where a phase is not 2x2
             self._phases = (phases_h, phases_w, step_h, step_w, dil_h, dil_w, groups)
@@ -397,14 +425,15 @@ class DeconvPlan(KernelPlan):
                                 *self._blocking, self.n_threads)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False):
+    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1):
         """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`)
         first: col2im and phase, Winograd where every phase is 2x2, direct with at most
         DIRECT_MAX_CHANNELS input channels per group."""
         stride, padding, _, dilation, groups = geometry
         shape = deconv2d_output_shape(input_shape, weight_shape, *geometry)
         check_size(shape, "the output")     # before any table of stride rows
-        rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups)
+        rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups,
+                                prepared=prepared, num_threads=n_threads)
         kh, kw = weight_shape[2:]
         winograd = deconv_winograd_taps(input_shape[2:], shape[2:], (kh, kw), stride, padding,
                                         dilation) is not None
@@ -426,7 +455,8 @@ def _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm, n_th
 def _choice(plan_type, caller, input_shape, weight_shape, dtype, geometry, n_threads,
             generation, prepared):
     """(the recorded choice or None, the candidates): wisdom read once per generation."""
-    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared)
+    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared,
+                                      n_threads)
     recorded = wisdom.lookup(plan_type.problem_key(caller, input_shape, weight_shape, dtype,
                                                    geometry, n_threads))
     return (recorded if recorded in candidates else None), candidates

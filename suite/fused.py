@@ -89,7 +89,8 @@ class UpsampleConvPlan(KernelPlan):
     :class:`suite.conv.DeconvPlan`): the output shape, the threads, the phase tables or the
     upsampling's tables and bands, and the checks, before any work. ``prepare(weight)``
     (:class:`suite.conv.KernelPlan`) gives the collapsed phase kernels for ``"collapsed"``
-    and the contiguous weight otherwise (Winograd transforms it inside the kernel)."""
+    and the contiguous weight otherwise (Winograd transforms it inside the kernel, except
+    for a layer object: ``prepare(weight, kept=True)`` transforms it once)."""
 
     def __init__(self, input_shape, weight_shape, dtype, geometry, algorithm, n_threads):
         scales, mode, align_corners, stride, padding, dilation, groups = geometry
@@ -125,9 +126,10 @@ class UpsampleConvPlan(KernelPlan):
                                                     dilation[1])
             if algorithm == "winograd":
                 strides = ((c_out // groups) * cig * kh * kw, cig * kh * kw, kh * kw)
-                self._kernel = WinogradPhases(input_shape, c_out, groups, strides, taps,
-                                              phases_h, phases_w, itemsize,
-                                              self.n_threads).run
+                winograd = WinogradPhases(input_shape, c_out, groups, strides, taps,
+                                          phases_h, phases_w, itemsize, self.n_threads)
+                self._kernel, self._keep = winograd.run, winograd.transform
+                self.prepared_key = winograd.prepared_key
                 return
             taps_h = np.ascontiguousarray(phases_h[:, PHASE_TAPS])
             taps_w = np.ascontiguousarray(phases_w[:, PHASE_TAPS])
@@ -180,12 +182,13 @@ class UpsampleConvPlan(KernelPlan):
             kernel(contiguous(x), weight, bias, out, *tables, *conv_args)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False):
+    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1):
         """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
         collapsed kernel, banded; each of the first two after banded when a call that
         prepares its weights (not ``prepared`` by a layer object) would spend longer on them
         than the method saves (``suite.cost.upsample_conv2d_order``: tiny maps, wide
-        layers)."""
+        layers). ``n_threads`` as :meth:`suite.conv.DeconvPlan.candidates` takes it (this
+        order does not read it)."""
         scales = geometry.scales
         (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
         shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),

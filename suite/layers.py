@@ -6,8 +6,9 @@ their weights when they are made, and are called as ``layer(x, out=None)``. Each
 input shape (and thread count), the plan of :func:`suite.deconv2d` /
 :func:`suite.upsample_conv2d` (the same plans: the results are those of the functions, bit
 for bit) and the weights that plan's kernel reads, prepared once: the phase sub-kernels
-packed (``"phase"``), the collapsed kernels summed (``"collapsed"``). (The Winograd kernels
-transform the weights inside the kernel, on every call, as the functions do.)
+packed (``"phase"``), the collapsed kernels summed (``"collapsed"``), every phase's
+Winograd-transformed weights (``"winograd"``, where the functions' kernel transforms them
+pass by pass on every call).
 
 Weights: the layer copies ``weight`` and ``bias`` (C-contiguous, read-only, in their own
 dtype, which the inputs must share). The caller's arrays are never modified, and changing
@@ -23,6 +24,7 @@ do not move it.
 
 import numpy as np
 
+from . import profiling
 from ._plan import DECONV_ALGORITHMS, UPSAMPLE_CONV_ALGORITHMS
 from ._threads import effective_n_threads
 from ._validation import (
@@ -83,10 +85,25 @@ class _PlannedLayer:
 
     def __call__(self, x, out=None):
         """The layer's output for x (N, C_in, H, W) of the weight's dtype, into ``out``
-        (exact shape and dtype, C-contiguous, not overlapping x) when given."""
+        (exact shape and dtype, C-contiguous, not overlapping x) when given. Inside a
+        ``suite.profile()`` block the call is recorded under the layer's class name."""
         x = check_input(x)
         check_same_dtype(self._weight, "the layer's weight", x, "x")
         self._check_channels(x.shape[1])
+        if profiling.active:
+            return profiling.profiled_layer_call(type(self).__name__, self._arguments(x),
+                                                 x.dtype, lambda: self._call(x, out))
+        return self._call(x, out)
+
+    def _arguments(self, x):
+        """The call as the function it equals binds its arguments (for suite.profile)."""
+        return dict(x=x, weight=self._weight, bias=self._bias, **self._function_geometry(),
+                    algorithm=self.algorithm, num_threads=self.num_threads)
+
+    def _function_geometry(self):
+        return self._geometry._asdict()
+
+    def _call(self, x, out):
         n_threads = effective_n_threads(self.num_threads)
         plan = self._plans.get((x.shape, n_threads))
         if plan is None:
@@ -112,7 +129,7 @@ class _PlannedLayer:
     def _prepare(self, plan):
         prepared = self._prepared.get(plan.prepared_key)
         if prepared is None:
-            prepared = plan.prepare(self._weight)
+            prepared = plan.prepare(self._weight, kept=True)
             if prepared is not self._weight:
                 prepared.flags.writeable = False
             self._prepared[plan.prepared_key] = prepared
@@ -134,7 +151,8 @@ class Deconv2d(_PlannedLayer):
     of every call (None: OpenMP's current limit at the call). Geometry that depends on the
     input (a padding too large for its size) is checked at the call.
 
-    Cost per call: the function's, without re-packing the weights for ``"phase"``.
+    Cost per call: the function's, without re-packing the weights for ``"phase"`` or
+    transforming them for ``"winograd"``.
     """
 
     _plan_type = DeconvPlan
@@ -165,7 +183,7 @@ class UpsampleConv2d(_PlannedLayer):
     at the call.
 
     Cost per call: the function's, without collapsing the kernels again for
-    ``"collapsed"``.
+    ``"collapsed"`` or transforming them for ``"winograd"``.
     """
 
     _plan_type = UpsampleConvPlan
@@ -183,3 +201,8 @@ class UpsampleConv2d(_PlannedLayer):
 
     def _check_channels(self, c_in):
         check_upsample_conv_weight(self._weight.shape, c_in, self._geometry.groups)
+
+    def _function_geometry(self):
+        geometry = self._geometry._asdict()
+        geometry["scale_factor"] = geometry.pop("scales")
+        return geometry

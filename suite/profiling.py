@@ -44,7 +44,7 @@ from ._validation import check_int
 from .stage_costs import stage_costs
 
 __all__ = ["Profile", "ProfileSummary", "profile", "write_chrome_trace", "format_duration",
-           "STAGES"]
+           "STAGES", "LAYER_FUNCTIONS"]
 
 #: The stage names the kernels record, by stage id (``pyx/_profile.h``).
 STAGES = _profile.stage_names()
@@ -160,26 +160,45 @@ def profiled(function, algorithm=None):
 
 
 def _profiled_call(fn, signature, function, algorithm, args, kwargs):
+    bound = signature.bind(*args, **kwargs)
+    bound.apply_defaults()
+    arrays = [v for v in bound.arguments.values() if isinstance(v, np.ndarray)]
+    return _record_call(function, algorithm,
+                        {k: _describe(v) for k, v in bound.arguments.items() if k != "out"},
+                        str(arrays[0].dtype) if arrays else None,
+                        lambda: fn(*args, **kwargs))
+
+
+def profiled_layer_call(layer, arguments, dtype, run):
+    """A layer object's call (``run()``), recorded inside a profile() block as a call of
+    ``layer`` (its class name) with ``arguments`` as the function it equals binds them
+    (arrays as their shapes: :data:`LAYER_FUNCTIONS`); outside, just ``run()``."""
+    if not active:
+        return run()
+    return _record_call(layer, arguments.get("algorithm"),
+                        {k: _describe(v) for k, v in arguments.items()}, str(dtype), run)
+
+
+#: The function each layer object's calls equal (whose stage costs they have).
+LAYER_FUNCTIONS = {"Deconv2d": "deconv2d", "UpsampleConv2d": "upsample_conv2d"}
+
+
+def _record_call(function, algorithm, arguments, dtype, run):
     global _running
     with _lock:
         blocks = [b for b in _blocks]
         if not blocks:
-            return fn(*args, **kwargs)
+            return run()
         _running += 1
     try:
-        bound = signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        arrays = [v for v in bound.arguments.values() if isinstance(v, np.ndarray)]
-        call = CallRecord(next(_call_ids), function, algorithm,
-                          {k: _describe(v) for k, v in bound.arguments.items() if k != "out"},
-                          str(arrays[0].dtype) if arrays else None,
+        call = CallRecord(next(_call_ids), function, algorithm, arguments, dtype,
                           threading.current_thread().name)
         parent = getattr(_local, "call", None)
         _local.call = call
         previous = _profile.set_call(call.id)
         call.start_ns = _profile.now_ns()
         try:
-            result = fn(*args, **kwargs)
+            result = run()
         finally:
             call.end_ns = _profile.now_ns()
             _profile.set_call(previous)
@@ -336,7 +355,8 @@ class Profile:
         models = {}
         for c in self.calls:
             try:
-                costs = stage_costs(c.function, c.algorithm, c.arguments,
+                costs = stage_costs(LAYER_FUNCTIONS.get(c.function, c.function),
+                                    c.algorithm, c.arguments,
                                     np.dtype(c.dtype).itemsize)
             except (KeyError, TypeError, ValueError):
                 continue

@@ -40,6 +40,9 @@ FAIR = 0.9
 JUDGED = 3
 
 
+K4S2 = dict(stride=2, padding=1)
+
+
 def _rng(*key):
     return np.random.default_rng(zlib.crc32(repr(key).encode()))
 
@@ -56,6 +59,27 @@ def _deconv(shape, weight, algorithm, **geometry):
         return lambda: suite.deconv2d(x, w, b, **geometry, algorithm=algorithm,
                                       num_threads=threads)
     return make
+
+
+def _layer(make_layer, shape):
+    """A layer object's calls (its weights prepared by a first call, outside the block)."""
+    def make(threads):
+        rng = _rng("layer", shape)
+        layer = make_layer(rng, threads)
+        x = _normal(rng, *shape)
+        layer(x)
+        return lambda: layer(x)
+    return make
+
+
+def _winograd_deconv_layer(rng, threads):
+    return suite.Deconv2d(_normal(rng, 64, 64, 4, 4), _normal(rng, 64), **K4S2,
+                          algorithm="winograd", num_threads=threads)
+
+
+def _winograd_fused_layer(rng, threads):
+    return suite.UpsampleConv2d(_normal(rng, 64, 96, 3, 3), _normal(rng, 64), padding=1,
+                                algorithm="winograd", num_threads=threads)
 
 
 def _conv(shape, weight, **geometry):
@@ -117,7 +141,6 @@ def _backward(threads):
     return lambda: suite.deconv2d_backward(g, x, w, stride=2, padding=1, num_threads=threads)
 
 
-K4S2 = dict(stride=2, padding=1)
 
 #: name -> (make(threads) -> call, the algorithm recorded, stages every run has)
 CASES = {
@@ -137,6 +160,13 @@ CASES = {
                               "winograd", {"winograd weight transform", "gemm",
                                            "winograd input transform",
                                            "winograd output transform"}),
+    # a layer keeps its transformed weights: no weight transform in its calls
+    "layer-deconv-winograd": (_layer(_winograd_deconv_layer, (16, 64, 16, 16)), "winograd",
+                              {"winograd input transform", "gemm",
+                               "winograd output transform"}),
+    "layer-fused-winograd": (_layer(_winograd_fused_layer, (3, 96, 32, 32)), "winograd",
+                             {"winograd input transform", "gemm",
+                              "winograd output transform"}),
     "deconv-direct": (_deconv((1, 6, 96, 96), (6, 2, 16, 16), "direct", stride=8, padding=4,
                               groups=3),
                       "direct", {"direct rows"}),
@@ -253,6 +283,60 @@ def test_stages_cover_the_call_on_every_thread(case, threads):
     assert best >= COVERAGE, (
         f"the busiest thread's stages cover at best {best:.0%} of the call in {fair} "
         f"attempts that had the cores (of {attempts})")
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_layer_call_is_recorded_as_its_class_with_the_functions_costs(threads):
+    # Deconv2d / UpsampleConv2d calls: recorded under the class name with the arguments
+    # the function they equal binds (arrays as shapes), so the stage costs are the
+    # function's; the weights it keeps prepared are neither transformed nor packed again
+    rng = _rng("layer-record", threads)
+    x, w, b = _normal(rng, 4, 24, 9, 7), _normal(rng, 24, 20, 4, 4), _normal(rng, 20)
+    xf, wf = _normal(rng, 2, 24, 10, 11), _normal(rng, 16, 24, 3, 3)
+    layers = [
+        (suite.Deconv2d(w, b, **K4S2, algorithm="winograd", num_threads=threads), x,
+         "deconv2d", dict(x=x.shape, weight=w.shape, bias=b.shape, stride=2, padding=1,
+                          output_padding=0, dilation=1, groups=1)),
+        (suite.Deconv2d(w, None, **K4S2, algorithm="phase", num_threads=threads), x,
+         "deconv2d", dict(x=x.shape, weight=w.shape, bias=None, stride=2, padding=1)),
+        (suite.UpsampleConv2d(wf, None, padding=1, algorithm="winograd",
+                              num_threads=threads), xf,
+         "upsample_conv2d", dict(x=xf.shape, weight=wf.shape, scale_factor=(2.0, 2.0),
+                                 mode="nearest", padding=1)),
+    ]
+    for layer, data, function, arguments in layers:
+        expected = layer(data)
+        with suite.profile() as prof:
+            np.testing.assert_array_equal(layer(data), expected)
+        (call,) = prof.calls
+        name = type(layer).__name__
+        assert call.function == name and profiling.LAYER_FUNCTIONS[name] == function
+        assert call.algorithm == layer.algorithm and call.threads == threads
+        for key, value in arguments.items():
+            assert _describe_pair(call.arguments[key]) == _describe_pair(value), key
+        names = {profiling.STAGES[s] for s in prof.events["stage"]}
+        assert "gemm" in names
+        assert not names & {"winograd weight transform", "weight pack"}, names
+        costs = stage_costs(function, call.algorithm, call.arguments, 4)
+        frame = prof.frame()
+        assert (frame["function"] == name).all()
+        gemm = frame[frame["stage"] == "gemm"]
+        assert gemm["flops"].sum() == pytest.approx(costs["gemm"][0])
+        # the function's own call, for comparison: the weights prepared inside it
+        with suite.profile() as prof:
+            (suite.deconv2d if function == "deconv2d" else suite.upsample_conv2d)(
+                data, layer.weight, layer.bias, **{k: v for k, v in arguments.items()
+                                                   if k not in ("x", "weight", "bias")},
+                algorithm=layer.algorithm, num_threads=threads)
+        names = {profiling.STAGES[s] for s in prof.events["stage"]}
+        assert names & {"winograd weight transform", "weight pack"}, names
+
+
+def _describe_pair(value):
+    """A pair given as one number and as a tuple compare equal."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value, value)
+    return value
 
 
 def test_calls_outside_the_block_record_nothing():
