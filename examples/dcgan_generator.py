@@ -143,7 +143,7 @@ def main(argv=None):
         print("PyTorch is not installed: no comparison (pip install torch)")
         return 0
 
-    from suite.bench.timing import round_robin_medians
+    from suite.bench.timing import alternating_medians
 
     torch.set_num_threads(args.threads)
     module = torch_generator(parameters)
@@ -156,9 +156,9 @@ def main(argv=None):
     difference = float(np.abs(run_torch().numpy() - images).max())
     print(f"PyTorch {torch.__version__}: largest difference {difference:.2e}")
     run_torch()
-    seconds = round_robin_medians({"suite": lambda: generator(z), "PyTorch": run_torch},
+    seconds = alternating_medians({"suite": lambda: generator(z), "PyTorch": run_torch},
                                   args.seconds * 2, min_calls=5)
-    print(f"{args.threads} thread(s), median of round-robin calls: "
+    print(f"{args.threads} thread(s), median of alternating blocks of calls: "
           f"suite {seconds['suite'] * 1e3:.2f} ms, PyTorch {seconds['PyTorch'] * 1e3:.2f} ms: "
           f"{seconds['PyTorch'] / seconds['suite']:.2f}x")
     compare_with_onnxruntime(parameters, z, images, generator, args)
@@ -183,10 +183,10 @@ def onnx_layers(parameters):
 
 def compare_with_onnxruntime(parameters, z, images, generator, args):
     """The same folded network as one ONNX graph in ONNX Runtime (when it and onnx are
-    installed), timed after suite (its threads spin on after a call and would slow whatever
-    ran next: docs/performance.md, item 24)."""
+    installed), timed in alternating blocks of calls with suite (its threads spin on after a
+    call and would slow whatever ran next: docs/performance.md, item 24)."""
     from suite.bench import peers
-    from suite.bench.timing import median_seconds
+    from suite.bench.timing import alternating_medians
 
     try:
         run_ort = peers.engine_deconv_stack("onnxruntime", z, onnx_layers(parameters),
@@ -196,8 +196,9 @@ def compare_with_onnxruntime(parameters, z, images, generator, args):
         return
     difference = float(np.abs(run_ort() - images).max())
     budget = args.seconds * 2
-    ours = median_seconds(lambda: generator(z), budget, min_calls=5)
-    theirs = median_seconds(run_ort, budget, min_calls=5)
+    seconds = alternating_medians({"suite": lambda: generator(z), "ort": run_ort}, budget,
+                                  min_calls=5)
+    ours, theirs = seconds["suite"], seconds["ort"]
     print(f"ONNX Runtime (its ONNX graph, batch norm folded): largest difference "
           f"{difference:.2e}; suite {ours * 1e3:.2f} ms, ONNX Runtime {theirs * 1e3:.2f} ms: "
           f"{theirs / ours:.2f}x")

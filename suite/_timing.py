@@ -14,7 +14,7 @@ import math
 import statistics
 import time
 
-__all__ = ["calibrate", "median_seconds", "round_robin_medians", "timed"]
+__all__ = ["alternating_medians", "calibrate", "median_seconds", "round_robin_medians", "timed"]
 
 
 def timed(fn, number, context=None):
@@ -74,3 +74,21 @@ def round_robin_medians(fns, budget, min_calls=3, max_calls=1000):
             fns[name]()
             samples[name].append(time.perf_counter() - t0)
     return {name: statistics.median(times) for name, times in samples.items() if times}
+
+
+def alternating_medians(fns, budget, blocks=3, min_calls=3):
+    """Median seconds per call of each of ``fns`` (a dict of zero-argument callables),
+    sampled in blocks: ``blocks`` rounds, in each of which every callable runs a block of
+    calls (:func:`median_seconds`, whose first call is a warm-up) in turn; each callable's
+    figure is the median of its block medians. For contestants whose threads spin on after
+    a call (OpenMP runtimes other than suite's, ONNX Runtime's pool): alternating single
+    calls, as :func:`round_robin_medians` does, would time each one beside the other's
+    spinning threads; here only the warm-up call does. Drift of the machine still reaches
+    every contestant, a block at a time."""
+    names = list(fns)
+    medians = {name: [] for name in names}
+    per_block = budget / max(1, blocks * len(names))
+    for _ in range(blocks):
+        for name in names:
+            medians[name].append(median_seconds(fns[name], per_block, min_calls=min_calls))
+    return {name: statistics.median(values) for name, values in medians.items()}

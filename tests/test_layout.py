@@ -133,6 +133,13 @@ calls = []
 assert timing.median_seconds(lambda: calls.append(1), 0.001, min_calls=3) >= 0
 assert len(calls) >= 4 and timing.timed(lambda: None, 5) >= 0
 assert timing.calibrate(lambda: None, 0.001) >= 1
+order = []
+medians = timing.alternating_medians({"a": lambda: order.append("a"),
+                                      "b": lambda: order.append("b")}, 0.001, blocks=2)
+assert set(medians) == {"a", "b"} and all(m >= 0 for m in medians.values())
+# blocks of calls, one contestant after the other, twice: a a a a b b b b a ...
+runs = [order[0]] + [y for x, y in zip(order, order[1:]) if x != y]
+assert runs == ["a", "b", "a", "b"] and order.count("a") >= 8, order
 print(sorted(m for m in sys.modules if m.startswith("suite") and sys.modules[m] is not None))
 """
 

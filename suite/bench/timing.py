@@ -9,7 +9,8 @@ file, the same working tree. Both files import nothing but the standard library.
 """
 
 try:
-    from .._timing import calibrate, median_seconds, round_robin_medians, timed
+    from .._timing import (alternating_medians, calibrate, median_seconds, round_robin_medians,
+                           timed)
 except ImportError:     # loaded by file path, not as part of the package
     import importlib.util as _util
     import os as _os
@@ -23,11 +24,13 @@ except ImportError:     # loaded by file path, not as part of the package
     _spec.loader.exec_module(_loops)
     calibrate, median_seconds, timed = _loops.calibrate, _loops.median_seconds, _loops.timed
     round_robin_medians = _loops.round_robin_medians
+    alternating_medians = _loops.alternating_medians
 
 import math
 import statistics
 
-__all__ = ["calibrate", "geomean", "median_seconds", "round_robin_medians", "timed"]
+__all__ = ["alternating_medians", "calibrate", "geomean", "median_seconds",
+           "round_robin_medians", "timed"]
 
 
 def geomean(values):
