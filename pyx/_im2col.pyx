@@ -424,6 +424,57 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
         release(packed)
 
 
+def deconv2d_one_pixel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                       const floating[::1] bias, floating[:, :, :, ::1] out,
+                       Py_ssize_t groups, int n_threads):
+    """out = conv_transpose2d(x, weight) + bias for 1x1 maps with no padding, dilation 1 and
+    no output padding (a generator's first layer: a latent vector projected to a k x k map):
+    out[n, co, i, j] = sum_ci x[n, ci] weight[ci, co, i, j]. Caffe's columns would be the
+    output itself, so per group one GEMM of the images' channels (N x C_in/groups) by the
+    weight as it lies (C_in/groups x C_out/groups*kH*kW) writes the output (rows C_out*kH*kW
+    apart), then the bias added: no columns and no scatter. The images' channels are
+    first copied transposed (C_in x N, a few KiB), so the product is A^T B with A = that
+    copy: float32's goes to suite's own kernels where they take it (_cython_blas.pxd: a few
+    rows of C, many columns, the weight streamed once), BLAS otherwise.
+
+    The GEMM is split over the threads by parallel_gemm; the bias runs by image."""
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], c_out = out.shape[1]
+    cdef Py_ssize_t kk = out.shape[2] * out.shape[3], image = c_out * kk
+    cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, n, co, grp, ci, q
+    cdef const floating* b_ptr = NULL
+    cdef floating* xt = NULL
+    cdef floating* row
+    cdef floating value
+    cdef int64_t call = suite_profile_call(), t0
+    if N == 0 or c_out == 0 or kk == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    try:
+        xt = allocate(c_in * N, xt)
+        with nogil:
+            t0 = suite_stage_start(call)
+            for ci in range(c_in):
+                for n in range(N):
+                    xt[ci * N + n] = x[n, ci, 0, 0]
+            suite_stage_stop(call, SUITE_STAGE_PACK, t0)
+            for grp in range(groups):
+                parallel_gemm(True, False, N, cog * kk, cig, xt + grp * cig * N, N,
+                              &weight[grp * cig, 0, 0, 0], cog * kk, 0,
+                              &out[0, grp * cog, 0, 0], image, n_threads)
+            if b_ptr != NULL:
+                for n in prange(N, schedule="static", num_threads=n_threads):
+                    t0 = suite_stage_start(call)
+                    for co in range(c_out):
+                        row = &out[n, co, 0, 0]
+                        value = b_ptr[co]
+                        for q in range(kk):
+                            row[q] = row[q] + value
+                    suite_stage_stop(call, SUITE_STAGE_BIAS, t0)
+    finally:
+        release(xt)
+
+
 def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
                              const floating[:, :, :, ::1] x,
                              const floating[:, :, :, ::1] weight,

@@ -501,10 +501,22 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     return columns + (c_out * nb * per_image if nb > 1 else 0)
 
 
-def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize, n_threads):
+def one_pixel_deconv(input_size, padding, output_padding, dilation):
+    """Whether deconv2d's col2im method runs a transposed convolution as one GEMM per group
+    straight into the output (``_im2col.deconv2d_one_pixel``): 1x1 maps with no padding,
+    no output padding and dilation 1, whose columns would be the output itself."""
+    return (tuple(input_size) == (1, 1) and tuple(padding) == (0, 0)
+            and tuple(output_padding) == (0, 0) and tuple(dilation) == (1, 1))
+
+
+def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize, n_threads,
+                            one_pixel=False):
     """deconv2d's col2im kernel: the packed input of every batch of images (when images are
     batched) and the columns of a band of rows (all of them unless the map is large), one
-    block per thread (blocked) or one group's (unblocked)."""
+    block per thread (blocked) or one group's (unblocked); ``one_pixel``
+    (:func:`one_pixel_deconv`): the images' channels transposed, nothing else."""
+    if one_pixel:
+        return n * c_in
     nb, channels_per_block, rows = col2im_blocking(n, c_in, height, width, cog, taps, groups,
                                                    itemsize, n_threads)
     packed = math.ceil(n / nb) * c_in * nb * height * width if nb > 1 else 0
@@ -562,7 +574,8 @@ def winograd_workspace(cig, cog, groups, kernel_taps, phases_h, phases_w, blocki
             co_block //= 2
         copy = co_block * cig * kernel_taps
     tiles = skewed(max(1, block // most_tw) * most_tw)
-    per_thread = 9 * (cig + cog) * tiles + 3 * (2 * most_tw + 1) + copy + 16 * kernel_taps + 64
+    rows = -(-3 * (2 * most_tw + 1) // 16) * 16 + 16     # on cache lines of their own
+    per_thread = 9 * (cig + cog) * tiles + rows + copy + 16 * kernel_taps + 64
     return phases_per_pass * winograd_phase_values(cig, cog, groups) + n_threads * per_thread
 
 

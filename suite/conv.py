@@ -22,6 +22,7 @@ from ._plan import (
     choose_algorithm,
     col2im_blocking,
     images_per_gemm,
+    one_pixel_deconv,
     own_gemm_takes,
     phase_gemm_images,
     threads_for_work,
@@ -378,6 +379,12 @@ class DeconvPlan(KernelPlan):
         elif algorithm == "direct":
             self._geometry = (stride, padding, dilation, groups)
             self._kernel = self._direct
+        elif one_pixel_deconv((h, w), padding, output_padding, dilation):
+            # the columns would be the output itself: one GEMM per group straight into it
+            check_blas_dims(M=n, N=cog * kh * kw, K=c_in // groups,
+                            ldc=math.prod(self.shape[1:]))
+            self._groups = groups
+            self._kernel = self._one_pixel
         else:
             nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
                                                self.n_threads)
@@ -409,6 +416,11 @@ class DeconvPlan(KernelPlan):
         _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
                                 padding[0], padding[1], dilation[0], dilation[1], groups,
                                 TAP_MAJOR_BELOW, self.n_threads)
+
+    def _one_pixel(self, x, weight, bias, out):
+        with single_threaded_blas():
+            _im2col.deconv2d_one_pixel(contiguous(x), weight, bias, out, self._groups,
+                                       self.n_threads)
 
     def _col2im(self, x, weight, bias, out):
         if self._no_blas and _im2col.gemm_kernel() == "avx512":

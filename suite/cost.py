@@ -112,6 +112,7 @@ from ._plan import (
     phase_workspace,
     threads_for_work,
     winograd_blocking,
+    one_pixel_deconv,
     winograd_workspace,
 )
 from ._validation import check_int, check_mode, check_pair
@@ -406,7 +407,8 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
         threads = threads_for_work(num_threads, 2 * macs,
                                    (n * c_in * h * w + n * c_out * ho * wo) * itemsize)
         workspace["col2im"] = col2im_deconv_workspace(n, c_in, h, w, cog, kh * kw, groups,
-                                                      itemsize, threads)
+                                                      itemsize, threads,
+                                                      one_pixel_deconv((h, w), p, op, d))
         workspace["direct"] = direct_workspace(wo, cig, kh, s[1], itemsize, threads)
         workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
                                                        itemsize, threads)

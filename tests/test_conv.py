@@ -378,6 +378,43 @@ def test_deconv2d_dcgan_like_layer(dtype, algorithm):
                                b.astype(np.float64), **cfg.kwargs), dtype)
 
 
+ONE_PIXEL = [
+    Deconv(16, 100, 64, 1, 1, 4),                       # a generator's first layer
+    Deconv(3, 7, 9, 1, 1, (3, 5), s=(2, 3), bias=False),
+    Deconv(5, 12, 9, 1, 1, (2, 7), groups=3),
+    Deconv(1, 1, 1, 1, 1, 1),
+    Deconv(2, 40, 24, 1, 1, 3, s=4, groups=8, bias=False),
+    # not one GEMM into the output: padding, output padding, dilation, a 1x2 map
+    Deconv(4, 10, 6, 1, 1, 4, p=1),
+    Deconv(4, 10, 6, 1, 1, 3, s=2, op=1),
+    Deconv(4, 10, 6, 1, 1, 3, d=2),
+    Deconv(4, 10, 6, 1, 2, 3),
+]
+
+
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+@dtypes
+@pytest.mark.parametrize("cfg", ONE_PIXEL, ids=lambda c: c.id)
+def test_deconv2d_of_one_pixel_maps_is_one_gemm_into_the_output(cfg, dtype, num_threads):
+    # 1x1 maps without padding, output padding or dilation: col2im's columns would be the
+    # output, so each group's GEMM writes it (the bias added after); the others take the
+    # usual path. Against the reference, into out= filled with NaN, at 1-3 threads
+    x, w, b = cfg.data(dtype)
+    conv = importlib.import_module("suite.conv")
+    plan = conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs),
+                           "col2im", num_threads)
+    one_pixel = (cfg.H, cfg.W) == (1, 1) and cfg.p == cfg.op == (0, 0) and cfg.d == (1, 1)
+    assert (plan._kernel == plan._one_pixel) == one_pixel
+    out = np.full(cfg.y_shape, np.nan, dtype)
+    copies = snapshot(x, w, b)
+    y = deconv(x, w, b, cfg, "col2im", out=out, num_threads=num_threads)
+    assert y is out
+    assert_unchanged((x, w, b), copies)
+    assert_close(y, R.deconv2d(*[None if a is None else a.astype(np.float64)
+                                 for a in (x, w, b)], **cfg.kwargs), dtype)
+    np.testing.assert_array_equal(y, deconv(x, w, b, cfg, "col2im", num_threads=1))
+
+
 @pytest.mark.parametrize("cfg", [
     Deconv(2, 17, 20, 7, 5, 4, s=2, p=1, op=1),           # 4 phases
     Deconv(1, 5, 18, 4, 3, (4, 6), s=(2, 3), p=(1, 2)),   # 6 phases

@@ -466,6 +466,17 @@ def _deconv_case(rng, winograd):
                 padding=padding, groups=groups)
 
 
+def _one_pixel_case(rng):
+    """A transposed convolution of 1x1 maps (deconv2d_one_pixel: one GEMM per group into
+    the output; the images' channels transposed are its workspace)."""
+    groups = int(rng.choice([1, 2]))
+    kernel = int(rng.integers(1, 6))
+    c_in = groups * int(rng.integers(16, 200))
+    return dict(x=(int(rng.integers(1, 17)), c_in, 1, 1),
+                w=(c_in, int(rng.integers(1, 64)), kernel, kernel),
+                stride=int(rng.integers(1, 4)), padding=0, groups=groups)
+
+
 def _conv_case(rng, large):
     """A convolution whose output map is below the banded kernel's 256 values (small) or
     above it (large)."""
@@ -527,6 +538,7 @@ def _fused_run(algorithm):
 WORKSPACE_CASES = {
     **{f"deconv2d[{a}]": (lambda rng: _deconv_case(rng, False), _deconv_run(a))
        for a in ("col2im", "phase", "direct")},
+    "deconv2d[col2im, 1x1 maps]": (_one_pixel_case, _deconv_run("col2im")),
     "deconv2d[winograd]": (lambda rng: _deconv_case(rng, True), _deconv_run("winograd")),
     "deconv2d[winograd, other kernels]": (lambda rng: _deconv_case(rng, False),
                                           _deconv_run("winograd")),
