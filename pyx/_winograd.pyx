@@ -391,7 +391,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     cdef Py_ssize_t plane = out_h * out_w, max_tw = 0, max_th = 0, rows_per_block
     cdef Py_ssize_t n_blocks, task, grp, p, rh, rw, blk, qh, qw, tiles_w, tiles_h, row0
     cdef Py_ssize_t n_rows, nt, tid, ldu = skewed(cig), uw = skewed(9 * cog * ldu), max_nt
-    cdef Py_ssize_t span, p0, n_pass, c0, c1, co_block
+    cdef Py_ssize_t span, rows_pitch, p0, n_pass, c0, c1, co_block
     cdef Py_ssize_t ld, co0, n_co, co_per_part = (cog + co_parts - 1) // co_parts
     cdef const floating* u = NULL
     cdef floating* u_owned = NULL
@@ -425,10 +425,14 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     n_blocks = (N * max_th + rows_per_block - 1) // rows_per_block
     max_nt = skewed(rows_per_block * max_tw)
     span = 2 * max_tw + 1
+    # each thread's three input rows on cache lines of their own (whole lines apart, one
+    # spare): on small maps they are a few values, and threads writing into one line made
+    # the input transform 2.7x slower a channel at two threads than at one
+    rows_pitch = (3 * span + 15) // 16 * 16 + 16
     try:    # sizes restated in suite._plan.winograd_workspace
         v = allocate(n_threads * 9 * cig * max_nt, v)
         m = allocate(n_threads * 9 * cog * max_nt, v)
-        rows = allocate(n_threads * 3 * span, v)
+        rows = allocate(n_threads * rows_pitch, v)
         if transformed is None:
             u_owned = allocate(phases_per_pass * groups * uw, v)
             u = u_owned
@@ -473,7 +477,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                                                        c1 - c0, height, width, row0, n_rows,
                                                        tiles_h, tiles_w, table_h[rh].pad,
                                                        table_w[rw].pad,
-                                                       rows + omp_get_thread_num() * 3 * span,
+                                                       rows + omp_get_thread_num() * rows_pitch,
                                                        v + c0 * 9 * ld, ld)
                                         suite_stage_stop(call, SUITE_STAGE_WINOGRAD_INPUT, t0)
                                 for task in prange(co_parts, schedule="static",
@@ -515,7 +519,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
                             winograd_input(&x[0, grp * cig, 0, 0], in_image, cig, height,
                                            width, row0, n_rows, tiles_h, tiles_w,
                                            table_h[rh].pad, table_w[rw].pad,
-                                           rows + tid * 3 * span, v_t, ld)
+                                           rows + tid * rows_pitch, v_t, ld)
                             suite_stage_stop(call, SUITE_STAGE_WINOGRAD_INPUT, t0)
                             winograd_part(u + ((p - p0) * groups + grp) * uw, ldu, v_t, ld,
                                           m_t, cog, nt, cig, row0, n_rows, tiles_h, tiles_w,
