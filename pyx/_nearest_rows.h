@@ -417,6 +417,57 @@ static void suite_nearest_k_rows_avx2_f64(const double *s, ptrdiff_t n, ptrdiff_
 }
 #endif
 
+/* ---- nearest, any other width scale: blocks of 8 outputs by one permute --------- */
+
+/* d[r*pitch + ow] = s[index[ow]] for ow < out_w (>= 8) and each of the `rows` output rows
+ * that read this input row, by blocks of 8 outputs: block b (outputs 8b .. 8b + 7; the last
+ * one ends at out_w and overlaps the one before, rewriting the same values) loads
+ * s[base[b] .. base[b] + 7], permutes it by perm[8b .. 8b + 7] (index - base[b], each in
+ * [0, 8)) and stores the vector into every row (none is read back: on small maps a copy
+ * call a row cost more than the row); base[b] < 0 (the block reads more than 8 consecutive
+ * inputs) gathers its values one by one. The tables are made once per plan
+ * (suite/upsample.py, _gather_blocks). A copy of values: the bits of the scalar loop.
+ * Returns 0 (the caller gathers) without AVX2. */
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_nearest_gather_avx2_f32(const float *s, float *d, ptrdiff_t out_w,
+                                          const int32_t *base, const int32_t *perm,
+                                          const ptrdiff_t *index, ptrdiff_t rows,
+                                          ptrdiff_t pitch)
+{
+    ptrdiff_t blocks = (out_w + 7) / 8;
+    for (ptrdiff_t b = 0; b < blocks; b++) {
+        ptrdiff_t o = b < blocks - 1 ? 8 * b : out_w - 8;
+        __m256 v;
+        if (base[b] >= 0) {
+            v = _mm256_permutevar8x32_ps(_mm256_loadu_ps(s + base[b]),
+                                         _mm256_loadu_si256((const __m256i *) (perm + 8 * b)));
+        } else {
+            float g[8];
+            for (ptrdiff_t j = 0; j < 8; j++)
+                g[j] = s[index[o + j]];
+            v = _mm256_loadu_ps(g);
+        }
+        for (ptrdiff_t r = 0; r < rows; r++)
+            _mm256_storeu_ps(d + r * pitch + o, v);
+    }
+}
+#endif
+
+static inline int suite_nearest_gather_f32(const float *s, float *d, ptrdiff_t out_w,
+                                           const int32_t *base, const int32_t *perm,
+                                           const ptrdiff_t *index, ptrdiff_t rows,
+                                           ptrdiff_t pitch)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (out_w >= 8 && suite_cpu_has_avx2()) {
+        suite_nearest_gather_avx2_f32(s, d, out_w, base, perm, index, rows, pitch);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
 static inline void suite_nearest_k_rows_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
                                             ptrdiff_t rows, ptrdiff_t pitch)
 {

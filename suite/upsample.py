@@ -121,6 +121,27 @@ def _x2_columns(w0, w1, lw0, lw1):
                 and (lw0[even] == 0.25).all() and (lw1[even] == 0.75).all())
 
 
+def _gather_blocks(w_index, in_w):
+    """Tables of the nearest kernel's rows at a fractional width scale (float32, rows of at
+    least 8 values in and out; else (None, None)): per block of 8 outputs (the last one
+    ending at the row's end), the first of the 8 consecutive inputs it loads and the
+    permutation that places them (pyx/_nearest_rows.h, suite_nearest_gather_f32); -1 where
+    the block reads inputs more than 8 apart, which it then gathers one by one. (None,
+    None) when fewer than half the blocks fit (downscaling by more than 8/7: the scalar
+    loop is faster than blocks that mostly fall back to it: 0.88x at x0.7)."""
+    out_w = len(w_index)
+    if in_w < 8 or out_w < 8:
+        return None, None
+    starts = np.minimum(np.arange(0, out_w, 8), out_w - 8)
+    index = w_index[starts[:, None] + np.arange(8)]
+    base = np.minimum(index.min(axis=1), in_w - 8)
+    fits = index.max(axis=1) - base < 8
+    if 2 * fits.sum() < len(fits):
+        return None, None
+    perm = np.where(fits[:, None], index - base[:, None], 0).astype(np.int32)
+    return np.where(fits, base, -1).astype(np.int32), perm.reshape(-1)
+
+
 class _Plan:
     """Index and weight tables of one upsampling, shared by forward and backward.
 
@@ -147,6 +168,11 @@ class _Plan:
             self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
+            self.gather = (_gather_blocks(self.w_index, in_w)
+                           if self.w_repeat == 0 and np.dtype(dtype) == np.float32
+                           else (None, None))
+            if self.gather[0] is None:
+                self.gather = ()
             # x2 in both directions (PyTorch's rule takes dst // 2 whatever the scale
             # factor): the row kernel that writes both output rows of an input row at once
             self.x2 = (out_h == 2 * in_h and out_w == 2 * in_w
@@ -163,7 +189,8 @@ class _Plan:
                 table.flags.writeable = False
             elif isinstance(table, tuple):
                 for item in table:
-                    item.flags.writeable = False
+                    if item is not None:
+                        item.flags.writeable = False
 
     def forward(self, x_planes, out_planes, n_threads, streaming=False):
         """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
@@ -174,7 +201,7 @@ class _Plan:
             self.kernel(x_planes, out_planes, n_threads, streaming)
         else:
             self.kernel(x_planes, out_planes, self.row_start, self.row_stop, self.w_index,
-                        self.w_repeat, n_threads)
+                        self.w_repeat, n_threads, *self.gather)
 
     def backward(self, grad_planes, out_planes, n_threads):
         if self.mode == "bilinear":

@@ -312,3 +312,38 @@ def test_nearest_integer_width_scales(monkeypatch, row_isa, k, width, dtype, str
             suite.upsample(x, scale_factor=(kh, k), out=out, num_threads=threads)
             np.testing.assert_array_equal(out, expected)
         assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + size:]).all()
+
+
+# Nearest at a fractional width scale, float32 rows of 8 values or more: blocks of 8 outputs,
+# each one load of 8 consecutive inputs and a permute, stored into every output row that
+# reads the input row (pyx/_nearest_rows.h, suite_nearest_gather_f32; tables from
+# suite.upsample._gather_blocks); blocks that read further apart gather value by value, and
+# downscaling past 8/7 keeps the scalar loop. Against the reference (a copy of values: the
+# same bits), with AVX2 and without, 1-3 threads, into out= inside a NaN-filled buffer
+# whose elements around the output stay untouched.
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("scale", [1.1, 1.25, 1.5, 1.75, 2.5, 3.3, 7.9, 0.95, 0.6])
+@pytest.mark.parametrize("width", [7, 8, 9, 13, 16, 21, 33, 64])
+def test_nearest_fractional_width_scales(row_isa, width, scale, mode):
+    upsample_module = sys.modules["suite.upsample"]
+    shape = (2, 3, 5, width)
+    x = randn(seeded_rng("nearest-fraction", width, scale, mode), shape, np.float32)
+    expected = R.upsample(x, scale_factor=(1.5, scale), mode=mode)
+    out_w = expected.shape[3]
+    base, perm = upsample_module._gather_blocks(
+        upsample_module._nearest_index(width, out_w, scale, mode == "nearest-exact"), width)
+    if width >= 8 and out_w >= 8 and scale > 1:
+        assert base is not None and (base >= 0).all() and ((perm >= 0) & (perm < 8)).all()
+    if base is not None:
+        # every load of 8 values stays inside the input row (the last blocks are moved back)
+        assert (base[base >= 0] + 8 <= width).all()
+    if scale < 8 / 7 and scale < 1 and width >= 16:
+        assert base is None or (base >= 0).sum() * 2 >= len(base)
+    size = expected.size
+    buffer = np.full(size + 16, np.nan, np.float32)
+    out = buffer[8:8 + size].reshape(expected.shape)
+    for threads in (1, 2, 3):
+        out[...] = np.nan
+        suite.upsample(x, scale_factor=(1.5, scale), mode=mode, out=out, num_threads=threads)
+        np.testing.assert_array_equal(out, expected)
+    assert np.isnan(buffer[:8]).all() and np.isnan(buffer[8 + size:]).all()
