@@ -3,7 +3,8 @@
  * + 0.75 s[j + 1] for j < n - 1 (PyTorch's weights at scale 2: the caller checked its tables
  * say so and writes the two edge columns from them); the vertical blend d = a r0 + b r1; the
  * rows of a band of one plane (suite.upsample); and one whole output row made from two input
- * rows in registers (the fused upsample + convolution). Each value is the general formula's
+ * rows in registers (the fused upsample + convolution); at other scales, a row's horizontal
+ * pass by blocks of 8 outputs from per-plan tables. Each value is the general formula's
  * products and sums in its order.
  */
 #ifndef SUITE_BILINEAR_ROWS_H
@@ -184,6 +185,58 @@ static inline void suite_blend_avx2_f64(const double *r0, const double *r1, doub
     }
 }
 #endif
+
+/* ---- bilinear, any other width scale: a row's horizontal pass by blocks of 8 ---- */
+
+/* d[o] = lw0[o] s[w0[o]] + lw1[o] s[w1[o]] for o < n (>= 8), by blocks of 8 outputs (the
+ * last one ends at n, overlapping the one before): each tap's 8 inputs are one load of 8
+ * consecutive values, from base0[b] (base1[b]) and permuted by perm0 (perm1), the tables of
+ * suite/upsample.py's _gather_blocks for w0 and w1; a block with either base < 0 is computed
+ * value by value. The products and the sum of the scalar formula, in its order, without
+ * fused multiply-adds: the same bits. Returns 0 (the caller runs its loop) without AVX2. */
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_bilinear_row_gather_avx2_f32(const float *s, float *d, ptrdiff_t n,
+                                               const int32_t *base0, const int32_t *perm0,
+                                               const int32_t *base1, const int32_t *perm1,
+                                               const float *lw0, const float *lw1,
+                                               const ptrdiff_t *w0, const ptrdiff_t *w1)
+{
+    ptrdiff_t blocks = (n + 7) / 8;
+    for (ptrdiff_t b = 0; b < blocks; b++) {
+        ptrdiff_t o = b < blocks - 1 ? 8 * b : n - 8;
+        if (base0[b] >= 0 && base1[b] >= 0) {
+            __m256 v0 = _mm256_permutevar8x32_ps(
+                _mm256_loadu_ps(s + base0[b]),
+                _mm256_loadu_si256((const __m256i *) (perm0 + 8 * b)));
+            __m256 v1 = _mm256_permutevar8x32_ps(
+                _mm256_loadu_ps(s + base1[b]),
+                _mm256_loadu_si256((const __m256i *) (perm1 + 8 * b)));
+            _mm256_storeu_ps(d + o, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(lw0 + o), v0),
+                                                  _mm256_mul_ps(_mm256_loadu_ps(lw1 + o), v1)));
+        } else {
+            for (ptrdiff_t j = o; j < o + 8; j++)
+                d[j] = lw0[j] * s[w0[j]] + lw1[j] * s[w1[j]];
+        }
+    }
+}
+#endif
+
+static inline int suite_bilinear_row_gather_f32(const float *s, float *d, ptrdiff_t n,
+                                                const int32_t *base0, const int32_t *perm0,
+                                                const int32_t *base1, const int32_t *perm1,
+                                                const float *lw0, const float *lw1,
+                                                const ptrdiff_t *w0, const ptrdiff_t *w1)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (n >= 8 && suite_cpu_has_avx2()) {
+        suite_bilinear_row_gather_avx2_f32(s, d, n, base0, perm0, base1, perm1, lw0, lw1, w0,
+                                           w1);
+        return 1;
+    }
+#endif
+    return 0;
+}
 
 /* d[i] = a r0[i] + b r1[i], i < n. */
 static inline void suite_blend_f32(const float *r0, const float *r1, float a, float b, float *d,

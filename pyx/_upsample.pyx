@@ -53,6 +53,11 @@ cdef extern from "_bilinear_rows.h" nogil:
         Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
         const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
         const double* lw1, double* buf)
+    int suite_bilinear_row_gather_f32(const float* s, float* d, Py_ssize_t n,
+                                      const int32_t* base0, const int32_t* perm0,
+                                      const int32_t* base1, const int32_t* perm1,
+                                      const float* lw0, const float* lw1,
+                                      const Py_ssize_t* w0, const Py_ssize_t* w1)
     void suite_blend_f32(const float* r0, const float* r1, float a, float b, float* d,
                          Py_ssize_t n)
     void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
@@ -226,6 +231,27 @@ cdef inline void horizontal_row(const floating* src, floating* dst, Py_ssize_t o
         dst[ow] = lw0[ow] * src[w0[ow]] + lw1[ow] * src[w1[ow]]
 
 
+cdef struct RowGather:
+    # the tables of a row's horizontal pass by blocks of 8 (float32, AVX2), or base0 NULL
+    const int32_t* base0
+    const int32_t* perm0
+    const int32_t* base1
+    const int32_t* perm1
+
+
+cdef inline void horizontal(const floating* src, floating* dst, Py_ssize_t out_w,
+                            const Py_ssize_t* w0, const Py_ssize_t* w1,
+                            const floating* lw0, const floating* lw1,
+                            const RowGather* g) noexcept nogil:
+    """horizontal_row, by blocks of 8 where g has tables (suite_bilinear_row_gather_f32)."""
+    if floating is float:
+        if g.base0 != NULL and suite_bilinear_row_gather_f32(src, dst, out_w, g.base0,
+                                                             g.perm0, g.base1, g.perm1, lw0,
+                                                             lw1, w0, w1):
+            return
+    horizontal_row(src, dst, out_w, w0, w1, lw0, lw1)
+
+
 cdef enum:
     # Output rows per task of the bilinear kernel: consecutive rows share input rows, whose
     # horizontal interpolation a task computes once and keeps.
@@ -237,7 +263,9 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                      const floating[::1] lh0, const floating[::1] lh1,
                      const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
                      const floating[::1] lw0, const floating[::1] lw1, int n_threads,
-                     bint x2_columns=False):
+                     bint x2_columns=False, const int32_t[::1] gather_base0=None,
+                     const int32_t[::1] gather_perm0=None, const int32_t[::1] gather_base1=None,
+                     const int32_t[::1] gather_perm1=None):
     """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
     with the tables indexed by oh (h*) and ow (w*).
 
@@ -245,13 +273,15 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     rows it needs horizontally once into two row buffers of its thread, and blends them
     vertically, both from vectors (_bilinear_rows.h). ``x2_columns``: the caller checked that the
     column tables are those of x2, align_corners=False (out_w == 2 in_w), whose interior
-    needs no table. The arithmetic is the formula's, so the result does not depend on the
-    banding, the vector width or the thread count.
+    needs no table. gather_*: the tables of the horizontal pass by blocks of 8 outputs
+    (suite/upsample.py, _gather_blocks of w0 and of w1; float32, rows of 8 values or more).
+    The arithmetic is the formula's, so the result does not depend on the banding, the
+    vector width or the thread count.
     """
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t in_w = x.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
-    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part
+    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part, blocks
     cdef Py_ssize_t tasks = planes * bands, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* buffers
@@ -264,8 +294,21 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating a, b
     if planes == 0:
         return
+    cdef RowGather g
+    g.base0 = g.perm0 = g.base1 = g.perm1 = NULL
     if x2_columns and (out_w != 2 * in_w or in_w < 2):
         raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
+    if gather_base0 is not None:
+        blocks = (out_w + 7) // 8
+        if (gather_base0.shape[0] != blocks or gather_base1 is None
+                or gather_base1.shape[0] != blocks or gather_perm0 is None
+                or gather_perm1 is None or gather_perm0.shape[0] != 8 * blocks
+                or gather_perm1.shape[0] != 8 * blocks or out_w < 8 or in_w < 8):
+            raise ValueError(f"gather tables do not fit rows of {in_w} -> {out_w} values")
+        g.base0 = &gather_base0[0]
+        g.perm0 = &gather_perm0[0]
+        g.base1 = &gather_base1[0]
+        g.perm1 = &gather_perm1[0]
     suite_cpu_has_avx2()        # asked once, before the threads
     # Each thread's two rows start on a cache line of their own: threads that wrote
     # neighbouring short rows of one line took turns owning it (2x256x13x13: two threads
@@ -312,12 +355,12 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             row_a = row_b
                             row_b = swap_row
                         if row_a != h0[oh]:
-                            horizontal_row(&x[plane, h0[oh], 0], buf_a, out_w, &w0[0], &w1[0],
-                                           &lw0[0], &lw1[0])
+                            horizontal(&x[plane, h0[oh], 0], buf_a, out_w, &w0[0], &w1[0],
+                                       &lw0[0], &lw1[0], &g)
                             row_a = h0[oh]
                         if row_b != h1[oh]:
-                            horizontal_row(&x[plane, h1[oh], 0], buf_b, out_w, &w0[0], &w1[0],
-                                           &lw0[0], &lw1[0])
+                            horizontal(&x[plane, h1[oh], 0], buf_b, out_w, &w0[0], &w1[0],
+                                       &lw0[0], &lw1[0], &g)
                             row_b = h1[oh]
                         a = lh0[oh]
                         b = lh1[oh]

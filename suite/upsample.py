@@ -122,10 +122,13 @@ def _x2_columns(w0, w1, lw0, lw1):
 
 
 def _gather_blocks(w_index, in_w):
-    """Tables of the nearest kernel's rows at a fractional width scale (float32, rows of at
-    least 8 values in and out; else (None, None)): per block of 8 outputs (the last one
+    """Tables of the row kernels that take 8 outputs at a time from one load of 8
+    consecutive inputs: nearest at a fractional width scale, and each tap of bilinear's
+    horizontal pass (w_index: the tap's input columns). float32, rows of at least 8 values
+    in and out; else (None, None). Per block of 8 outputs (the last one
     ending at the row's end), the first of the 8 consecutive inputs it loads and the
-    permutation that places them (pyx/_nearest_rows.h, suite_nearest_gather_f32); -1 where
+    permutation that places them (pyx/_nearest_rows.h, suite_nearest_gather_f32;
+    pyx/_bilinear_rows.h, suite_bilinear_row_gather_f32); -1 where
     the block reads inputs more than 8 apart, which it then gathers one by one. (None,
     None) when fewer than half the blocks fit (downscaling by more than 8/7: the scalar
     loop is faster than blocks that mostly fall back to it: 0.88x at x0.7)."""
@@ -157,6 +160,12 @@ class _Plan:
             self.h = _linear_tables(in_h, out_h, scales[0], align_corners, dtype)
             self.w = _linear_tables(in_w, out_w, scales[1], align_corners, dtype)
             self.x2_columns = _x2_columns(*self.w)
+            self.gather = ()
+            if not self.x2_columns and np.dtype(dtype) == np.float32:
+                # the horizontal pass by blocks of 8: both taps' tables, where both fit
+                gather = _gather_blocks(self.w[0], in_w) + _gather_blocks(self.w[1], in_w)
+                if gather[0] is not None and gather[2] is not None:
+                    self.gather = gather
             h0, h1 = self.h[0], self.h[1]
             rows = np.arange(in_h)
             # Output rows reading input row ih: those with h1 >= ih and h0 <= ih.
@@ -196,7 +205,7 @@ class _Plan:
         """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
         if self.mode == "bilinear":
             self.kernel(x_planes, out_planes, *self.h[:2], *self.h[2:], *self.w[:2],
-                        *self.w[2:], n_threads, self.x2_columns)
+                        *self.w[2:], n_threads, self.x2_columns, *self.gather)
         elif self.x2:
             self.kernel(x_planes, out_planes, n_threads, streaming)
         else:

@@ -347,3 +347,40 @@ def test_nearest_fractional_width_scales(row_isa, width, scale, mode):
         suite.upsample(x, scale_factor=(1.5, scale), mode=mode, out=out, num_threads=threads)
         np.testing.assert_array_equal(out, expected)
     assert np.isnan(buffer[:8]).all() and np.isnan(buffer[8 + size:]).all()
+
+
+# Bilinear at scales other than x2 (align_corners either way, or a size): the horizontal pass
+# of a float32 row of 8 values or more by blocks of 8 outputs, each tap one load of 8
+# consecutive inputs and a permute (pyx/_bilinear_rows.h, suite_bilinear_row_gather_f32).
+# The same products and sums as the scalar loop: equal, bit for bit, to the portable path
+# (SSE2: the scalar horizontal pass), at 1-3 threads, and close to the reference.
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("scale", [1.25, 1.75, 2.5, 3, 4, 8, 0.9, 0.6])
+@pytest.mark.parametrize("width", [7, 8, 9, 13, 16, 33])
+def test_bilinear_horizontal_pass_by_blocks_is_the_scalar_loop(width, scale, align_corners):
+    upsample_module = sys.modules["suite.upsample"]
+    kernels = sys.modules["suite._upsample"]
+    x = randn(seeded_rng("bilinear-blocks", width, scale, align_corners), (2, 3, 5, width),
+              np.float32)
+    kwargs = dict(scale_factor=(1.5, scale), mode="bilinear", align_corners=align_corners)
+    expected = R.upsample(x.astype(np.float64), **kwargs)
+    plan = upsample_module.upsample_plan((5, width), expected.shape[2:],
+                                         (1.5, float(scale)), "bilinear", align_corners,
+                                         np.dtype(np.float32).str)
+    if width >= 8 and expected.shape[3] >= 8 and scale > 1 and not plan.x2_columns:
+        assert plan.gather, "the blocks of 8 apply"
+        for base in plan.gather[::2]:
+            assert (base[base >= 0] + 8 <= width).all()
+    results = {}
+    for isa in (["avx2", "sse2"] if kernels.vector_isa() == "avx2" else ["sse2"]):
+        kernels.vector_isa(allow_avx2=isa == "avx2")
+        try:
+            for threads in (1, 2, 3):
+                y = suite.upsample(x, **kwargs, num_threads=threads)
+                results.setdefault(isa, y)
+                np.testing.assert_array_equal(y, results[isa])
+        finally:
+            kernels.vector_isa(allow_avx2=True)
+    assert_close(results["sse2"], expected, np.float32)
+    for y in results.values():
+        np.testing.assert_array_equal(y, results["sse2"])
