@@ -265,6 +265,48 @@ cdef inline void col2im_row(const floating* col, Py_ssize_t ld_col, Py_ssize_t o
         fill_value(dst, width, value)
 
 
+cdef inline bint disjoint(const Window* g) noexcept nogil:
+    """True where every output value gets at most one column value: kernels no longer than
+    the stride along both axes, undilated (a kernel row reaching an output row is the only
+    one, and its columns land on distinct outputs)."""
+    return g.kh <= g.sh and g.kw <= g.sw and g.dh == 1 and g.dw == 1
+
+
+cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
+                                Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
+                                Py_ssize_t first, Py_ssize_t row_end, Py_ssize_t filled,
+                                floating* plane, const Py_ssize_t* lo_j,
+                                const Py_ssize_t* hi_j, floating value) noexcept nogil:
+    """col2im_row for the rows [first, row_end) of one plane (``plane``: its row 0; col as
+    col2im_row takes it) of a disjoint geometry (:func:`disjoint`): the rows from ``filled``
+    on set to ``value`` in one fill, then each grid row's kernel rows added where they land,
+    with no search for the kernel rows that reach an output row and no work a row for the
+    rows none reaches (kernels shorter than the stride: k1 s2 leaves three outputs in four
+    at the bias). Each output value is value + its one column value: the sums of
+    col2im_row. lo_j, hi_j: column_ranges of this width, or NULL (computed here)."""
+    cdef Py_ssize_t f0 = max(first, filled), oh, i, j, h, ow, offset, lo, hi
+    cdef const floating* src
+    cdef floating* dst
+    if f0 < row_end:
+        fill_value(plane + f0 * width, (row_end - f0) * width, value)
+    for oh in range(oh_lo, oh_hi):
+        for i in range(g.kh):
+            h = oh * g.sh - g.ph + i
+            if h < first or h >= row_end:
+                continue
+            dst = plane + h * width
+            for j in range(g.kw):
+                offset = j - g.pw
+                if lo_j != NULL:
+                    lo = lo_j[j]
+                    hi = hi_j[j]
+                else:
+                    valid_columns(offset, g.sw, width, g.col_w, &lo, &hi)
+                src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
+                for ow in range(lo, hi):
+                    dst[ow * g.sw + offset] += src[ow]
+
+
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:
     """The first output row that grid rows from oh_lo on reach (0 at the top)."""
     return max(0, oh_lo * g.sh - g.ph)

@@ -23,7 +23,8 @@ from libc.string cimport memcpy
 
 from _bias cimport bias_value, fill_bias
 from _columns cimport (RANGES_MAX_KW, RowPlan, Window, band_end, band_first, col2im_row,
-                      column_ranges, im2col_images, make_window, row_plan)
+                      column_ranges, disjoint, disjoint_plane, im2col_images, make_window,
+                      row_plan)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -86,13 +87,32 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
     cdef Py_ssize_t hi[RANGES_MAX_KW]
     cdef bint tables = g.kw <= RANGES_MAX_KW
     cdef RowPlan plan
+    cdef Py_ssize_t p, n, c
     if rows <= 0:
         return
-    parts = parts_for(total, n_threads)
     if tables:
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
+    if (disjoint(g) and not plan.gathered and not plan.interleaved
+            and n_images * channels >= 4 * n_threads):
+        # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane); the
+        # vector rows keep theirs
+        total = n_images * channels
+        parts = parts_for(total, n_threads)
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                n = p // channels
+                c = p - n * channels
+                disjoint_plane(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
+                               oh_hi, width, g, first, row_end, filled,
+                               im + n * image_stride + c * height * width,
+                               lo if tables else NULL, hi if tables else NULL,
+                               bias_value(bias, c))
+            suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
+        return
+    parts = parts_for(total, n_threads)
     for part in prange(parts, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
         k = task_index(part_start(part, parts, total), channels, rows)
@@ -126,6 +146,15 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
+    if disjoint(g) and not plan.gathered and not plan.interleaved:
+        for n in range(n_images):
+            for c in range(channels):
+                disjoint_plane(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
+                               oh_hi, width, g, min(row_first, filled), row_end, filled,
+                               im + n * image_stride + c * height * width,
+                               lo if tables else NULL, hi if tables else NULL,
+                               bias_value(bias, c))
+        return
     for n in range(n_images):
         for c in range(channels):
             for h in range(min(row_first, filled), row_end):
