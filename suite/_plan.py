@@ -342,10 +342,9 @@ PHASE_MIN_CHANNEL_PRODUCT = 16
 
 
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, *,
-                     prepared=False, num_threads=1):
+                     prepared=False):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration
-    (``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights prepared;
-    ``num_threads``: the call's thread count, which only a prepared layer's rule reads).
+    (``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights prepared).
 
     Layers with at most 4 input channels per group (depthwise upsampling filters, grouped
     decoders, an image's few channels) make every GEMM thin; measured on the sweep's layers
@@ -374,13 +373,12 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     tiles: col2im 1.1x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
     1024: 1.4x, FCN-8s upscore2, 256: 1.4x). A layer object (``prepared``) keeps every
     phase's transformed weights (no transform per call: Winograd only gets faster), and
-    takes Winograd also with fewer tiles, at one thread, where the Winograd GEMMs' rows
-    allow (M = C_out/groups: col2im's have 16 times as many, and OpenBLAS repacks the
-    transformed weights for every block of tiles): at least 64 output channels per group
-    and C_out/groups >= C_in/groups / 4. (On more threads, few tiles make blocks that split
-    the output channels and the input transform, which scale worse than col2im's GEMM:
-    DCGAN-G2 at two threads, 0.78x col2im.) docs/performance.md, item 62: measured on 34
-    random layers and fitted there. Everywhere else ``"col2im"``: both GEMM methods
+    takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow (M =
+    C_out/groups: col2im's have 16 times as many, and OpenBLAS repacks the transformed
+    weights for every block of tiles): at least 64 output channels per group and
+    C_out/groups >= C_in/groups / 4 (docs/performance.md, items 62 and 68: fitted on 34
+    random layers; on the 13 it moves, round-robin with col2im in one process, 1.24x at one
+    thread and 1.16x at two). Everywhere else ``"col2im"``: both GEMM methods
     do the same FLOPs, and with wide channel groups col2im's one GEMM per group (M =
     C_out/groups*kH*kW) streams less than phase's sH*sW GEMMs of C_out/groups rows.
     """
@@ -421,8 +419,7 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
         if (input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
                 >= WINOGRAD_MIN_TILES):
             return "winograd"
-        if (prepared and num_threads == 1 and c_out_per_group >= 64
-                and 4 * c_out_per_group >= cig):
+        if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:
             return "winograd"
     return "col2im"
 

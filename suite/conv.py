@@ -437,7 +437,7 @@ class DeconvPlan(KernelPlan):
                                 *self._blocking, self.n_threads)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1):
+    def candidates(input_shape, weight_shape, geometry, prepared=False):
         """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`)
         first: col2im and phase, Winograd where every phase is 2x2, direct with at most
         DIRECT_MAX_CHANNELS input channels per group."""
@@ -445,7 +445,7 @@ class DeconvPlan(KernelPlan):
         shape = deconv2d_output_shape(input_shape, weight_shape, *geometry)
         check_size(shape, "the output")     # before any table of stride rows
         rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups,
-                                prepared=prepared, num_threads=n_threads)
+                                prepared=prepared)
         kh, kw = weight_shape[2:]
         winograd = deconv_winograd_taps(input_shape[2:], shape[2:], (kh, kw), stride, padding,
                                         dilation) is not None
@@ -467,8 +467,7 @@ def _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm, n_th
 def _choice(plan_type, caller, input_shape, weight_shape, dtype, geometry, n_threads,
             generation, prepared):
     """(the recorded choice or None, the candidates): wisdom read once per generation."""
-    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared,
-                                      n_threads)
+    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared)
     recorded = wisdom.lookup(plan_type.problem_key(caller, input_shape, weight_shape, dtype,
                                                    geometry, n_threads))
     return (recorded if recorded in candidates else None), candidates

@@ -182,13 +182,12 @@ class UpsampleConvPlan(KernelPlan):
             kernel(contiguous(x), weight, bias, out, *tables, *conv_args)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1):
+    def candidates(input_shape, weight_shape, geometry, prepared=False):
         """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
         collapsed kernel, banded; each of the first two after banded when a call that
         prepares its weights (not ``prepared`` by a layer object) would spend longer on them
         than the method saves (``suite.cost.upsample_conv2d_order``: tiny maps, wide
-        layers). ``n_threads`` as :meth:`suite.conv.DeconvPlan.candidates` takes it (this
-        order does not read it)."""
+        layers)."""
         scales = geometry.scales
         (up_h, up_w), _ = upsample_output_size(input_shape[2:], None, scales)
         shape = conv2d_output_shape((input_shape[0], input_shape[1], up_h, up_w),
