@@ -104,6 +104,23 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
 
 
+cdef int gather_tables(const int32_t[::1] base, const int32_t[::1] perm, Py_ssize_t in_w,
+                       Py_ssize_t out_w, const int32_t** base_data,
+                       const int32_t** perm_data) except -1:
+    """The data of the tables of a row kernel by blocks of 8 outputs (suite/upsample.py,
+    _gather_blocks), checked against rows of in_w -> out_w values; NULL when not given."""
+    cdef Py_ssize_t blocks = (out_w + 7) // 8
+    base_data[0] = perm_data[0] = NULL
+    if base is None or perm is None:
+        return 0
+    if base.shape[0] != blocks or perm.shape[0] != 8 * blocks or out_w < 8 or in_w < 8:
+        raise ValueError(f"gather tables of {base.shape[0]} blocks and {perm.shape[0]} "
+                         f"lanes do not fit rows of {in_w} -> {out_w} values")
+    base_data[0] = &base[0]
+    perm_data[0] = &perm[0]
+    return 0
+
+
 def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
                     const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
@@ -127,15 +144,9 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
-    cdef const int32_t* g_base = NULL
-    cdef const int32_t* g_perm = NULL
-    if gather_base is not None and gather_perm is not None:
-        if (gather_base.shape[0] != (out_w + 7) // 8 or gather_perm.shape[0] != 8 * gather_base.shape[0]
-                or out_w < 8 or in_w < 8):
-            raise ValueError(f"gather tables of {gather_base.shape[0]} blocks do not fit "
-                             f"rows of {in_w} -> {out_w} values")
-        g_base = &gather_base[0]
-        g_perm = &gather_perm[0]
+    cdef const int32_t* g_base
+    cdef const int32_t* g_perm
+    gather_tables(gather_base, gather_perm, in_w, out_w, &g_base, &g_perm)
     if planes == 0:
         return
     if w_index.shape[0] != out_w:
@@ -281,7 +292,7 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t in_w = x.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
-    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part, blocks
+    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part
     cdef Py_ssize_t tasks = planes * bands, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* buffers
@@ -295,20 +306,12 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     if planes == 0:
         return
     cdef RowGather g
-    g.base0 = g.perm0 = g.base1 = g.perm1 = NULL
     if x2_columns and (out_w != 2 * in_w or in_w < 2):
         raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
-    if gather_base0 is not None:
-        blocks = (out_w + 7) // 8
-        if (gather_base0.shape[0] != blocks or gather_base1 is None
-                or gather_base1.shape[0] != blocks or gather_perm0 is None
-                or gather_perm1 is None or gather_perm0.shape[0] != 8 * blocks
-                or gather_perm1.shape[0] != 8 * blocks or out_w < 8 or in_w < 8):
-            raise ValueError(f"gather tables do not fit rows of {in_w} -> {out_w} values")
-        g.base0 = &gather_base0[0]
-        g.perm0 = &gather_perm0[0]
-        g.base1 = &gather_base1[0]
-        g.perm1 = &gather_perm1[0]
+    gather_tables(gather_base0, gather_perm0, in_w, out_w, &g.base0, &g.perm0)
+    gather_tables(gather_base1, gather_perm1, in_w, out_w, &g.base1, &g.perm1)
+    if (g.base0 == NULL) != (g.base1 == NULL):
+        raise ValueError("the horizontal pass by blocks of 8 needs both taps' tables")
     suite_cpu_has_avx2()        # asked once, before the threads
     # Each thread's two rows start on a cache line of their own: threads that wrote
     # neighbouring short rows of one line took turns owning it (2x256x13x13: two threads

@@ -82,6 +82,14 @@ cdef inline Py_ssize_t winograd_copy_size(Py_ssize_t s_co, Py_ssize_t s_ci,
     return co_block * cig * kk if s_co < s_ci else 0
 
 
+cdef inline Py_ssize_t winograd_scratch_values(Py_ssize_t s_co, Py_ssize_t s_ci,
+                                               Py_ssize_t co_block, Py_ssize_t cig,
+                                               Py_ssize_t kk) noexcept nogil:
+    """Values of winograd_phase_weights' scratch per thread: the task's copy of the kernels,
+    then the rows they are transposed into and the sub-kernels summed from them."""
+    return winograd_copy_size(s_co, s_ci, co_block, cig, kk) + 16 * kk + 64
+
+
 cdef inline Py_ssize_t winograd_copy_block(Py_ssize_t cig, Py_ssize_t kk,
                                            Py_ssize_t itemsize) noexcept nogil:
     """Output channels per task of winograd_phase_weights: a transposed convolution's
@@ -119,6 +127,7 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     cdef Py_ssize_t n_blocks = (cog + co_block - 1) // co_block
     cdef bint ci_major = s_co < s_ci
     cdef Py_ssize_t copy_size = winograd_copy_size(s_co, s_ci, co_block, cig, kk)
+    cdef Py_ssize_t per_thread = winograd_scratch_values(s_co, s_ci, co_block, cig, kk)
     cdef const floating* kernel
     cdef const floating* src
     cdef const Py_ssize_t* listed
@@ -129,7 +138,7 @@ cdef void winograd_phase_weights(const floating* weight, Py_ssize_t s_grp, Py_ss
     cdef int64_t call = suite_profile_call(), t0
     for task in prange(groups * n_blocks, schedule="static", num_threads=n_threads):
         t0 = suite_stage_start(call)
-        copy = scratch + omp_get_thread_num() * (copy_size + 16 * kk + 64)
+        copy = scratch + omp_get_thread_num() * per_thread
         rows = copy + copy_size
         g = rows + 16 * kk
         grp = task // n_blocks
@@ -334,9 +343,9 @@ def winograd_transformed_weights(const floating[::1] weight,
     if P == 0 or cog == 0 or cig == 0:
         return
     try:
-        scratch = allocate(n_threads * (winograd_copy_size(kernel_strides[1],
-                                                           kernel_strides[2], co_block, cig,
-                                                           kk) + 16 * kk + 64), scratch)
+        scratch = allocate(n_threads * winograd_scratch_values(kernel_strides[1],
+                                                               kernel_strides[2], co_block,
+                                                               cig, kk), scratch)
         with nogil:
             winograd_phase_weights(&weight[0], kernel_strides[0], kernel_strides[1],
                                    kernel_strides[2], kk, &taps[0, 0, 0], P, groups, cog,
@@ -436,8 +445,8 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
         if transformed is None:
             u_owned = allocate(phases_per_pass * groups * uw, v)
             u = u_owned
-            scratch = allocate(n_threads * (winograd_copy_size(s_co, s_ci, co_block, cig, kk)
-                                            + 16 * kk + 64), v)
+            scratch = allocate(n_threads * winograd_scratch_values(s_co, s_ci, co_block, cig,
+                                                                   kk), v)
         with nogil:
             p0 = 0
             while p0 < P:

@@ -109,10 +109,10 @@ from ._plan import (
     direct_workspace,
     conv2d_workspace,
     deconv_backward_workspace,
+    one_pixel_deconv,
     phase_workspace,
     threads_for_work,
     winograd_blocking,
-    one_pixel_deconv,
     winograd_workspace,
 )
 from ._validation import check_int, check_mode, check_pair

@@ -91,8 +91,9 @@ class _PlannedLayer:
         check_same_dtype(self._weight, "the layer's weight", x, "x")
         self._check_channels(x.shape[1])
         if profiling.active:
-            return profiling.profiled_layer_call(type(self).__name__, self._arguments(x),
-                                                 x.dtype, lambda: self._call(x, out))
+            return profiling.profiled_layer_call(type(self).__name__, self.algorithm,
+                                                 lambda: self._arguments(x), x.dtype,
+                                                 lambda: self._call(x, out))
         return self._call(x, out)
 
     def _arguments(self, x):

@@ -160,30 +160,31 @@ def profiled(function, algorithm=None):
 
 
 def _profiled_call(fn, signature, function, algorithm, args, kwargs):
-    bound = signature.bind(*args, **kwargs)
-    bound.apply_defaults()
-    arrays = [v for v in bound.arguments.values() if isinstance(v, np.ndarray)]
-    return _record_call(function, algorithm,
-                        {k: _describe(v) for k, v in bound.arguments.items() if k != "out"},
-                        str(arrays[0].dtype) if arrays else None,
-                        lambda: fn(*args, **kwargs))
+    def describe():
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        arrays = [v for v in bound.arguments.values() if isinstance(v, np.ndarray)]
+        return ({k: _describe(v) for k, v in bound.arguments.items() if k != "out"},
+                str(arrays[0].dtype) if arrays else None)
+    return _record_call(function, algorithm, describe, lambda: fn(*args, **kwargs))
 
 
-def profiled_layer_call(layer, arguments, dtype, run):
+def profiled_layer_call(layer, algorithm, arguments, dtype, run):
     """A layer object's call (``run()``), recorded inside a profile() block as a call of
-    ``layer`` (its class name) with ``arguments`` as the function it equals binds them
+    ``layer`` (its class name) with ``arguments()`` as the function it equals binds them
     (arrays as their shapes: :data:`LAYER_FUNCTIONS`); outside, just ``run()``."""
-    if not active:
-        return run()
-    return _record_call(layer, arguments.get("algorithm"),
-                        {k: _describe(v) for k, v in arguments.items()}, str(dtype), run)
+    def describe():
+        return {k: _describe(v) for k, v in arguments().items()}, str(dtype)
+    return _record_call(layer, algorithm, describe, run)
 
 
 #: The function each layer object's calls equal (whose stage costs they have).
 LAYER_FUNCTIONS = {"Deconv2d": "deconv2d", "UpsampleConv2d": "upsample_conv2d"}
 
 
-def _record_call(function, algorithm, arguments, dtype, run):
+def _record_call(function, algorithm, describe, run):
+    """run(), recorded as a call of ``function`` in every open block; ``describe()`` gives
+    its (arguments, dtype), asked only when a block is open."""
     global _running
     with _lock:
         blocks = [b for b in _blocks]
@@ -191,7 +192,7 @@ def _record_call(function, algorithm, arguments, dtype, run):
             return run()
         _running += 1
     try:
-        call = CallRecord(next(_call_ids), function, algorithm, arguments, dtype,
+        call = CallRecord(next(_call_ids), function, algorithm, *describe(),
                           threading.current_thread().name)
         parent = getattr(_local, "call", None)
         _local.call = call

@@ -124,23 +124,23 @@ def _x2_columns(w0, w1, lw0, lw1):
 def _gather_blocks(w_index, in_w):
     """Tables of the row kernels that take 8 outputs at a time from one load of 8
     consecutive inputs: nearest at a fractional width scale, and each tap of bilinear's
-    horizontal pass (w_index: the tap's input columns). float32, rows of at least 8 values
-    in and out; else (None, None). Per block of 8 outputs (the last one
-    ending at the row's end), the first of the 8 consecutive inputs it loads and the
-    permutation that places them (pyx/_nearest_rows.h, suite_nearest_gather_f32;
-    pyx/_bilinear_rows.h, suite_bilinear_row_gather_f32); -1 where
-    the block reads inputs more than 8 apart, which it then gathers one by one. (None,
-    None) when fewer than half the blocks fit (downscaling by more than 8/7: the scalar
-    loop is faster than blocks that mostly fall back to it: 0.88x at x0.7)."""
+    horizontal pass (w_index: the tap's input columns); float32, rows of at least 8 values
+    in and out. (base, perm), the kernel's last arguments, or () for none. Per block of 8
+    outputs (the last one ending at the row's end), the first of the 8 consecutive inputs
+    it loads and the permutation that places them (pyx/_nearest_rows.h,
+    suite_nearest_gather_f32; pyx/_bilinear_rows.h, suite_bilinear_row_gather_f32); -1
+    where the block reads inputs more than 8 apart, which it then gathers one by one. ()
+    when fewer than half the blocks fit (downscaling by more than 8/7: the scalar loop is
+    faster than blocks that mostly fall back to it: 0.88x at x0.7)."""
     out_w = len(w_index)
     if in_w < 8 or out_w < 8:
-        return None, None
+        return ()
     starts = np.minimum(np.arange(0, out_w, 8), out_w - 8)
     index = w_index[starts[:, None] + np.arange(8)]
     base = np.minimum(index.min(axis=1), in_w - 8)
     fits = index.max(axis=1) - base < 8
     if 2 * fits.sum() < len(fits):
-        return None, None
+        return ()
     perm = np.where(fits[:, None], index - base[:, None], 0).astype(np.int32)
     return np.where(fits, base, -1).astype(np.int32), perm.reshape(-1)
 
@@ -163,9 +163,9 @@ class _Plan:
             self.gather = ()
             if not self.x2_columns and np.dtype(dtype) == np.float32:
                 # the horizontal pass by blocks of 8: both taps' tables, where both fit
-                gather = _gather_blocks(self.w[0], in_w) + _gather_blocks(self.w[1], in_w)
-                if gather[0] is not None and gather[2] is not None:
-                    self.gather = gather
+                taps = _gather_blocks(self.w[0], in_w), _gather_blocks(self.w[1], in_w)
+                if all(taps):
+                    self.gather = taps[0] + taps[1]
             h0, h1 = self.h[0], self.h[1]
             rows = np.arange(in_h)
             # Output rows reading input row ih: those with h1 >= ih and h0 <= ih.
@@ -178,10 +178,7 @@ class _Plan:
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
             self.gather = (_gather_blocks(self.w_index, in_w)
-                           if self.w_repeat == 0 and np.dtype(dtype) == np.float32
-                           else (None, None))
-            if self.gather[0] is None:
-                self.gather = ()
+                           if self.w_repeat == 0 and np.dtype(dtype) == np.float32 else ())
             # x2 in both directions (PyTorch's rule takes dst // 2 whatever the scale
             # factor): the row kernel that writes both output rows of an input row at once
             self.x2 = (out_h == 2 * in_h and out_w == 2 * in_w
@@ -198,8 +195,7 @@ class _Plan:
                 table.flags.writeable = False
             elif isinstance(table, tuple):
                 for item in table:
-                    if item is not None:
-                        item.flags.writeable = False
+                    item.flags.writeable = False
 
     def forward(self, x_planes, out_planes, n_threads, streaming=False):
         """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
