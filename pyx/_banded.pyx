@@ -20,6 +20,9 @@ from _gemm cimport allocate, release
 from _interpolation cimport bilinear_row, nearest_row
 
 
+include "_own_gemm.pxi"
+
+
 cdef extern from "_bilinear_rows.h" nogil:
     void suite_bilinear_x2_blend_row_f32(
         const float* r0, const float* r1, float a, float b, Py_ssize_t n, float* d,

@@ -4,8 +4,9 @@
 # dimension. BLAS is column-major, so we ask it for C^T = op(B)^T op(A)^T: swap the operands
 # instead of transposing anything. Every dimension must fit in a C int (checked by callers).
 #
-# One product goes elsewhere: float32 C = A^T B (col2im's product) of at most 64 columns (small
-# maps), or of any width with K of at least 32, runs suite's own kernels (_sgemm.h) where the
+# Two products go elsewhere: float32 C = A^T B (col2im's product) of at most 64 columns (small
+# maps), or of any width with K of at least 32, and C = A B (or C + A B) of K of at least 32
+# (a convolution's weight times its columns) run on suite's own kernels (_sgemm.h) where the
 # CPU has AVX-512; they decline (return 0) anywhere else and BLAS runs the product.
 
 from cython cimport floating
@@ -17,12 +18,16 @@ cdef extern from "_sgemm.h" nogil:
                        Py_ssize_t ldb, float* c, Py_ssize_t ldc)
     int suite_sgemm_tn_wide(int m, int n, int k, const float* a, Py_ssize_t lda,
                             const float* b, Py_ssize_t ldb, float* c, Py_ssize_t ldc)
+    int suite_sgemm_nn_wide(int m, int n, int k, const float* a, Py_ssize_t lda,
+                            const float* b, Py_ssize_t ldb, float* c, Py_ssize_t ldc, int add)
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                       floating alpha, const floating* a, int lda,
                       const floating* b, int ldb,
-                      floating beta, floating* c, int ldc) noexcept nogil:
+                      floating beta, floating* c, int ldc, bint own_nn=True) noexcept nogil:
+    """``own_nn``: C = A B may run on suite's own kernel (False: BLAS's, for a caller whose
+    B it reads slower, see _winograd.pyx)."""
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
     if m == 0 or n == 0:
@@ -33,6 +38,10 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
                                <float*> c, ldc)
                 or suite_sgemm_tn_wide(m, n, k, <const float*> a, lda, <const float*> b, ldb,
                                        <float*> c, ldc)):
+            return
+        if own_nn and not trans_a and not trans_b and alpha == 1 and (beta == 0 or beta == 1) and (
+                suite_sgemm_nn_wide(m, n, k, <const float*> a, lda, <const float*> b, ldb,
+                                    <float*> c, ldc, beta == 1)):
             return
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,
               &beta, c, &ldc)

@@ -39,9 +39,9 @@ attach_profiler()
 include "_rows.pxi"
 
 
+include "_own_gemm.pxi"
+
 cdef extern from "_sgemm.h" nogil:
-    int suite_sgemm_available()
-    int suite_sgemm_allowed
     enum: SUITE_SGEMM_MAX_N
     enum: SUITE_SGEMM_NR
     enum: SUITE_SGEMM_WIDE_MIN_K
@@ -53,17 +53,6 @@ NARROW_GEMM_PANEL = SUITE_SGEMM_NR
 #: The shallowest product (rows of K) the own wide kernel takes, at any width (shallower,
 #: its time goes to the loads and stores of C, which OpenBLAS runs faster).
 WIDE_GEMM_MIN_DEPTH = SUITE_SGEMM_WIDE_MIN_K
-
-
-def gemm_kernel(allow_own=None):
-    """What runs col2im's float32 products A^T B of at most 64 columns or of K at least
-    WIDE_GEMM_MIN_DEPTH: "avx512"
-    (suite's own kernels, _sgemm.h, on a CPU with AVX-512) or "blas". Tests: allow_own=False
-    sends them to BLAS, True restores the kernels."""
-    global suite_sgemm_allowed
-    if allow_own is not None:
-        suite_sgemm_allowed = 1 if allow_own else 0
-    return "avx512" if suite_sgemm_available() else "blas"
 
 
 cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssize_t ld_col,

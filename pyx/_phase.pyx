@@ -35,6 +35,9 @@ from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL, SUITE_STAGE_PHASE_W
 attach_profiler()
 
 
+include "_own_gemm.pxi"
+
+
 def phase_row_fields():
     """The fields of PhaseRow, in order: the columns the kernels read from a phase table
     (must equal suite.geometry.PHASE_COLUMNS)."""

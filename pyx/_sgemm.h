@@ -233,10 +233,10 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
  * panel b (ldb floats a row; the columns past nr are zero or ignored): rows past mr repeat
  * the last (read, never stored) and the last vector is stored masked when nr < 16 NV.
  * accumulate: the sums start from C (a later block of k), else from zero. */
-#define SUITE_SGEMM_WIDE_BLOCK(NAME, MR, NV)                                                 \
+#define SUITE_SGEMM_WIDE_BLOCK(NAME, MR, NV, ASI)                                            \
 __attribute__((target("avx512f,avx512vl")))                                                 \
-static void NAME(int kc, const float* a, ptrdiff_t lda, const float* b, ptrdiff_t ldb,     \
-                 float* c, ptrdiff_t ldc, int mr, int nr, int accumulate)                   \
+static void NAME(int kc, const float* a, ptrdiff_t asi, ptrdiff_t lda, const float* b,     \
+                 ptrdiff_t ldb, float* c, ptrdiff_t ldc, int mr, int nr, int accumulate)    \
 {                                                                                           \
     __m512 acc[MR][NV];                                                                     \
     int row[MR];                                                                            \
@@ -258,7 +258,7 @@ static void NAME(int kc, const float* a, ptrdiff_t lda, const float* b, ptrdiff_
             bv[v] = _mm512_loadu_ps(b + 16 * v);                                            \
         _Pragma("GCC unroll 24")                                                            \
         for (int i = 0; i < MR; i++) {                                                      \
-            __m512 ai = _mm512_set1_ps(a[row[i]]);                                          \
+            __m512 ai = _mm512_set1_ps(a[row[i] * (ASI)]);                                  \
             _Pragma("GCC unroll 4")                                                         \
             for (int v = 0; v < NV; v++)                                                    \
                 acc[i][v] = _mm512_fmadd_ps(bv[v], ai, acc[i][v]);                          \
@@ -273,10 +273,16 @@ static void NAME(int kc, const float* a, ptrdiff_t lda, const float* b, ptrdiff_
 
 /* 6 x 64 for the full panels; a narrower last panel takes the block of its width in
  * vectors, with as many more rows (8 x 48, 12 x 32, 24 x 16). */
-SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_6x4, 6, 4)
-SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_8x3, 8, 3)
-SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_12x2, 12, 2)
-SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_24x1, 24, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_6x4, 6, 4, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_8x3, 8, 3, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_12x2, 12, 2, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_24x1, 24, 1, 1)
+/* The same blocks for A stored m x k (rows asi floats apart, lda = 1 between values of k):
+ * C = A B, a convolution's weight as it lies. */
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_6x4, 6, 4, asi)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_8x3, 8, 3, asi)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_12x2, 12, 2, asi)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_24x1, 24, 1, asi)
 
 /* Rows [0, kc) of nr columns of b into a panel `width` (>= nr) wide, zero past nr. */
 static void suite_sgemm_wide_copy(int kc, int nr, int width, const float* b, ptrdiff_t ldb,
@@ -289,32 +295,30 @@ static void suite_sgemm_wide_copy(int kc, int nr, int width, const float* b, ptr
 }
 
 /* mc rows of C times one panel of B of `vectors` vectors of 16 columns (nr of them real),
- * by the block of that width. */
-static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_t lda,
-                                   const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-                                   int mc, int nr, int accumulate)
+ * by the block of that width; A's value (i, p) at a[i * asi + p * lda] (asi 1: A^T as it
+ * lies, else A row-major with lda 1). */
+static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_t asi,
+                                   ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
+                                   ptrdiff_t ldc, int mc, int nr, int accumulate)
 {
     static const int block_rows[4] = {24, 12, 8, SUITE_SGEMM_WIDE_MR};
     const int rows = block_rows[vectors - 1];
     for (int ic = 0; ic < mc; ic += rows) {
         int mr = mc - ic < rows ? mc - ic : rows;
-        switch (vectors) {
-        case 4:
-            suite_sgemm_wide_6x4(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
-                                 accumulate);
-            break;
-        case 3:
-            suite_sgemm_wide_8x3(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
-                                 accumulate);
-            break;
-        case 2:
-            suite_sgemm_wide_12x2(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
-                                  accumulate);
-            break;
-        default:
-            suite_sgemm_wide_24x1(kc, a + ic, lda, b, ldb, c + ic * ldc, ldc, mr, nr,
-                                  accumulate);
+        const float* ai = a + (ptrdiff_t) ic * asi;
+        float* ci = c + ic * ldc;
+#define SUITE_SGEMM_WIDE_CALL(NAME) NAME(kc, ai, asi, lda, b, ldb, ci, ldc, mr, nr, accumulate)
+        switch (vectors + (asi == 1 ? 0 : 4)) {
+        case 4: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_6x4); break;
+        case 3: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_8x3); break;
+        case 2: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_12x2); break;
+        case 1: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_24x1); break;
+        case 8: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_6x4); break;
+        case 7: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_8x3); break;
+        case 6: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_12x2); break;
+        default: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_24x1);
         }
+#undef SUITE_SGEMM_WIDE_CALL
     }
 }
 
@@ -335,8 +339,9 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
  * of ceil(nr / 16) vectors (docs/performance.md, item 42): a 6 x 64 block recomputing
  * columns of the panel before it wasted up to 63 columns' work (144 columns computed as
  * 192), and a 6 x 64 block with masked loads ran at half the rate. */
-static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
-                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
+                            ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
+                            ptrdiff_t ldc, int add)
 {
     if (m <= 0 || n <= 0)
         return 1;
@@ -361,14 +366,38 @@ static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t ld
                     src = panel;
                     ld = 16 * vectors;
                 }
-                suite_sgemm_wide_panel(vectors, kc, a + (ptrdiff_t) pc * lda + i0, lda, src,
-                                       ld, c + (ptrdiff_t) i0 * ldc + jc, ldc, mc, nr, pc > 0);
+                suite_sgemm_wide_panel(vectors, kc, a + (ptrdiff_t) pc * lda + i0 * asi, asi,
+                                       lda, src, ld, c + (ptrdiff_t) i0 * ldc + jc, ldc, mc,
+                                       nr, add || pc > 0);
             }
         }
     }
     free(panel);
     return 1;
 }
+
+static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
+                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+{
+    return suite_sgemm_wide(m, n, k, a, 1, lda, b, ldb, c, ldc, 0);
+}
+
+/* C = A B (add 0) or C + A B (add 1: the sums start from C), A row-major m x k (rows lda
+ * floats apart): a convolution's product, the weight as it lies (C_out/groups x
+ * C_in/groups*kH*kW) times the columns, by the blocks above, which broadcast A's values
+ * from where they lie whichever way A is stored. OpenBLAS copies the whole of A into its
+ * panels on every call: once per band of the banded convolution, whose products have few
+ * rows (48 output channels, K 4608, 256 columns: 56 GFLOP/s; here 98). 1 when done, 0
+ * when it should go elsewhere (as suite_sgemm_tn_wide). */
+static int suite_sgemm_nn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
+                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                               int add)
+{
+    if (lda == 1 && m > 1)  /* asi 1 would take the blocks of A^T: never a real layout here */
+        return 0;
+    return suite_sgemm_wide(m, n, k, a, lda, 1, b, ldb, c, ldc, add);
+}
+
 #else
 static inline int suite_sgemm_available(void) { return 0; }
 static inline int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda,
@@ -378,6 +407,12 @@ static inline int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t 
 }
 static inline int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
                                       const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+{
+    return 0;
+}
+static inline int suite_sgemm_nn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
+                                      const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                                      int add)
 {
     return 0;
 }

@@ -29,6 +29,11 @@ from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_WINOGRAD_INPUT, SUITE_STAGE
 
 attach_profiler()
 
+include "_own_gemm.pxi"
+
+cdef extern from "_sgemm.h" nogil:
+    enum: SUITE_SGEMM_WIDE_PACK_M
+
 
 # Each phase is a stride-1 correlation with a 2x2 kernel g:  y0 = d0 g0 + d1 g1,
 # y1 = d1 g0 + d2 g1 along each axis, computed as
@@ -312,10 +317,16 @@ cdef inline void winograd_part(const floating* u_part, Py_ssize_t ldu, const flo
     (the first of the channels) plus bias (or NULL); each a stage of ``call``."""
     cdef Py_ssize_t e
     cdef floating one = 1, zero = 0
+    cdef bint own
     cdef int64_t t0 = suite_stage_start(call)
+    # suite's own kernel only where it copies v's rows into panels (n_co >= 96): reading
+    # them where they lie (9 products interleaved, rows pages apart) it ran 1.05-1.5x slower
+    # than OpenBLAS below (nearest x2 + 3x3 to 1-48 channels), 1.14-1.28x faster above.
+    own = n_co >= SUITE_SGEMM_WIDE_PACK_M
     for e in range(9):
         gemm(False, False, <int> n_co, <int> nt, <int> cig, one, u_part + e * ldu,
-             <int> (9 * ldu), v + e * ld, <int> (9 * ld), zero, m + e * ld, <int> (9 * ld))
+             <int> (9 * ldu), v + e * ld, <int> (9 * ld), zero, m + e * ld, <int> (9 * ld),
+             own)
     suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
     t0 = suite_stage_start(call)
     winograd_output(m, ld, n_co, row0, n_rows, tiles_h, tiles_w, qh, qw, bias, out,

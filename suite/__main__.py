@@ -32,8 +32,9 @@ def info():
           f"{_upsample.vector_isa().upper()}")
     own = ("suite's own AVX-512 kernels" if _im2col.gemm_kernel() == "avx512"
            else "BLAS (suite's own kernels need AVX-512F and VL and no SUITE_OWN_GEMM=0)")
-    print(f"col2im's float32 GEMMs of <= {_im2col.NARROW_GEMM_COLUMNS} columns or "
-          f">= {_im2col.WIDE_GEMM_MIN_DEPTH} rows of K: {own}")
+    print(f"float32 GEMMs of col2im (<= {_im2col.NARROW_GEMM_COLUMNS} columns or "
+          f">= {_im2col.WIDE_GEMM_MIN_DEPTH} rows of K) and of the convolutions "
+          f"(>= {_im2col.WIDE_GEMM_MIN_DEPTH} rows of K): {own}")
     for line in _environment.environment_lines():
         print(line, flush=True)
     print("thread pools seen by threadpoolctl:")

@@ -59,10 +59,25 @@ from .geometry import (
     sliding_positions,
 )
 
-# SUITE_OWN_GEMM=0 sends col2im's narrow float32 products to BLAS instead of suite's own
-# kernel (pyx/_sgemm.h): for comparing the two, or as a way out should the kernel misbehave.
+#: The modules whose float32 GEMMs suite's own kernels (pyx/_sgemm.h) may run; each holds
+#: its own copy of the kernels' switch.
+_OWN_GEMM_MODULES = (_im2col, _phase, _winograd, _banded)
+
+
+def own_gemm(allow=None):
+    """What runs the float32 products suite's own AVX-512 kernels take (col2im's A^T B, the
+    convolutions' weight times columns; pyx/_sgemm.h): "avx512" or "blas". ``allow=False``
+    sends them all to BLAS, ``True`` gives them back to the kernels (where the CPU has
+    AVX-512)."""
+    for module in _OWN_GEMM_MODULES:
+        module.gemm_kernel(allow_own=allow)
+    return _im2col.gemm_kernel()
+
+
+# SUITE_OWN_GEMM=0 sends those products to BLAS: for comparing the two, or as a way out
+# should the kernels misbehave.
 if os.environ.get("SUITE_OWN_GEMM", "1").strip() == "0":
-    _im2col.gemm_kernel(allow_own=False)
+    own_gemm(False)
 
 __all__ = [
     "im2col",

@@ -835,13 +835,12 @@ def row_isa(request):
 
 @pytest.fixture(params=["avx512", "blas"])
 def gemm_kernel(request):
-    """Runs a test with col2im's narrow float32 products on suite's own kernel
-    (pyx/_sgemm.h; skipped where the CPU has no AVX-512) and on BLAS."""
+    """Runs a test with the float32 products suite's own kernels take (pyx/_sgemm.h; skipped
+    where the CPU has no AVX-512) on them and on BLAS."""
     import suite
-    module = sys.modules["suite._im2col"]
-    if request.param == "avx512" and module.gemm_kernel() != "avx512":
+    own_gemm = sys.modules["suite.conv"].own_gemm
+    if request.param == "avx512" and own_gemm() != "avx512":
         pytest.skip("this CPU has no AVX-512")
-    module.gemm_kernel(allow_own=request.param == "avx512")
-    assert module.gemm_kernel() == request.param
+    assert own_gemm(request.param == "avx512") == request.param
     yield request.param
-    module.gemm_kernel(allow_own=True)
+    own_gemm(True)

@@ -1,7 +1,8 @@
 """suite's own GEMM kernels (pyx/_sgemm.h): col2im's float32 products C = W^T X of at most
 64 columns (the narrow kernel) or of K at least 32 and any width (the wide kernel: 512
-rows of C and 256 of K at a time), on CPUs with AVX-512; BLAS runs them elsewhere and when
-they are off.
+rows of C and 256 of K at a time), and the convolutions' C = W X of K at least 32 (the
+wide kernel's blocks reading W as it lies), on CPUs with AVX-512; BLAS runs them elsewhere
+and when they are off.
 
 Reached through ``deconv2d(algorithm="col2im")``: the shapes below put the kernels' edges
 under test (narrow: rows of C not a multiple of its 48-row block, columns not a multiple
@@ -145,6 +146,144 @@ def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 16
 
 
+# The convolutions' products C = W X (the weight as it lies, C_out/groups x K, times the
+# columns), reached through conv2d: (x shape, weight shape, stride, padding, groups, bias).
+# A bias is added from C (the kernel's sums starting from the output the bias filled) on
+# single images, after the product on batched ones.
+CONV = [
+    ((1, 32, 5, 7), (1, 32, 1, 1), 1, 0, 1, True),      # one row of C, K 32, 35 columns
+    ((2, 8, 9, 11), (5, 8, 2, 2), 1, 0, 1, True),       # K 32, 5 rows, 2 images batched
+    ((1, 40, 13, 17), (13, 40, 3, 3), 1, 1, 1, True),   # K 360 (2 blocks), 221 columns
+    ((1, 64, 10, 10), (48, 64, 3, 3), 1, 1, 1, False),  # 48 rows, 100 columns: a panel of 36
+    ((1, 33, 20, 19), (25, 33, 3, 3), 2, 1, 1, True),   # stride 2: 100 columns, 25 rows
+    ((1, 64, 9, 9), (520, 64, 1, 1), 1, 0, 1, True),    # 520 rows: a second pass of 8
+    ((1, 96, 8, 16), (12, 24, 3, 3), 1, 1, 4, True),    # groups, K 216, 128 columns
+    ((3, 300, 4, 4), (7, 300, 1, 1), 1, 0, 1, False),   # K 300, 3 images of 16 batched
+    ((1, 7, 11, 13), (9, 7, 2, 2), 1, 0, 1, True),      # K 28: too shallow, BLAS
+]
+CONV_IDS = [f"{x}*{w} s{s} p{p} g{g}{' bias' if b else ''}" for x, w, s, p, g, b in CONV]
+
+
+def conv_data(case, integers=False):
+    xs, ws, s, p, g, with_bias = case
+    rng = seeded_rng("conv-gemm", case, integers)
+    if integers:
+        arrays = [rng.integers(-3, 4, shape).astype(np.float32) for shape in (xs, ws, ws[:1])]
+    else:
+        arrays = [rng.standard_normal(shape).astype(np.float32) for shape in (xs, ws, ws[:1])]
+    return arrays[0], arrays[1], arrays[2] if with_bias else None
+
+
+def conv(case, x, w, b, n_threads=1):
+    _, _, s, p, g, _ = case
+    return suite.conv2d(x, w, b, stride=s, padding=p, groups=g, num_threads=n_threads)
+
+
+def conv_reference(case, x, w, b):
+    _, _, s, p, g, _ = case
+    return R.conv2d(x.astype(np.float64), w.astype(np.float64),
+                    None if b is None else b.astype(np.float64), stride=s, padding=p, groups=g)
+
+
+@pytest.mark.parametrize("case", CONV, ids=CONV_IDS)
+def test_convolution_products_match_reference(gemm_kernel, case):
+    x, w, b = conv_data(case)
+    assert_close(conv(case, x, w, b), conv_reference(case, x, w, b), np.float32)
+
+
+@pytest.mark.parametrize("case", CONV, ids=CONV_IDS)
+def test_convolution_products_exact_on_integers(gemm_kernel, case):
+    x, w, b = conv_data(case, integers=True)
+    expected = conv_reference(case, x, w, b)
+    assert np.array_equal(expected, np.round(expected))
+    np.testing.assert_array_equal(conv(case, x, w, b), expected.astype(np.float32))
+
+
+@pytest.mark.parametrize("case", CONV, ids=CONV_IDS)
+def test_convolution_products_do_not_depend_on_threads(case):
+    """On the own kernels (each value summed in the order of K whatever block of C holds
+    it). OpenBLAS's products are not: split into column blocks of 32, 32 and 36 its sums of
+    a 48 x 100 product differ in the last bit from one block of 100."""
+    if suite.conv.own_gemm() != "avx512" and case[1][1] * case[1][2] * case[1][3] >= 32:
+        pytest.skip("this CPU has no AVX-512")
+    x, w, b = conv_data(case)
+    one = conv(case, x, w, b)
+    for n_threads in (2, 3):
+        np.testing.assert_array_equal(conv(case, x, w, b, n_threads), one)
+
+
+@pytest.mark.parametrize("case", [c for c in CONV if c[1][1] * c[1][2] * c[1][3] >= 32],
+                         ids=[i for c, i in zip(CONV, CONV_IDS)
+                              if c[1][1] * c[1][2] * c[1][3] >= 32])
+def test_own_convolution_kernel_agrees_with_blas(case):
+    if suite.conv.own_gemm() != "avx512":
+        pytest.skip("this CPU has no AVX-512")
+    x, w, b = conv_data(case)
+    own = conv(case, x, w, b)
+    try:
+        suite.conv.own_gemm(False)
+        blas = conv(case, x, w, b)
+    finally:
+        suite.conv.own_gemm(True)
+    assert_close(own, blas, np.float32, scale=float(np.max(np.abs(own))) or 1.0)
+
+
+# Every method whose products are a weight times columns, once on each kernel: the
+# transposed convolution's phases and Winograd, the fused upsample + conv's bands (nearest
+# and bilinear), collapsed phases and Winograd, and the backward pass's input gradient.
+def _deconv_case(algorithm):
+    def run(rng):
+        x = rng.standard_normal((2, 40, 7, 9)).astype(np.float32)
+        w = rng.standard_normal((40, 36, 4, 4)).astype(np.float32)
+        b = rng.standard_normal(36).astype(np.float32)
+        got = suite.deconv2d(x, w, b, stride=2, padding=1, algorithm=algorithm,
+                             num_threads=2)
+        return got, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), stride=2, padding=1)
+    return run
+
+
+def _fused_case(mode, scale, algorithm):
+    def run(rng):
+        x = rng.standard_normal((2, 36, 6, 7)).astype(np.float32)
+        w = rng.standard_normal((50, 36, 3, 3)).astype(np.float32)
+        b = rng.standard_normal(50).astype(np.float32)
+        got = suite.upsample_conv2d(x, w, b, scale_factor=scale, mode=mode, padding=1,
+                                    algorithm=algorithm, num_threads=2)
+        return got, R.upsample_conv2d(x.astype(np.float64), w.astype(np.float64),
+                                      b.astype(np.float64), scale_factor=scale, mode=mode,
+                                      padding=1)
+    return run
+
+
+def _backward_case(rng):
+    x = rng.standard_normal((2, 20, 6, 5)).astype(np.float32)
+    w = rng.standard_normal((20, 13, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((2, 13, 13, 11)).astype(np.float32)
+    got = suite.deconv2d_backward(g, x, w, stride=2, num_threads=2)[0]
+    expected = R.deconv2d_backward(g.astype(np.float64), x.astype(np.float64),
+                                   w.astype(np.float64), stride=2)[0]
+    return got, expected
+
+
+METHODS = {
+    "deconv phase": _deconv_case("phase"),
+    "deconv winograd": _deconv_case("winograd"),
+    "nearest x2 banded": _fused_case("nearest", 2, "banded"),
+    "nearest x2 collapsed": _fused_case("nearest", 2, "collapsed"),
+    "nearest x2 winograd": _fused_case("nearest", 2, "winograd"),
+    "bilinear x2 banded": _fused_case("bilinear", 2, "banded"),
+    "bilinear x1.5 banded": _fused_case("bilinear", 1.5, "banded"),
+    "backward input": _backward_case,
+}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
+def test_products_of_every_method_match_reference(gemm_kernel, method):
+    got, expected = METHODS[method](seeded_rng("method-gemm", method))
+    assert_close(got, expected, np.float32)
+
+
 def test_environment_switch_sends_the_products_to_blas():
     """SUITE_OWN_GEMM=0: the kernel is off from import on, `python -m suite info` says so,
     and the wisdom keeps its measurements apart from those made with the kernel on."""
@@ -152,16 +291,18 @@ def test_environment_switch_sends_the_products_to_blas():
     import subprocess
     import sys
 
-    code = ("import suite, suite.wisdom as w; from suite import _im2col; "
-            "print(_im2col.gemm_kernel()); print(w.machine_key())")
+    code = ("import suite, suite.wisdom as w; from suite import _banded, _im2col, _phase, "
+            "_winograd; print({m.gemm_kernel() for m in (_banded, _im2col, _phase, "
+            "_winograd)}); print(w.machine_key())")
     env = dict(os.environ, SUITE_OWN_GEMM="0")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, check=True).stdout.splitlines()
-    assert out[0] == "blas"
+    assert out[0] == "{'blas'}"
     assert "narrow-gemm=blas" in out[1]
     info = subprocess.run([sys.executable, "-m", "suite", "info"], env=env,
                           capture_output=True, text=True, check=True).stdout
-    assert "col2im's float32 GEMMs of <= 64 columns or >= 32 rows of K: BLAS" in info
+    assert ("float32 GEMMs of col2im (<= 64 columns or >= 32 rows of K) and of the "
+            "convolutions (>= 32 rows of K): BLAS") in info
 
 
 def test_own_gemm_takes_the_products_its_kernels_run(monkeypatch):
