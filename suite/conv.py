@@ -169,12 +169,20 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     unpadded convolution of one image).
     """
     x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
-    c_out, c_in_per_group, kh, kw = weight.shape
     stride, padding, dilation = check_geometry(stride, padding, dilation)
     n_threads = effective_n_threads(num_threads)
     shape = conv2d_output_shape(x.shape, weight.shape, stride, padding, dilation)
     out = make_output(out, shape, x.dtype, (("x", x), ("weight", weight), ("bias", bias)))
-    n, _, out_h, out_w = shape
+    return conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threads)
+
+
+def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threads,
+                note=True):
+    """:func:`conv2d`'s work on checked arguments (pairs, ``out`` of the output's shape),
+    for kernels that run a convolution as one of their stages (``note=False``: the
+    profile's call keeps the caller's method)."""
+    c_out, c_in_per_group, kh, kw = weight.shape
+    n, _, out_h, out_w = out.shape
     if n == 0:
         return out
     per_image = out_h * out_w
@@ -183,7 +191,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
                          n_threads)
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
-        note_call("banded", n_threads)
+        if note:
+            note_call("banded", n_threads)
         with single_threaded_blas():
             _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
                                   stride[0], stride[1], padding[0], padding[1],
@@ -192,7 +201,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
-    note_call("im2col", n_threads)
+    if note:
+        note_call("im2col", n_threads)
     with single_threaded_blas():
         _im2col.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
                               padding[0], padding[1], dilation[0], dilation[1], groups, nb,

@@ -679,6 +679,14 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
             2 * n * c_out * cig * fh * fw + conv.adds,
             c_out * cig * th * tw + phase_workspace(n, cig, cog, groups, phases_h, phases_w,
                                                     itemsize, threads))
+        if kh == kw == 1 and tuple(p) == (0, 0):
+            # suite.fused: every phase's kernel is the 1x1 kernel, so the convolution runs
+            # once at the input's resolution and the nearest kernel repeats its output
+            small = conv2d_cost((n, c_in, h, w), weight_shape, 1, 0, d, groups, bias,
+                                itemsize, threads)
+            methods["collapsed"] = (2 * small.macs + small.adds,
+                                    n * c_out * h * w
+                                    + small.workspace_bytes["im2col"] // itemsize)
     rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, threads)
     span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
     methods["banded"] = (useful,
@@ -727,7 +735,9 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
       ``2*N*C_out*(C_in/g)*F_H*F_W + adds``, ``F_H = sum over output rows of the collapsed
       phase's taps``, workspace the collapsed weights ``C_out*(C_in/g)*T_H*T_W`` values
       (``T`` = the taps of all phases of an axis) and the largest phase's columns and
-      products. Bilinear, fractional scales and strided convolutions: the banded kernel,
+      products; a 1x1 kernel without padding, :func:`conv2d_cost` of x (the convolution at
+      the input's resolution, its output repeated), workspace that ``N*C_out*H*W`` output
+      and its columns. Bilinear, fractional scales and strided convolutions: the banded kernel,
       which interpolates rows on the fly and executes the unfused arithmetic (interpolation
       included), with per thread a band of im2col columns and the upsampled rows it reads,
       and no map.

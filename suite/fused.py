@@ -12,6 +12,7 @@ from ._plan import (
     UPSAMPLE_CONV_METHODS,
     band_rows,
     phase_gemm_images,
+    streams_past_cache,
     threads_for_bytes,
     threads_for_work,
 )
@@ -35,7 +36,7 @@ from ._validation import (
     contiguous,
     make_output,
 )
-from .conv import KernelPlan, WinogradPhases, plan_call
+from .conv import KernelPlan, WinogradPhases, conv2d_into, plan_call
 from .geometry import (
     PHASE_TAPS,
     check_geometry,
@@ -118,6 +119,18 @@ class UpsampleConvPlan(KernelPlan):
         itemsize = np.dtype(dtype).itemsize
         if n == 0:
             return
+        if algorithm == "collapsed" and (kh, kw) == (1, 1) and padding == (0, 0):
+            # Every phase's collapsed kernel is the 1x1 kernel itself: the convolution runs
+            # once, at the input's resolution (1 / (sH*sW) of the FLOPs), and the nearest
+            # kernel repeats its output. Each output value is the same sum of the same
+            # input pixel's products as in the phases: the same bits.
+            self._pointwise = ((n, c_out) + tuple(input_shape[2:]),
+                               upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales,
+                                             mode, align_corners, np.dtype(dtype).str),
+                               dilation, groups)
+            self._kernel = self._pointwise_kernel
+            self.prepared_key = "weight"
+            return
         if algorithm in ("winograd", "collapsed"):
             s_h, s_w = int(scales[0]), int(scales[1])
             phases_h, tap_h = collapsed_phase_table(self.shape[2], s_h, kh, padding[0],
@@ -169,6 +182,16 @@ class UpsampleConvPlan(KernelPlan):
         _phase.pack_collapsed_weights(weight, tap_h, taps_h, tap_w, taps_w, groups, packed,
                                       self.n_threads)
         return packed
+
+    def _pointwise_kernel(self, x, weight, bias, out):
+        shape, repeat, dilation, groups = self._pointwise
+        small = _outputs.empty(shape, out.dtype)
+        conv2d_into(x, weight, bias, small, (1, 1), (0, 0), dilation, groups, self.n_threads,
+                    note=False)
+        planes = (shape[0] * shape[1],)
+        repeat.forward(small.reshape(planes + shape[2:]), out.reshape(planes + out.shape[2:]),
+                       threads_for_bytes(self.n_threads, out.nbytes),
+                       streams_past_cache(small.nbytes + out.nbytes))
 
     def _collapsed(self, x, packed, bias, out):
         phases_h, phases_w, groups, images = self._phases
@@ -247,7 +270,10 @@ def upsample_conv2d(x, weight, bias=None, scale_factor=2, mode="nearest", align_
       convolution. Each of the sH*sW output phases is a stride-1 correlation of x with
       the convolution's taps summed where they land on the same input pixel: for x2 + 3x3,
       16 multiply-adds per input pixel and channel pair instead of 36 (x2 + 5x5: 36 vs 100,
-      x3 + 3x3: 25 vs 81, x4 + 3x3: 36 vs 144). Workspace: an im2col of x per phase.
+      x3 + 3x3: 25 vs 81, x4 + 3x3: 36 vs 144). Workspace: an im2col of x per phase. A 1x1
+      convolution without padding has the 1x1 kernel in every phase: it runs once, at the
+      input's resolution (1/(sH*sW) of the FLOPs), and the nearest kernel repeats its output
+      (workspace: that N x C_out x H x W map).
     * ``"banded"``, any configuration (bilinear, fractional scales, strided convolutions): a
       banded convolution
       whose tasks interpolate just the upsampled rows their band of output rows reads, into

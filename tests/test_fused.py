@@ -129,6 +129,51 @@ def test_upsample_conv2d_every_algorithm(cfg, dtype, algorithm):
     assert_close(y, reference_upconv(cfg, x, w, b), dtype)
 
 
+@dtypes
+@pytest.mark.parametrize("mode,scale,groups,dilation,bias,threads", [
+    ("nearest", 2, 1, 1, True, 1),
+    ("nearest", 3, 2, 1, False, 2),
+    ("nearest-exact", (2, 3), 1, 2, True, 3),
+    ("nearest", (1, 4), 3, 1, True, 2),
+    ("nearest", 2, 1, 1, True, 2),
+])
+def test_pointwise_collapse_is_the_convolution_repeated(mode, scale, groups, dilation, bias,
+                                                         threads, dtype):
+    """A 1x1 convolution without padding after nearest upsampling by integer factors: each
+    phase's collapsed kernel is the 1x1 kernel, so "collapsed" convolves once at the input's
+    resolution and repeats the result: exactly suite's conv2d then nearest upsampling, and
+    the reference's fused definition, into an out= filled with NaN."""
+    rng = seeded_rng("pointwise-collapse", mode, scale, groups, dilation, bias, threads)
+    c_in = 6 * groups
+    x = randn(rng, (2, c_in, 5, 7), dtype)
+    w = randn(rng, (4 * groups, 6, 1, 1), dtype)
+    b = randn(rng, (4 * groups,), dtype) if bias else None
+    copies = snapshot(x, w, b)
+    kwargs = dict(scale_factor=scale, mode=mode, dilation=dilation, groups=groups)
+    shape = suite.upsample_conv2d(x, w, b, **kwargs, algorithm="collapsed").shape
+    out = np.full(shape, np.nan, dtype)
+    got = suite.upsample_conv2d(x, w, b, **kwargs, algorithm="collapsed", out=out,
+                                num_threads=threads)
+    assert got is out
+    assert_unchanged((x, w, b), copies)
+    small = suite.conv2d(x, w, b, dilation=dilation, groups=groups, num_threads=threads)
+    np.testing.assert_array_equal(got, suite.upsample(small, scale_factor=scale, mode=mode))
+    assert_close(got, R.upsample_conv2d(*f64(x, w, b), **kwargs), dtype)
+    # the plan takes the path, and the cost model counts its FLOPs and its workspace
+    plan = suite.fused.UpsampleConvPlan(x.shape, w.shape, dtype,
+                                        suite.fused.upsample_conv_geometry(
+                                            scale, mode, None, 1, 0, dilation, groups),
+                                        "collapsed", threads)
+    assert plan._kernel == plan._pointwise_kernel
+    cost = suite.cost.upsample_conv2d_cost(x.shape, w.shape, scale, mode, None, 1, 0,
+                                           dilation, groups, bias, np.dtype(dtype).itemsize,
+                                           threads)
+    assert suite.cost.upsample_conv2d_methods(x.shape, w.shape, scale, mode, None, 1, 0,
+                                              dilation, groups)[0] == "collapsed"
+    assert cost.executed_flops["fused"] == (2 * 2 * 4 * groups * 6 * 5 * 7
+                                            + (2 * 4 * groups * 5 * 7 if bias else 0))
+
+
 @pytest.mark.parametrize("scale,k,p", [(2, 3, 1), (2, 5, 2), (3, 3, 1), (4, 3, 1), (3, 4, 0)])
 def test_collapsed_kernel_is_a_transposed_convolution(scale, k, p):
     # docs/design.md: nearest x s + k x k convolution == a transposed convolution (stride s) of the

@@ -548,6 +548,8 @@ WORKSPACE_CASES = {
                                   _fused_run("auto")),
     "upsample_conv2d[collapsed]": (lambda rng: _fused_case(rng, "nearest", 3, 3),
                                    _fused_run("auto")),
+    "upsample_conv2d[collapsed, 1x1]": (lambda rng: _fused_case(rng, "nearest", 2, 1),
+                                        _fused_run("auto")),
     "upsample_conv2d[banded, bilinear]": (lambda rng: _fused_case(rng, "bilinear", 2, 3),
                                           _fused_run("auto")),
     "upsample_conv2d[banded, x1.5]": (lambda rng: _fused_case(rng, "nearest", 1.5, 5),
