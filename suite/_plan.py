@@ -485,12 +485,13 @@ WINOGRAD_COPY_BYTES = 512 * 2**10
 def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, itemsize,
                      n_threads):
     """suite.conv2d: the banded kernel's per-thread band of columns (maps of at least
-    BAND_MIN_COLUMNS outputs), else the im2col kernel's columns of a batch of images (none
-    for a 1x1, stride-1, unpadded convolution of one image at a time) and, when images are
-    batched, the batch's packed products."""
+    BAND_MIN_COLUMNS outputs, but for a 1x1, stride-1, unpadded convolution), else the
+    im2col kernel's columns of a batch of images (none for a 1x1, stride-1, unpadded
+    convolution of one image at a time) and, when images are batched, the batch's packed
+    products."""
     cig = c_in // groups
     per_image = out_h * out_w
-    if per_image >= BAND_MIN_COLUMNS:
+    if per_image >= BAND_MIN_COLUMNS and not pointwise:
         rows = band_rows(n * groups, out_h, out_w, cig * kh * kw, itemsize, n_threads)
         return n_threads * cig * kh * kw * rows * out_w
     nb = images_per_gemm(n, per_image, cig * kh * kw + c_out, itemsize)
@@ -504,6 +505,14 @@ def one_pixel_deconv(input_size, padding, output_padding, dilation):
     no output padding and dilation 1, whose columns would be the output itself."""
     return (tuple(input_size) == (1, 1) and tuple(padding) == (0, 0)
             and tuple(output_padding) == (0, 0) and tuple(dilation) == (1, 1))
+
+
+def pointwise_deconv(kernel, stride, padding, output_padding):
+    """Whether deconv2d's col2im method runs a transposed convolution as the 1x1 convolution
+    with each group's weight transposed (:func:`conv2d_workspace`'s kernels): 1x1 kernels
+    at stride 1 with no padding, whose columns would be the output itself."""
+    return (tuple(kernel) == (1, 1) and tuple(stride) == (1, 1)
+            and tuple(padding) == (0, 0) and tuple(output_padding) == (0, 0))
 
 
 def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize, n_threads,

@@ -24,6 +24,7 @@ from ._plan import (
     images_per_gemm,
     one_pixel_deconv,
     own_gemm_takes,
+    pointwise_deconv,
     phase_gemm_images,
     threads_for_work,
     winograd_blocking,
@@ -186,7 +187,9 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
     if n == 0:
         return out
     per_image = out_h * out_w
-    if per_image >= BAND_MIN_COLUMNS:
+    pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+    # a 1x1 convolution's columns are x itself: no bands (their columns a copy of x)
+    if per_image >= BAND_MIN_COLUMNS and not pointwise:
         rows = band_rows(n * groups, out_h, out_w, c_in_per_group * kh * kw, x.itemsize,
                          n_threads)
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
@@ -410,6 +413,13 @@ class DeconvPlan(KernelPlan):
                             ldc=math.prod(self.shape[1:]))
             self._groups = groups
             self._kernel = self._one_pixel
+        elif pointwise_deconv((kh, kw), stride, padding, output_padding):
+            # the columns would be the output itself: the 1x1 convolution with each group's
+            # weight transposed (prepared: a layer transposes it once)
+            self._geometry = (dilation, groups)
+            self._kernel = self._pointwise
+            self._pack = self._transpose_groups
+            self.prepared_key = "transposed"
         else:
             nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
                                                self.n_threads)
@@ -441,6 +451,20 @@ class DeconvPlan(KernelPlan):
         _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
                                 padding[0], padding[1], dilation[0], dilation[1], groups,
                                 TAP_MAJOR_BELOW, self.n_threads)
+
+    def _transpose_groups(self, weight):
+        c_in, cog = weight.shape[:2]
+        groups = self._geometry[1]
+        cig = c_in // groups
+        transposed = _outputs.empty((groups * cog, cig, 1, 1), weight.dtype)
+        transposed.reshape(groups, cog, cig)[...] = weight.reshape(
+            groups, cig, cog).transpose(0, 2, 1)
+        return transposed
+
+    def _pointwise(self, x, transposed, bias, out):
+        dilation, groups = self._geometry
+        conv2d_into(x, transposed, bias, out, (1, 1), (0, 0), dilation, groups,
+                    self.n_threads, note=False)
 
     def _one_pixel(self, x, weight, bias, out):
         with single_threaded_blas():
@@ -546,7 +570,10 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
     * ``"col2im"``: Caffe's method. Per group ``col = W^T x`` by one GEMM (M =
       C_out/groups*kH*kW, N = images*H*W, K = C_in/groups), then col2im adds the columns into
       the output, bias included. Workspace: C_out/groups*kH*kW*H*W values per batched image;
-      the additions overlap where the kernel is larger than the stride.
+      the additions overlap where the kernel is larger than the stride. Where the columns
+      would be the output itself, no scatter: 1x1 maps (no padding or dilation) by one
+      GEMM per group into the output; 1x1 kernels at stride 1 (no padding) as the 1x1
+      convolution with each group's weight transposed (its workspace).
     * ``"phase"``: sub-pixel decomposition. The output splits into sH*sW phases, each a
       stride-1 correlation of x with the sub-kernel of the taps that land on it: an im2col of
       x and one GEMM (M = C_out/groups, N = images*H*W/(sH*sW) approximately, K =

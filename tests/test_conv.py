@@ -415,6 +415,51 @@ def test_deconv2d_of_one_pixel_maps_is_one_gemm_into_the_output(cfg, dtype, num_
     np.testing.assert_array_equal(y, deconv(x, w, b, cfg, "col2im", num_threads=1))
 
 
+POINTWISE = [
+    Deconv(12, 142, 142, 7, 7, 1, groups=2),            # images of 49 outputs, K 71
+    Deconv(3, 40, 24, 5, 9, 1),
+    Deconv(2, 36, 60, 17, 16, 1, groups=3, bias=False),  # 272 outputs: banded
+    Deconv(1, 33, 7, 3, 11, 1, d=2),                     # dilation: one tap all the same
+    Deconv(5, 8, 8, 4, 4, 1, groups=8),                  # depthwise: K 1
+    # not the 1x1 convolution: strides (with and without output padding)
+    Deconv(2, 10, 6, 5, 5, 1, s=2),
+    Deconv(2, 10, 6, 5, 5, 1, s=(1, 2), op=(0, 1)),
+]
+
+
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+@dtypes
+@pytest.mark.parametrize("cfg", POINTWISE, ids=lambda c: c.id)
+def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
+        cfg, dtype, num_threads):
+    # 1x1 kernels at stride 1 without padding: col2im's columns would be the output, so the
+    # plan runs the 1x1 convolution with each group's weight transposed (the prepared
+    # weight, which a layer keeps). Against the reference and suite's conv2d of the
+    # transposed weight, into out= filled with NaN, at 1-3 threads
+    x, w, b = cfg.data(dtype)
+    conv = importlib.import_module("suite.conv")
+    plan = conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs),
+                           "col2im", num_threads)
+    pointwise = cfg.k == cfg.s == (1, 1)
+    assert (plan._kernel == plan._pointwise) == pointwise
+    out = np.full(cfg.y_shape, np.nan, dtype)
+    copies = snapshot(x, w, b)
+    y = deconv(x, w, b, cfg, "col2im", out=out, num_threads=num_threads)
+    assert y is out
+    assert_unchanged((x, w, b), copies)
+    assert_close(y, R.deconv2d(*[None if a is None else a.astype(np.float64)
+                                 for a in (x, w, b)], **cfg.kwargs), dtype)
+    if pointwise:
+        g = cfg.groups
+        transposed = np.ascontiguousarray(w.reshape(g, cfg.C_in // g, cfg.C_out // g)
+                                          .transpose(0, 2, 1)).reshape(cfg.C_out, -1, 1, 1)
+        np.testing.assert_array_equal(y, suite.conv2d(x, transposed, b, groups=g,
+                                                      num_threads=num_threads))
+        layer = suite.Deconv2d(w, b, groups=g, dilation=cfg.d, algorithm="col2im",
+                               num_threads=num_threads)
+        np.testing.assert_array_equal(layer(x), y)
+
+
 @pytest.mark.parametrize("cfg", [
     Deconv(2, 17, 20, 7, 5, 4, s=2, p=1, op=1),           # 4 phases
     Deconv(1, 5, 18, 4, 3, (4, 6), s=(2, 3), p=(1, 2)),   # 6 phases

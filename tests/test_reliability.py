@@ -466,6 +466,15 @@ def _deconv_case(rng, winograd):
                 padding=padding, groups=groups)
 
 
+def _pointwise_case(rng):
+    """A transposed convolution with a 1x1 kernel at stride 1 (the 1x1 convolution with the
+    weights transposed: they are its workspace, with the convolution's)."""
+    groups = int(rng.choice([1, 2, 4]))
+    c_in = groups * int(rng.integers(4, 64))
+    return dict(x=(int(rng.integers(1, 9)), c_in, *(int(v) for v in rng.integers(2, 24, 2))),
+                w=(c_in, int(rng.integers(1, 40)), 1, 1), stride=1, padding=0, groups=groups)
+
+
 def _one_pixel_case(rng):
     """A transposed convolution of 1x1 maps (deconv2d_one_pixel: one GEMM per group into
     the output; the images' channels transposed are its workspace)."""
@@ -539,6 +548,7 @@ WORKSPACE_CASES = {
     **{f"deconv2d[{a}]": (lambda rng: _deconv_case(rng, False), _deconv_run(a))
        for a in ("col2im", "phase", "direct")},
     "deconv2d[col2im, 1x1 maps]": (_one_pixel_case, _deconv_run("col2im")),
+    "deconv2d[col2im, 1x1 kernels]": (_pointwise_case, _deconv_run("col2im")),
     "deconv2d[winograd]": (lambda rng: _deconv_case(rng, True), _deconv_run("winograd")),
     "deconv2d[winograd, other kernels]": (lambda rng: _deconv_case(rng, False),
                                           _deconv_run("winograd")),
