@@ -120,7 +120,8 @@ WINOGRAD_MAX_BLOCK = 512
 #: workspace from this constant.
 WINOGRAD_PASS_BYTES = 24 * 2**20
 
-#: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase.
+#: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase (and
+#: C_out/groups >= C_in/groups / 2: docs/performance.md, item 72).
 WINOGRAD_MIN_TILES = 128
 
 
@@ -368,10 +369,13 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
     channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
     DCGAN's RGB output layer runs 2.5x faster by col2im) and each phase has at least
-    ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch: with fewer, the 9 GEMMs per
-    block are too narrow and the per-call weight transform too large a share (DCGAN-G2, 64
-    tiles: col2im 1.1x faster; StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4,
-    1024: 1.4x, FCN-8s upscore2, 256: 1.4x). A layer object (``prepared``) keeps every
+    ``WINOGRAD_MIN_TILES`` 2x2 output tiles over the batch, with C_out/groups >= C_in/groups
+    / 2 (col2im's scatter grows with the output channels, Winograd's input transform with
+    the input channels): with fewer tiles the 9 GEMMs per block are too narrow and the
+    per-call weight transform too large a share (DCGAN-G2, 64 tiles: col2im 1.1x faster;
+    StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4, 1024: 1.4x, FCN-8s
+    upscore2, 256: 1.4x); with fewer output channels col2im ran 1.2-1.9x faster
+    (docs/performance.md, item 72). A layer object (``prepared``) keeps every
     phase's transformed weights (no transform per call: Winograd only gets faster), and
     takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow (M =
     C_out/groups: col2im's have 16 times as many, and OpenBLAS repacks the transformed
@@ -416,8 +420,8 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
         return "col2im"
     if (dilation == (1, 1) and (kh, kw) == (2 * stride[0], 2 * stride[1])
             and cig >= 16 and c_out_per_group >= 16):
-        if (input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
-                >= WINOGRAD_MIN_TILES):
+        tiles = input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
+        if tiles >= WINOGRAD_MIN_TILES and 2 * c_out_per_group >= cig:
             return "winograd"
         if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:
             return "winograd"
