@@ -399,12 +399,20 @@ def test_deconv2d_of_one_pixel_maps_is_one_gemm_into_the_output(cfg, dtype, num_
     # 1x1 maps without padding, output padding or dilation: col2im's columns would be the
     # output, so each group's GEMM writes it (the bias added after); the others take the
     # usual path. Against the reference, into out= filled with NaN, at 1-3 threads
+    one_pixel = (cfg.H, cfg.W) == (1, 1) and cfg.p == cfg.op == (0, 0) and cfg.d == (1, 1)
+    x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, "_one_pixel", one_pixel)
+    np.testing.assert_array_equal(y, deconv(x, w, b, cfg, "col2im", num_threads=1))
+
+
+def col2im_path_checked(cfg, dtype, num_threads, kernel, taken):
+    """The col2im plan of ``cfg`` runs its method ``kernel`` exactly when ``taken``; its
+    output, into out= filled with NaN, matches the reference and leaves the inputs alone.
+    Returns (x, w, b, output)."""
     x, w, b = cfg.data(dtype)
     conv = importlib.import_module("suite.conv")
     plan = conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs),
                            "col2im", num_threads)
-    one_pixel = (cfg.H, cfg.W) == (1, 1) and cfg.p == cfg.op == (0, 0) and cfg.d == (1, 1)
-    assert (plan._kernel == plan._one_pixel) == one_pixel
+    assert (plan._kernel == getattr(plan, kernel)) == taken
     out = np.full(cfg.y_shape, np.nan, dtype)
     copies = snapshot(x, w, b)
     y = deconv(x, w, b, cfg, "col2im", out=out, num_threads=num_threads)
@@ -412,7 +420,7 @@ def test_deconv2d_of_one_pixel_maps_is_one_gemm_into_the_output(cfg, dtype, num_
     assert_unchanged((x, w, b), copies)
     assert_close(y, R.deconv2d(*[None if a is None else a.astype(np.float64)
                                  for a in (x, w, b)], **cfg.kwargs), dtype)
-    np.testing.assert_array_equal(y, deconv(x, w, b, cfg, "col2im", num_threads=1))
+    return x, w, b, y
 
 
 POINTWISE = [
@@ -436,19 +444,8 @@ def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
     # plan runs the 1x1 convolution with each group's weight transposed (the prepared
     # weight, which a layer keeps). Against the reference and suite's conv2d of the
     # transposed weight, into out= filled with NaN, at 1-3 threads
-    x, w, b = cfg.data(dtype)
-    conv = importlib.import_module("suite.conv")
-    plan = conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs),
-                           "col2im", num_threads)
     pointwise = cfg.k == cfg.s == (1, 1)
-    assert (plan._kernel == plan._pointwise) == pointwise
-    out = np.full(cfg.y_shape, np.nan, dtype)
-    copies = snapshot(x, w, b)
-    y = deconv(x, w, b, cfg, "col2im", out=out, num_threads=num_threads)
-    assert y is out
-    assert_unchanged((x, w, b), copies)
-    assert_close(y, R.deconv2d(*[None if a is None else a.astype(np.float64)
-                                 for a in (x, w, b)], **cfg.kwargs), dtype)
+    x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, "_pointwise", pointwise)
     if pointwise:
         g = cfg.groups
         transposed = np.ascontiguousarray(w.reshape(g, cfg.C_in // g, cfg.C_out // g)
