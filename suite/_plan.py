@@ -120,9 +120,14 @@ WINOGRAD_MAX_BLOCK = 512
 #: workspace from this constant.
 WINOGRAD_PASS_BYTES = 24 * 2**20
 
-#: choose_algorithm takes Winograd only with at least this many 2x2 tiles per phase (and
-#: C_out/groups >= C_in/groups / 2: docs/performance.md, item 72).
+#: choose_algorithm takes Winograd with at least this many 2x2 tiles per phase (and
+#: C_out/groups >= C_in/groups / 2: docs/performance.md, item 72) ...
 WINOGRAD_MIN_TILES = 128
+#: ... and on one thread from this many, with C_out/groups >= C_in/groups on maps of at
+#: least WINOGRAD_MIN_PIXELS pixels (item 73: on smaller maps col2im's narrow products
+#: and Winograd's part-empty tiles favour col2im).
+WINOGRAD_FEW_TILES = 32
+WINOGRAD_MIN_PIXELS = 16
 
 
 #: One addition of upsample_conv2d's collapsed-weight pack costs about as long as this many
@@ -343,9 +348,11 @@ PHASE_MIN_CHANNEL_PRODUCT = 16
 
 
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, *,
-                     prepared=False):
+                     prepared=False, num_threads=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration
-    (``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights prepared).
+    (``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights prepared;
+    ``num_threads``: the threads the call runs on, after the work floor of
+    ``threads_for_work``).
 
     Layers with at most 4 input channels per group (depthwise upsampling filters, grouped
     decoders, an image's few channels) make every GEMM thin; measured on the sweep's layers
@@ -375,7 +382,10 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     per-call weight transform too large a share (DCGAN-G2, 64 tiles: col2im 1.1x faster;
     StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4, 1024: 1.4x, FCN-8s
     upscore2, 256: 1.4x); with fewer output channels col2im ran 1.2-1.9x faster
-    (docs/performance.md, item 72). A layer object (``prepared``) keeps every
+    (docs/performance.md, item 72). On one thread also from ``WINOGRAD_FEW_TILES`` tiles
+    with C_out/groups >= C_in/groups on maps of ``WINOGRAD_MIN_PIXELS`` or more (1.1-2.2x
+    faster than col2im there; at two threads col2im's scatter, split by output channels,
+    scaled better, and Winograd lost up to 2.45x: item 73). A layer object (``prepared``) keeps every
     phase's transformed weights (no transform per call: Winograd only gets faster), and
     takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow (M =
     C_out/groups: col2im's have 16 times as many, and OpenBLAS repacks the transformed
@@ -422,6 +432,9 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             and cig >= 16 and c_out_per_group >= 16):
         tiles = input_shape[0] * math.ceil(input_shape[2] / 2) * math.ceil(input_shape[3] / 2)
         if tiles >= WINOGRAD_MIN_TILES and 2 * c_out_per_group >= cig:
+            return "winograd"
+        if (num_threads == 1 and tiles >= WINOGRAD_FEW_TILES and c_out_per_group >= cig
+                and input_shape[2] * input_shape[3] >= WINOGRAD_MIN_PIXELS):
             return "winograd"
         if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:
             return "winograd"

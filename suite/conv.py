@@ -374,9 +374,8 @@ class DeconvPlan(KernelPlan):
         n, c_in, h, w = input_shape
         _, cog, kh, kw = weight_shape
         itemsize = np.dtype(dtype).itemsize
-        self.n_threads = threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w,
-                                          (math.prod(input_shape) + math.prod(self.shape))
-                                          * itemsize)
+        self.n_threads = self.call_threads(input_shape, weight_shape, self.shape, itemsize,
+                                           n_threads)
         if n == 0:
             return
         if algorithm in ("phase", "winograd"):
@@ -432,6 +431,14 @@ class DeconvPlan(KernelPlan):
                                            itemsize)
             self._kernel = self._col2im
 
+    @staticmethod
+    def call_threads(input_shape, weight_shape, output_shape, itemsize, n_threads):
+        """The threads a call runs on: ``n_threads``, fewer for little work."""
+        n, c_in, h, w = input_shape
+        _, cog, kh, kw = weight_shape
+        return threads_for_work(n_threads, 2 * n * c_in * cog * kh * kw * h * w,
+                                (math.prod(input_shape) + math.prod(output_shape)) * itemsize)
+
     def _pack_phases(self, weight):
         phases_h, phases_w, step_h, step_w, _, _, groups = self._phases
         packed = _outputs.empty((weight.size,), weight.dtype)
@@ -486,15 +493,19 @@ class DeconvPlan(KernelPlan):
                                 *self._blocking, self.n_threads)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False):
-        """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`)
-        first: col2im and phase, Winograd where every phase is 2x2, direct with at most
-        DIRECT_MAX_CHANNELS input channels per group."""
+    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1,
+                   itemsize=4):
+        """The algorithms ``"measure"`` times, ``"auto"``'s rule (:func:`choose_algorithm`,
+        for the threads a call of ``n_threads`` runs on) first: col2im and phase, Winograd
+        where every phase is 2x2, direct with at most DIRECT_MAX_CHANNELS input channels per
+        group."""
         stride, padding, _, dilation, groups = geometry
         shape = deconv2d_output_shape(input_shape, weight_shape, *geometry)
         check_size(shape, "the output")     # before any table of stride rows
         rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups,
-                                prepared=prepared)
+                                prepared=prepared,
+                                num_threads=DeconvPlan.call_threads(
+                                    input_shape, weight_shape, shape, itemsize, n_threads))
         kh, kw = weight_shape[2:]
         winograd = deconv_winograd_taps(input_shape[2:], shape[2:], (kh, kw), stride, padding,
                                         dilation) is not None
@@ -516,7 +527,8 @@ def _plan(plan_type, input_shape, weight_shape, dtype, geometry, algorithm, n_th
 def _choice(plan_type, caller, input_shape, weight_shape, dtype, geometry, n_threads,
             generation, prepared):
     """(the recorded choice or None, the candidates): wisdom read once per generation."""
-    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared)
+    candidates = plan_type.candidates(input_shape, weight_shape, geometry, prepared,
+                                      n_threads, np.dtype(dtype).itemsize)
     recorded = wisdom.lookup(plan_type.problem_key(caller, input_shape, weight_shape, dtype,
                                                    geometry, n_threads))
     return (recorded if recorded in candidates else None), candidates

@@ -205,8 +205,10 @@ class UpsampleConvPlan(KernelPlan):
             kernel(contiguous(x), weight, bias, out, *tables, *conv_args)
 
     @staticmethod
-    def candidates(input_shape, weight_shape, geometry, prepared=False):
-        """The methods that apply, in the order ``"auto"`` takes the first: Winograd, the
+    def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1,
+                   itemsize=4):
+        """The methods that apply, in the order ``"auto"`` takes the first (at any thread
+        count and dtype): Winograd, the
         collapsed kernel, banded; each of the first two after banded when a call that
         prepares its weights (not ``prepared`` by a layer object) would spend longer on them
         than the method saves (``suite.cost.upsample_conv2d_order``: tiny maps, wide

@@ -116,8 +116,9 @@ def test_deconv2d_layer_auto_knows_its_weights_are_prepared(x_shape, weight_shap
     # (suite.choose_algorithm with prepared=True), through the plans each runs
     rng = seeded_rng("prepared-rule", x_shape, threads)
     x, w = randn(rng, x_shape, np.float32), randn(rng, weight_shape, np.float32)
-    assert suite.choose_algorithm(x_shape, weight_shape, 2) == function
-    assert suite.choose_algorithm(x_shape, weight_shape, 2, prepared=True) == layer
+    assert suite.choose_algorithm(x_shape, weight_shape, 2, num_threads=threads) == function
+    assert suite.choose_algorithm(x_shape, weight_shape, 2, prepared=True,
+                                  num_threads=threads) == layer
     deconv = suite.Deconv2d(w, stride=2, padding=1, num_threads=threads)
     y = deconv(x)
     (plan,) = deconv._plans.values()

@@ -18,7 +18,6 @@ import sys
 
 import numpy as np
 
-from suite import _plan
 from suite.bench import sweep
 from suite.bench.timing import geomean, round_robin_medians
 
@@ -48,9 +47,8 @@ def time_layer(config, threads, budget=SAMPLE_BUDGET):
     kwargs = config.deconv_kwargs
     geometry = deconv_geometry(kwargs["stride"], kwargs["padding"], kwargs["output_padding"],
                                kwargs["dilation"], kwargs["groups"])
-    candidates = DeconvPlan.candidates(x.shape, weight.shape, geometry)
-    rule = _plan.choose_algorithm(x.shape, weight.shape, geometry.stride, geometry.dilation,
-                                  geometry.groups)
+    candidates = DeconvPlan.candidates(x.shape, weight.shape, geometry, n_threads=threads)
+    rule = candidates[0]    # the rule's choice at this thread count
     calls = {}
     for algorithm in candidates:
         def call(algorithm=algorithm):
