@@ -79,9 +79,12 @@ def phase_gemm_images(n, phases_h, phases_w, cig, cog, itemsize):
 #: bytes (so they stay in the core's cache for the GEMM) ...
 BAND_BYTES = 512 * 2**10
 
-#: ... but at least this many output values wide, so BLAS still runs near its peak. Maps
-#: with fewer output values per image batch several images into one GEMM instead.
-BAND_MIN_COLUMNS = 256
+#: ... but at least this many output values wide, so the GEMM still runs near its peak.
+#: Maps with fewer output values per image batch several images into one GEMM instead.
+#: (Written 256 here, it ran as 512 from item 38 on, shadowed by col2im's constant of the
+#: same name; 256 and 512 measured alike on 11 convolutions and fused layers after item
+#: 69, 1.004x: docs/performance.md, item 74.)
+BAND_MIN_COLUMNS = 512
 
 
 def band_rows(planes, out_h, out_w, column_rows, itemsize, n_threads):
@@ -237,7 +240,7 @@ BLOCK_MIN_ROWS = 256
 #: Large maps go through col2im in bands of input rows of at least this many columns: a
 #: band's GEMM re-reads the weight block, about 10 / columns of the GEMM's time at this
 #: machine's GEMM and copy rates (2 x 100 GFLOP/s over columns x 20 GB/s).
-BAND_MIN_COLUMNS = 512
+COL2IM_BAND_MIN_COLUMNS = 512
 
 
 def own_gemm_takes(rows, columns, depth, itemsize):
@@ -299,8 +302,8 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
     performance.md item 43).
 
     Large maps, whose columns for even BLOCK_MIN_ROWS rows would not fit in a block, take
-    one image at a time in bands of input rows (BAND_MIN_COLUMNS columns or more; fewer
-    rows per band than the height): each band's GEMM and col2im stay in cache instead of
+    one image at a time in bands of input rows (COL2IM_BAND_MIN_COLUMNS columns or more;
+    fewer rows per band than the height): each band's GEMM and col2im stay in cache instead of
     writing the whole column matrix to memory and reading it back (docs/performance.md,
     item 38). The band depends on the shapes alone: it sets the order in which the output
     rows two bands share are summed.
@@ -315,7 +318,7 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
         nb = int(min(n, max(1, math.ceil(BLOCK_MIN_COLUMNS / per_image))))
     columns = nb * per_image
     if min(BLOCK_MIN_ROWS, c_out_per_group * taps) * columns * itemsize > COLUMN_BLOCK_BYTES:
-        rows = int(min(height, max(1, math.ceil(BAND_MIN_COLUMNS / width))))
+        rows = int(min(height, max(1, math.ceil(COL2IM_BAND_MIN_COLUMNS / width))))
         channels = max(1, COLUMN_BLOCK_BYTES // (taps * rows * width * itemsize))
         blocks_per_group = math.ceil(c_out_per_group / channels)
         if n * groups * blocks_per_group < n_threads:
@@ -385,11 +388,11 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     (docs/performance.md, item 72). On one thread also from ``WINOGRAD_FEW_TILES`` tiles
     with C_out/groups >= C_in/groups on maps of ``WINOGRAD_MIN_PIXELS`` or more (1.1-2.2x
     faster than col2im there; at two threads col2im's scatter, split by output channels,
-    scaled better, and Winograd lost up to 2.45x: item 73). A layer object (``prepared``) keeps every
-    phase's transformed weights (no transform per call: Winograd only gets faster), and
-    takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow (M =
-    C_out/groups: col2im's have 16 times as many, and OpenBLAS repacks the transformed
-    weights for every block of tiles): at least 64 output channels per group and
+    scaled better, and Winograd lost up to 2.45x: item 73). A layer object (``prepared``)
+    keeps every phase's transformed weights (no transform per call: Winograd only gets
+    faster), and takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow
+    (M = C_out/groups: col2im's have 16 times as many, and the transformed weights are
+    read again for every block of tiles): at least 64 output channels per group and
     C_out/groups >= C_in/groups / 4 (docs/performance.md, items 62 and 68: fitted on 34
     random layers; on the 13 it moves, round-robin with col2im in one process, 1.24x at one
     thread and 1.16x at two). Everywhere else ``"col2im"``: both GEMM methods
