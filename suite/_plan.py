@@ -519,6 +519,12 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     return columns + (c_out * nb * per_image if nb > 1 else 0)
 
 
+def pointwise_conv(kernel, stride, padding):
+    """Whether a convolution is 1x1 at stride 1 with no padding: its columns are x itself
+    (conv2d multiplies x where it lies, one image at a time, and does not band it)."""
+    return tuple(kernel) == (1, 1) and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
+
+
 def one_pixel_deconv(input_size, padding, output_padding, dilation):
     """Whether deconv2d's col2im method runs a transposed convolution as one GEMM per group
     straight into the output (``_im2col.deconv2d_one_pixel``): 1x1 maps with no padding,
@@ -531,8 +537,7 @@ def pointwise_deconv(kernel, stride, padding, output_padding):
     """Whether deconv2d's col2im method runs a transposed convolution as the 1x1 convolution
     with each group's weight transposed (:func:`conv2d_workspace`'s kernels): 1x1 kernels
     at stride 1 with no padding, whose columns would be the output itself."""
-    return (tuple(kernel) == (1, 1) and tuple(stride) == (1, 1)
-            and tuple(padding) == (0, 0) and tuple(output_padding) == (0, 0))
+    return pointwise_conv(kernel, stride, padding) and tuple(output_padding) == (0, 0)
 
 
 def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize, n_threads,

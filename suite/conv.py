@@ -24,6 +24,7 @@ from ._plan import (
     images_per_gemm,
     one_pixel_deconv,
     own_gemm_takes,
+    pointwise_conv,
     pointwise_deconv,
     phase_gemm_images,
     threads_for_work,
@@ -187,9 +188,8 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
     if n == 0:
         return out
     per_image = out_h * out_w
-    pointwise = kh == kw == 1 and tuple(stride) == (1, 1) and tuple(padding) == (0, 0)
     # a 1x1 convolution's columns are x itself: no bands (their columns a copy of x)
-    if per_image >= BAND_MIN_COLUMNS and not pointwise:
+    if per_image >= BAND_MIN_COLUMNS and not pointwise_conv((kh, kw), stride, padding):
         rows = band_rows(n * groups, out_h, out_w, c_in_per_group * kh * kw, x.itemsize,
                          n_threads)
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,

@@ -110,6 +110,7 @@ from ._plan import (
     conv2d_workspace,
     deconv_backward_workspace,
     one_pixel_deconv,
+    pointwise_conv,
     pointwise_deconv,
     phase_workspace,
     threads_for_work,
@@ -407,11 +408,10 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
     if n:
         threads = threads_for_work(num_threads, 2 * macs,
                                    (n * c_in * h * w + n * c_out * ho * wo) * itemsize)
+        one_pixel = one_pixel_deconv((h, w), p, op, d)
         workspace["col2im"] = col2im_deconv_workspace(n, c_in, h, w, cog, kh * kw, groups,
-                                                      itemsize, threads,
-                                                      one_pixel_deconv((h, w), p, op, d))
-        if (not one_pixel_deconv((h, w), p, op, d)
-                and pointwise_deconv((kh, kw), s, p, op)):
+                                                      itemsize, threads, one_pixel)
+        if not one_pixel and pointwise_deconv((kh, kw), s, p, op):
             # the 1x1 convolution with the weights transposed
             workspace["col2im"] = weights + conv2d_workspace(n, c_in, c_out, groups, 1, 1,
                                                              h, w, True, itemsize, threads)
@@ -489,10 +489,10 @@ def conv2d_cost(input_shape, weight_shape, stride=1, padding=0, dilation=1, grou
     macs = n * c_out * cig * kh * kw * ho * wo
     adds = n * c_out * ho * wo if bias else 0
     params = c_out * cig * kh * kw + (c_out if bias else 0)
-    pointwise = kh == kw == 1 and s == (1, 1) and p == (0, 0)
     columns = 0
     if n:
-        columns = conv2d_workspace(n, c_in, c_out, groups, kh, kw, ho, wo, pointwise, itemsize,
+        columns = conv2d_workspace(n, c_in, c_out, groups, kh, kw, ho, wo,
+                                   pointwise_conv((kh, kw), s, p), itemsize,
                                    _threads(num_threads)) * itemsize
     return Cost(
         operation="conv2d", output_shape=out, macs=macs, adds=adds,

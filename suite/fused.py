@@ -124,10 +124,16 @@ class UpsampleConvPlan(KernelPlan):
             # once, at the input's resolution (1 / (sH*sW) of the FLOPs), and the nearest
             # kernel repeats its output. Each output value is the same sum of the same
             # input pixel's products as in the phases: the same bits.
-            self._pointwise = ((n, c_out) + tuple(input_shape[2:]),
+            small = (n, c_out) + tuple(input_shape[2:])
+            planes = (n * c_out,)
+            out_bytes = math.prod(self.shape) * itemsize
+            # what the nearest kernel's call takes besides the arrays, fixed per plan
+            self._pointwise = (small, planes + small[2:], planes + self.shape[2:], dilation,
+                               groups,
                                upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales,
                                              mode, align_corners, np.dtype(dtype).str),
-                               dilation, groups)
+                               threads_for_bytes(self.n_threads, out_bytes),
+                               streams_past_cache(math.prod(small) * itemsize + out_bytes))
             self._kernel = self._pointwise_kernel
             self.prepared_key = "weight"
             return
@@ -184,14 +190,12 @@ class UpsampleConvPlan(KernelPlan):
         return packed
 
     def _pointwise_kernel(self, x, weight, bias, out):
-        shape, repeat, dilation, groups = self._pointwise
+        shape, planes_in, planes_out, dilation, groups, repeat, threads, streaming = (
+            self._pointwise)
         small = _outputs.empty(shape, out.dtype)
         conv2d_into(x, weight, bias, small, (1, 1), (0, 0), dilation, groups, self.n_threads,
                     note=False)
-        planes = (shape[0] * shape[1],)
-        repeat.forward(small.reshape(planes + shape[2:]), out.reshape(planes + out.shape[2:]),
-                       threads_for_bytes(self.n_threads, out.nbytes),
-                       streams_past_cache(small.nbytes + out.nbytes))
+        repeat.forward(small.reshape(planes_in), out.reshape(planes_out), threads, streaming)
 
     def _collapsed(self, x, packed, bias, out):
         phases_h, phases_w, groups, images = self._phases
