@@ -8,7 +8,7 @@
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from _bias cimport fill_value
 
@@ -19,6 +19,8 @@ from _profile cimport (SUITE_STAGE_IM2COL, TaskIndex, next_task, part_start, par
 cdef extern from "_col2im_rows.h" nogil:
     void suite_col2im_interleave_f32(const float* src, Py_ssize_t ld, Py_ssize_t n,
                                      Py_ssize_t k, float* dst)
+    void suite_col2im_spread_f32(const float* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
+                                 Py_ssize_t sw, float value, float* dst)
     ctypedef struct suite_col2im_columns:
         pass
     int suite_col2im_columns_init(suite_col2im_columns* g, Py_ssize_t kw, Py_ssize_t sw,
@@ -272,39 +274,121 @@ cdef inline bint disjoint(const Window* g) noexcept nogil:
     return g.kh <= g.sh and g.kw <= g.sw and g.dh == 1 and g.dw == 1
 
 
+cdef enum:
+    SPREAD_MAX = 2048   # values of the spread rows disjoint_plane keeps (8 KiB of float32)
+
+
+cdef inline bint spreads(const Window* g) noexcept nogil:
+    """True where disjoint_plane spreads whole grid rows: kernel rows as long as the stride
+    (shorter ones leave gaps, which col2im_row's vector rows skip faster: k1 s2 took 2.1x
+    the time spread; a kernel column a row is a copy they make as fast) and a grid row of
+    every kernel row that fits SPREAD_MAX."""
+    return 2 <= g.kw == g.sw and g.kh * g.sw * g.col_w <= SPREAD_MAX
+
+
+cdef inline void spread(const floating* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
+                        Py_ssize_t sw, floating value, floating* dst) noexcept nogil:
+    """dst[ow*sw + j] = value + src[j*ld + ow] for j < kw, value for kw <= j < sw (ow < n):
+    _col2im_rows.h, suite_col2im_spread_f32."""
+    cdef Py_ssize_t ow, j
+    if floating is float:
+        suite_col2im_spread_f32(src, ld, n, kw, sw, value, dst)
+    else:
+        for ow in range(n):
+            for j in range(kw):
+                dst[ow * sw + j] = value + src[j * ld + ow]
+            for j in range(kw, sw):
+                dst[ow * sw + j] = value
+
+
+cdef inline void disjoint_rows_add(const floating* krow, Py_ssize_t ld_col, Py_ssize_t width,
+                                   const Window* g, floating* dst, const Py_ssize_t* lo_j,
+                                   const Py_ssize_t* hi_j) noexcept nogil:
+    """dst += one grid row of one kernel row (krow: its first column row) where it lands."""
+    cdef Py_ssize_t j, ow, offset, lo, hi
+    cdef const floating* src
+    for j in range(g.kw):
+        offset = j - g.pw
+        if lo_j != NULL:
+            lo = lo_j[j]
+            hi = hi_j[j]
+        else:
+            valid_columns(offset, g.sw, width, g.col_w, &lo, &hi)
+        src = krow + j * ld_col
+        for ow in range(lo, hi):
+            dst[ow * g.sw + offset] += src[ow]
+
+
 cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
                                 Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                                 Py_ssize_t first, Py_ssize_t row_end, Py_ssize_t filled,
                                 floating* plane, const Py_ssize_t* lo_j,
                                 const Py_ssize_t* hi_j, floating value) noexcept nogil:
     """col2im_row for the rows [first, row_end) of one plane (``plane``: its row 0; col as
-    col2im_row takes it) of a disjoint geometry (:func:`disjoint`): the rows from ``filled``
-    on set to ``value`` in one fill, then each grid row's kernel rows added where they land,
-    with no search for the kernel rows that reach an output row and no work a row for the
-    rows none reaches (kernels shorter than the stride: k1 s2 leaves three outputs in four
-    at the bias). Each output value is value + its one column value: the sums of
-    col2im_row. lo_j, hi_j: column_ranges of this width, or NULL (computed here)."""
-    cdef Py_ssize_t f0 = max(first, filled), oh, i, j, h, ow, offset, lo, hi
-    cdef const floating* src
+    col2im_row takes it) of a disjoint geometry (:func:`disjoint`), with no search for the
+    kernel rows that reach an output row. Rows from ``filled`` on start from ``value``, the
+    rows before it from what they hold. Each output value is value + its one column value
+    (or value alone): the sums of col2im_row.
+
+    Where grid rows fit (:func:`spreads`), each kernel row's grid rows are spread, a run of
+    them at a time, into a buffer holding value + column value at every output column
+    (``spread``), and each output row from ``filled`` on is a copy of its piece; the rows
+    no kernel row reaches (kernels shorter than the stride: k1 s2 leaves three outputs in
+    four at the bias) are filled. Otherwise the rows are filled, then each grid row's
+    kernel rows added where they land. lo_j, hi_j: column_ranges of this width, or NULL
+    (computed here)."""
+    cdef Py_ssize_t f0 = max(first, filled), oh, i, h, t, q, r0, r1, n_rows, span, keep
+    cdef floating buffer[SPREAD_MAX]
+    cdef const floating* krow
     cdef floating* dst
-    if f0 < row_end:
-        fill_value(plane + f0 * width, (row_end - f0) * width, value)
-    for oh in range(oh_lo, oh_hi):
+    if not spreads(g):
+        if f0 < row_end:
+            fill_value(plane + f0 * width, (row_end - f0) * width, value)
+        for oh in range(oh_lo, oh_hi):
+            for i in range(g.kh):
+                h = oh * g.sh - g.ph + i
+                if first <= h < row_end:
+                    disjoint_rows_add(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w, ld_col,
+                                      width, g, plane + h * width, lo_j, hi_j)
+        return
+    # the one grid row oh and kernel row i that could reach h, counted along
+    i = (f0 + g.ph) % g.sh
+    oh = (f0 + g.ph) // g.sh
+    for h in range(f0, row_end):
+        if i >= g.kh or oh < oh_lo or oh >= oh_hi:
+            fill_value(plane + h * width, width, value)
+        i += 1
+        if i == g.sh:
+            i = 0
+            oh += 1
+    span = g.sw * g.col_w
+    keep = max(0, min(width, span - g.pw))      # the output columns a spread row covers
+    n_rows = SPREAD_MAX // (g.kh * span)
+    # grid rows whose output rows may lie in [first, row_end); each row checked below
+    r0 = max(oh_lo, (first + g.ph) // g.sh - 1)
+    r1 = min(oh_hi, (row_end + g.ph) // g.sh + 1)
+    while r0 < r1:
+        # a run of t grid rows, each kernel row's spread at buffer + i*t*span, then the
+        # output rows they reach in order (the stores stream through the plane)
+        t = min(r1 - r0, n_rows)
         for i in range(g.kh):
-            h = oh * g.sh - g.ph + i
-            if h < first or h >= row_end:
-                continue
-            dst = plane + h * width
-            for j in range(g.kw):
-                offset = j - g.pw
-                if lo_j != NULL:
-                    lo = lo_j[j]
-                    hi = hi_j[j]
+            spread(col + i * g.kw * ld_col + (r0 - oh_lo) * g.col_w, ld_col, t * g.col_w,
+                   g.kw, g.sw, value, buffer + i * t * span)
+        for oh in range(r0, r0 + t):
+            for i in range(g.kh):
+                h = oh * g.sh - g.ph + i
+                if h < first or h >= row_end:
+                    continue
+                dst = plane + h * width
+                if h >= filled:
+                    memcpy(dst, buffer + (i * t + oh - r0) * span + g.pw,
+                           keep * sizeof(floating))
+                    for q in range(keep, width):
+                        dst[q] = value
                 else:
-                    valid_columns(offset, g.sw, width, g.col_w, &lo, &hi)
-                src = col + (i * g.kw + j) * ld_col + (oh - oh_lo) * g.col_w
-                for ow in range(lo, hi):
-                    dst[ow * g.sw + offset] += src[ow]
+                    disjoint_rows_add(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w,
+                                      ld_col, width, g, dst, lo_j, hi_j)
+        r0 += t
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:

@@ -24,7 +24,7 @@ from libc.string cimport memcpy
 from _bias cimport bias_value, fill_bias
 from _columns cimport (RANGES_MAX_KW, RowPlan, Window, band_end, band_first, col2im_row,
                       column_ranges, disjoint, disjoint_plane, im2col_images, make_window,
-                      row_plan)
+                      row_plan, SPREAD_MAX, spreads)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -50,6 +50,9 @@ cdef extern from "_sgemm.h" nogil:
 NARROW_GEMM_COLUMNS = SUITE_SGEMM_MAX_N
 #: ... which it computes in panels of this many columns (a narrower product is padded).
 NARROW_GEMM_PANEL = SUITE_SGEMM_NR
+#: The values of the spread rows of a disjoint col2im (kernel rows as long as the stride):
+#: kH x (sW x grid width) up to this spread whole grid rows; longer rows are added one by one.
+SPREAD_VALUES = SPREAD_MAX
 #: The shallowest product (rows of K) the own wide kernel takes, at any width (shallower,
 #: its time goes to the loads and stores of C, which OpenBLAS runs faster).
 WIDE_GEMM_MIN_DEPTH = SUITE_SGEMM_WIDE_MIN_K
@@ -83,10 +86,10 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if (disjoint(g) and not plan.gathered and not plan.interleaved
+    if (disjoint(g) and (spreads(g) or not (plan.gathered or plan.interleaved))
             and n_images * channels >= 4 * n_threads):
-        # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane); the
-        # vector rows keep theirs
+        # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane); rows
+        # too long to spread keep their vector rows
         total = n_images * channels
         parts = parts_for(total, n_threads)
         for part in prange(parts, schedule="static", num_threads=n_threads):
@@ -135,7 +138,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if disjoint(g) and not plan.gathered and not plan.interleaved:
+    if disjoint(g) and (spreads(g) or not (plan.gathered or plan.interleaved)):
         for n in range(n_images):
             for c in range(channels):
                 disjoint_plane(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,
