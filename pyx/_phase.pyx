@@ -217,6 +217,10 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
     cdef const Py_ssize_t* taps_of
     cdef const Py_ssize_t* starts
     cdef floating* block
+    cdef floating* rows
+    cdef floating* sums
+    cdef floating* acc_row
+    cdef const floating* tap_row
     cdef floating acc
     cdef int64_t call = suite_profile_call(), t0
     if packed.shape[0] == 0:
@@ -259,22 +263,50 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
             # definition sums them) in a register and written once: adding each tap into
             # the packed entry in memory made every addition wait for the last one's store
             # (docs/performance.md, item 61).
+            # Across input channels (item 77): the output channel's kernels transposed to
+            # tap-major rows of C_in/groups values, each phase's entries summed a row of
+            # input channels at a time (vectors; the same additions from zero in tap
+            # order), then written in the packed order. Per channel pair as a fallback.
             for task in prange(c_out, schedule="static", num_threads=n_threads):
                 t0 = suite_stage_start(call)
                 grp = task // cog
                 co = task - grp * cog
-                for ci in range(cig):
-                    src = &weight[task, ci, 0, 0]
+                rows = <floating*> malloc((kk + most) * cig * sizeof(floating))
+                if rows != NULL:
+                    sums = rows + kk * cig
+                    src = &weight[task, 0, 0, 0]
+                    for ci in range(cig):
+                        for t in range(kk):
+                            rows[t * cig + ci] = src[ci * kk + t]
                     for p in range(phases):
-                        block = (&packed[0] + grp * per_group + phase_at[p]
-                                 + (co * cig + ci) * phase_taps[p])
                         taps_of = order + p * kk
                         starts = first + p * (most + 1)
                         for e in range(phase_taps[p]):
-                            acc = 0
+                            acc_row = sums + e * cig
+                            for ci in range(cig):
+                                acc_row[ci] = 0
                             for u in range(starts[e], starts[e + 1]):
-                                acc = acc + src[taps_of[u]]
-                            block[e] = acc
+                                tap_row = rows + taps_of[u] * cig
+                                for ci in range(cig):
+                                    acc_row[ci] = acc_row[ci] + tap_row[ci]
+                        block = &packed[0] + grp * per_group + phase_at[p] + co * cig * phase_taps[p]
+                        for ci in range(cig):
+                            for e in range(phase_taps[p]):
+                                block[ci * phase_taps[p] + e] = sums[e * cig + ci]
+                    free(rows)
+                else:
+                    for ci in range(cig):
+                        src = &weight[task, ci, 0, 0]
+                        for p in range(phases):
+                            block = (&packed[0] + grp * per_group + phase_at[p]
+                                     + (co * cig + ci) * phase_taps[p])
+                            taps_of = order + p * kk
+                            starts = first + p * (most + 1)
+                            for e in range(phase_taps[p]):
+                                acc = 0
+                                for u in range(starts[e], starts[e + 1]):
+                                    acc = acc + src[taps_of[u]]
+                                block[e] = acc
                 suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
     finally:
         free(phase_at)

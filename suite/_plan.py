@@ -134,9 +134,11 @@ WINOGRAD_MIN_PIXELS = 16
 
 
 #: One addition of upsample_conv2d's collapsed-weight pack costs about as long as this many
-#: FLOPs of the banded kernel it competes with: the pack scatters its additions (0.9-1.2 ns
-#: each) where the banded kernel runs at about 60 GFLOP/s per core on the small maps where
-#: the choice matters (docs/performance.md, item 27).
+#: FLOPs of the banded kernel it competes with (docs/performance.md, item 27). Since item
+#: 77 the pack adds 0.3-0.66 ns a tap where banded runs at 72-88 GFLOP/s on the small maps
+#: where the choice matters: 26-40 FLOPs an addition, but the collapsed products run slower
+#: a FLOP than banded's (60 against 83-100 GFLOP/s on x4 + 3x3 of 384 -> 192 on 4x4), and
+#: 50 picked the faster method (or one within 3%) on all 8 layers measured there, 32 on 7.
 PACK_ADDITION_FLOPS = 50
 
 
