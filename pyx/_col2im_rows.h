@@ -28,7 +28,7 @@ static inline void suite_col2im_interleave_scalar_f32(const float *src, ptrdiff_
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
 /* Output vector J of a block of 8 column values for k = K: lane l from row (8J + l) % K. */
-#define SUITE_INTERLEAVE_VECTOR(K, J, S, O, BASE)                                          \
+#define SUITE_INTERLEAVE_VECTOR(K, J, S, O)                                                \
     do {                                                                                   \
         const __m256i at_ = SUITE_INDEX(K, J);                                             \
         __m256 r_ = _mm256_permutevar8x32_ps(S[0], at_);                                   \
@@ -42,23 +42,20 @@ static inline void suite_col2im_interleave_scalar_f32(const float *src, ptrdiff_
             r_ = _mm256_blendv_ps(r_, _mm256_permutevar8x32_ps(S[j_], at_),                \
                                   _mm256_castsi256_ps(take_));                             \
         }                                                                                  \
-        _mm256_storeu_ps((O) + 8 * (J), _mm256_add_ps((BASE), r_));                        \
+        _mm256_storeu_ps((O) + 8 * (J), _mm256_add_ps(_mm256_loadu_ps((O) + 8 * (J)), r_)); \
     } while (0)
 
-/* BASE(J): what output vector J of the block adds its values to. */
-#define SUITE_INTERLEAVE_BLOCKS(K, BASE)                                                   \
+#define SUITE_INTERLEAVE_BLOCKS(K)                                                         \
     for (; ow + 8 <= n; ow += 8) {                                                         \
         __m256 s_[4];                                                                      \
         for (int j_ = 0; j_ < (K); j_++)                                                   \
             s_[j_] = _mm256_loadu_ps(src + j_ * ld + ow);                                  \
         float *o_ = dst + ow * (K);                                                        \
-        SUITE_INTERLEAVE_VECTOR(K, 0, s_, o_, BASE(o_, 0));                                \
-        SUITE_INTERLEAVE_VECTOR(K, 1, s_, o_, BASE(o_, 1));                                \
-        SUITE_INTERLEAVE_VECTOR(K, 2, s_, o_, BASE(o_, 2));                                \
-        if ((K) > 3) SUITE_INTERLEAVE_VECTOR(K, 3, s_, o_, BASE(o_, 3));                   \
+        SUITE_INTERLEAVE_VECTOR(K, 0, s_, o_);                                             \
+        SUITE_INTERLEAVE_VECTOR(K, 1, s_, o_);                                             \
+        SUITE_INTERLEAVE_VECTOR(K, 2, s_, o_);                                             \
+        if ((K) > 3) SUITE_INTERLEAVE_VECTOR(K, 3, s_, o_);                                \
     }
-#define SUITE_INTERLEAVE_LOADED(O, J) _mm256_loadu_ps((O) + 8 * (J))
-#define SUITE_INTERLEAVE_VALUE(O, J) base
 
 __attribute__((target("avx2")))
 static inline void suite_col2im_interleave_avx2_f32(const float *src, ptrdiff_t ld,
@@ -76,12 +73,14 @@ static inline void suite_col2im_interleave_avx2_f32(const float *src, ptrdiff_t 
                                                   _mm256_permute2f128_ps(lo, hi, 0x31)));
         }
     } else if (k == 3) {
-        SUITE_INTERLEAVE_BLOCKS(3, SUITE_INTERLEAVE_LOADED)
+        SUITE_INTERLEAVE_BLOCKS(3)
     } else if (k == 4) {
-        SUITE_INTERLEAVE_BLOCKS(4, SUITE_INTERLEAVE_LOADED)
+        SUITE_INTERLEAVE_BLOCKS(4)
     }
     suite_col2im_interleave_scalar_f32(src, ld, ow, n, k, dst);
 }
+#undef SUITE_INTERLEAVE_BLOCKS
+#undef SUITE_INTERLEAVE_VECTOR
 #endif
 
 /* dst[ow*k + j] += src[j*ld + ow] for ow < n, j < k (2 <= k <= 4 take vectors). */
@@ -106,7 +105,7 @@ static inline void suite_col2im_interleave_f32(const float *src, ptrdiff_t ld, p
  * output row is then a contiguous piece of dst (the padding's columns cut off), copied: no
  * fill, read-back or search a row, where col2im_row spends ~20 ns on a row of 10 values.
  * value + src: the one addition col2im_row makes on a row filled with value, so the same bits.
- * AVX2 for kw = sw = 2..4 (the interleave's permutes), scalar otherwise. */
+ * AVX2 for sw = 2..4 (the interleave's permutes, after the additions), scalar otherwise. */
 static inline void suite_col2im_spread_scalar_f32(const float *src, ptrdiff_t ld,
                                                   ptrdiff_t from, ptrdiff_t n, ptrdiff_t kw,
                                                   ptrdiff_t sw, float value, float *dst)
@@ -121,47 +120,92 @@ static inline void suite_col2im_spread_scalar_f32(const float *src, ptrdiff_t ld
 }
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
+/* Output vector J of a block of 8 values of each of K rows S, interleaved (lane l from row
+ * (8J + l) mod K at position (8J + l) / K), stored at O: data movement only. */
+#define SUITE_SPREAD_VECTOR(K, J, S, O)                                                    \
+    do {                                                                                   \
+        const __m256i at_ = SUITE_INDEX(K, J);                                             \
+        __m256 r_ = _mm256_permutevar8x32_ps(S[0], at_);                                   \
+        for (int j_ = 1; j_ < (K); j_++) {                                                 \
+            const __m256i take_ = _mm256_cmpeq_epi32(                                      \
+                _mm256_set1_epi32(j_),                                                     \
+                _mm256_setr_epi32((8 * (J) + 0) % (K), (8 * (J) + 1) % (K),                \
+                                  (8 * (J) + 2) % (K), (8 * (J) + 3) % (K),                \
+                                  (8 * (J) + 4) % (K), (8 * (J) + 5) % (K),                \
+                                  (8 * (J) + 6) % (K), (8 * (J) + 7) % (K)));              \
+            r_ = _mm256_blendv_ps(r_, _mm256_permutevar8x32_ps(S[j_], at_),                \
+                                  _mm256_castsi256_ps(take_));                             \
+        }                                                                                  \
+        _mm256_storeu_ps((O) + 8 * (J), r_);                                               \
+    } while (0)
+
+/* Blocks of 8 grid positions: row j < kw as value + its 8 column values (the one addition,
+ * made before any data moves), rows kw <= j < K the value alone, interleaved into K output
+ * vectors. */
+#define SUITE_SPREAD_BLOCKS(K)                                                             \
+    for (; ow + 8 <= n; ow += 8) {                                                         \
+        __m256 s_[4];                                                                      \
+        for (int j_ = 0; j_ < (K); j_++)                                                   \
+            s_[j_] = j_ < kw ? _mm256_add_ps(base, _mm256_loadu_ps(src + j_ * ld + ow))   \
+                             : base;                                                       \
+        float *o_ = dst + ow * (K);                                                        \
+        SUITE_SPREAD_VECTOR(K, 0, s_, o_);                                                 \
+        SUITE_SPREAD_VECTOR(K, 1, s_, o_);                                                 \
+        if ((K) > 2) SUITE_SPREAD_VECTOR(K, 2, s_, o_);                                    \
+        if ((K) > 3) SUITE_SPREAD_VECTOR(K, 3, s_, o_);                                    \
+    }
+
 __attribute__((target("avx2")))
 static inline void suite_col2im_spread_avx2_f32(const float *src, ptrdiff_t ld, ptrdiff_t n,
-                                                ptrdiff_t k, float value, float *dst)
+                                                ptrdiff_t kw, ptrdiff_t sw, float value,
+                                                float *dst)
 {
     ptrdiff_t ow = 0;
     const __m256 base = _mm256_set1_ps(value);
-    if (k == 2) {
+    if (sw == 2 && kw == 2) {
         for (; ow + 8 <= n; ow += 8) {
-            const __m256 a = _mm256_loadu_ps(src + ow), b = _mm256_loadu_ps(src + ld + ow);
+            const __m256 a = _mm256_add_ps(base, _mm256_loadu_ps(src + ow));
+            const __m256 b = _mm256_add_ps(base, _mm256_loadu_ps(src + ld + ow));
             const __m256 lo = _mm256_unpacklo_ps(a, b), hi = _mm256_unpackhi_ps(a, b);
             float *o = dst + 2 * ow;
-            _mm256_storeu_ps(o, _mm256_add_ps(base, _mm256_permute2f128_ps(lo, hi, 0x20)));
-            _mm256_storeu_ps(o + 8, _mm256_add_ps(base, _mm256_permute2f128_ps(lo, hi, 0x31)));
+            _mm256_storeu_ps(o, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(o + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
         }
-    } else if (k == 3) {
-        SUITE_INTERLEAVE_BLOCKS(3, SUITE_INTERLEAVE_VALUE)
-    } else if (k == 4) {
-        SUITE_INTERLEAVE_BLOCKS(4, SUITE_INTERLEAVE_VALUE)
+    } else if (sw == 2) {
+        SUITE_SPREAD_BLOCKS(2)
+    } else if (sw == 3) {
+        SUITE_SPREAD_BLOCKS(3)
+    } else if (sw == 4) {
+        SUITE_SPREAD_BLOCKS(4)
     }
-    suite_col2im_spread_scalar_f32(src, ld, ow, n, k, k, value, dst);
+    suite_col2im_spread_scalar_f32(src, ld, ow, n, kw, sw, value, dst);
 }
+#undef SUITE_SPREAD_BLOCKS
+#undef SUITE_SPREAD_VECTOR
 #endif
+
+/* 1 where suite_col2im_spread_f32 runs from vectors: strides 2-4 on AVX2. */
+static inline int suite_col2im_spread_vectors(ptrdiff_t sw)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    return sw >= 2 && sw <= 4 && suite_cpu_has_avx2();
+#else
+    (void)sw;
+    return 0;
+#endif
+}
 
 static inline void suite_col2im_spread_f32(const float *src, ptrdiff_t ld, ptrdiff_t n,
                                            ptrdiff_t kw, ptrdiff_t sw, float value, float *dst)
 {
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-    if (kw == sw && kw >= 2 && kw <= 4 && suite_cpu_has_avx2()) {
-        suite_col2im_spread_avx2_f32(src, ld, n, kw, value, dst);
+    if (kw <= sw && suite_col2im_spread_vectors(sw)) {
+        suite_col2im_spread_avx2_f32(src, ld, n, kw, sw, value, dst);
         return;
     }
 #endif
     suite_col2im_spread_scalar_f32(src, ld, 0, n, kw, sw, value, dst);
 }
-#if defined(SUITE_HAVE_AVX2_DISPATCH)
-#undef SUITE_INTERLEAVE_BLOCKS
-#undef SUITE_INTERLEAVE_VECTOR
-#undef SUITE_INTERLEAVE_LOADED
-#undef SUITE_INTERLEAVE_VALUE
-#endif
-
 /* ---- col2im's rows by output vectors: column strides 1 and 2 ------------------------- */
 
 /* col2im_row (_columns.pxd) adds one kernel column's values into an output row per pass: a

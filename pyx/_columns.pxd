@@ -21,6 +21,7 @@ cdef extern from "_col2im_rows.h" nogil:
                                      Py_ssize_t k, float* dst)
     void suite_col2im_spread_f32(const float* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
                                  Py_ssize_t sw, float value, float* dst)
+    int suite_col2im_spread_vectors(Py_ssize_t sw)
     ctypedef struct suite_col2im_columns:
         pass
     int suite_col2im_columns_init(suite_col2im_columns* g, Py_ssize_t kw, Py_ssize_t sw,
@@ -278,12 +279,15 @@ cdef enum:
     SPREAD_MAX = 2048   # values of the spread rows disjoint_plane keeps (8 KiB of float32)
 
 
-cdef inline bint spreads(const Window* g) noexcept nogil:
-    """True where disjoint_plane spreads whole grid rows: kernel rows as long as the stride
-    (shorter ones leave gaps, which col2im_row's vector rows skip faster: k1 s2 took 2.1x
-    the time spread; a kernel column a row is a copy they make as fast) and a grid row of
-    every kernel row that fits SPREAD_MAX."""
-    return 2 <= g.kw == g.sw and g.kh * g.sw * g.col_w <= SPREAD_MAX
+cdef inline bint spreads(const Window* g, bint is_float) noexcept nogil:
+    """True where disjoint_plane spreads whole grid rows: a grid row of every kernel row fits
+    SPREAD_MAX, and the kernel rows are as long as the stride (2 or more: a kernel column a
+    row is a copy col2im_row's vector rows make as fast), or float32 with vectors for the
+    stride (_col2im_rows.h, suite_col2im_spread_vectors: 2-4 on AVX2; spread by scalar
+    loops, rows with gaps took 2.1x the time of col2im_row's vector rows on k1 s2)."""
+    if g.kh * g.sw * g.col_w > SPREAD_MAX:
+        return False
+    return 2 <= g.kw == g.sw or (is_float and suite_col2im_spread_vectors(g.sw) != 0)
 
 
 cdef inline void spread(const floating* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
@@ -341,7 +345,7 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     cdef floating buffer[SPREAD_MAX]
     cdef const floating* krow
     cdef floating* dst
-    if not spreads(g):
+    if not spreads(g, floating is float):
         if f0 < row_end:
             fill_value(plane + f0 * width, (row_end - f0) * width, value)
         for oh in range(oh_lo, oh_hi):

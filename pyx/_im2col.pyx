@@ -86,7 +86,8 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if (disjoint(g) and (spreads(g) or not (plan.gathered or plan.interleaved))
+    if (disjoint(g)
+            and (spreads(g, floating is float) or not (plan.gathered or plan.interleaved))
             and n_images * channels >= 4 * n_threads):
         # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane); rows
         # too long to spread keep their vector rows
@@ -138,7 +139,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if disjoint(g) and (spreads(g) or not (plan.gathered or plan.interleaved)):
+    if disjoint(g) and (spreads(g, floating is float) or not (plan.gathered or plan.interleaved)):
         for n in range(n_images):
             for c in range(channels):
                 disjoint_plane(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,

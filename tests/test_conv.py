@@ -606,44 +606,45 @@ def test_col2im_rows_as_long_as_the_stride(k, width, kh, sh, ph, dh, op, dtype):
         np.testing.assert_array_equal(r, results[0])
 
 
-# col2im of disjoint geometries whose kernel rows are as long as the stride (kW = sW of 2-4,
-# kH <= sH, undilated): each kernel row's grid rows spread, a run at a time, into value +
-# column value at every output column, then copied row by row (pyx/_columns.pxd,
-# disjoint_plane). Kernels as tall as the stride and shorter (rows at the bias alone),
-# padding along both axes (pieces cut off the spread rows), output padding (columns and
-# rows beyond them), grids that fit one run, several runs, and rows too long to spread
-# (SPREAD_VALUES), planes enough for the plane path and one plane (the row path): against
-# the reference, the same bits on the portable path and at 1-3 threads, through deconv2d
-# and the public col2im.
+# col2im of disjoint geometries (kW <= sW, kH <= sH, undilated): each kernel row's grid rows
+# spread, a run at a time, into value + column value at every output column (the value alone
+# in the gaps of kW < sW), then copied row by row (pyx/_columns.pxd, disjoint_plane; vectors
+# for strides 2-4 along the row). Kernels as long as the stride and shorter along both axes
+# (rows and columns at the bias alone), padding along both axes (pieces cut off the spread
+# rows), output padding (columns and rows beyond them), grids that fit one run, several
+# runs, and rows too long to spread (SPREAD_VALUES), planes enough for the plane path and
+# one plane (the row path): against the reference, the same bits on the portable path and
+# at 1-3 threads, through deconv2d and the public col2im.
 @dtypes
-@pytest.mark.parametrize("k", [2, 3, 4])
+@pytest.mark.parametrize("kw,sw", [(2, 2), (3, 3), (4, 4), (1, 2), (2, 3), (1, 3), (3, 4),
+                                   (1, 4), (2, 5)])
 @pytest.mark.parametrize("kh,sh,ph,pw,op", [(2, 2, 0, 0, (0, 0)), (1, 2, 0, 1, (1, 1)),
                                             (3, 3, 1, 1, (2, 0)), (2, 4, 1, 0, (3, 2))])
 @pytest.mark.parametrize("width", [1, 5, 8, 23, "long"])
-def test_col2im_of_disjoint_rows_spread(k, kh, sh, ph, pw, op, width, dtype):
+def test_col2im_of_disjoint_rows_spread(kw, sw, kh, sh, ph, pw, op, width, dtype):
     kernels = importlib.import_module("suite._im2col")
-    pw = min(pw, k - 1)
-    op = (min(op[0], sh - 1), min(op[1], k - 1))
+    pw = min(pw, kw - 1)
+    op = (min(op[0], sh - 1), min(op[1], sw - 1))
     if width == "long":
-        width = kernels.SPREAD_VALUES // (kh * k) + 1
-    if (width - 1) * k - 2 * pw + k + op[1] < 1:
+        width = kernels.SPREAD_VALUES // (kh * sw) + 1
+    if (width - 1) * sw - 2 * pw + kw + op[1] < 1:
         pw = 0          # no output column left
-    rng = seeded_rng("spread", k, kh, sh, ph, pw, width)
+    rng = seeded_rng("spread", kw, sw, kh, sh, ph, pw, width)
     height = 3 if width > 100 else 7
     for n, groups in [(2, 1 + width % 3), (1, 1)]:
         c_out = 4 * groups if n > 1 else 1
         x = randn(rng, (n, 3 * groups, height, width), dtype)
-        w = randn(rng, (3 * groups, c_out // groups, kh, k), dtype)
+        w = randn(rng, (3 * groups, c_out // groups, kh, kw), dtype)
         b = randn(rng, (c_out,), dtype) if (width + n) % 2 else None
-        geometry = dict(stride=(sh, k), padding=(ph, pw), output_padding=op, groups=groups)
+        geometry = dict(stride=(sh, sw), padding=(ph, pw), output_padding=op, groups=groups)
         expected = R.deconv2d(x, w, b, **geometry)
         size = expected.shape[2:]
-        cols = randn(rng, (n, c_out * kh * k, height * width), dtype)
-        col_geometry = dict(stride=(sh, k), padding=(ph, pw))
-        cols_expected = R.col2im(cols, size, (kh, k), **col_geometry)
+        cols = randn(rng, (n, c_out * kh * kw, height * width), dtype)
+        col_geometry = dict(stride=(sh, sw), padding=(ph, pw))
+        cols_expected = R.col2im(cols, size, (kh, kw), **col_geometry)
         both = on_every_isa(kernels, lambda: [
             (suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t),
-             suite.col2im(cols, size, (kh, k), **col_geometry, num_threads=t))
+             suite.col2im(cols, size, (kh, kw), **col_geometry, num_threads=t))
             for t in (1, 2, 3)])
         assert_close(both[0][0], expected, dtype)
         assert_close(both[0][1], cols_expected, dtype)
