@@ -468,6 +468,43 @@ static inline int suite_nearest_gather_f32(const float *s, float *d, ptrdiff_t o
     return 0;
 }
 
+/* Every output row of a plane of in_h input rows (in_w values each, at s) by
+ * suite_nearest_gather_f32: input row ih into output rows [row_start[ih], row_stop[ih])
+ * of out_w values at d. One call a plane: on small maps the row loop's bookkeeping around
+ * each row's call cost as much as the row (item 79). 0 without AVX2 or below 8 outputs. */
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+__attribute__((target("avx2")))
+static void suite_nearest_gather_plane_avx2_f32(const float *s, ptrdiff_t in_h, ptrdiff_t in_w,
+                                                float *d, ptrdiff_t out_w,
+                                                const ptrdiff_t *row_start,
+                                                const ptrdiff_t *row_stop, const int32_t *base,
+                                                const int32_t *perm, const ptrdiff_t *index)
+{
+    for (ptrdiff_t ih = 0; ih < in_h; ih++)
+        if (row_start[ih] < row_stop[ih])
+            suite_nearest_gather_avx2_f32(s + ih * in_w, d + row_start[ih] * out_w, out_w,
+                                          base, perm, index, row_stop[ih] - row_start[ih],
+                                          out_w);
+}
+#endif
+
+static inline int suite_nearest_gather_plane_f32(const float *s, ptrdiff_t in_h,
+                                                 ptrdiff_t in_w, float *d, ptrdiff_t out_w,
+                                                 const ptrdiff_t *row_start,
+                                                 const ptrdiff_t *row_stop,
+                                                 const int32_t *base, const int32_t *perm,
+                                                 const ptrdiff_t *index)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (out_w >= 8 && suite_cpu_has_avx2()) {
+        suite_nearest_gather_plane_avx2_f32(s, in_h, in_w, d, out_w, row_start, row_stop,
+                                            base, perm, index);
+        return 1;
+    }
+#endif
+    return 0;
+}
+
 static inline void suite_nearest_k_rows_f32(const float *s, ptrdiff_t n, ptrdiff_t k, float *d,
                                             ptrdiff_t rows, ptrdiff_t pitch)
 {
