@@ -125,22 +125,11 @@ cdef int gather_tables(const int32_t[::1] base, const int32_t[::1] perm, Py_ssiz
     return 0
 
 
-def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
-                    const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
-                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
-                    const int32_t[::1] gather_base=None, const int32_t[::1] gather_perm=None):
-    """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
-
-    x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
-    w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
-    output row that reads an input row is written by broadcast stores (_nearest_rows.h); otherwise
-    the input row is expanded once through w_index and copied to the others
-    (:func:`nearest_x2` is the faster kernel of x2 in both directions). Plain stores: no
-    streaming (_nearest_rows.h). gather_base and gather_perm (float32, rows of at least 8
-    outputs; suite/upsample.py, _gather_blocks): every output row of an input row written by
-    blocks of 8 outputs, each a load and a permute stored into all of them
-    (suite_nearest_gather_f32).
-    """
+cdef int nearest_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                      const Py_ssize_t* row_start, const Py_ssize_t* row_stop,
+                      const Py_ssize_t* w_index, Py_ssize_t w_repeat, int n_threads,
+                      const int32_t* g_base, const int32_t* g_perm) except -1:
+    """nearest_forward on tables given by their data (checked by the caller)."""
     cdef Py_ssize_t planes = x.shape[0], in_h = x.shape[1], in_w = x.shape[2]
     cdef Py_ssize_t out_w = out.shape[2]
     cdef Py_ssize_t p, plane, ih, oh, part
@@ -148,13 +137,8 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t total = planes * in_h, parts = parts_for(total, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* dst
-    cdef const int32_t* g_base
-    cdef const int32_t* g_perm
-    gather_tables(gather_base, gather_perm, in_w, out_w, &g_base, &g_perm)
     if planes == 0:
-        return
-    if w_index.shape[0] != out_w:
-        raise ValueError(f"w_index must have out_w = {out_w} entries, got {w_index.shape[0]}")
+        return 0
     if (floating is float and g_base != NULL and out_w >= 8 and suite_cpu_has_avx2()
             and planes >= 4 * n_threads):
         # plane by plane, the row loop in C (item 79)
@@ -162,10 +146,10 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
             for part in prange(planes, schedule="static", num_threads=n_threads):
                 t0 = suite_stage_start(call)
                 suite_nearest_gather_plane_f32(&x[part, 0, 0], in_h, in_w, &out[part, 0, 0],
-                                               out_w, &row_start[0], &row_stop[0], g_base,
-                                               g_perm, &w_index[0])
+                                               out_w, row_start, row_stop, g_base,
+                                               g_perm, w_index)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
-        return
+        return 0
     if floating is float and g_base != NULL and out_w >= 8 and suite_cpu_has_avx2():
         # a loop of its own: beside the scalar loop below, its call slowed that loop by a
         # third (x0.7: 152 -> 204 us; the same instructions, placed otherwise)
@@ -180,10 +164,10 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     at = next_task(at, planes, in_h)
                     if row_start[ih] < row_stop[ih]:
                         suite_nearest_gather_f32(&x[plane, ih, 0], &out[plane, row_start[ih], 0],
-                                                 out_w, g_base, g_perm, &w_index[0],
+                                                 out_w, g_base, g_perm, w_index,
                                                  row_stop[ih] - row_start[ih], out_w)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
-        return
+        return 0
     suite_cpu_has_avx2()        # asked once, before the threads
     with nogil:
         for part in prange(parts, schedule="static", num_threads=n_threads):
@@ -203,10 +187,106 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             suite_nearest_k_rows_f64(&x[plane, ih, 0], in_w, w_repeat, dst,
                                                      row_stop[ih] - row_start[ih], out_w)
                         continue
-                    nearest_row(&x[plane, ih, 0], in_w, dst, out_w, &w_index[0], w_repeat)
+                    nearest_row(&x[plane, ih, 0], in_w, dst, out_w, w_index, w_repeat)
                     for oh in range(row_start[ih] + 1, row_stop[ih]):
                         memcpy(&out[plane, oh, 0], dst, out_w * sizeof(floating))
             suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
+    return 0
+
+
+def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                    const Py_ssize_t[::1] row_start, const Py_ssize_t[::1] row_stop,
+                    const Py_ssize_t[::1] w_index, Py_ssize_t w_repeat, int n_threads,
+                    const int32_t[::1] gather_base=None, const int32_t[::1] gather_perm=None):
+    """out[p, oh, ow] = x[p, ih, w_index[ow]] for oh in [row_start[ih], row_stop[ih]).
+
+    x (P, H, W) and out (P, H_out, W_out) are planes; w_repeat > 0 says that
+    w_index[ow] == ow // w_repeat (an integer scale), 0 otherwise. At an integer scale every
+    output row that reads an input row is written by broadcast stores (_nearest_rows.h); otherwise
+    the input row is expanded once through w_index and copied to the others
+    (:func:`nearest_x2` is the faster kernel of x2 in both directions). Plain stores: no
+    streaming (_nearest_rows.h). gather_base and gather_perm (float32, rows of at least 8
+    outputs; suite/upsample.py, _gather_blocks): every output row of an input row written by
+    blocks of 8 outputs, each a load and a permute stored into all of them
+    (suite_nearest_gather_f32).
+    """
+    cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2], out_w = out.shape[2]
+    cdef const int32_t* g_base
+    cdef const int32_t* g_perm
+    gather_tables(gather_base, gather_perm, in_w, out_w, &g_base, &g_perm)
+    if w_index.shape[0] != out_w:
+        raise ValueError(f"w_index must have out_w = {out_w} entries, got {w_index.shape[0]}")
+    if row_start.shape[0] != in_h or row_stop.shape[0] != in_h:
+        raise ValueError(f"row_start and row_stop must have in_h = {in_h} entries")
+    if x.shape[0] == 0 or in_h == 0 or out_w == 0:
+        return
+    nearest_rows(x, out, &row_start[0], &row_stop[0], &w_index[0], w_repeat, n_threads,
+                 g_base, g_perm)
+
+
+cdef class NearestTables:
+    """The tables of one nearest resize (nearest_forward's, checked once), kept by its
+    plan: nearest_planned then converts two arrays a call instead of seven (item 80)."""
+    cdef tuple arrays       # the tables, kept alive while their data is read
+    cdef const Py_ssize_t* row_start
+    cdef const Py_ssize_t* row_stop
+    cdef const Py_ssize_t* w_index
+    cdef const int32_t* g_base
+    cdef const int32_t* g_perm
+    cdef readonly Py_ssize_t in_h, in_w, out_h, out_w, w_repeat
+
+    def __init__(self, row_start, row_stop, w_index, Py_ssize_t w_repeat, Py_ssize_t in_w,
+                 Py_ssize_t out_h, gather=()):
+        import numpy as np
+        cdef const Py_ssize_t[::1] view
+        cdef const int32_t[::1] base, perm
+        starts = np.ascontiguousarray(row_start, dtype=np.intp)
+        stops = np.ascontiguousarray(row_stop, dtype=np.intp)
+        index = np.ascontiguousarray(w_index, dtype=np.intp)
+        self.in_h, self.in_w, self.out_h, self.out_w = len(starts), in_w, out_h, len(index)
+        if (len(stops) != self.in_h or (self.in_h and (
+                starts.min() < 0 or stops.max() > out_h or (stops < starts).any()))):
+            raise ValueError(f"row_start and row_stop must be {self.in_h} ranges in "
+                             f"[0, {out_h}]")
+        if self.out_w and (index.min() < 0 or index.max() >= in_w):
+            raise ValueError(f"w_index must have entries in [0, {in_w})")
+        if w_repeat < 0 or (w_repeat > 0 and not np.array_equal(
+                index, np.arange(self.out_w) // w_repeat)):
+            raise ValueError(f"w_repeat {w_repeat} does not describe w_index")
+        self.w_repeat = w_repeat
+        gather = tuple(np.ascontiguousarray(t, dtype=np.int32) for t in gather)
+        if len(gather) not in (0, 2):
+            raise ValueError(f"gather must hold 0 or 2 tables, got {len(gather)}")
+        self.arrays = (starts, stops, index) + gather
+        self.row_start = self.row_stop = self.w_index = NULL
+        self.g_base = self.g_perm = NULL
+        if self.in_h == 0 or self.out_w == 0:
+            return
+        view = starts
+        self.row_start = &view[0]
+        view = stops
+        self.row_stop = &view[0]
+        view = index
+        self.w_index = &view[0]
+        if gather:
+            base, perm = gather
+            gather_tables(base, perm, in_w, self.out_w, &self.g_base, &self.g_perm)
+
+
+def nearest_planned(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                    NearestTables tables not None, int n_threads):
+    """nearest_forward with the tables a NearestTables keeps (the same rows, the same
+    bits); the blocks-of-8 tables are float32's."""
+    if (x.shape[1] != tables.in_h or x.shape[2] != tables.in_w or out.shape[0] != x.shape[0]
+            or out.shape[1] != tables.out_h or out.shape[2] != tables.out_w):
+        raise ValueError(f"planes of {x.shape[1]}x{x.shape[2]} -> {out.shape[1]}x{out.shape[2]}"
+                         f" ({x.shape[0]} and {out.shape[0]} of them) do not fit tables of "
+                         f"{tables.in_h}x{tables.in_w} -> {tables.out_h}x{tables.out_w}")
+    if x.shape[0] == 0 or tables.in_h == 0 or tables.out_w == 0:
+        return
+    nearest_rows(x, out, tables.row_start, tables.row_stop, tables.w_index, tables.w_repeat,
+                 n_threads, tables.g_base if floating is float else NULL,
+                 tables.g_perm if floating is float else NULL)
 
 
 def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,
@@ -284,26 +364,12 @@ cdef enum:
     BILINEAR_BAND = 16
 
 
-def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
-                     const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
-                     const floating[::1] lh0, const floating[::1] lh1,
-                     const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
-                     const floating[::1] lw0, const floating[::1] lw1, int n_threads,
-                     bint x2_columns=False, const int32_t[::1] gather_base0=None,
-                     const int32_t[::1] gather_perm0=None, const int32_t[::1] gather_base1=None,
-                     const int32_t[::1] gather_perm1=None):
-    """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
-    with the tables indexed by oh (h*) and ow (w*).
-
-    Separable: each task takes a band of output rows of one plane, interpolates the input
-    rows it needs horizontally once into two row buffers of its thread, and blends them
-    vertically, both from vectors (_bilinear_rows.h). ``x2_columns``: the caller checked that the
-    column tables are those of x2, align_corners=False (out_w == 2 in_w), whose interior
-    needs no table. gather_*: the tables of the horizontal pass by blocks of 8 outputs
-    (suite/upsample.py, _gather_blocks of w0 and of w1; float32, rows of 8 values or more).
-    The arithmetic is the formula's, so the result does not depend on the banding, the
-    vector width or the thread count.
-    """
+cdef int bilinear_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                       const Py_ssize_t* h0, const Py_ssize_t* h1, const floating* lh0,
+                       const floating* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1,
+                       const floating* lw0, const floating* lw1, int n_threads,
+                       bint x2_columns, RowGather g) except -1:
+    """bilinear_forward on tables given by their data (checked by the caller)."""
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t in_w = x.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
@@ -319,14 +385,7 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef floating* dst
     cdef floating a, b
     if planes == 0:
-        return
-    cdef RowGather g
-    if x2_columns and (out_w != 2 * in_w or in_w < 2):
-        raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
-    gather_tables(gather_base0, gather_perm0, in_w, out_w, &g.base0, &g.perm0)
-    gather_tables(gather_base1, gather_perm1, in_w, out_w, &g.base1, &g.perm1)
-    if (g.base0 == NULL) != (g.base1 == NULL):
-        raise ValueError("the horizontal pass by blocks of 8 needs both taps' tables")
+        return 0
     suite_cpu_has_avx2()        # asked once, before the threads
     # Each thread's two rows start on a cache line of their own: threads that wrote
     # neighbouring short rows of one line took turns owning it (2x256x13x13: two threads
@@ -351,14 +410,14 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             suite_bilinear_x2_rows_f32(
                                 &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
                                 band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
-                                &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0],
-                                &lw1[0], buf_a)
+                                h0, h1, lh0, lh1, w0, w1, lw0,
+                                lw1, buf_a)
                         else:
                             suite_bilinear_x2_rows_f64(
                                 &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
                                 band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
-                                &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0],
-                                &lw1[0], buf_a)
+                                h0, h1, lh0, lh1, w0, w1, lw0,
+                                lw1, buf_a)
                         continue
                     row_a = -1
                     row_b = -1
@@ -373,12 +432,12 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                             row_a = row_b
                             row_b = swap_row
                         if row_a != h0[oh]:
-                            horizontal(&x[plane, h0[oh], 0], buf_a, out_w, &w0[0], &w1[0],
-                                       &lw0[0], &lw1[0], &g)
+                            horizontal(&x[plane, h0[oh], 0], buf_a, out_w, w0, w1,
+                                       lw0, lw1, &g)
                             row_a = h0[oh]
                         if row_b != h1[oh]:
-                            horizontal(&x[plane, h1[oh], 0], buf_b, out_w, &w0[0], &w1[0],
-                                       &lw0[0], &lw1[0], &g)
+                            horizontal(&x[plane, h1[oh], 0], buf_b, out_w, w0, w1,
+                                       lw0, lw1, &g)
                             row_b = h1[oh]
                         a = lh0[oh]
                         b = lh1[oh]
@@ -390,6 +449,145 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
     finally:
         free(block)
+    return 0
+
+
+def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                     const Py_ssize_t[::1] h0, const Py_ssize_t[::1] h1,
+                     const floating[::1] lh0, const floating[::1] lh1,
+                     const Py_ssize_t[::1] w0, const Py_ssize_t[::1] w1,
+                     const floating[::1] lw0, const floating[::1] lw1, int n_threads,
+                     bint x2_columns=False, const int32_t[::1] gather_base0=None,
+                     const int32_t[::1] gather_perm0=None, const int32_t[::1] gather_base1=None,
+                     const int32_t[::1] gather_perm1=None):
+    """out[p, oh, ow] = lh0*(lw0*x[h0, w0] + lw1*x[h0, w1]) + lh1*(lw0*x[h1, w0] + lw1*x[h1, w1])
+    with the tables indexed by oh (h*) and ow (w*).
+
+    Separable: each task takes a band of output rows of one plane, interpolates the input
+    rows it needs horizontally once into two row buffers of its thread, and blends them
+    vertically, both from vectors (_bilinear_rows.h). ``x2_columns``: the caller checked that the
+    column tables are those of x2, align_corners=False (out_w == 2 in_w), whose interior
+    needs no table. gather_*: the tables of the horizontal pass by blocks of 8 outputs
+    (suite/upsample.py, _gather_blocks of w0 and of w1; float32, rows of 8 values or more).
+    The arithmetic is the formula's, so the result does not depend on the banding, the
+    vector width or the thread count.
+    """
+    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2], in_w = x.shape[2]
+    cdef RowGather g
+    if x2_columns and (out_w != 2 * in_w or in_w < 2):
+        raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
+    gather_tables(gather_base0, gather_perm0, in_w, out_w, &g.base0, &g.perm0)
+    gather_tables(gather_base1, gather_perm1, in_w, out_w, &g.base1, &g.perm1)
+    if (g.base0 == NULL) != (g.base1 == NULL):
+        raise ValueError("the horizontal pass by blocks of 8 needs both taps' tables")
+    for name, table, size in (("h0", h0, out_h), ("h1", h1, out_h), ("lh0", lh0, out_h),
+                              ("lh1", lh1, out_h), ("w0", w0, out_w), ("w1", w1, out_w),
+                              ("lw0", lw0, out_w), ("lw1", lw1, out_w)):
+        if len(table) != size:
+            raise ValueError(f"{name} must have {size} entries, got {len(table)}")
+    if out_h == 0 or out_w == 0:
+        return
+    bilinear_rows(x, out, &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0], &lw1[0],
+                  n_threads, x2_columns, g)
+
+
+cdef class BilinearTables:
+    """The tables of one bilinear resize (bilinear_forward's, checked once), kept by its
+    plan: bilinear_planned then converts two arrays a call instead of fourteen (a typed
+    memoryview argument costs ~0.2 us; a small map's whole call was ~8 us: item 80)."""
+    cdef tuple arrays       # the tables, kept alive while their data is read
+    cdef const Py_ssize_t* h0
+    cdef const Py_ssize_t* h1
+    cdef const Py_ssize_t* w0
+    cdef const Py_ssize_t* w1
+    cdef const void* weights[4]     # lh0, lh1, lw0, lw1
+    cdef readonly object dtype
+    cdef readonly Py_ssize_t in_h, in_w, out_h, out_w
+    cdef bint x2_columns
+    cdef RowGather g
+
+    def __init__(self, h0, h1, lh0, lh1, w0, w1, lw0, lw1, Py_ssize_t in_h,
+                 Py_ssize_t in_w, bint x2_columns=False, gather=()):
+        import numpy as np
+        cdef const Py_ssize_t[::1] index
+        cdef const float[::1] f
+        cdef const double[::1] d
+        cdef const int32_t[::1] base0, perm0, base1, perm1
+        cdef int i
+        self.dtype = np.dtype(lh0.dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise TypeError(f"the weights must be float32 or float64, got {self.dtype}")
+        self.out_h, self.out_w, self.in_h, self.in_w = len(h0), len(w0), in_h, in_w
+        tables = []
+        for name, table, size, bound in (("h0", h0, self.out_h, in_h),
+                                         ("h1", h1, self.out_h, in_h),
+                                         ("w0", w0, self.out_w, in_w),
+                                         ("w1", w1, self.out_w, in_w)):
+            table = np.ascontiguousarray(table, dtype=np.intp)
+            if len(table) != size or (size and (table.min() < 0 or table.max() >= bound)):
+                raise ValueError(f"{name} must have {size} entries in [0, {bound})")
+            tables.append(table)
+        for name, table, size in (("lh0", lh0, self.out_h), ("lh1", lh1, self.out_h),
+                                  ("lw0", lw0, self.out_w), ("lw1", lw1, self.out_w)):
+            table = np.ascontiguousarray(table, dtype=self.dtype)
+            if len(table) != size:
+                raise ValueError(f"{name} must have {size} entries, got {len(table)}")
+            tables.append(table)
+        if x2_columns and (self.out_w != 2 * in_w or in_w < 2):
+            raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {self.out_w} "
+                             f"and {in_w}")
+        self.x2_columns = x2_columns
+        gather = tuple(np.ascontiguousarray(t, dtype=np.int32) for t in gather)
+        if len(gather) not in (0, 4):
+            raise ValueError(f"gather must hold 0 or 4 tables, got {len(gather)}")
+        self.arrays = tuple(tables) + gather
+        if self.out_h == 0 or self.out_w == 0:
+            return
+        index = self.arrays[0]
+        self.h0 = &index[0]
+        index = self.arrays[1]
+        self.h1 = &index[0]
+        index = self.arrays[2]
+        self.w0 = &index[0]
+        index = self.arrays[3]
+        self.w1 = &index[0]
+        for i in range(4):
+            if self.dtype == np.float32:
+                f = self.arrays[4 + i]
+                self.weights[i] = &f[0]
+            else:
+                d = self.arrays[4 + i]
+                self.weights[i] = &d[0]
+        if gather:
+            base0, perm0, base1, perm1 = gather
+            gather_tables(base0, perm0, in_w, self.out_w, &self.g.base0, &self.g.perm0)
+            gather_tables(base1, perm1, in_w, self.out_w, &self.g.base1, &self.g.perm1)
+        else:
+            self.g.base0 = self.g.perm0 = self.g.base1 = self.g.perm1 = NULL
+
+
+def bilinear_planned(const floating[:, :, ::1] x, floating[:, :, ::1] out,
+                     BilinearTables tables not None, int n_threads):
+    """bilinear_forward with the tables a BilinearTables keeps (the same rows, the same
+    bits)."""
+    cdef Py_ssize_t ok
+    if floating is float:
+        ok = tables.dtype.itemsize == 4
+    else:
+        ok = tables.dtype.itemsize == 8
+    if not ok:
+        raise TypeError(f"x is not of the tables' dtype {tables.dtype}")
+    if (x.shape[1] != tables.in_h or x.shape[2] != tables.in_w or out.shape[0] != x.shape[0]
+            or out.shape[1] != tables.out_h or out.shape[2] != tables.out_w):
+        raise ValueError(f"planes of {x.shape[1]}x{x.shape[2]} -> {out.shape[1]}x{out.shape[2]}"
+                         f" ({x.shape[0]} and {out.shape[0]} of them) do not fit tables of "
+                         f"{tables.in_h}x{tables.in_w} -> {tables.out_h}x{tables.out_w}")
+    if tables.out_h == 0 or tables.out_w == 0:
+        return
+    bilinear_rows(x, out, tables.h0, tables.h1, <const floating*> tables.weights[0],
+                  <const floating*> tables.weights[1], tables.w0, tables.w1,
+                  <const floating*> tables.weights[2], <const floating*> tables.weights[3],
+                  n_threads, tables.x2_columns, tables.g)
 
 
 def bilinear_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] grad_x,

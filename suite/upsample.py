@@ -184,13 +184,20 @@ class _Plan:
             self.x2 = (out_h == 2 * in_h and out_w == 2 * in_w
                        and _repeat_factor(h_index, in_h, out_h) == 2 and self.w_repeat == 2)
         if mode == "bilinear":
-            self.kernel = _upsample.bilinear_forward[_SPECIALISATION[np.dtype(dtype).str]]
+            # the tables' data taken once: a call converts x and out alone (item 80)
+            self.tables = _upsample.BilinearTables(*self.h, *self.w, in_h, in_w,
+                                                   self.x2_columns, self.gather)
+            self.kernel = _upsample.bilinear_planned[_SPECIALISATION[np.dtype(dtype).str]]
         elif self.x2:
             self.kernel = _upsample.nearest_x2[_SPECIALISATION[np.dtype(dtype).str]]
         else:
-            self.kernel = _upsample.nearest_forward[_SPECIALISATION[np.dtype(dtype).str]]
+            self.tables = _upsample.NearestTables(self.row_start, self.row_stop, self.w_index,
+                                                  self.w_repeat, in_w, out_h, self.gather)
+            self.kernel = _upsample.nearest_planned[_SPECIALISATION[np.dtype(dtype).str]]
 
         for table in vars(self).values():
+            if isinstance(table, (_upsample.BilinearTables, _upsample.NearestTables)):
+                continue
             if isinstance(table, np.ndarray):
                 table.flags.writeable = False
             elif isinstance(table, tuple):
@@ -200,13 +207,11 @@ class _Plan:
     def forward(self, x_planes, out_planes, n_threads, streaming=False):
         """Streaming stores (``streaming``) where the kernel has them: nearest x2."""
         if self.mode == "bilinear":
-            self.kernel(x_planes, out_planes, *self.h[:2], *self.h[2:], *self.w[:2],
-                        *self.w[2:], n_threads, self.x2_columns, *self.gather)
+            self.kernel(x_planes, out_planes, self.tables, n_threads)
         elif self.x2:
             self.kernel(x_planes, out_planes, n_threads, streaming)
         else:
-            self.kernel(x_planes, out_planes, self.row_start, self.row_stop, self.w_index,
-                        self.w_repeat, n_threads, *self.gather)
+            self.kernel(x_planes, out_planes, self.tables, n_threads)
 
     def backward(self, grad_planes, out_planes, n_threads):
         if self.mode == "bilinear":

@@ -390,3 +390,77 @@ def test_bilinear_horizontal_pass_by_blocks_is_the_scalar_loop(width, scale, ali
     assert_close(results["sse2"], expected, np.float32)
     for y in results.values():
         np.testing.assert_array_equal(y, results["sse2"])
+
+
+def test_bilinear_tables_are_checked_once_and_each_call_against_them():
+    # The plan keeps its bilinear tables' data (suite._upsample.BilinearTables): tables
+    # that do not fit are refused when made, and planes or a dtype that do not fit the
+    # tables when called, never read out of bounds.
+    plan = sys.modules["suite.upsample"].upsample_plan((3, 5), (6, 9), (2.0, 1.8), "bilinear",
+                                                       False, np.dtype(np.float32).str)
+    h, w = list(plan.h), list(plan.w)
+    Tables = _upsample.BilinearTables
+    ok = Tables(*h, *w, 3, 5)
+    assert (ok.in_h, ok.in_w, ok.out_h, ok.out_w) == (3, 5, 6, 9)
+    with pytest.raises(ValueError, match=r"h1 must have 6 entries in \[0, 3\)"):
+        Tables(h[0], h[1] + 1, *h[2:], *w, 3, 5)
+    with pytest.raises(ValueError, match=r"w0 must have 9 entries in \[0, 4\)"):
+        Tables(*h, *w, 3, 4)
+    with pytest.raises(ValueError, match="lw1 must have 9 entries, got 8"):
+        Tables(*h, *w[:3], w[3][:8], 3, 5)
+    with pytest.raises(ValueError, match="x2_columns needs out_w == 2 \\* in_w"):
+        Tables(*h, *w, 3, 5, True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        Tables(*h[:2], h[2].astype(np.float16), h[3], *w, 3, 5)
+    planned = _upsample.bilinear_planned
+    x = np.zeros((2, 3, 5), np.float32)
+    with pytest.raises(ValueError, match="do not fit tables of 3x5 -> 6x9"):
+        planned(np.zeros((2, 3, 6), np.float32), np.zeros((2, 6, 9), np.float32), ok, 1)
+    with pytest.raises(ValueError, match="do not fit tables"):
+        planned(x, np.zeros((2, 6, 8), np.float32), ok, 1)
+    with pytest.raises(ValueError, match="do not fit tables"):
+        planned(x, np.zeros((3, 6, 9), np.float32), ok, 1)
+    with pytest.raises(TypeError, match="x is not of the tables' dtype float32"):
+        planned(x.astype(np.float64), np.zeros((2, 6, 9), np.float64), ok, 1)
+    out = np.full((2, 6, 9), np.nan, np.float32)
+    planned(x, out, ok, 1)
+    np.testing.assert_array_equal(out, 0)
+
+
+def test_nearest_tables_are_checked_once_and_each_call_against_them():
+    # As the bilinear tables: suite._upsample.NearestTables refuses tables that do not fit
+    # when made, nearest_planned planes that do not fit them when called.
+    up = sys.modules["suite.upsample"]
+    plan = up.upsample_plan((4, 10), (7, 15), (1.75, 1.5), "nearest", None,
+                            np.dtype(np.float32).str)
+    Tables = _upsample.NearestTables
+    starts, stops, index = plan.row_start, plan.row_stop, plan.w_index
+    assert len(plan.gather) == 2      # float32 rows of 8 or more: blocks of 8
+    ok = Tables(starts, stops, index, 0, 10, 7, plan.gather)
+    assert (ok.in_h, ok.in_w, ok.out_h, ok.out_w) == (4, 10, 7, 15)
+    with pytest.raises(ValueError, match=r"must be 4 ranges in \[0, 6\]"):
+        Tables(starts, stops, index, 0, 10, 6)
+    with pytest.raises(ValueError, match=r"must be 4 ranges"):
+        Tables(starts, stops[:3], index, 0, 10, 7)
+    with pytest.raises(ValueError, match=r"w_index must have entries in \[0, 9\)"):
+        Tables(starts, stops, index, 0, 9, 7)
+    with pytest.raises(ValueError, match="w_repeat 2 does not describe w_index"):
+        Tables(starts, stops, index, 2, 10, 7)
+    with pytest.raises(ValueError, match="gather must hold 0 or 2 tables"):
+        Tables(starts, stops, index, 0, 10, 7, plan.gather[:1])
+    planned = _upsample.nearest_planned
+    x = np.arange(2 * 4 * 10, dtype=np.float32).reshape(2, 4, 10)
+    with pytest.raises(ValueError, match="do not fit tables of 4x10 -> 7x15"):
+        planned(x, np.zeros((2, 7, 14), np.float32), ok, 1)
+    with pytest.raises(ValueError, match="do not fit tables"):
+        planned(x[:, :3].copy(), np.zeros((2, 7, 15), np.float32), ok, 1)
+    out = np.full((2, 7, 15), np.nan, np.float32)
+    planned(x, out, ok, 1)
+    rows = np.repeat(np.arange(4), stops - starts)
+    np.testing.assert_array_equal(out, x[:, rows][:, :, index])
+    direct = np.full((2, 7, 15), np.nan, np.float32)    # the tables as arrays: the same
+    _upsample.nearest_forward(x, direct, starts, stops, index, 0, 1, *plan.gather)
+    np.testing.assert_array_equal(direct, out)
+    out64 = np.full((2, 7, 15), np.nan)      # float64: the blocks-of-8 tables are not read
+    planned(x.astype(np.float64), out64, ok, 1)
+    np.testing.assert_array_equal(out64, out)
