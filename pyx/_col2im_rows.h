@@ -27,11 +27,12 @@ static inline void suite_col2im_interleave_scalar_f32(const float *src, ptrdiff_
 }
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-/* Output vector J of a block of 8 column values for k = K: lane l from row (8J + l) % K. */
-#define SUITE_INTERLEAVE_VECTOR(K, J, S, O)                                                \
+/* Output vector J of a block of 8 values of each of K rows S, interleaved: lane l from row
+ * (8J + l) % K at position (8J + l) / K, into R (the interleave below and the spread). */
+#define SUITE_INTERLEAVED(K, J, S, R)                                                      \
     do {                                                                                   \
         const __m256i at_ = SUITE_INDEX(K, J);                                             \
-        __m256 r_ = _mm256_permutevar8x32_ps(S[0], at_);                                   \
+        R = _mm256_permutevar8x32_ps(S[0], at_);                                           \
         for (int j_ = 1; j_ < (K); j_++) {                                                 \
             const __m256i take_ = _mm256_cmpeq_epi32(                                      \
                 _mm256_set1_epi32(j_),                                                     \
@@ -39,9 +40,15 @@ static inline void suite_col2im_interleave_scalar_f32(const float *src, ptrdiff_
                                   (8 * (J) + 2) % (K), (8 * (J) + 3) % (K),                \
                                   (8 * (J) + 4) % (K), (8 * (J) + 5) % (K),                \
                                   (8 * (J) + 6) % (K), (8 * (J) + 7) % (K)));              \
-            r_ = _mm256_blendv_ps(r_, _mm256_permutevar8x32_ps(S[j_], at_),                \
-                                  _mm256_castsi256_ps(take_));                             \
+            R = _mm256_blendv_ps(R, _mm256_permutevar8x32_ps(S[j_], at_),                  \
+                                 _mm256_castsi256_ps(take_));                              \
         }                                                                                  \
+    } while (0)
+/* ... added to the 8 output values at O + 8J. */
+#define SUITE_INTERLEAVE_VECTOR(K, J, S, O)                                                \
+    do {                                                                                   \
+        __m256 r_;                                                                         \
+        SUITE_INTERLEAVED(K, J, S, r_);                                                    \
         _mm256_storeu_ps((O) + 8 * (J), _mm256_add_ps(_mm256_loadu_ps((O) + 8 * (J)), r_)); \
     } while (0)
 
@@ -120,22 +127,11 @@ static inline void suite_col2im_spread_scalar_f32(const float *src, ptrdiff_t ld
 }
 
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-/* Output vector J of a block of 8 values of each of K rows S, interleaved (lane l from row
- * (8J + l) mod K at position (8J + l) / K), stored at O: data movement only. */
+/* Output vector J of the block stored at O: data movement only. */
 #define SUITE_SPREAD_VECTOR(K, J, S, O)                                                    \
     do {                                                                                   \
-        const __m256i at_ = SUITE_INDEX(K, J);                                             \
-        __m256 r_ = _mm256_permutevar8x32_ps(S[0], at_);                                   \
-        for (int j_ = 1; j_ < (K); j_++) {                                                 \
-            const __m256i take_ = _mm256_cmpeq_epi32(                                      \
-                _mm256_set1_epi32(j_),                                                     \
-                _mm256_setr_epi32((8 * (J) + 0) % (K), (8 * (J) + 1) % (K),                \
-                                  (8 * (J) + 2) % (K), (8 * (J) + 3) % (K),                \
-                                  (8 * (J) + 4) % (K), (8 * (J) + 5) % (K),                \
-                                  (8 * (J) + 6) % (K), (8 * (J) + 7) % (K)));              \
-            r_ = _mm256_blendv_ps(r_, _mm256_permutevar8x32_ps(S[j_], at_),                \
-                                  _mm256_castsi256_ps(take_));                             \
-        }                                                                                  \
+        __m256 r_;                                                                         \
+        SUITE_INTERLEAVED(K, J, S, r_);                                                    \
         _mm256_storeu_ps((O) + 8 * (J), r_);                                               \
     } while (0)
 
@@ -182,6 +178,7 @@ static inline void suite_col2im_spread_avx2_f32(const float *src, ptrdiff_t ld, 
 }
 #undef SUITE_SPREAD_BLOCKS
 #undef SUITE_SPREAD_VECTOR
+#undef SUITE_INTERLEAVED
 #endif
 
 /* 1 where suite_col2im_spread_f32 runs from vectors: strides 2-4 on AVX2. */
