@@ -131,6 +131,12 @@ WINOGRAD_MIN_TILES = 128
 #: and Winograd's part-empty tiles favour col2im).
 WINOGRAD_FEW_TILES = 32
 WINOGRAD_MIN_PIXELS = 16
+#: ... with at most this many input channels per group (item 81): deeper, col2im's one
+#: product runs near the GEMM's rate and the per-call weight transform (9 values a channel
+#: pair and phase, ~1 ns each) outweighs the 7/16 of the products it saves below ~100
+#: tiles (14 random layers of 96-512 input channels and 32-127 tiles: Winograd up to 2.3x
+#: slower); shallower, col2im's scatter and shallow product leave Winograd 1.1-1.6x faster.
+WINOGRAD_FEW_TILES_MAX_DEPTH = 64
 
 
 #: One addition of upsample_conv2d's collapsed-weight pack costs about as long as this many
@@ -388,9 +394,11 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     StyleGAN, 128: Winograd 1.2x faster than col2im, DCGAN-G4, 1024: 1.4x, FCN-8s
     upscore2, 256: 1.4x); with fewer output channels col2im ran 1.2-1.9x faster
     (docs/performance.md, item 72). On one thread also from ``WINOGRAD_FEW_TILES`` tiles
-    with C_out/groups >= C_in/groups on maps of ``WINOGRAD_MIN_PIXELS`` or more (1.1-2.2x
-    faster than col2im there; at two threads col2im's scatter, split by output channels,
-    scaled better, and Winograd lost up to 2.45x: item 73). A layer object (``prepared``)
+    with C_out/groups >= C_in/groups on maps of ``WINOGRAD_MIN_PIXELS`` or more and at most
+    ``WINOGRAD_FEW_TILES_MAX_DEPTH`` input channels per group (1.1-2.2x faster than col2im
+    there; at two threads col2im's scatter, split by output channels, scaled better, and
+    Winograd lost up to 2.45x: item 73; with deeper groups the per-call weight transform
+    outweighs what it saves, up to 2.3x: item 81). A layer object (``prepared``)
     keeps every phase's transformed weights (no transform per call: Winograd only gets
     faster), and takes Winograd also with fewer tiles where the Winograd GEMMs' rows allow
     (M = C_out/groups: col2im's have 16 times as many, and the transformed weights are
@@ -439,6 +447,7 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
         if tiles >= WINOGRAD_MIN_TILES and 2 * c_out_per_group >= cig:
             return "winograd"
         if (num_threads == 1 and tiles >= WINOGRAD_FEW_TILES and c_out_per_group >= cig
+                and cig <= WINOGRAD_FEW_TILES_MAX_DEPTH
                 and input_shape[2] * input_shape[3] >= WINOGRAD_MIN_PIXELS):
             return "winograd"
         if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:

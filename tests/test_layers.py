@@ -100,6 +100,10 @@ def test_measure_with_nothing_to_choose_records_nothing():
     # output channels enough, and not far fewer than the input channels
     ((1, 64, 14, 14), (64, 128, 4, 4), 2, "col2im", "winograd"),
     ((1, 96, 9, 7), (96, 64, 4, 4), 1, "col2im", "winograd"),
+    # one thread, few tiles (35): shallow groups take Winograd, deep ones leave the
+    # function's per-call weight transform to the layer
+    ((4, 24, 8, 9), (24, 144, 4, 4), 1, "winograd", "winograd"),
+    ((1, 192, 13, 9), (192, 384, 4, 4), 1, "col2im", "winograd"),
     # where the function takes Winograd (enough tiles, output channels at least half the
     # input channels), so does the layer
     ((16, 128, 16, 16), (128, 64, 4, 4), 2, "winograd", "winograd"),
