@@ -290,6 +290,13 @@ cdef inline bint spreads(const Window* g, bint is_float) noexcept nogil:
     return 2 <= g.kw == g.sw or (is_float and suite_col2im_spread_vectors(g.sw) != 0)
 
 
+cdef inline bint by_planes(const Window* g, const RowPlan* plan,
+                           bint is_float) noexcept nogil:
+    """True where col2im runs plane by plane (disjoint_plane): disjoint geometries that
+    spread, or whose rows have no vector path (the others keep their vector rows)."""
+    return disjoint(g) and (spreads(g, is_float) or not (plan.gathered or plan.interleaved))
+
+
 cdef inline void spread(const floating* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
                         Py_ssize_t sw, floating value, floating* dst) noexcept nogil:
     """dst[ow*sw + j] = value + src[j*ld + ow] for j < kw, value for kw <= j < sw (ow < n):

@@ -22,9 +22,9 @@ from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
 from _bias cimport bias_value, fill_bias
-from _columns cimport (RANGES_MAX_KW, RowPlan, Window, band_end, band_first, col2im_row,
-                      column_ranges, disjoint, disjoint_plane, im2col_images, make_window,
-                      row_plan, SPREAD_MAX, spreads)
+from _columns cimport (RANGES_MAX_KW, RowPlan, SPREAD_MAX, Window, band_end, band_first,
+                      by_planes, col2im_row, column_ranges, disjoint_plane, im2col_images,
+                      make_window, row_plan)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
 from _openmp_helpers cimport omp_get_thread_num
@@ -86,11 +86,8 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if (disjoint(g)
-            and (spreads(g, floating is float) or not (plan.gathered or plan.interleaved))
-            and n_images * channels >= 4 * n_threads):
-        # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane); rows
-        # too long to spread keep their vector rows
+    if by_planes(g, &plan, floating is float) and n_images * channels >= 4 * n_threads:
+        # plane by plane: no kernel-row search a row (_columns.pxd, disjoint_plane)
         total = n_images * channels
         parts = parts_for(total, n_threads)
         for part in prange(parts, schedule="static", num_threads=n_threads):
@@ -139,7 +136,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
         column_ranges(g, width, lo, hi)
     row_plan(&plan, g, width, ld_col, floating is float, lo if tables else NULL,
              hi if tables else NULL)
-    if disjoint(g) and (spreads(g, floating is float) or not (plan.gathered or plan.interleaved)):
+    if by_planes(g, &plan, floating is float):
         for n in range(n_images):
             for c in range(channels):
                 disjoint_plane(col + n * col_image_offset + c * kk * ld_col, ld_col, oh_lo,

@@ -217,11 +217,11 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
     cdef const Py_ssize_t* taps_of
     cdef const Py_ssize_t* starts
     cdef floating* block
+    cdef floating* scratch = NULL    # per thread: the tap rows and the entries' sums
     cdef floating* rows
     cdef floating* sums
     cdef floating* acc_row
     cdef const floating* tap_row
-    cdef floating acc
     cdef int64_t call = suite_profile_call(), t0
     if packed.shape[0] == 0:
         return
@@ -257,56 +257,44 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
                             order[p * kk + pos] = t
                             pos += 1
                 first[p * (most + 1) + th * tw] = pos
+        scratch = <floating*> malloc(n_threads * (kk + most) * cig * sizeof(floating))
+        if scratch == NULL:
+            raise MemoryError()
         with nogil:
-            # One task per output channel: each input channel's kernel is read once and
-            # summed into every phase's entries, each entry from zero in tap order (as the
-            # definition sums them) in a register and written once: adding each tap into
-            # the packed entry in memory made every addition wait for the last one's store
-            # (docs/performance.md, item 61).
+            # One task per output channel: each input channel's kernel is read once, and
+            # every phase's entry is summed from zero in tap order (as the definition sums
+            # them) and written once (adding each tap into the packed entry in memory made
+            # every addition wait for the last one's store: docs/performance.md, item 61).
             # Across input channels (item 77): the output channel's kernels transposed to
-            # tap-major rows of C_in/groups values, each phase's entries summed a row of
-            # input channels at a time (vectors; the same additions from zero in tap
-            # order), then written in the packed order. Per channel pair as a fallback.
+            # tap-major rows of C_in/groups values in the thread's scratch, each phase's
+            # entries summed a row of input channels at a time (vectors; the same additions
+            # in the same order), then written in the packed order.
             for task in prange(c_out, schedule="static", num_threads=n_threads):
                 t0 = suite_stage_start(call)
                 grp = task // cog
                 co = task - grp * cog
-                rows = <floating*> malloc((kk + most) * cig * sizeof(floating))
-                if rows != NULL:
-                    sums = rows + kk * cig
-                    src = &weight[task, 0, 0, 0]
-                    for ci in range(cig):
-                        for t in range(kk):
-                            rows[t * cig + ci] = src[ci * kk + t]
-                    for p in range(phases):
-                        taps_of = order + p * kk
-                        starts = first + p * (most + 1)
-                        for e in range(phase_taps[p]):
-                            acc_row = sums + e * cig
-                            for ci in range(cig):
-                                acc_row[ci] = 0
-                            for u in range(starts[e], starts[e + 1]):
-                                tap_row = rows + taps_of[u] * cig
-                                for ci in range(cig):
-                                    acc_row[ci] = acc_row[ci] + tap_row[ci]
-                        block = &packed[0] + grp * per_group + phase_at[p] + co * cig * phase_taps[p]
+                rows = scratch + omp_get_thread_num() * (kk + most) * cig
+                sums = rows + kk * cig
+                src = &weight[task, 0, 0, 0]
+                for ci in range(cig):
+                    for t in range(kk):
+                        rows[t * cig + ci] = src[ci * kk + t]
+                for p in range(phases):
+                    taps_of = order + p * kk
+                    starts = first + p * (most + 1)
+                    for e in range(phase_taps[p]):
+                        acc_row = sums + e * cig
                         for ci in range(cig):
-                            for e in range(phase_taps[p]):
-                                block[ci * phase_taps[p] + e] = sums[e * cig + ci]
-                    free(rows)
-                else:
+                            acc_row[ci] = 0
+                        for u in range(starts[e], starts[e + 1]):
+                            tap_row = rows + taps_of[u] * cig
+                            for ci in range(cig):
+                                acc_row[ci] = acc_row[ci] + tap_row[ci]
+                    block = (&packed[0] + grp * per_group + phase_at[p]
+                             + co * cig * phase_taps[p])
                     for ci in range(cig):
-                        src = &weight[task, ci, 0, 0]
-                        for p in range(phases):
-                            block = (&packed[0] + grp * per_group + phase_at[p]
-                                     + (co * cig + ci) * phase_taps[p])
-                            taps_of = order + p * kk
-                            starts = first + p * (most + 1)
-                            for e in range(phase_taps[p]):
-                                acc = 0
-                                for u in range(starts[e], starts[e + 1]):
-                                    acc = acc + src[taps_of[u]]
-                                block[e] = acc
+                        for e in range(phase_taps[p]):
+                            block[ci * phase_taps[p] + e] = sums[e * cig + ci]
                 suite_stage_stop(call, SUITE_STAGE_WEIGHT_PACK, t0)
     finally:
         free(phase_at)
@@ -314,6 +302,7 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
         free(dst)
         free(order)
         free(first)
+        free(scratch)
 
 
 def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed_w,

@@ -27,6 +27,8 @@ attach_profiler()
 
 from _interpolation cimport nearest_row
 
+import numpy as np
+
 
 cdef extern from "_nearest_rows.h" nogil:
     void suite_nearest_x2_f32(const float* src, Py_ssize_t rows, Py_ssize_t n, float* dst,
@@ -210,18 +212,11 @@ def nearest_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     blocks of 8 outputs, each a load and a permute stored into all of them
     (suite_nearest_gather_f32).
     """
-    cdef Py_ssize_t in_h = x.shape[1], in_w = x.shape[2], out_w = out.shape[2]
-    cdef const int32_t* g_base
-    cdef const int32_t* g_perm
-    gather_tables(gather_base, gather_perm, in_w, out_w, &g_base, &g_perm)
-    if w_index.shape[0] != out_w:
-        raise ValueError(f"w_index must have out_w = {out_w} entries, got {w_index.shape[0]}")
-    if row_start.shape[0] != in_h or row_stop.shape[0] != in_h:
-        raise ValueError(f"row_start and row_stop must have in_h = {in_h} entries")
-    if x.shape[0] == 0 or in_h == 0 or out_w == 0:
-        return
-    nearest_rows(x, out, &row_start[0], &row_stop[0], &w_index[0], w_repeat, n_threads,
-                 g_base, g_perm)
+    gather = ()
+    if gather_base is not None or gather_perm is not None:
+        gather = (<object> gather_base, <object> gather_perm)
+    nearest_planned(x, out, NearestTables(row_start, row_stop, w_index, w_repeat, x.shape[2],
+                                          out.shape[1], gather), n_threads)
 
 
 cdef class NearestTables:
@@ -237,7 +232,6 @@ cdef class NearestTables:
 
     def __init__(self, row_start, row_stop, w_index, Py_ssize_t w_repeat, Py_ssize_t in_w,
                  Py_ssize_t out_h, gather=()):
-        import numpy as np
         cdef const Py_ssize_t[::1] view
         cdef const int32_t[::1] base, perm
         starts = np.ascontiguousarray(row_start, dtype=np.intp)
@@ -254,9 +248,9 @@ cdef class NearestTables:
                 index, np.arange(self.out_w) // w_repeat)):
             raise ValueError(f"w_repeat {w_repeat} does not describe w_index")
         self.w_repeat = w_repeat
+        if len(gather) not in (0, 2) or any(t is None for t in gather):
+            raise ValueError(f"gather must hold 0 or 2 tables, got {len(gather)}: {gather!r}")
         gather = tuple(np.ascontiguousarray(t, dtype=np.int32) for t in gather)
-        if len(gather) not in (0, 2):
-            raise ValueError(f"gather must hold 0 or 2 tables, got {len(gather)}")
         self.arrays = (starts, stops, index) + gather
         self.row_start = self.row_stop = self.w_index = NULL
         self.g_base = self.g_perm = NULL
@@ -472,23 +466,13 @@ def bilinear_forward(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     The arithmetic is the formula's, so the result does not depend on the banding, the
     vector width or the thread count.
     """
-    cdef Py_ssize_t out_h = out.shape[1], out_w = out.shape[2], in_w = x.shape[2]
-    cdef RowGather g
-    if x2_columns and (out_w != 2 * in_w or in_w < 2):
-        raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {out_w} and {in_w}")
-    gather_tables(gather_base0, gather_perm0, in_w, out_w, &g.base0, &g.perm0)
-    gather_tables(gather_base1, gather_perm1, in_w, out_w, &g.base1, &g.perm1)
-    if (g.base0 == NULL) != (g.base1 == NULL):
-        raise ValueError("the horizontal pass by blocks of 8 needs both taps' tables")
-    for name, table, size in (("h0", h0, out_h), ("h1", h1, out_h), ("lh0", lh0, out_h),
-                              ("lh1", lh1, out_h), ("w0", w0, out_w), ("w1", w1, out_w),
-                              ("lw0", lw0, out_w), ("lw1", lw1, out_w)):
-        if len(table) != size:
-            raise ValueError(f"{name} must have {size} entries, got {len(table)}")
-    if out_h == 0 or out_w == 0:
-        return
-    bilinear_rows(x, out, &h0[0], &h1[0], &lh0[0], &lh1[0], &w0[0], &w1[0], &lw0[0], &lw1[0],
-                  n_threads, x2_columns, g)
+    gather = ()
+    if not (gather_base0 is None and gather_perm0 is None and gather_base1 is None
+            and gather_perm1 is None):
+        gather = (<object> gather_base0, <object> gather_perm0, <object> gather_base1,
+                  <object> gather_perm1)
+    bilinear_planned(x, out, BilinearTables(h0, h1, lh0, lh1, w0, w1, lw0, lw1, x.shape[1],
+                                            x.shape[2], x2_columns, gather), n_threads)
 
 
 cdef class BilinearTables:
@@ -502,21 +486,22 @@ cdef class BilinearTables:
     cdef const Py_ssize_t* w1
     cdef const void* weights[4]     # lh0, lh1, lw0, lw1
     cdef readonly object dtype
+    cdef int itemsize
     cdef readonly Py_ssize_t in_h, in_w, out_h, out_w
     cdef bint x2_columns
     cdef RowGather g
 
     def __init__(self, h0, h1, lh0, lh1, w0, w1, lw0, lw1, Py_ssize_t in_h,
                  Py_ssize_t in_w, bint x2_columns=False, gather=()):
-        import numpy as np
         cdef const Py_ssize_t[::1] index
         cdef const float[::1] f
         cdef const double[::1] d
         cdef const int32_t[::1] base0, perm0, base1, perm1
         cdef int i
-        self.dtype = np.dtype(lh0.dtype)
+        self.dtype = np.asarray(lh0).dtype
         if self.dtype not in (np.float32, np.float64):
             raise TypeError(f"the weights must be float32 or float64, got {self.dtype}")
+        self.itemsize = self.dtype.itemsize
         self.out_h, self.out_w, self.in_h, self.in_w = len(h0), len(w0), in_h, in_w
         tables = []
         for name, table, size, bound in (("h0", h0, self.out_h, in_h),
@@ -537,9 +522,9 @@ cdef class BilinearTables:
             raise ValueError(f"x2_columns needs out_w == 2 * in_w >= 4, got {self.out_w} "
                              f"and {in_w}")
         self.x2_columns = x2_columns
+        if len(gather) not in (0, 4) or any(t is None for t in gather):
+            raise ValueError(f"gather must hold 0 or 4 tables, got {len(gather)}: {gather!r}")
         gather = tuple(np.ascontiguousarray(t, dtype=np.int32) for t in gather)
-        if len(gather) not in (0, 4):
-            raise ValueError(f"gather must hold 0 or 4 tables, got {len(gather)}")
         self.arrays = tuple(tables) + gather
         if self.out_h == 0 or self.out_w == 0:
             return
@@ -552,7 +537,7 @@ cdef class BilinearTables:
         index = self.arrays[3]
         self.w1 = &index[0]
         for i in range(4):
-            if self.dtype == np.float32:
+            if self.itemsize == 4:
                 f = self.arrays[4 + i]
                 self.weights[i] = &f[0]
             else:
@@ -570,12 +555,7 @@ def bilinear_planned(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                      BilinearTables tables not None, int n_threads):
     """bilinear_forward with the tables a BilinearTables keeps (the same rows, the same
     bits)."""
-    cdef Py_ssize_t ok
-    if floating is float:
-        ok = tables.dtype.itemsize == 4
-    else:
-        ok = tables.dtype.itemsize == 8
-    if not ok:
+    if tables.itemsize != sizeof(floating):
         raise TypeError(f"x is not of the tables' dtype {tables.dtype}")
     if (x.shape[1] != tables.in_h or x.shape[2] != tables.in_w or out.shape[0] != x.shape[0]
             or out.shape[1] != tables.out_h or out.shape[2] != tables.out_w):
