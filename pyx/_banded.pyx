@@ -13,7 +13,6 @@ from libc.stdint cimport int64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memmove, memset
 
-from _bias cimport fill_bias
 from _columns cimport Window, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release
@@ -34,7 +33,7 @@ cdef extern from "_bilinear_rows.h" nogil:
 
 include "_rows.pxi"
 from _openmp_helpers cimport omp_get_thread_num
-from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL,
+from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL,
                        SUITE_STAGE_INTERPOLATION, attach_profiler, suite_now_ns,
                        suite_profile_call, suite_stage_record, suite_stage_start,
                        suite_stage_stop)
@@ -201,7 +200,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     cdef floating* col
     cdef floating* src_rows
     cdef floating* dst
-    cdef floating zero = 0, one = 1, beta
+    cdef floating zero = 0, one = 1
     cdef int64_t call = suite_profile_call(), t0, t1, packed
     if N == 0:
         return 0
@@ -309,17 +308,12 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                         t1 = suite_now_ns()
                         suite_stage_record(call, SUITE_STAGE_INTERPOLATION, t0, t1 - packed)
                         suite_stage_record(call, SUITE_STAGE_IM2COL, t1 - packed, t1)
-                beta = zero
-                if b_ptr != NULL:
-                    t0 = suite_stage_start(call)
-                    for c in range(cog):
-                        fill_bias(&out[n, grp * cog + c, r0, 0], ld, b_ptr + grp * cog, c)
-                    suite_stage_stop(call, SUITE_STAGE_BIAS, t0)
-                    beta = one
                 t0 = suite_stage_start(call)
+                # the bias is where the sums start (no pass over the band before the product)
                 gemm(False, False, <int> cog, <int> ld, <int> K, one,
                      &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
-                     beta, &out[n, grp * cog, r0, 0], <int> L)
+                     zero, &out[n, grp * cog, r0, 0], <int> L, True,
+                     NULL if b_ptr == NULL else b_ptr + grp * cog)
                 suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
     finally:
         release(cols)

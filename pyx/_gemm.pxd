@@ -25,11 +25,13 @@ from _profile cimport SUITE_STAGE_GEMM, suite_profile_call, suite_stage_start, s
 cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n,
                                Py_ssize_t k, const floating* a, Py_ssize_t lda,
                                const floating* b, Py_ssize_t ldb, floating beta, floating* c,
-                               Py_ssize_t ldc, int n_threads) noexcept nogil:
+                               Py_ssize_t ldc, int n_threads,
+                               const floating* start=NULL) noexcept nogil:
     """C = op(A) op(B) + beta*C (row-major), split into n_threads blocks of C's rows or columns,
     each a single-threaded BLAS call on its own OpenMP thread (BLAS is held at one thread by
     the caller). One thread pool for the whole kernel: no hand-over between OpenMP's threads
-    and BLAS's, and no nesting."""
+    and BLAS's, and no nesting. ``start`` (beta 0): a bias per row of C that the sums start
+    from (``gemm``)."""
     cdef Py_ssize_t t, lo, hi, blocks
     cdef floating one = 1
     cdef bint split_rows = m >= n
@@ -40,7 +42,7 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
     if blocks <= 1:
         t0 = suite_stage_start(call)
         gemm(trans_a, trans_b, <int> m, <int> n, <int> k, one, a, <int> lda, b, <int> ldb,
-             beta, c, <int> ldc)
+             beta, c, <int> ldc, True, start)
         suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
         return
     for t in prange(blocks, schedule="static", num_threads=n_threads):
@@ -50,13 +52,13 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
             hi = m if t == blocks - 1 else ((t + 1) * m // blocks) // 16 * 16
             gemm(trans_a, trans_b, <int> (hi - lo), <int> n, <int> k, one,
                  a + (lo if trans_a else lo * lda), <int> lda, b, <int> ldb,
-                 beta, c + lo * ldc, <int> ldc)
+                 beta, c + lo * ldc, <int> ldc, True, NULL if start == NULL else start + lo)
         else:
             lo = (t * n // blocks) // 16 * 16
             hi = n if t == blocks - 1 else ((t + 1) * n // blocks) // 16 * 16
             gemm(trans_a, trans_b, <int> m, <int> (hi - lo), <int> k, one,
                  a, <int> lda, b + (lo * ldb if trans_b else lo), <int> ldb,
-                 beta, c + lo, <int> ldc)
+                 beta, c + lo, <int> ldc, True, start)
         suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
 
 

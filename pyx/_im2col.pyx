@@ -199,18 +199,6 @@ cdef void unpack_images(const floating* packed, Py_ssize_t n_images, Py_ssize_t 
         suite_stage_stop(call, SUITE_STAGE_UNPACK, t0)
 
 
-cdef void fill_planes(floating* out, Py_ssize_t channels, Py_ssize_t plane,
-                      const floating* bias, int n_threads) noexcept nogil:
-    """out[c] = bias[c] for each of the channels planes, parallel over channels."""
-    cdef Py_ssize_t c, part, parts = parts_for(channels, n_threads)
-    cdef int64_t call = suite_profile_call(), t0
-    for part in prange(parts, schedule="static", num_threads=n_threads):
-        t0 = suite_stage_start(call)
-        for c in range(part_start(part, parts, channels), part_start(part + 1, parts, channels)):
-            fill_bias(out + c * plane, plane, bias, c)
-        suite_stage_stop(call, SUITE_STAGE_BIAS, t0)
-
-
 def im2col(const floating[:, :, :, ::1] x, floating[:, :, ::1] out,
            Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh, Py_ssize_t sw,
            Py_ssize_t ph, Py_ssize_t pw, Py_ssize_t dh, Py_ssize_t dw,
@@ -247,15 +235,20 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                   const floating[::1] bias, floating[:, :, :, ::1] out,
                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                  Py_ssize_t images_per_gemm, int n_threads):
+                  Py_ssize_t images_per_gemm, int n_threads, bint transposed=False):
     """out = conv2d(x, weight) + bias: per batch of images and group, im2col then one GEMM.
 
-    weight (C_out, C_in/groups, kh, kw); bias None or (C_out,).
+    weight (C_out, C_in/groups, kh, kw); bias None or (C_out,). ``transposed``: weight is a
+    transposed convolution's (C_in, C_out/groups, 1, 1), multiplied as its transpose where it
+    lies (a 1x1 transposed convolution at stride 1 is this 1x1 convolution).
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
     cdef Py_ssize_t kh = weight.shape[2], kw = weight.shape[3], kk = kh * kw
     cdef Py_ssize_t cig = c_in // groups, cog = c_out // groups, K = cig * kk
+    # each group's A: (cog x K) rows of K, or its transpose where it lies (rows of cog)
+    cdef Py_ssize_t a_group = cig * cog if transposed else cog * K
+    cdef Py_ssize_t lda = cog if transposed else K
     cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * L
     cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
@@ -263,9 +256,10 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                            and L == height * width)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
+    cdef const floating* start
     cdef floating* col = NULL
     cdef floating* packed_out = NULL
-    cdef floating zero = 0, one = 1, beta
+    cdef floating zero = 0
     if N == 0:
         return
     if bias is not None:
@@ -280,10 +274,6 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
             while n0 < N:
                 cur = min(nb, N - n0)
                 ld = cur * L
-                beta = zero
-                if cur == 1 and b_ptr != NULL:
-                    fill_planes(&out[n0, 0, 0, 0], c_out, L, b_ptr, n_threads)
-                    beta = one
                 for grp in range(groups):
                     if pointwise and cur == 1:
                         operand = &x[n0, grp * cig, 0, 0]
@@ -292,13 +282,15 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                                       height, width, &g, col, L, ld, n_threads)
                         operand = col
                     if cur == 1:
-                        parallel_gemm(False, False, cog, L, K, &weight[grp * cog, 0, 0, 0], K,
-                                      operand, ld, beta, &out[n0, grp * cog, 0, 0], L,
-                                      n_threads)
+                        # the bias is where the sums start: no pass over the output
+                        start = NULL if b_ptr == NULL else b_ptr + grp * cog
+                        parallel_gemm(transposed, False, cog, L, K,
+                                      &weight[0, 0, 0, 0] + grp * a_group, lda, operand, ld,
+                                      zero, &out[n0, grp * cog, 0, 0], L, n_threads, start)
                     else:
-                        parallel_gemm(False, False, cog, ld, K, &weight[grp * cog, 0, 0, 0], K,
-                                      operand, ld, zero, packed_out + grp * cog * ld, ld,
-                                      n_threads)
+                        parallel_gemm(transposed, False, cog, ld, K,
+                                      &weight[0, 0, 0, 0] + grp * a_group, lda, operand, ld,
+                                      zero, packed_out + grp * cog * ld, ld, n_threads)
                 if cur > 1:
                     unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
                                   n_threads)

@@ -120,21 +120,29 @@ static inline void suite_sgemm_store16(const __m512* r, float* c, ptrdiff_t ldc,
 /* The kc products of a 48 x 8 block: op(A) from ap (row p of the panel at ap + p * lda,
  * values past mr never read: masked), B from the kc x 8 panel bp; `prefetch` asks for the
  * panel's row SUITE_SGEMM_PREFETCH rows ahead (op(A) read in place, row after row of a
- * matrix whose rows are far apart). full and prefetch are constants in each caller below. */
+ * matrix whose rows are far apart). The sums start from zero, or from start[i] for row i
+ * of the block (a bias) when start is not NULL. full and prefetch are constants in each
+ * caller below. */
 __attribute__((target("avx512f,avx512vl"), always_inline))
 static inline void suite_sgemm_block(int kc, const float* ap, ptrdiff_t lda, const float* bp,
                                      float* c, ptrdiff_t ldc, int mr, int nr, int add,
-                                     const int full, const int prefetch)
+                                     const float* start, const int full, const int prefetch)
 {
     __m512 c0[8], c1[8], c2[8];
     __mmask16 k0 = (__mmask16) (mr >= 16 ? 0xFFFF : (1u << mr) - 1u);
     __mmask16 k1 = (__mmask16) (mr >= 32 ? 0xFFFF : mr <= 16 ? 0 : (1u << (mr - 16)) - 1u);
     __mmask16 k2 = (__mmask16) (mr >= 48 ? 0xFFFF : mr <= 32 ? 0 : (1u << (mr - 32)) - 1u);
+    __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0;
+    if (start) {
+        s0 = _mm512_maskz_loadu_ps(k0, start);
+        s1 = _mm512_maskz_loadu_ps(k1, start + 16);
+        s2 = _mm512_maskz_loadu_ps(k2, start + 32);
+    }
 #pragma GCC unroll 8
     for (int j = 0; j < 8; j++) {
-        c0[j] = _mm512_setzero_ps();
-        c1[j] = _mm512_setzero_ps();
-        c2[j] = _mm512_setzero_ps();
+        c0[j] = s0;
+        c1[j] = s1;
+        c2[j] = s2;
     }
     for (int p = 0; p < kc; p++, ap += lda, bp += SUITE_SGEMM_NR) {
         __m512 a0, a1, a2;
@@ -171,21 +179,23 @@ static inline void suite_sgemm_block(int kc, const float* ap, ptrdiff_t lda, con
 
 __attribute__((target("avx512f,avx512vl")))
 static void suite_sgemm_kernel(int kc, const float* ap, ptrdiff_t lda, const float* bp,
-                               float* c, ptrdiff_t ldc, int mr, int nr, int add, int prefetch)
+                               float* c, ptrdiff_t ldc, int mr, int nr, int add,
+                               const float* start, int prefetch)
 {
     if (mr == SUITE_SGEMM_MR) {
         if (prefetch)
-            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 1, 1);
+            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, start, 1, 1);
         else
-            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 1, 0);
+            suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, start, 1, 0);
     } else {
-        suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, 0, prefetch);
+        suite_sgemm_block(kc, ap, lda, bp, c, ldc, mr, nr, add, start, 0, prefetch);
     }
 }
 
-/* C = A^T B (see the top of this file); 1 when done, 0 when BLAS should do it. */
+/* C = A^T B, or start[i] + (A^T B)[i, j] when start is not NULL (a bias: the sums start
+ * from it, see the top of this file); 1 when done, 0 when BLAS should do it. */
 static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, const float* b,
-                          ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                          ptrdiff_t ldb, float* c, ptrdiff_t ldc, const float* start)
 {
     if (m <= 0 || n <= 0)
         return 1;
@@ -206,7 +216,8 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
                 int nr = n - jr < SUITE_SGEMM_NR ? n - jr : SUITE_SGEMM_NR;
                 /* the first panel of B brings this panel of A in; the others find it cached */
                 suite_sgemm_kernel(kc, a + pc * lda + ic, lda, bp + (size_t) jr * kc,
-                                   c + ic * ldc + jr, ldc, mr, nr, pc > 0, jr == 0);
+                                   c + ic * ldc + jr, ldc, mr, nr, pc > 0,
+                                   pc == 0 && start ? start + ic : NULL, jr == 0);
             }
         }
     }
@@ -232,11 +243,13 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
 /* One block of C, MR rows x NV vectors of 16 columns (MR * NV = 24 accumulators), from
  * panel b (ldb floats a row; the columns past nr are zero or ignored): rows past mr repeat
  * the last (read, never stored) and the last vector is stored masked when nr < 16 NV.
- * accumulate: the sums start from C (a later block of k), else from zero. */
+ * accumulate: the sums start from C (a later block of k, or C + A B), else from start[i]
+ * for row i of the block (a bias) when start is not NULL, else from zero. */
 #define SUITE_SGEMM_WIDE_BLOCK(NAME, MR, NV, ASI)                                            \
 __attribute__((target("avx512f,avx512vl")))                                                 \
 static void NAME(int kc, const float* a, ptrdiff_t asi, ptrdiff_t lda, const float* b,     \
-                 ptrdiff_t ldb, float* c, ptrdiff_t ldc, int mr, int nr, int accumulate)    \
+                 ptrdiff_t ldb, float* c, ptrdiff_t ldc, int mr, int nr, int accumulate,    \
+                 const float* start)                                                        \
 {                                                                                           \
     __m512 acc[MR][NV];                                                                     \
     int row[MR];                                                                            \
@@ -245,9 +258,11 @@ static void NAME(int kc, const float* a, ptrdiff_t asi, ptrdiff_t lda, const flo
     _Pragma("GCC unroll 24")                                                                \
     for (int i = 0; i < MR; i++) {                                                          \
         row[i] = i < mr ? i : mr - 1;                                                       \
+        __m512 first = start && !accumulate ? _mm512_set1_ps(start[row[i]])                 \
+                                            : _mm512_setzero_ps();                          \
         _Pragma("GCC unroll 4")                                                             \
         for (int v = 0; v < NV; v++)                                                        \
-            acc[i][v] = !accumulate || i >= mr ? _mm512_setzero_ps()                        \
+            acc[i][v] = !accumulate || i >= mr ? first                                      \
                       : v < NV - 1 ? _mm512_loadu_ps(c + i * ldc + 16 * v)                  \
                       : _mm512_maskz_loadu_ps(last, c + i * ldc + 16 * v);                  \
     }                                                                                       \
@@ -299,7 +314,8 @@ static void suite_sgemm_wide_copy(int kc, int nr, int width, const float* b, ptr
  * lies, else A row-major with lda 1). */
 static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_t asi,
                                    ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
-                                   ptrdiff_t ldc, int mc, int nr, int accumulate)
+                                   ptrdiff_t ldc, int mc, int nr, int accumulate,
+                                   const float* start)
 {
     static const int block_rows[4] = {24, 12, 8, SUITE_SGEMM_WIDE_MR};
     const int rows = block_rows[vectors - 1];
@@ -307,7 +323,8 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
         int mr = mc - ic < rows ? mc - ic : rows;
         const float* ai = a + (ptrdiff_t) ic * asi;
         float* ci = c + ic * ldc;
-#define SUITE_SGEMM_WIDE_CALL(NAME) NAME(kc, ai, asi, lda, b, ldb, ci, ldc, mr, nr, accumulate)
+#define SUITE_SGEMM_WIDE_CALL(NAME) NAME(kc, ai, asi, lda, b, ldb, ci, ldc, mr, nr, accumulate, \
+                                         start ? start + ic : NULL)
         switch (vectors + (asi == 1 ? 0 : 4)) {
         case 4: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_6x4); break;
         case 3: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_8x3); break;
@@ -341,7 +358,7 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
  * 192), and a 6 x 64 block with masked loads ran at half the rate. */
 static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
                             ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
-                            ptrdiff_t ldc, int add)
+                            ptrdiff_t ldc, int add, const float* start)
 {
     if (m <= 0 || n <= 0)
         return 1;
@@ -368,7 +385,7 @@ static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
                 }
                 suite_sgemm_wide_panel(vectors, kc, a + (ptrdiff_t) pc * lda + i0 * asi, asi,
                                        lda, src, ld, c + (ptrdiff_t) i0 * ldc + jc, ldc, mc,
-                                       nr, add || pc > 0);
+                                       nr, add || pc > 0, start ? start + i0 : NULL);
             }
         }
     }
@@ -377,12 +394,14 @@ static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
 }
 
 static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
-                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                               const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                               const float* start)
 {
-    return suite_sgemm_wide(m, n, k, a, 1, lda, b, ldb, c, ldc, 0);
+    return suite_sgemm_wide(m, n, k, a, 1, lda, b, ldb, c, ldc, 0, start);
 }
 
-/* C = A B (add 0) or C + A B (add 1: the sums start from C), A row-major m x k (rows lda
+/* C = A B (add 0), C + A B (add 1: the sums start from C) or start[i] + (A B)[i, j] (add 0
+ * and start not NULL: a bias), A row-major m x k (rows lda
  * floats apart): a convolution's product, the weight as it lies (C_out/groups x
  * C_in/groups*kH*kW) times the columns, by the blocks above, which broadcast A's values
  * from where they lie whichever way A is stored. OpenBLAS copies the whole of A into its
@@ -391,28 +410,30 @@ static int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t ld
  * when it should go elsewhere (as suite_sgemm_tn_wide). */
 static int suite_sgemm_nn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
                                const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-                               int add)
+                               int add, const float* start)
 {
     if (lda == 1 && m > 1)  /* asi 1 would take the blocks of A^T: never a real layout here */
         return 0;
-    return suite_sgemm_wide(m, n, k, a, lda, 1, b, ldb, c, ldc, add);
+    return suite_sgemm_wide(m, n, k, a, lda, 1, b, ldb, c, ldc, add, start);
 }
 
 #else
 static inline int suite_sgemm_available(void) { return 0; }
 static inline int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda,
-                                 const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                                 const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                                 const float* start)
 {
     return 0;
 }
 static inline int suite_sgemm_tn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
-                                      const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc)
+                                      const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
+                                      const float* start)
 {
     return 0;
 }
 static inline int suite_sgemm_nn_wide(int m, int n, int k, const float* a, ptrdiff_t lda,
                                       const float* b, ptrdiff_t ldb, float* c, ptrdiff_t ldc,
-                                      int add)
+                                      int add, const float* start)
 {
     return 0;
 }

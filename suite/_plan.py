@@ -62,6 +62,59 @@ def images_per_gemm(n_images, columns_per_image, rows, itemsize):
 
 
 
+#: A 1x1, stride-1 convolution batches images only where its products would waste more of
+#: the own kernels' work on padding than the batch costs: a copy of x into columns side by
+#: side and one of the products back into the output, per column (K + C_out/groups) values
+#: written and read again. Against the product's 2 K C_out/groups FLOPs a column, at the own
+#: kernels' ~100 GFLOP/s and a copy within the cache at ~40 GB/s (float32), the two copies
+#: cost this many times (K + C_out/g) / (K C_out/g) of the product (docs/performance.md,
+#: item 83).
+POINTWISE_COPY_COST = 10.0
+
+
+def own_kernel_work(rows, columns, transposed):
+    """The work of one product on the own kernels (pyx/_sgemm.h) over its useful work (>= 1):
+    C = A^T B of at most NARROW_GEMM_COLUMNS columns (``transposed``) on the narrow kernel,
+    rows in blocks of 48 and columns in panels of NARROW_GEMM_PANEL; any other on the wide
+    kernel, rows in blocks of 6 and columns in panels of 64, the last in vectors of 16."""
+    from . import _im2col
+    if transposed and columns <= _im2col.NARROW_GEMM_COLUMNS:
+        panel = _im2col.NARROW_GEMM_PANEL
+        return (-(-rows // 48) * 48 * -(-columns // panel) * panel) / (rows * columns)
+    padded = columns // 64 * 64 + -(-(columns % 64) // 16) * 16
+    return (-(-rows // 6) * 6 * padded) / (rows * columns)
+
+
+#: ... and only while x is at most this share of the last-level cache: one image's product
+#: reads x where it lies, K rows of it at once, which from memory ran far below the batch's
+#: copy, a row at a time (item 83: 8 images of 128 channels in 4 groups on 32x53, 6.9 MB,
+#: 0.70-0.84x the batched time at 16-64 output channels a group; 3.0-3.7 MB inputs
+#: 1.14-1.34x faster one image at a time). A measured bound, not a derived one.
+POINTWISE_INPUT_SHARE = 8
+
+
+def pointwise_images(n, per_image, depth, c_out_per_group, c_out, itemsize, transposed):
+    """Images per product of a 1x1, stride-1 convolution (x multiplied where it lies, one
+    image at a time, when this is 1; ``transposed``: its weight read as its transpose, a
+    transposed convolution's). Where the own kernels take the products and x is at most
+    1 / POINTWISE_INPUT_SHARE of the last-level cache: one image unless its product's
+    padding (:func:`own_kernel_work`) costs more than the batched product's plus the
+    batch's copies (POINTWISE_COPY_COST); elsewhere (BLAS, whose narrow products run far
+    below its peak; depths below WIDE_GEMM_MIN_DEPTH; larger inputs) :func:`images_per_gemm`."""
+    from . import _im2col
+    batched = images_per_gemm(n, per_image, depth + c_out, itemsize)
+    groups = c_out // c_out_per_group
+    if (batched == 1 or not narrow_gemm_columns(itemsize)
+            or depth < _im2col.WIDE_GEMM_MIN_DEPTH
+            or n * groups * depth * per_image * itemsize
+            > last_level_cache_bytes() // POINTWISE_INPUT_SHARE):
+        return batched
+    copies = POINTWISE_COPY_COST * (depth + c_out_per_group) / (depth * c_out_per_group)
+    alone = own_kernel_work(c_out_per_group, per_image, transposed)
+    together = own_kernel_work(c_out_per_group, batched * per_image, transposed) + copies
+    return 1 if alone <= together else batched
+
+
 def phase_gemm_images(n, phases_h, phases_w, cig, cog, itemsize):
     """Images per GEMM of the phase correlation (n images, cig -> cog channels per group):
     each phase's GEMM has cig * (the most taps of a phase) rows and that many images' worth
@@ -514,7 +567,7 @@ WINOGRAD_COPY_BYTES = 512 * 2**10
 
 
 def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, itemsize,
-                     n_threads):
+                     n_threads, transposed=False):
     """suite.conv2d: the banded kernel's per-thread band of columns (maps of at least
     BAND_MIN_COLUMNS outputs, but for a 1x1, stride-1, unpadded convolution), else the
     im2col kernel's columns of a batch of images (none for a 1x1, stride-1, unpadded
@@ -525,7 +578,10 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     if per_image >= BAND_MIN_COLUMNS and not pointwise:
         rows = band_rows(n * groups, out_h, out_w, cig * kh * kw, itemsize, n_threads)
         return n_threads * cig * kh * kw * rows * out_w
-    nb = images_per_gemm(n, per_image, cig * kh * kw + c_out, itemsize)
+    if pointwise:
+        nb = pointwise_images(n, per_image, cig, c_out // groups, c_out, itemsize, transposed)
+    else:
+        nb = images_per_gemm(n, per_image, cig * kh * kw + c_out, itemsize)
     columns = 0 if nb == 1 and pointwise else cig * kh * kw * nb * per_image
     return columns + (c_out * nb * per_image if nb > 1 else 0)
 
@@ -546,8 +602,9 @@ def one_pixel_deconv(input_size, padding, output_padding, dilation):
 
 def pointwise_deconv(kernel, stride, padding, output_padding):
     """Whether deconv2d's col2im method runs a transposed convolution as the 1x1 convolution
-    with each group's weight transposed (:func:`conv2d_workspace`'s kernels): 1x1 kernels
-    at stride 1 with no padding, whose columns would be the output itself."""
+    with each group's weight read as its transpose where it lies (:func:`conv2d_workspace`'s
+    kernels): 1x1 kernels at stride 1 with no padding, whose columns would be the output
+    itself."""
     return pointwise_conv(kernel, stride, padding) and tuple(output_padding) == (0, 0)
 
 

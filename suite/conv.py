@@ -26,6 +26,7 @@ from ._plan import (
     own_gemm_takes,
     pointwise_conv,
     pointwise_deconv,
+    pointwise_images,
     phase_gemm_images,
     threads_for_work,
     winograd_blocking,
@@ -201,7 +202,11 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
                                   stride[0], stride[1], padding[0], padding[1],
                                   dilation[0], dilation[1], groups, rows, n_threads)
         return out
-    nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
+    if pointwise_conv((kh, kw), stride, padding):
+        nb = pointwise_images(n, per_image, c_in_per_group, c_out // groups, c_out, x.itemsize,
+                              False)
+    else:
+        nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
     if note:
@@ -414,11 +419,13 @@ class DeconvPlan(KernelPlan):
             self._kernel = self._one_pixel
         elif pointwise_deconv((kh, kw), stride, padding, output_padding):
             # the columns would be the output itself: the 1x1 convolution with each group's
-            # weight transposed (prepared: a layer transposes it once)
-            self._geometry = (dilation, groups)
+            # weight read as its transpose where it lies
+            images = pointwise_images(n, h * w, c_in // groups, cog, self.shape[1], itemsize,
+                                      True)
+            check_size((c_in // groups, images * h * w), "the column workspace")
+            check_blas_dims(M=cog, N=images * h * w, K=c_in // groups, lda=cog)
+            self._geometry = (groups, images)
             self._kernel = self._pointwise
-            self._pack = self._transpose_groups
-            self.prepared_key = "transposed"
         else:
             nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
                                                self.n_threads)
@@ -459,19 +466,11 @@ class DeconvPlan(KernelPlan):
                                 padding[0], padding[1], dilation[0], dilation[1], groups,
                                 TAP_MAJOR_BELOW, self.n_threads)
 
-    def _transpose_groups(self, weight):
-        c_in, cog = weight.shape[:2]
-        groups = self._geometry[1]
-        cig = c_in // groups
-        transposed = _outputs.empty((groups * cog, cig, 1, 1), weight.dtype)
-        transposed.reshape(groups, cog, cig)[...] = weight.reshape(
-            groups, cig, cog).transpose(0, 2, 1)
-        return transposed
-
-    def _pointwise(self, x, transposed, bias, out):
-        dilation, groups = self._geometry
-        conv2d_into(x, transposed, bias, out, (1, 1), (0, 0), dilation, groups,
-                    self.n_threads, note=False)
+    def _pointwise(self, x, weight, bias, out):
+        groups, images = self._geometry
+        with single_threaded_blas():
+            _im2col.conv2d_im2col(contiguous(x), weight, bias, out, 1, 1, 0, 0, 1, 1, groups,
+                                  images, self.n_threads, True)
 
     def _one_pixel(self, x, weight, bias, out):
         with single_threaded_blas():
@@ -585,7 +584,9 @@ def deconv2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilati
       the additions overlap where the kernel is larger than the stride. Where the columns
       would be the output itself, no scatter: 1x1 maps (no padding or dilation) by one
       GEMM per group into the output; 1x1 kernels at stride 1 (no padding) as the 1x1
-      convolution with each group's weight transposed (its workspace).
+      convolution, each group's weight read as its transpose where it lies (x multiplied
+      where it lies, one image at a time, unless batching images saves more padding of
+      the products than its copies cost: then their columns are the workspace).
     * ``"phase"``: sub-pixel decomposition. The output splits into sH*sW phases, each a
       stride-1 correlation of x with the sub-kernel of the taps that land on it: an im2col of
       x and one GEMM (M = C_out/groups, N = images*H*W/(sH*sW) approximately, K =

@@ -118,10 +118,12 @@ def _conv(a, itemsize):
     c = cost.conv2d_cost(x, w, stride, padding, dilation, a["groups"], a["bias"] is not None,
                          itemsize)
     columns = c.macs // (w[0] // a["groups"])
+    # the bias is where the products' sums start (one image a product) or added as the
+    # batch's products are unpacked: its additions counted with the GEMM either way
+    flops, data = _gemm(c.macs, columns, _size(w), _size(out), itemsize)
     return {"im2col": (0, (_size(x) + columns) * itemsize),
-            "gemm": _gemm(c.macs, columns, _size(w), _size(out), itemsize),
-            "bias": (c.adds, _size(out) * itemsize),
-            "unpack": (c.adds, 2 * _size(out) * itemsize)}
+            "gemm": (flops + c.adds, data),
+            "unpack": (0, 2 * _size(out) * itemsize)}
 
 
 def _upsample_conv(algorithm, a, itemsize):

@@ -426,9 +426,14 @@ def col2im_path_checked(cfg, dtype, num_threads, kernel, taken):
 POINTWISE = [
     Deconv(12, 142, 142, 7, 7, 1, groups=2),            # images of 49 outputs, K 71
     Deconv(3, 40, 24, 5, 9, 1),
-    Deconv(2, 36, 60, 17, 16, 1, groups=3, bias=False),  # 272 outputs: banded
+    Deconv(2, 36, 60, 17, 16, 1, groups=3, bias=False),  # 272 outputs
     Deconv(1, 33, 7, 3, 11, 1, d=2),                     # dilation: one tap all the same
     Deconv(5, 8, 8, 4, 4, 1, groups=8),                  # depthwise: K 1
+    Deconv(6, 300, 40, 4, 4, 1),                         # K past one block of 256, 16 outputs
+    Deconv(3, 320, 192, 7, 7, 1),                        # 49 outputs: images batched
+    Deconv(4, 96, 50, 7, 7, 1, groups=2),                # 49 outputs, one image a product
+    Deconv(3, 64, 100, 10, 10, 1),                       # 100 outputs: one image a product
+    Deconv(2, 48, 30, 9, 13, 1, bias=False),
     # not the 1x1 convolution: strides (with and without output padding)
     Deconv(2, 10, 6, 5, 5, 1, s=2),
     Deconv(2, 10, 6, 5, 5, 1, s=(1, 2), op=(0, 1)),
@@ -441,20 +446,28 @@ POINTWISE = [
 def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
         cfg, dtype, num_threads):
     # 1x1 kernels at stride 1 without padding: col2im's columns would be the output, so the
-    # plan runs the 1x1 convolution with each group's weight transposed (the prepared
-    # weight, which a layer keeps). Against the reference and suite's conv2d of the
-    # transposed weight, into out= filled with NaN, at 1-3 threads
+    # plan runs the 1x1 convolution, each group's weight read as its transpose where it
+    # lies, the bias the start of the sums. Against the reference, into out= filled with
+    # NaN, at 1-3 threads; on integer data (every sum exact, whatever its order) equal to
+    # suite's conv2d of the transposed weight; a layer's output equal to the function's
     pointwise = cfg.k == cfg.s == (1, 1)
     x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, "_pointwise", pointwise)
     if pointwise:
         g = cfg.groups
-        transposed = np.ascontiguousarray(w.reshape(g, cfg.C_in // g, cfg.C_out // g)
-                                          .transpose(0, 2, 1)).reshape(cfg.C_out, -1, 1, 1)
-        np.testing.assert_array_equal(y, suite.conv2d(x, transposed, b, groups=g,
-                                                      num_threads=num_threads))
         layer = suite.Deconv2d(w, b, groups=g, dilation=cfg.d, algorithm="col2im",
                                num_threads=num_threads)
         np.testing.assert_array_equal(layer(x), y)
+        rng = seeded_rng("pointwise-integers", cfg.id, dtype, num_threads)
+        x, w = (rng.integers(-4, 5, a.shape).astype(dtype) for a in (x, w))
+        b = None if b is None else rng.integers(-4, 5, b.shape).astype(dtype)
+        transposed = np.ascontiguousarray(w.reshape(g, cfg.C_in // g, cfg.C_out // g)
+                                          .transpose(0, 2, 1)).reshape(cfg.C_out, -1, 1, 1)
+        expected = suite.conv2d(x, transposed, b, groups=g, num_threads=num_threads)
+        assert_close(expected, R.deconv2d(*[None if a is None else a.astype(np.float64)
+                                            for a in (x, w, b)], **cfg.kwargs), dtype, tol=0)
+        np.testing.assert_array_equal(
+            suite.deconv2d(x, w, b, groups=g, dilation=cfg.d, algorithm="col2im",
+                           num_threads=num_threads), expected)
 
 
 @pytest.mark.parametrize("cfg", [

@@ -146,6 +146,42 @@ def test_images_batched_only_when_the_weight_leaves_the_cache(monkeypatch):
     assert _plan.col2im_blocking(16, 512, 4, 4, 256, 16, 1, 4, 1)[0] == 16
 
 
+
+def test_pointwise_images_weigh_the_padding_against_the_batch_copies(monkeypatch):
+    """pointwise_images: a 1x1 convolution's images are multiplied one at a time unless the
+    padding of one image's product on the own kernels costs more than the batched product's
+    plus the batch's copies; BLAS's products (no own kernel, float64, shallow depths) are
+    batched as images_per_gemm says."""
+    # float32 on a CPU with AVX-512 (the own kernels), whatever this machine has
+    monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 64 if itemsize == 4 else 0)
+    monkeypatch.setattr(_plan, "last_level_cache_bytes", lambda: 32 * 2**20)
+    # hand counts of the padding: 71 rows in blocks of 48, 49 columns in panels of 8; the
+    # wide kernel's 6-row blocks, 64-column panels and last vectors of 16
+    assert _plan.own_kernel_work(71, 49, True) == (96 * 56) / (71 * 49)
+    assert _plan.own_kernel_work(48, 64, True) == 1.0
+    assert _plan.own_kernel_work(71, 588, True) == (72 * 592) / (71 * 588)
+    assert _plan.own_kernel_work(48, 49, False) == 64 / 49
+    # 71 rows on 7x7 maps: one image's product pads a third of its work: batched
+    assert _plan.pointwise_images(12, 49, 71, 71, 142, 4, True) == 12
+    # 48 rows on 8x8 maps: no padding, one image at a time
+    assert _plan.pointwise_images(8, 64, 48, 48, 48, 4, True) == 1
+    # deep and wide: the copies cost little, a small padding is worth batching away
+    assert _plan.pointwise_images(4, 49, 300, 300, 300, 4, True) == 4
+    for args in [(12, 49, 71, 71, 142), (8, 64, 48, 48, 48), (16, 9, 40, 200, 200)]:
+        batched = _plan.images_per_gemm(args[0], args[1], args[2] + args[4], 4)
+        # shallower than the own kernels take, float64, or no own kernel: as images_per_gemm
+        assert _plan.pointwise_images(*args[:2], 16, *args[3:], 4, True) == \
+            _plan.images_per_gemm(args[0], args[1], 16 + args[4], 4)
+        assert _plan.pointwise_images(*args, 8, True) == \
+            _plan.images_per_gemm(args[0], args[1], args[2] + args[4], 8)
+        assert _plan.pointwise_images(*args, 4, False) in (1, batched)
+    # an input past an eighth of the last-level cache: batched (8 x 2048 x 64 values, 4 MiB)
+    assert _plan.pointwise_images(8, 64, 2048, 48, 48, 4, True) == 1
+    assert _plan.pointwise_images(8, 64, 2049, 48, 48, 4, True) == \
+        _plan.images_per_gemm(8, 64, 2049 + 48, 4)
+    monkeypatch.setattr(_plan, "narrow_gemm_columns", lambda itemsize: 0)
+    assert _plan.pointwise_images(8, 64, 48, 48, 48, 4, True) == 8
+
 # The convolutions' products C = W X (the weight as it lies, C_out/groups x K, times the
 # columns), reached through conv2d: (x shape, weight shape, stride, padding, groups, bias).
 # A bias is added from C (the kernel's sums starting from the output the bias filled) on

@@ -467,8 +467,8 @@ def _deconv_case(rng, winograd):
 
 
 def _pointwise_case(rng):
-    """A transposed convolution with a 1x1 kernel at stride 1 (the 1x1 convolution with the
-    weights transposed: they are its workspace, with the convolution's)."""
+    """A transposed convolution with a 1x1 kernel at stride 1 (the 1x1 convolution, the
+    weight read as its transpose: the columns of batched images are its workspace)."""
     groups = int(rng.choice([1, 2, 4]))
     c_in = groups * int(rng.integers(4, 64))
     return dict(x=(int(rng.integers(1, 9)), c_in, *(int(v) for v in rng.integers(2, 24, 2))),
