@@ -713,4 +713,106 @@ static void suite_col2im_rows_f32(const suite_col2im_columns *columns,
 #endif
 }
 
+/* Rows written past the cache (docs/performance.md, item 84): n values from src (copy) or
+ * of one value (fill) stored to d with non-temporal stores for every whole 64-byte line of
+ * d and plain stores for the partial lines at its ends, so that no line is written both
+ * ways (a line half streamed, half stored plainly is written back in pieces: item 60).
+ * The caller ends its writes with suite_stream_fence(). SSE2 is part of x86-64; elsewhere
+ * plain stores. */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#include <stdint.h>
+#define SUITE_STREAM_HEAD(d, size) \
+    ((ptrdiff_t) (((64u - ((uintptr_t) (d) & 63u)) & 63u) / (size)))
+static inline void suite_stream_copy_f32(float *d, const float *src, ptrdiff_t n)
+{
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(float));
+    if (head > n)
+        head = n;
+    for (; i < head; i++)
+        d[i] = src[i];
+    for (; i + 16 <= n; i += 16) {
+        _mm_stream_ps(d + i, _mm_loadu_ps(src + i));
+        _mm_stream_ps(d + i + 4, _mm_loadu_ps(src + i + 4));
+        _mm_stream_ps(d + i + 8, _mm_loadu_ps(src + i + 8));
+        _mm_stream_ps(d + i + 12, _mm_loadu_ps(src + i + 12));
+    }
+    for (; i < n; i++)
+        d[i] = src[i];
+}
+static inline void suite_stream_fill_f32(float *d, float value, ptrdiff_t n)
+{
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(float));
+    __m128 v = _mm_set1_ps(value);
+    if (head > n)
+        head = n;
+    for (; i < head; i++)
+        d[i] = value;
+    for (; i + 16 <= n; i += 16) {
+        _mm_stream_ps(d + i, v);
+        _mm_stream_ps(d + i + 4, v);
+        _mm_stream_ps(d + i + 8, v);
+        _mm_stream_ps(d + i + 12, v);
+    }
+    for (; i < n; i++)
+        d[i] = value;
+}
+static inline void suite_stream_copy_f64(double *d, const double *src, ptrdiff_t n)
+{
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(double));
+    if (head > n)
+        head = n;
+    for (; i < head; i++)
+        d[i] = src[i];
+    for (; i + 8 <= n; i += 8) {
+        _mm_stream_pd(d + i, _mm_loadu_pd(src + i));
+        _mm_stream_pd(d + i + 2, _mm_loadu_pd(src + i + 2));
+        _mm_stream_pd(d + i + 4, _mm_loadu_pd(src + i + 4));
+        _mm_stream_pd(d + i + 6, _mm_loadu_pd(src + i + 6));
+    }
+    for (; i < n; i++)
+        d[i] = src[i];
+}
+static inline void suite_stream_fill_f64(double *d, double value, ptrdiff_t n)
+{
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(double));
+    __m128d v = _mm_set1_pd(value);
+    if (head > n)
+        head = n;
+    for (; i < head; i++)
+        d[i] = value;
+    for (; i + 8 <= n; i += 8) {
+        _mm_stream_pd(d + i, v);
+        _mm_stream_pd(d + i + 2, v);
+        _mm_stream_pd(d + i + 4, v);
+        _mm_stream_pd(d + i + 6, v);
+    }
+    for (; i < n; i++)
+        d[i] = value;
+}
+static inline void suite_stream_fence(void) { _mm_sfence(); }
+#else
+static inline void suite_stream_copy_f32(float *d, const float *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = src[i];
+}
+static inline void suite_stream_fill_f32(float *d, float value, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = value;
+}
+static inline void suite_stream_copy_f64(double *d, const double *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = src[i];
+}
+static inline void suite_stream_fill_f64(double *d, double value, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        d[i] = value;
+}
+static inline void suite_stream_fence(void) {}
+#endif
+
 #endif

@@ -38,6 +38,11 @@ cdef extern from "_col2im_rows.h" nogil:
                                const float* const* rows, Py_ssize_t n_rows, float* dst,
                                int fresh, float init)
     enum: SUITE_GATHER_MAX_KW
+    void suite_stream_copy_f32(float* d, const float* src, Py_ssize_t n)
+    void suite_stream_fill_f32(float* d, float value, Py_ssize_t n)
+    void suite_stream_copy_f64(double* d, const double* src, Py_ssize_t n)
+    void suite_stream_fill_f64(double* d, double value, Py_ssize_t n)
+    void suite_stream_fence()
 
 
 cdef struct Window:
@@ -334,7 +339,8 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
                                 Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                                 Py_ssize_t first, Py_ssize_t row_end, Py_ssize_t filled,
                                 floating* plane, const Py_ssize_t* lo_j,
-                                const Py_ssize_t* hi_j, floating value) noexcept nogil:
+                                const Py_ssize_t* hi_j, floating value,
+                                bint stream=False) noexcept nogil:
     """col2im_row for the rows [first, row_end) of one plane (``plane``: its row 0; col as
     col2im_row takes it) of a disjoint geometry (:func:`disjoint`), with no search for the
     kernel rows that reach an output row. Rows from ``filled`` on start from ``value``, the
@@ -347,7 +353,8 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     no kernel row reaches (kernels shorter than the stride: k1 s2 leaves three outputs in
     four at the bias) are filled. Otherwise the rows are filled, then each grid row's
     kernel rows added where they land. lo_j, hi_j: column_ranges of this width, or NULL
-    (computed here)."""
+    (computed here). ``stream``: the spread rows from ``filled`` on are written with
+    non-temporal stores (outputs past the cache; suite_stream_copy_f32)."""
     cdef Py_ssize_t f0 = max(first, filled), oh, i, h, t, q, r0, r1, n_rows, span, keep
     cdef floating buffer[SPREAD_MAX]
     cdef const floating* krow
@@ -367,7 +374,12 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     oh = (f0 + g.ph) // g.sh
     for h in range(f0, row_end):
         if i >= g.kh or oh < oh_lo or oh >= oh_hi:
-            fill_value(plane + h * width, width, value)
+            if not stream:
+                fill_value(plane + h * width, width, value)
+            elif floating is float:
+                suite_stream_fill_f32(plane + h * width, value, width)
+            else:
+                suite_stream_fill_f64(plane + h * width, value, width)
         i += 1
         if i == g.sh:
             i = 0
@@ -391,7 +403,16 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
                 if h < first or h >= row_end:
                     continue
                 dst = plane + h * width
-                if h >= filled:
+                if h >= filled and stream:
+                    if floating is float:
+                        suite_stream_copy_f32(dst, buffer + (i * t + oh - r0) * span + g.pw,
+                                              keep)
+                        suite_stream_fill_f32(dst + keep, value, width - keep)
+                    else:
+                        suite_stream_copy_f64(dst, buffer + (i * t + oh - r0) * span + g.pw,
+                                              keep)
+                        suite_stream_fill_f64(dst + keep, value, width - keep)
+                elif h >= filled:
                     memcpy(dst, buffer + (i * t + oh - r0) * span + g.pw,
                            keep * sizeof(floating))
                     for q in range(keep, width):
@@ -400,6 +421,8 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
                     disjoint_rows_add(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w,
                                       ld_col, width, g, dst, lo_j, hi_j)
         r0 += t
+    if stream:
+        suite_stream_fence()
 
 
 cdef inline Py_ssize_t band_first(const Window* g, Py_ssize_t oh_lo) noexcept nogil:

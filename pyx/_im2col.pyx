@@ -64,11 +64,12 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                         Py_ssize_t oh_lo, Py_ssize_t oh_hi, Py_ssize_t row_first,
                         Py_ssize_t row_end, Py_ssize_t filled,
                         const floating* bias, floating* im, Py_ssize_t image_stride,
-                        int n_threads) noexcept nogil:
+                        int n_threads, bint stream=False) noexcept nogil:
     """Output rows [row_first, row_end) of every plane += what grid rows [oh_lo, oh_hi) of
     col add to them (the whole grid: 0, col_h, 0, height), parallel over output rows; rows
     from ``filled`` on are set to bias (or 0; bias may be NULL) first. Each thread's share
-    of the rows is one "col2im scatter" stage."""
+    of the rows is one "col2im scatter" stage. ``stream``: planes spread whole
+    (disjoint_plane) are written with non-temporal stores."""
     cdef Py_ssize_t task, h, kk = g.kh * g.kw, part
     cdef TaskIndex k
     cdef Py_ssize_t first = min(row_first, filled), rows = row_end - first
@@ -99,7 +100,7 @@ cdef void col2im_images(const floating* col, Py_ssize_t col_image_offset, Py_ssi
                                oh_hi, width, g, first, row_end, filled,
                                im + n * image_stride + c * height * width,
                                lo if tables else NULL, hi if tables else NULL,
-                               bias_value(bias, c))
+                               bias_value(bias, c), stream)
             suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
         return
     parts = parts_for(total, n_threads)
@@ -124,7 +125,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                        Py_ssize_t oh_lo, Py_ssize_t oh_hi, Py_ssize_t row_first,
                        Py_ssize_t row_end, Py_ssize_t filled,
                        const floating* bias, floating* im,
-                       Py_ssize_t image_stride) noexcept nogil:
+                       Py_ssize_t image_stride, bint stream=False) noexcept nogil:
     """col2im_images on the calling thread alone (one task of a parallel loop)."""
     cdef Py_ssize_t n, c, h, kk = g.kh * g.kw
     cdef floating* dst
@@ -143,7 +144,7 @@ cdef void col2im_block(const floating* col, Py_ssize_t col_image_offset, Py_ssiz
                                oh_hi, width, g, min(row_first, filled), row_end, filled,
                                im + n * image_stride + c * height * width,
                                lo if tables else NULL, hi if tables else NULL,
-                               bias_value(bias, c))
+                               bias_value(bias, c), stream)
         return
     for n in range(n_images):
         for c in range(channels):
@@ -305,9 +306,12 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                     Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
                     Py_ssize_t images_per_gemm, Py_ssize_t channels_per_block,
-                    Py_ssize_t rows_per_band, int n_threads):
+                    Py_ssize_t rows_per_band, int n_threads, bint stream=False):
     """out = conv_transpose2d(x, weight) + bias by Caffe's method: col = W_g^T x_g (GEMM),
     then col2im into the group's output channels.
+
+    ``stream``: an output past the cache; the planes of disjoint geometries that col2im
+    spreads whole are written with non-temporal stores.
 
     weight (C_in, C_out/groups, kh, kw); bias None or (C_out,).
 
@@ -402,7 +406,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                         col2im_block(block, HW, bc, cur, count, out_h, out_w, &g, r0, r1,
                                      row_first, row_end, filled,
                                      NULL if b_ptr == NULL else b_ptr + grp * cog + c0,
-                                     &out[n0, grp * cog + c0, 0, 0], out_image)
+                                     &out[n0, grp * cog + c0, 0, 0], out_image, stream)
                         suite_stage_stop(call, SUITE_STAGE_COL2IM, t0)
                         filled = row_end
             else:
@@ -428,7 +432,8 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
                             col2im_images(col, HW, bc, cur, cog, out_h, out_w, &g, r0, r1,
                                           row_first, row_end, filled,
                                           NULL if b_ptr == NULL else b_ptr + grp * cog,
-                                          &out[n0, grp * cog, 0, 0], out_image, n_threads)
+                                          &out[n0, grp * cog, 0, 0], out_image, n_threads,
+                                          stream)
                             filled = row_end
     finally:
         release(col)

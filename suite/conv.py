@@ -28,6 +28,7 @@ from ._plan import (
     pointwise_deconv,
     pointwise_images,
     phase_gemm_images,
+    streams_past_cache,
     threads_for_work,
     winograd_blocking,
     winograd_phase_values,
@@ -433,6 +434,9 @@ class DeconvPlan(KernelPlan):
             check_blas_dims(M=cog * kh * kw, N=nb * rows * w, K=c_in // groups)
             self._geometry = (stride, padding, dilation, groups)
             self._blocking = (nb, blocks, rows)
+            # an output past the cache: its spread planes written with non-temporal stores
+            self._stream = streams_past_cache(
+                (math.prod(input_shape) + math.prod(self.shape)) * itemsize)
             # every product on suite's own kernels: BLAS is never called
             self._no_blas = own_gemm_takes(cog * kh * kw, nb * rows * w, c_in // groups,
                                            itemsize)
@@ -489,7 +493,7 @@ class DeconvPlan(KernelPlan):
         stride, padding, dilation, groups = self._geometry
         _im2col.deconv2d_col2im(contiguous(x), weight, bias, out, stride[0], stride[1],
                                 padding[0], padding[1], dilation[0], dilation[1], groups,
-                                *self._blocking, self.n_threads)
+                                *self._blocking, self.n_threads, self._stream)
 
     @staticmethod
     def candidates(input_shape, weight_shape, geometry, prepared=False, n_threads=1,

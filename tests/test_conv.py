@@ -470,6 +470,43 @@ def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
                            num_threads=num_threads), expected)
 
 
+STREAMED = [
+    Deconv(1, 6, 10, 13, 11, 1, s=4, op=3),             # rows of 1 grid row in 4
+    Deconv(2, 5, 7, 9, 21, 2, s=2),                      # U-Net's up-convolution
+    Deconv(1, 4, 6, 7, 5, 3, s=3, op=2, groups=2),       # output padding: rows past the grid
+    Deconv(3, 3, 5, 6, 37, (1, 3), s=(2, 3), p=(0, 1), bias=False),
+    Deconv(1, 8, 4, 40, 45, 2, s=2),                     # rows of 90: lines streamed whole
+]
+
+
+@pytest.mark.parametrize("num_threads", [1, 2, 3])
+@dtypes
+@pytest.mark.parametrize("cfg", STREAMED, ids=lambda c: c.id)
+def test_col2im_planes_streamed_past_the_cache_hold_the_same_values(cfg, dtype, num_threads,
+                                                                    monkeypatch):
+    # kernels no longer than the stride (each output gets at most one column value): an
+    # output past the last-level cache (here a cache of 1 byte) is written with
+    # non-temporal stores, whole lines only. Against the reference and exactly the output
+    # written plainly, into out= filled with NaN (rows of widths that start off a line)
+    plan_module = importlib.import_module("suite._plan")
+    conv = importlib.import_module("suite.conv")
+    x, w, b = cfg.data(dtype)
+    plain = np.full(cfg.y_shape, np.nan, dtype)
+    conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs), "col2im",
+                    num_threads).run(x, w, b, plain)
+    monkeypatch.setattr(plan_module, "last_level_cache_bytes", lambda: 1)
+    plan = conv.DeconvPlan(x.shape, w.shape, dtype, conv.deconv_geometry(**cfg.kwargs),
+                           "col2im", num_threads)
+    assert plan._stream
+    streamed = np.full(cfg.y_shape, np.nan, dtype)
+    copies = snapshot(x, w, b)
+    assert plan.run(x, plan.prepare(w), b, streamed) is streamed
+    assert_unchanged((x, w, b), copies)
+    assert_close(streamed, R.deconv2d(*[None if a is None else a.astype(np.float64)
+                                        for a in (x, w, b)], **cfg.kwargs), dtype)
+    np.testing.assert_array_equal(streamed, plain)
+
+
 @pytest.mark.parametrize("cfg", [
     Deconv(2, 17, 20, 7, 5, 4, s=2, p=1, op=1),           # 4 phases
     Deconv(1, 5, 18, 4, 3, (4, 6), s=(2, 3), p=(1, 2)),   # 6 phases
