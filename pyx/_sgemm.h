@@ -35,6 +35,8 @@
 /* The widest C this kernel takes (docs/performance.md, item 37): up to 8 panels of B, each
  * pass over a 48-row panel of A after the first reads it from the cache. */
 #define SUITE_SGEMM_MAX_N 64
+/* Values of B's panels kept on the stack instead of the heap (4 KiB). */
+#define SUITE_SGEMM_SMALL_PANEL 1024
 
 static int suite_sgemm_known = -1;
 static int suite_sgemm_allowed = 1;     /* the tests turn it off to compare with BLAS */
@@ -203,9 +205,13 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
         return 0;
     int kc_max = k < SUITE_SGEMM_KC ? k : SUITE_SGEMM_KC;
     int panels = (n + SUITE_SGEMM_NR - 1) / SUITE_SGEMM_NR;
-    float* bp = NULL;
-    if (posix_memalign((void**) &bp, 64,
-                       (size_t) kc_max * panels * SUITE_SGEMM_NR * sizeof(float)) != 0)
+    /* small panels (K of 16 or less at 64 columns, more for fewer) on the stack: a
+     * depthwise layer's products of K 1 spent half their time in malloc and free */
+    float small[SUITE_SGEMM_SMALL_PANEL] __attribute__((aligned(64)));
+    float* bp = small;
+    size_t need = (size_t) kc_max * panels * SUITE_SGEMM_NR;
+    if (need > SUITE_SGEMM_SMALL_PANEL
+            && posix_memalign((void**) &bp, 64, need * sizeof(float)) != 0)
         return 0;
     for (int pc = 0; pc < k; pc += SUITE_SGEMM_KC) {
         int kc = k - pc < SUITE_SGEMM_KC ? k - pc : SUITE_SGEMM_KC;
@@ -221,7 +227,8 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
             }
         }
     }
-    free(bp);
+    if (bp != small)
+        free(bp);
     return 1;
 }
 
