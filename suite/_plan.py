@@ -426,7 +426,9 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     * ``"direct"`` with one channel in and out per group (depthwise), computed by column
       phase (item 48: 1.3x the previous direct kernel on 24 random depthwise layers, 3.5x
       with kernels of 8 columns or more), unless the kernel rows are shorter than the stride (k1 s2,
-      k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x faster there);
+      k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x faster there),
+      but for kernel columns (kW 1, undilated) of more rows than the stride, whose col2im
+      rows overlap (item 85: the direct kernel 1.26x faster on 14 random such layers);
     * else, where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
       most 64 phases), ``"phase"`` with ``PHASE_MIN_CHANNEL_PRODUCT`` (16) input x output
       channels per group or more, ``"direct"`` below (item 50); at stride 1 (one phase, an
@@ -482,8 +484,11 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             # depthwise: the direct kernel by column phase (item 48), unless the kernel rows
             # are shorter than the stride (k1 s2, k2 s3: output columns no tap reaches, a
             # tap or two for the others): col2im then writes the row's few products in one
-            # scatter where the direct kernel builds and interleaves each row's phases
-            return "col2im" if kw < stride[1] else "direct"
+            # scatter where the direct kernel builds and interleaves each row's phases. But
+            # kernel columns (kW 1) of more rows than the stride: col2im's rows overlap
+            # there, and the direct kernel ran 1.26x faster (item 85)
+            column = kw == 1 and kh > stride[0] and dilation[0] == 1
+            return "col2im" if kw < stride[1] and not column else "direct"
         taps = kh * kw
         if taps >= PHASE_MIN_TAPS * phases and phases <= 64:
             if phases > 1:

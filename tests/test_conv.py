@@ -819,3 +819,27 @@ def test_direct_kernel_by_column_phase_keeps_infinite_weights_to_their_reach(kw,
     assert np.isfinite(expected).any() and np.isinf(expected).any()
     for r in results:
         assert_close_nonfinite(r, expected.astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("weight_shape, stride, dilation, expected", [
+    ((92, 1, 4, 1), 2, 1, "direct"),           # kernel columns over rows that overlap
+    ((92, 1, 4, 1), (1, 3), 1, "direct"),
+    ((92, 1, 2, 1), 2, 1, "col2im"),           # rows no longer than the stride: disjoint
+    ((92, 1, 1, 1), 2, 1, "col2im"),
+    ((92, 1, 4, 1), 2, (2, 1), "col2im"),      # dilated: not measured, col2im as before
+    ((92, 1, 5, 2), 3, 1, "col2im"),           # rows of 2 taps shorter than the stride
+    ((92, 1, 3, 3), 2, 1, "direct"),           # rows at least the stride
+])
+def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
+        weight_shape, stride, dilation, expected):
+    # depthwise layers (one channel in and out per group): col2im where the kernel rows are
+    # shorter than the stride, but the direct kernel for kernel columns (kW 1) of more rows
+    # than the stride, undilated (docs/performance.md, item 85)
+    x_shape = (2, 92, 12, 12)
+    assert suite.choose_algorithm(x_shape, weight_shape, stride, dilation,
+                                  groups=92) == expected
+    rng = seeded_rng("depthwise-rule", weight_shape, stride, dilation)
+    x, w = randn(rng, x_shape, np.float32), randn(rng, weight_shape, np.float32)
+    y = suite.deconv2d(x, w, stride=stride, dilation=dilation, groups=92)
+    assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64), stride=stride,
+                               dilation=dilation, groups=92), np.float32)
