@@ -280,12 +280,48 @@ def last_level_cache_bytes():
     return max(sizes) if sizes else DEFAULT_LAST_LEVEL_CACHE_BYTES
 
 
-def streams_past_cache(nbytes_moved):
-    """True when a pass that reads and writes ``nbytes_moved`` in all cannot keep them in the
-    last-level cache: its output then goes to memory anyway, and streaming stores, which do
-    not read the destination lines first, halve its write traffic (docs/performance.md, item
-    28)."""
-    return nbytes_moved > last_level_cache_bytes()
+@functools.lru_cache(maxsize=None)
+def last_level_cache_sharing():
+    """How many CPUs share the largest data cache of CPU 0 (its ``shared_cpu_list`` in
+    /sys/devices/system/cpu/cpu0/cache), 1 where the system does not say."""
+    best, sharing = -1, 1
+    for path in glob.glob("/sys/devices/system/cpu/cpu0/cache/index*"):
+        try:
+            with open(os.path.join(path, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(path, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(path, "shared_cpu_list")) as f:
+                cpus = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        if kind == "Instruction" or level <= best:
+            continue
+        count = 0
+        for part in cpus.split(","):
+            lo, _, hi = part.partition("-")
+            if lo.isdigit() and (not hi or hi.isdigit()):
+                count += int(hi or lo) - int(lo) + 1
+        best, sharing = level, max(1, count)
+    return sharing
+
+
+def cache_share_bytes(n_threads):
+    """The last-level cache a call on ``n_threads`` threads can count on: the cache divided
+    among the CPUs that share it, times the threads (all of it at most), and at least half
+    of it. Measured on a VM of 2 CPUs sharing 32 MiB (docs/performance.md, item 87): one
+    thread's plain stores fell to memory speed between working sets of 13.5 and 15.7 MB,
+    two threads' between 22.5 and 27."""
+    size, sharing = last_level_cache_bytes(), last_level_cache_sharing()
+    return max(size // 2, size * min(max(1, n_threads), sharing) // sharing)
+
+
+def streams_past_cache(nbytes_moved, n_threads):
+    """True when a pass on ``n_threads`` threads that reads and writes ``nbytes_moved`` in
+    all cannot keep them in its share of the last-level cache (:func:`cache_share_bytes`):
+    its output then goes to memory anyway, and streaming stores, which do not read the
+    destination lines first, halve its write traffic (docs/performance.md, items 28, 87)."""
+    return nbytes_moved > cache_share_bytes(n_threads)
 
 
 #: Column blocks of the blocked col2im deconvolution stay below this many bytes, so a

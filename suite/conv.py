@@ -436,7 +436,7 @@ class DeconvPlan(KernelPlan):
             self._blocking = (nb, blocks, rows)
             # an output past the cache: its spread planes written with non-temporal stores
             self._stream = streams_past_cache(
-                (math.prod(input_shape) + math.prod(self.shape)) * itemsize)
+                (math.prod(input_shape) + math.prod(self.shape)) * itemsize, self.n_threads)
             # every product on suite's own kernels: BLAS is never called
             self._no_blas = own_gemm_takes(cog * kh * kw, nb * rows * w, c_in // groups,
                                            itemsize)

@@ -133,7 +133,9 @@ class UpsampleConvPlan(KernelPlan):
                                upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales,
                                              mode, align_corners, np.dtype(dtype).str),
                                threads_for_bytes(self.n_threads, out_bytes),
-                               streams_past_cache(math.prod(small) * itemsize + out_bytes))
+                               streams_past_cache(math.prod(small) * itemsize + out_bytes,
+                                                  threads_for_bytes(self.n_threads,
+                                                                    out_bytes)))
             self._kernel = self._pointwise_kernel
             self.prepared_key = "weight"
             return

@@ -308,15 +308,17 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     # (docs/performance.md, item 28).
     if out is None:
         out = _outputs.empty(call.out_shape, x.dtype)
-        streaming = out.base is not None and streams_past_cache(x.nbytes + out.nbytes)
+        threads = threads_for_bytes(n_threads, out.nbytes)
+        streaming = out.base is not None and streams_past_cache(x.nbytes + out.nbytes, threads)
     else:
         out = check_out(out, call.out_shape, x.dtype, (("x", x),))
-        streaming = streams_past_cache(x.nbytes + out.nbytes)
+        threads = threads_for_bytes(n_threads, out.nbytes)
+        streaming = streams_past_cache(x.nbytes + out.nbytes, threads)
     if out.size == 0:
         return out
     note_call(call.mode, n_threads)
     call.plan.forward(contiguous(x).reshape(call.planes_in), out.reshape(call.planes_out),
-                      threads_for_bytes(n_threads, out.nbytes), streaming)
+                      threads, streaming)
     return out
 
 

@@ -223,8 +223,9 @@ def test_nearest_x2_streaming_full_size():
     # a map and output larger than the last-level cache: the path a large out= takes
     x = randn(seeded_rng("stream-full"), (1, 64, 256, 256), np.float32)
     out = np.empty((1, 64, 512, 512), dtype=np.float32)
-    assert sys.modules["suite._plan"].streams_past_cache(x.nbytes + out.nbytes) == (
-        x.nbytes + out.nbytes > sys.modules["suite._plan"].last_level_cache_bytes())
+    plan = sys.modules["suite._plan"]
+    assert plan.streams_past_cache(x.nbytes + out.nbytes, 1) == (
+        x.nbytes + out.nbytes > plan.cache_share_bytes(1))
     suite.upsample(x, scale_factor=2, out=out)
     np.testing.assert_array_equal(out, np.repeat(np.repeat(x, 2, axis=2), 2, axis=3))
 
@@ -232,6 +233,20 @@ def test_nearest_x2_streaming_full_size():
 def test_last_level_cache_size_is_plausible():
     size = sys.modules["suite._plan"].last_level_cache_bytes()
     assert isinstance(size, int) and 2**16 <= size <= 2**34
+
+
+def test_cache_share_of_a_call_grows_with_its_threads(monkeypatch):
+    # the cache divided among the CPUs that share it, times the threads, all of it at
+    # most, half of it at least
+    plan = sys.modules["suite._plan"]
+    assert plan.last_level_cache_sharing() >= 1
+    monkeypatch.setattr(plan, "last_level_cache_bytes", lambda: 32 << 20)
+    monkeypatch.setattr(plan, "last_level_cache_sharing", lambda: 2)
+    assert [plan.cache_share_bytes(t) for t in (1, 2, 3)] == [16 << 20, 32 << 20, 32 << 20]
+    monkeypatch.setattr(plan, "last_level_cache_sharing", lambda: 8)
+    assert [plan.cache_share_bytes(t) for t in (1, 4, 6, 8, 16)] == \
+        [16 << 20, 16 << 20, 24 << 20, 32 << 20, 32 << 20]
+    assert plan.streams_past_cache((24 << 20) + 1, 6) and not plan.streams_past_cache(24 << 20, 6)
 
 
 # Bilinear x2 (align_corners=False) computes the interior columns from vectors and blends rows
