@@ -724,94 +724,52 @@ static void suite_col2im_rows_f32(const suite_col2im_columns *columns,
 #include <stdint.h>
 #define SUITE_STREAM_HEAD(d, size) \
     ((ptrdiff_t) (((64u - ((uintptr_t) (d) & 63u)) & 63u) / (size)))
-static inline void suite_stream_copy_f32(float *d, const float *src, ptrdiff_t n)
-{
-    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(float));
-    if (head > n)
-        head = n;
-    for (; i < head; i++)
-        d[i] = src[i];
-    for (; i + 16 <= n; i += 16) {
-        _mm_stream_ps(d + i, _mm_loadu_ps(src + i));
-        _mm_stream_ps(d + i + 4, _mm_loadu_ps(src + i + 4));
-        _mm_stream_ps(d + i + 8, _mm_loadu_ps(src + i + 8));
-        _mm_stream_ps(d + i + 12, _mm_loadu_ps(src + i + 12));
-    }
-    for (; i < n; i++)
-        d[i] = src[i];
+/* copy: d[i] = src[i]; fill: d[i] = value; 4 stores of a vector of LANES per line */
+#define SUITE_STREAM_ROWS(SUFFIX, T, VEC, LANES, LOADU, SET1, STREAM)                       \
+static inline void suite_stream_copy_##SUFFIX(T *d, const T *src, ptrdiff_t n)             \
+{                                                                                           \
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(T));                               \
+    if (head > n)                                                                           \
+        head = n;                                                                           \
+    for (; i < head; i++)                                                                   \
+        d[i] = src[i];                                                                      \
+    for (; i + 4 * (LANES) <= n; i += 4 * (LANES))                                          \
+        for (int v = 0; v < 4; v++)                                                         \
+            STREAM(d + i + v * (LANES), LOADU(src + i + v * (LANES)));                      \
+    for (; i < n; i++)                                                                      \
+        d[i] = src[i];                                                                      \
+}                                                                                           \
+static inline void suite_stream_fill_##SUFFIX(T *d, T value, ptrdiff_t n)                  \
+{                                                                                           \
+    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(T));                               \
+    VEC all = SET1(value);                                                                  \
+    if (head > n)                                                                           \
+        head = n;                                                                           \
+    for (; i < head; i++)                                                                   \
+        d[i] = value;                                                                       \
+    for (; i + 4 * (LANES) <= n; i += 4 * (LANES))                                          \
+        for (int v = 0; v < 4; v++)                                                         \
+            STREAM(d + i + v * (LANES), all);                                               \
+    for (; i < n; i++)                                                                      \
+        d[i] = value;                                                                       \
 }
-static inline void suite_stream_fill_f32(float *d, float value, ptrdiff_t n)
-{
-    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(float));
-    __m128 v = _mm_set1_ps(value);
-    if (head > n)
-        head = n;
-    for (; i < head; i++)
-        d[i] = value;
-    for (; i + 16 <= n; i += 16) {
-        _mm_stream_ps(d + i, v);
-        _mm_stream_ps(d + i + 4, v);
-        _mm_stream_ps(d + i + 8, v);
-        _mm_stream_ps(d + i + 12, v);
-    }
-    for (; i < n; i++)
-        d[i] = value;
-}
-static inline void suite_stream_copy_f64(double *d, const double *src, ptrdiff_t n)
-{
-    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(double));
-    if (head > n)
-        head = n;
-    for (; i < head; i++)
-        d[i] = src[i];
-    for (; i + 8 <= n; i += 8) {
-        _mm_stream_pd(d + i, _mm_loadu_pd(src + i));
-        _mm_stream_pd(d + i + 2, _mm_loadu_pd(src + i + 2));
-        _mm_stream_pd(d + i + 4, _mm_loadu_pd(src + i + 4));
-        _mm_stream_pd(d + i + 6, _mm_loadu_pd(src + i + 6));
-    }
-    for (; i < n; i++)
-        d[i] = src[i];
-}
-static inline void suite_stream_fill_f64(double *d, double value, ptrdiff_t n)
-{
-    ptrdiff_t i = 0, head = SUITE_STREAM_HEAD(d, sizeof(double));
-    __m128d v = _mm_set1_pd(value);
-    if (head > n)
-        head = n;
-    for (; i < head; i++)
-        d[i] = value;
-    for (; i + 8 <= n; i += 8) {
-        _mm_stream_pd(d + i, v);
-        _mm_stream_pd(d + i + 2, v);
-        _mm_stream_pd(d + i + 4, v);
-        _mm_stream_pd(d + i + 6, v);
-    }
-    for (; i < n; i++)
-        d[i] = value;
-}
+SUITE_STREAM_ROWS(f32, float, __m128, 4, _mm_loadu_ps, _mm_set1_ps, _mm_stream_ps)
+SUITE_STREAM_ROWS(f64, double, __m128d, 2, _mm_loadu_pd, _mm_set1_pd, _mm_stream_pd)
 static inline void suite_stream_fence(void) { _mm_sfence(); }
 #else
-static inline void suite_stream_copy_f32(float *d, const float *src, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        d[i] = src[i];
+#define SUITE_STREAM_ROWS(SUFFIX, T)                                                        \
+static inline void suite_stream_copy_##SUFFIX(T *d, const T *src, ptrdiff_t n)             \
+{                                                                                           \
+    for (ptrdiff_t i = 0; i < n; i++)                                                       \
+        d[i] = src[i];                                                                      \
+}                                                                                           \
+static inline void suite_stream_fill_##SUFFIX(T *d, T value, ptrdiff_t n)                  \
+{                                                                                           \
+    for (ptrdiff_t i = 0; i < n; i++)                                                       \
+        d[i] = value;                                                                       \
 }
-static inline void suite_stream_fill_f32(float *d, float value, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        d[i] = value;
-}
-static inline void suite_stream_copy_f64(double *d, const double *src, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        d[i] = src[i];
-}
-static inline void suite_stream_fill_f64(double *d, double value, ptrdiff_t n)
-{
-    for (ptrdiff_t i = 0; i < n; i++)
-        d[i] = value;
-}
+SUITE_STREAM_ROWS(f32, float)
+SUITE_STREAM_ROWS(f64, double)
 static inline void suite_stream_fence(void) {}
 #endif
 
