@@ -301,6 +301,44 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
         release(packed_out)
 
 
+def scale_planes(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
+                 const floating[::1] bias, floating[:, :, :, ::1] out, Py_ssize_t groups,
+                 int n_threads):
+    """out[n, g*cog + o] = bias[g*cog + o] + weight[g, o] * x[n, g]: a 1x1 transposed
+    convolution at stride 1 with one input channel per group (weight (C_in, C_out/groups,
+    1, 1), C_in = groups), whose product has K 1: each output plane an input plane scaled,
+    parallel over the output planes. Recorded as the GEMM stage."""
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], L = x.shape[2] * x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], cog = c_out // groups, total = N * c_out
+    cdef Py_ssize_t part, parts, p, n, c, q
+    cdef const floating* b_ptr = NULL
+    cdef const floating* src
+    cdef floating* dst
+    cdef floating w, b
+    cdef int64_t call = suite_profile_call(), t0
+    if total == 0 or L == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    cdef const floating* x_ptr = &x[0, 0, 0, 0]
+    cdef const floating* w_ptr = &weight[0, 0, 0, 0]
+    cdef floating* out_ptr = &out[0, 0, 0, 0]
+    parts = parts_for(total, n_threads)
+    with nogil:
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for p in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                n = p // c_out
+                c = p - n * c_out
+                src = x_ptr + (n * c_in + c // cog) * L
+                dst = out_ptr + p * L
+                w = w_ptr[c]        # weight[c // cog, c % cog, 0, 0]
+                b = bias_value(b_ptr, c)
+                for q in range(L):
+                    dst[q] = b + w * src[q]
+            suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+
+
 def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] weight,
                     const floating[::1] bias, floating[:, :, :, ::1] out,
                     Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,

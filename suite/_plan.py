@@ -459,6 +459,8 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     of that kind (docs/performance.md, items 30, 48 and 50: fitted on draws, checked on
     others):
 
+    * ``"col2im"`` for depthwise 1x1 kernels at stride 1 (each output plane an input plane
+      scaled, no product: 3-6x the direct kernel's speed, item 88);
     * ``"direct"`` with one channel in and out per group (depthwise), computed by column
       phase (item 48: 1.3x the previous direct kernel on 24 random depthwise layers, 3.5x
       with kernels of 8 columns or more), unless the kernel rows are shorter than the stride (k1 s2,
@@ -516,6 +518,10 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
         # group on; at stride 1 (one phase: an im2col convolution) only with 2 or more
         # output and at most 2 input channels per group. Else long kernel rows: the direct
         # kernel; else col2im.
+        if cig == 1 and c_out_per_group == 1 and (kh, kw) == (1, 1) and stride == (1, 1):
+            # a 1x1 depthwise layer at stride 1: each output plane an input plane scaled
+            # (col2im's plan for it; 2-6x the direct kernel's time: item 88)
+            return "col2im"
         if cig == 1 and c_out_per_group == 1:
             # depthwise: the direct kernel by column phase (item 48), unless the kernel rows
             # are shorter than the stride (k1 s2, k2 s3: output columns no tap reaches, a

@@ -418,6 +418,11 @@ class DeconvPlan(KernelPlan):
                             ldc=math.prod(self.shape[1:]))
             self._groups = groups
             self._kernel = self._one_pixel
+        elif pointwise_deconv((kh, kw), stride, padding, output_padding) and c_in == groups:
+            # one input channel per group: a product of K 1, each output plane an input plane
+            # scaled (no GEMM)
+            self._geometry = (groups,)
+            self._kernel = self._scaled
         elif pointwise_deconv((kh, kw), stride, padding, output_padding):
             # the columns would be the output itself: the 1x1 convolution with each group's
             # weight read as its transpose where it lies
@@ -469,6 +474,10 @@ class DeconvPlan(KernelPlan):
         _direct.deconv2d_direct(contiguous(x), weight, bias, out, stride[0], stride[1],
                                 padding[0], padding[1], dilation[0], dilation[1], groups,
                                 TAP_MAJOR_BELOW, self.n_threads)
+
+    def _scaled(self, x, weight, bias, out):
+        _im2col.scale_planes(contiguous(x), weight, bias, out, self._geometry[0],
+                             self.n_threads)
 
     def _pointwise(self, x, weight, bias, out):
         groups, images = self._geometry

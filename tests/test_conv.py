@@ -428,7 +428,9 @@ POINTWISE = [
     Deconv(3, 40, 24, 5, 9, 1),
     Deconv(2, 36, 60, 17, 16, 1, groups=3, bias=False),  # 272 outputs
     Deconv(1, 33, 7, 3, 11, 1, d=2),                     # dilation: one tap all the same
-    Deconv(5, 8, 8, 4, 4, 1, groups=8),                  # depthwise: K 1
+    Deconv(5, 8, 8, 4, 4, 1, groups=8),                  # depthwise: K 1, planes scaled
+    Deconv(6, 1, 1, 13, 17, 1),                          # one channel in and out
+    Deconv(3, 4, 12, 5, 7, 1, groups=4, bias=False),     # one channel in, three out a group
     Deconv(6, 300, 40, 4, 4, 1),                         # K past one block of 256, 16 outputs
     Deconv(3, 320, 192, 7, 7, 1),                        # 49 outputs: images batched
     Deconv(4, 96, 50, 7, 7, 1, groups=2),                # 49 outputs, one image a product
@@ -451,7 +453,9 @@ def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
     # NaN, at 1-3 threads; on integer data (every sum exact, whatever its order) equal to
     # suite's conv2d of the transposed weight; a layer's output equal to the function's
     pointwise = cfg.k == cfg.s == (1, 1)
-    x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, "_pointwise", pointwise)
+    # one input channel per group: each output plane an input plane scaled, no product
+    kernel = "_scaled" if cfg.C_in == cfg.groups else "_pointwise"
+    x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, kernel, pointwise)
     if pointwise:
         g = cfg.groups
         layer = suite.Deconv2d(w, b, groups=g, dilation=cfg.d, algorithm="col2im",
@@ -829,6 +833,8 @@ def test_direct_kernel_by_column_phase_keeps_infinite_weights_to_their_reach(kw,
     ((92, 1, 4, 1), 2, (2, 1), "col2im"),      # dilated: not measured, col2im as before
     ((92, 1, 5, 2), 3, 1, "col2im"),           # rows of 2 taps shorter than the stride
     ((92, 1, 3, 3), 2, 1, "direct"),           # rows at least the stride
+    ((92, 1, 1, 1), 1, 1, "col2im"),           # 1x1 at stride 1: planes scaled
+    ((92, 1, 1, 1), 1, 2, "col2im"),
 ])
 def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
         weight_shape, stride, dilation, expected):
