@@ -302,6 +302,22 @@ cdef inline bint by_planes(const Window* g, const RowPlan* plan,
     return disjoint(g) and (spreads(g, is_float) or not (plan.gathered or plan.interleaved))
 
 
+cdef inline void stream_copy(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    """dst[0:n] = src[0:n], whole lines of dst by non-temporal stores (_col2im_rows.h)."""
+    if floating is float:
+        suite_stream_copy_f32(dst, src, n)
+    else:
+        suite_stream_copy_f64(dst, src, n)
+
+
+cdef inline void stream_fill(floating* dst, floating value, Py_ssize_t n) noexcept nogil:
+    """dst[0:n] = value, whole lines of dst by non-temporal stores (_col2im_rows.h)."""
+    if floating is float:
+        suite_stream_fill_f32(dst, value, n)
+    else:
+        suite_stream_fill_f64(dst, value, n)
+
+
 cdef inline void spread(const floating* src, Py_ssize_t ld, Py_ssize_t n, Py_ssize_t kw,
                         Py_ssize_t sw, floating value, floating* dst) noexcept nogil:
     """dst[ow*sw + j] = value + src[j*ld + ow] for j < kw, value for kw <= j < sw (ow < n):
@@ -354,7 +370,7 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     four at the bias) are filled. Otherwise the rows are filled, then each grid row's
     kernel rows added where they land. lo_j, hi_j: column_ranges of this width, or NULL
     (computed here). ``stream``: the spread rows from ``filled`` on are written with
-    non-temporal stores (outputs past the cache; suite_stream_copy_f32)."""
+    non-temporal stores (outputs past the cache; stream_copy, stream_fill)."""
     cdef Py_ssize_t f0 = max(first, filled), oh, i, h, t, q, r0, r1, n_rows, span, keep
     cdef floating buffer[SPREAD_MAX]
     cdef const floating* krow
@@ -374,12 +390,10 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     oh = (f0 + g.ph) // g.sh
     for h in range(f0, row_end):
         if i >= g.kh or oh < oh_lo or oh >= oh_hi:
-            if not stream:
-                fill_value(plane + h * width, width, value)
-            elif floating is float:
-                suite_stream_fill_f32(plane + h * width, value, width)
+            if stream:
+                stream_fill(plane + h * width, value, width)
             else:
-                suite_stream_fill_f64(plane + h * width, value, width)
+                fill_value(plane + h * width, width, value)
         i += 1
         if i == g.sh:
             i = 0
@@ -404,14 +418,8 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
                     continue
                 dst = plane + h * width
                 if h >= filled and stream:
-                    if floating is float:
-                        suite_stream_copy_f32(dst, buffer + (i * t + oh - r0) * span + g.pw,
-                                              keep)
-                        suite_stream_fill_f32(dst + keep, value, width - keep)
-                    else:
-                        suite_stream_copy_f64(dst, buffer + (i * t + oh - r0) * span + g.pw,
-                                              keep)
-                        suite_stream_fill_f64(dst + keep, value, width - keep)
+                    stream_copy(dst, buffer + (i * t + oh - r0) * span + g.pw, keep)
+                    stream_fill(dst + keep, value, width - keep)
                 elif h >= filled:
                     memcpy(dst, buffer + (i * t + oh - r0) * span + g.pw,
                            keep * sizeof(floating))

@@ -13,6 +13,8 @@
 from cython cimport floating
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
+from _bias cimport fill_bias
+
 
 cdef extern from "_sgemm.h" nogil:
     int suite_sgemm_tn(int m, int n, int k, const float* a, Py_ssize_t lda, const float* b,
@@ -36,7 +38,7 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
     sums from it (no pass over C before or after); BLAS gets C filled with it and beta 1."""
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     cdef floating one = 1
     if m == 0 or n == 0:
         return
@@ -53,8 +55,7 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k,
             return
     if start != NULL:
         for i in range(m):
-            for j in range(n):
-                c[i * ldc + j] = start[i]
+            fill_bias(c + i * ldc, n, start, i)
         beta = one
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*> b, &ldb, <float*> a, &lda,

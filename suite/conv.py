@@ -418,20 +418,21 @@ class DeconvPlan(KernelPlan):
                             ldc=math.prod(self.shape[1:]))
             self._groups = groups
             self._kernel = self._one_pixel
-        elif pointwise_deconv((kh, kw), stride, padding, output_padding) and c_in == groups:
-            # one input channel per group: a product of K 1, each output plane an input plane
-            # scaled (no GEMM)
-            self._geometry = (groups,)
-            self._kernel = self._scaled
         elif pointwise_deconv((kh, kw), stride, padding, output_padding):
-            # the columns would be the output itself: the 1x1 convolution with each group's
-            # weight read as its transpose where it lies
-            images = pointwise_images(n, h * w, c_in // groups, cog, self.shape[1], itemsize,
-                                      True)
-            check_size((c_in // groups, images * h * w), "the column workspace")
-            check_blas_dims(M=cog, N=images * h * w, K=c_in // groups, lda=cog)
-            self._geometry = (groups, images)
-            self._kernel = self._pointwise
+            if c_in == groups:
+                # one input channel per group: a product of K 1, each output plane an input
+                # plane scaled (no GEMM)
+                self._geometry = (groups,)
+                self._kernel = self._scaled
+            else:
+                # the columns would be the output itself: the 1x1 convolution with each
+                # group's weight read as its transpose where it lies
+                images = pointwise_images(n, h * w, c_in // groups, cog, self.shape[1],
+                                          itemsize, True)
+                check_size((c_in // groups, images * h * w), "the column workspace")
+                check_blas_dims(M=cog, N=images * h * w, K=c_in // groups, lda=cog)
+                self._geometry = (groups, images)
+                self._kernel = self._pointwise
         else:
             nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
                                                self.n_threads)

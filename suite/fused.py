@@ -127,15 +127,15 @@ class UpsampleConvPlan(KernelPlan):
             small = (n, c_out) + tuple(input_shape[2:])
             planes = (n * c_out,)
             out_bytes = math.prod(self.shape) * itemsize
+            threads = threads_for_bytes(self.n_threads, out_bytes)
             # what the nearest kernel's call takes besides the arrays, fixed per plan
             self._pointwise = (small, planes + small[2:], planes + self.shape[2:], dilation,
                                groups,
                                upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales,
                                              mode, align_corners, np.dtype(dtype).str),
-                               threads_for_bytes(self.n_threads, out_bytes),
+                               threads,
                                streams_past_cache(math.prod(small) * itemsize + out_bytes,
-                                                  threads_for_bytes(self.n_threads,
-                                                                    out_bytes)))
+                                                  threads))
             self._kernel = self._pointwise_kernel
             self.prepared_key = "weight"
             return

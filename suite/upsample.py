@@ -306,14 +306,14 @@ def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None
     # a kept block (suite._outputs): freshly allocated pages are zeroed by the kernel on
     # first touch, which leaves them in cache, where plain stores are as fast
     # (docs/performance.md, item 28).
-    if out is None:
+    fresh = out is None
+    if fresh:
         out = _outputs.empty(call.out_shape, x.dtype)
-        threads = threads_for_bytes(n_threads, out.nbytes)
-        streaming = out.base is not None and streams_past_cache(x.nbytes + out.nbytes, threads)
     else:
         out = check_out(out, call.out_shape, x.dtype, (("x", x),))
-        threads = threads_for_bytes(n_threads, out.nbytes)
-        streaming = streams_past_cache(x.nbytes + out.nbytes, threads)
+    threads = threads_for_bytes(n_threads, out.nbytes)
+    streaming = ((not fresh or out.base is not None)
+                 and streams_past_cache(x.nbytes + out.nbytes, threads))
     if out.size == 0:
         return out
     note_call(call.mode, n_threads)

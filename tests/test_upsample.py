@@ -475,6 +475,10 @@ def test_nearest_tables_are_checked_once_and_each_call_against_them():
     planned(x, out, ok, 1)
     rows = np.repeat(np.arange(4), stops - starts)
     np.testing.assert_array_equal(out, x[:, rows][:, :, index])
+    # the plan's tables themselves against the definition (not only the kernel against them)
+    np.testing.assert_array_equal(out, R.upsample(x[None].astype(np.float64),
+                                                  scale_factor=(1.75, 1.5),
+                                                  mode="nearest")[0].astype(np.float32))
     direct = np.full((2, 7, 15), np.nan, np.float32)    # the tables as arrays: the same
     _upsample.nearest_forward(x, direct, starts, stops, index, 0, 1, *plan.gather)
     np.testing.assert_array_equal(direct, out)
