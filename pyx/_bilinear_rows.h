@@ -156,14 +156,13 @@ static inline void suite_blend_avx2_f32(const float *r0, const float *r1, float 
         suite_blend_sse_f32(r0, r1, a, b, d, n);
         return;
     }
-    for (ptrdiff_t i = 0;; i += 8) {
-        if (i + 8 > n)
-            i = n - 8;                          /* overlap the last vector */
+    /* No vector overlaps the one before: row buffers just written by vectors of the same
+     * offsets are read back whole (a load across two stores waits for both to retire). */
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8)
         _mm256_storeu_ps(d + i, _mm256_add_ps(_mm256_mul_ps(va, _mm256_loadu_ps(r0 + i)),
                                               _mm256_mul_ps(vb, _mm256_loadu_ps(r1 + i))));
-        if (i + 8 >= n)
-            break;
-    }
+    suite_blend_sse_f32(r0 + i, r1 + i, a, b, d + i, n - i);
 }
 
 __attribute__((target("avx2")))
@@ -202,9 +201,9 @@ static void suite_bilinear_row_gather_avx2_f32(const float *s, float *d, ptrdiff
                                                const float *lw0, const float *lw1,
                                                const ptrdiff_t *w0, const ptrdiff_t *w1)
 {
-    ptrdiff_t blocks = (n + 7) / 8;
+    ptrdiff_t blocks = n / 8;
     for (ptrdiff_t b = 0; b < blocks; b++) {
-        ptrdiff_t o = b < blocks - 1 ? 8 * b : n - 8;
+        ptrdiff_t o = 8 * b;
         if (base0[b] >= 0 && base1[b] >= 0) {
             __m256 v0 = _mm256_permutevar8x32_ps(
                 _mm256_loadu_ps(s + base0[b]),
@@ -219,6 +218,8 @@ static void suite_bilinear_row_gather_avx2_f32(const float *s, float *d, ptrdiff
                 d[j] = lw0[j] * s[w0[j]] + lw1[j] * s[w1[j]];
         }
     }
+    for (ptrdiff_t j = 8 * blocks; j < n; j++)
+        d[j] = lw0[j] * s[w0[j]] + lw1[j] * s[w1[j]];
 }
 #endif
 
@@ -273,54 +274,88 @@ static inline void suite_blend_f64(const double *r0, const double *r1, double a,
 #endif
 }
 
-/* Output rows [oh_start, oh_stop) of one plane of bilinear x2 columns (any rows): each
- * output row blends the horizontal interpolations of input rows h0[oh] and h1[oh], kept in
- * buf (2 out_w values) from one output row to the next; the edge columns from the tables.
- * One function per ISA, so that the row kernels inline into its loop. */
-#define SUITE_BILINEAR_X2_ROWS(NAME, T, ATTR, ROW, BLEND)                                     \
+/* Output rows [oh_start, oh_stop) of one plane: each output row blends the horizontal
+ * passes of input rows h0[oh] and h1[oh], kept in buf (2 out_w values) from one output row
+ * to the next. HROW(s, row) writes one input row's horizontal pass: bilinear x2 columns
+ * from the x2 row kernels (any rows; the edge columns from the tables), other scales from
+ * the tables (by blocks of 8 where base0 is not NULL: suite_bilinear_row_gather). One
+ * function per ISA, so that the row kernels inline into its loop. */
+#define SUITE_BILINEAR_ROWS(NAME, T, ATTR, HROW, BLEND)                                       \
 ATTR static void NAME(const T *src, ptrdiff_t n, T *dst, ptrdiff_t out_w,                     \
                       ptrdiff_t oh_start, ptrdiff_t oh_stop,                                  \
                       const ptrdiff_t *h0, const ptrdiff_t *h1, const T *lh0, const T *lh1,   \
                       const ptrdiff_t *w0, const ptrdiff_t *w1, const T *lw0, const T *lw1,   \
-                      T *buf)                                                                 \
+                      const int32_t *base0, const int32_t *perm0, const int32_t *base1,       \
+                      const int32_t *perm1, T *buf)                                           \
 {                                                                                             \
     T *row_a = buf, *row_b = buf + out_w, *swap;                                              \
     ptrdiff_t in_a = -1, in_b = -1, in_swap, last = out_w - 1;                                \
+    (void) last; (void) base0; (void) perm0; (void) base1; (void) perm1;                      \
     for (ptrdiff_t oh = oh_start; oh < oh_stop; oh++) {                                       \
         if (in_b == h0[oh]) {                                                                 \
             swap = row_a; row_a = row_b; row_b = swap;                                        \
             in_swap = in_a; in_a = in_b; in_b = in_swap;                                      \
         }                                                                                     \
         if (in_a != h0[oh]) {                                                                 \
-            const T *s = src + h0[oh] * n;                                                    \
-            row_a[0] = lw0[0] * s[w0[0]] + lw1[0] * s[w1[0]];                                 \
-            ROW(s, n, row_a);                                                                 \
-            row_a[last] = lw0[last] * s[w0[last]] + lw1[last] * s[w1[last]];                  \
+            HROW(src + h0[oh] * n, row_a);                                                    \
             in_a = h0[oh];                                                                    \
         }                                                                                     \
         if (in_b != h1[oh]) {                                                                 \
-            const T *s = src + h1[oh] * n;                                                    \
-            row_b[0] = lw0[0] * s[w0[0]] + lw1[0] * s[w1[0]];                                 \
-            ROW(s, n, row_b);                                                                 \
-            row_b[last] = lw0[last] * s[w0[last]] + lw1[last] * s[w1[last]];                  \
+            HROW(src + h1[oh] * n, row_b);                                                    \
             in_b = h1[oh];                                                                    \
         }                                                                                     \
         BLEND(row_a, row_b, lh0[oh], lh1[oh], dst + oh * out_w, out_w);                       \
     }                                                                                         \
 }
 
+/* An x2 row: the edge columns from the tables, the interior from ROW. */
+#define SUITE_X2_HROW(ROW, s, row)                                                            \
+    do {                                                                                      \
+        const __typeof__(*(row)) *s_ = (s);                                                   \
+        (row)[0] = lw0[0] * s_[w0[0]] + lw1[0] * s_[w1[0]];                                   \
+        ROW(s_, n, (row));                                                                    \
+        (row)[last] = lw0[last] * s_[w0[last]] + lw1[last] * s_[w1[last]];                    \
+    } while (0)
+/* A row at any scale, value by value. */
+#define SUITE_TABLE_HROW(s, row)                                                              \
+    do {                                                                                      \
+        const __typeof__(*(row)) *s_ = (s);                                                   \
+        for (ptrdiff_t o_ = 0; o_ < out_w; o_++)                                              \
+            (row)[o_] = lw0[o_] * s_[w0[o_]] + lw1[o_] * s_[w1[o_]];                          \
+    } while (0)
+
+#define SUITE_X2_HROW_SSE_F32(s, row) SUITE_X2_HROW(suite_bilinear_x2_row_sse_f32, s, row)
+#define SUITE_X2_HROW_SSE_F64(s, row) SUITE_X2_HROW(suite_bilinear_x2_row_sse_f64, s, row)
+#define SUITE_X2_HROW_AVX2_F32(s, row) SUITE_X2_HROW(suite_bilinear_x2_row_avx2_f32, s, row)
+#define SUITE_X2_HROW_AVX2_F64(s, row) SUITE_X2_HROW(suite_bilinear_x2_row_avx2_f64, s, row)
+
 #if defined(__SSE2__)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_sse_f32, float, , suite_bilinear_x2_row_sse_f32,
-                       suite_blend_sse_f32)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_sse_f64, double, ,
-                       suite_bilinear_x2_row_sse_f64, suite_blend_sse_f64)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_sse_f32, float, , SUITE_X2_HROW_SSE_F32,
+                    suite_blend_sse_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_sse_f64, double, , SUITE_X2_HROW_SSE_F64,
+                    suite_blend_sse_f64)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_sse_f32, float, , SUITE_TABLE_HROW, suite_blend_sse_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_sse_f64, double, , SUITE_TABLE_HROW,
+                    suite_blend_sse_f64)
 #endif
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_avx2_f32, float, __attribute__((target("avx2"))),
-                       suite_bilinear_x2_row_avx2_f32, suite_blend_avx2_f32)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_avx2_f64, double,
-                       __attribute__((target("avx2"))), suite_bilinear_x2_row_avx2_f64,
-                       suite_blend_avx2_f64)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_avx2_f32, float, __attribute__((target("avx2"))),
+                    SUITE_X2_HROW_AVX2_F32, suite_blend_avx2_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_avx2_f64, double, __attribute__((target("avx2"))),
+                    SUITE_X2_HROW_AVX2_F64, suite_blend_avx2_f64)
+/* Rows of 8 or more with tables by blocks, else value by value. */
+#define SUITE_GATHER_HROW_AVX2_F32(s, row)                                                    \
+    do {                                                                                      \
+        if (base0 != NULL && out_w >= 8)                                                      \
+            suite_bilinear_row_gather_avx2_f32((s), (row), out_w, base0, perm0, base1, perm1, \
+                                               lw0, lw1, w0, w1);                             \
+        else                                                                                  \
+            SUITE_TABLE_HROW(s, row);                                                         \
+    } while (0)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_avx2_f32, float, __attribute__((target("avx2"))),
+                    SUITE_GATHER_HROW_AVX2_F32, suite_blend_avx2_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_avx2_f64, double, __attribute__((target("avx2"))),
+                    SUITE_TABLE_HROW, suite_blend_avx2_f64)
 #endif
 
 static inline void suite_bilinear_x2_rows_scalar_blend_f32(const float *r0, const float *r1,
@@ -339,6 +374,9 @@ static inline void suite_bilinear_x2_rows_scalar_blend_f64(const double *r0, con
         d[i] = a * r0[i] + b * r1[i];
 }
 
+#if !defined(__SSE2__)
+#define SUITE_X2_HROW_PLAIN_F32(s, row) SUITE_X2_HROW(suite_bilinear_x2_rows_scalar_row_f32, s, row)
+#define SUITE_X2_HROW_PLAIN_F64(s, row) SUITE_X2_HROW(suite_bilinear_x2_rows_scalar_row_f64, s, row)
 static inline void suite_bilinear_x2_rows_scalar_row_f32(const float *s, ptrdiff_t n, float *d)
 {
     suite_bilinear_x2_row_scalar_f32(s, 0, n, d);
@@ -350,49 +388,158 @@ static inline void suite_bilinear_x2_rows_scalar_row_f64(const double *s, ptrdif
     suite_bilinear_x2_row_scalar_f64(s, 0, n, d);
 }
 
-#if !defined(__SSE2__)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_plain_f32, float, ,
-                       suite_bilinear_x2_rows_scalar_row_f32,
-                       suite_bilinear_x2_rows_scalar_blend_f32)
-SUITE_BILINEAR_X2_ROWS(suite_bilinear_x2_rows_plain_f64, double, ,
-                       suite_bilinear_x2_rows_scalar_row_f64,
-                       suite_bilinear_x2_rows_scalar_blend_f64)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_plain_f32, float, , SUITE_X2_HROW_PLAIN_F32,
+                    suite_bilinear_x2_rows_scalar_blend_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_x2_rows_plain_f64, double, , SUITE_X2_HROW_PLAIN_F64,
+                    suite_bilinear_x2_rows_scalar_blend_f64)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_plain_f32, float, , SUITE_TABLE_HROW,
+                    suite_bilinear_x2_rows_scalar_blend_f32)
+SUITE_BILINEAR_ROWS(suite_bilinear_rows_plain_f64, double, , SUITE_TABLE_HROW,
+                    suite_bilinear_x2_rows_scalar_blend_f64)
 #endif
 
+/* The band of rows on the widest row kernels this CPU runs: KIND x2_rows (bilinear x2
+ * columns) or rows (any scale). */
 #if defined(SUITE_HAVE_AVX2_DISPATCH) && defined(__SSE2__)
-#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
+#define SUITE_BILINEAR_DISPATCH(KIND, S)                                                    \
     if (suite_cpu_has_avx2())                                                               \
-        suite_bilinear_x2_rows_avx2_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,  \
-                                        lh1, w0, w1, lw0, lw1, buf);                         \
+        suite_bilinear_##KIND##_avx2_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0, \
+                                         lh1, w0, w1, lw0, lw1, base0, perm0, base1, perm1,  \
+                                         buf);                                               \
     else                                                                                    \
-        suite_bilinear_x2_rows_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,   \
-                                       lh1, w0, w1, lw0, lw1, buf);
+        suite_bilinear_##KIND##_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,  \
+                                        lh1, w0, w1, lw0, lw1, base0, perm0, base1, perm1,   \
+                                        buf);
 #elif defined(__SSE2__)
-#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
-    suite_bilinear_x2_rows_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0, lh1,  \
-                                   w0, w1, lw0, lw1, buf);
+#define SUITE_BILINEAR_DISPATCH(KIND, S)                                                    \
+    suite_bilinear_##KIND##_sse_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0, lh1, \
+                                    w0, w1, lw0, lw1, base0, perm0, base1, perm1, buf);
 #else
-#define SUITE_BILINEAR_X2_DISPATCH(T, S)                                                    \
-    suite_bilinear_x2_rows_plain_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,     \
-                                     lh1, w0, w1, lw0, lw1, buf);
+#define SUITE_BILINEAR_DISPATCH(KIND, S)                                                    \
+    suite_bilinear_##KIND##_plain_##S(src, n, dst, out_w, oh_start, oh_stop, h0, h1, lh0,    \
+                                      lh1, w0, w1, lw0, lw1, base0, perm0, base1, perm1,     \
+                                      buf);
 #endif
 
-static inline void suite_bilinear_x2_rows_f32(
-    const float *src, ptrdiff_t n, float *dst, ptrdiff_t out_w, ptrdiff_t oh_start,
-    ptrdiff_t oh_stop, const ptrdiff_t *h0, const ptrdiff_t *h1, const float *lh0,
-    const float *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0,
-    const float *lw1, float *buf)
-{
-    SUITE_BILINEAR_X2_DISPATCH(float, f32)
+#define SUITE_BILINEAR_BAND(NAME, T, KIND, S)                                               \
+static inline void NAME(const T *src, ptrdiff_t n, T *dst, ptrdiff_t out_w,                 \
+                        ptrdiff_t oh_start, ptrdiff_t oh_stop, const ptrdiff_t *h0,         \
+                        const ptrdiff_t *h1, const T *lh0, const T *lh1,                    \
+                        const ptrdiff_t *w0, const ptrdiff_t *w1, const T *lw0,             \
+                        const T *lw1, const int32_t *base0, const int32_t *perm0,           \
+                        const int32_t *base1, const int32_t *perm1, T *buf)                 \
+{                                                                                           \
+    SUITE_BILINEAR_DISPATCH(KIND, S)                                                        \
 }
+SUITE_BILINEAR_BAND(suite_bilinear_x2_rows_f32, float, x2_rows, f32)
+SUITE_BILINEAR_BAND(suite_bilinear_x2_rows_f64, double, x2_rows, f64)
+SUITE_BILINEAR_BAND(suite_bilinear_rows_f32, float, rows, f32)
+SUITE_BILINEAR_BAND(suite_bilinear_rows_f64, double, rows, f64)
 
-static inline void suite_bilinear_x2_rows_f64(
-    const double *src, ptrdiff_t n, double *dst, ptrdiff_t out_w, ptrdiff_t oh_start,
-    ptrdiff_t oh_stop, const ptrdiff_t *h0, const ptrdiff_t *h1, const double *lh0,
-    const double *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const double *lw0,
-    const double *lw1, double *buf)
+/* ---- bilinear rows of narrow planes (float32, AVX-512) ------------------------------ */
+
+/* Planes whose input and output rows are at most SUITE_BILINEAR_NARROW values wide: a row's
+ * horizontal pass is two permutes of the input row held in two vectors (masked loads: no
+ * read past the row), kept in registers from one output row to the next, and each output
+ * row their blend stored masked. No row buffers and no per-row calls: on rows of 5-20
+ * values the row kernels above spent 12-20 ns a row on calls, tails and stores read back
+ * at once. The products and sums of the table formula in its order: the same bits (x2's
+ * tables give the x2 kernels' weights). Tasks [task_start, task_stop) of planes x bands
+ * bands of `band` output rows, as the caller's loop. */
+#define SUITE_BILINEAR_NARROW 32
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+/* Products and sums by the rounding-mode forms, which the compiler does not contract into
+ * fused multiply-adds as it may the plain ones where the target has FMA (AVX-512 does). */
+#define SUITE_MUL512(a, b) _mm512_mul_round_ps((a), (b), _MM_FROUND_CUR_DIRECTION)
+#define SUITE_ADD512(a, b) _mm512_add_round_ps((a), (b), _MM_FROUND_CUR_DIRECTION)
+__attribute__((target("avx512f")))
+static void suite_bilinear_narrow_avx512_f32(
+    const float *src, ptrdiff_t in_h, ptrdiff_t n, float *dst, ptrdiff_t out_h,
+    ptrdiff_t out_w, ptrdiff_t task_start, ptrdiff_t task_stop, ptrdiff_t bands,
+    ptrdiff_t band, const ptrdiff_t *h0, const ptrdiff_t *h1, const float *lh0,
+    const float *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0,
+    const float *lw1)
 {
-    SUITE_BILINEAR_X2_DISPATCH(double, f64)
+    int32_t i0[2 * 16], i1[2 * 16];
+    float l0[2 * 16], l1[2 * 16];
+    for (ptrdiff_t o = 0; o < 2 * 16; o++) {
+        i0[o] = o < out_w ? (int32_t) w0[o] : 0;
+        i1[o] = o < out_w ? (int32_t) w1[o] : 0;
+        l0[o] = o < out_w ? lw0[o] : 0.0f;
+        l1[o] = o < out_w ? lw1[o] : 0.0f;
+    }
+    const __m512i i0a = _mm512_loadu_si512(i0), i0b = _mm512_loadu_si512(i0 + 16);
+    const __m512i i1a = _mm512_loadu_si512(i1), i1b = _mm512_loadu_si512(i1 + 16);
+    const __m512 l0a = _mm512_loadu_ps(l0), l0b = _mm512_loadu_ps(l0 + 16);
+    const __m512 l1a = _mm512_loadu_ps(l1), l1b = _mm512_loadu_ps(l1 + 16);
+    const __mmask16 in_a = (__mmask16) ((1u << (n < 16 ? n : 16)) - 1u);
+    const __mmask16 in_b = (__mmask16) ((1u << (n > 16 ? n - 16 : 0)) - 1u);
+    const __mmask16 out_a = (__mmask16) ((1u << (out_w < 16 ? out_w : 16)) - 1u);
+    const __mmask16 out_b = (__mmask16) ((1u << (out_w > 16 ? out_w - 16 : 0)) - 1u);
+#define SUITE_NARROW_HROW(ROW, LO, HI)                                                        \
+    do {                                                                                      \
+        const float *r_ = plane_in + (ROW) * n;                                               \
+        __m512 sa_ = _mm512_maskz_loadu_ps(in_a, r_), sb_ = _mm512_maskz_loadu_ps(in_b, r_ + 16); \
+        LO = SUITE_ADD512(SUITE_MUL512(l0a, _mm512_permutex2var_ps(sa_, i0a, sb_)),          \
+                           SUITE_MUL512(l1a, _mm512_permutex2var_ps(sa_, i1a, sb_)));         \
+        if (out_b)                                                                            \
+            HI = SUITE_ADD512(SUITE_MUL512(l0b, _mm512_permutex2var_ps(sa_, i0b, sb_)),      \
+                               SUITE_MUL512(l1b, _mm512_permutex2var_ps(sa_, i1b, sb_)));     \
+    } while (0)
+    for (ptrdiff_t task = task_start; task < task_stop; task++) {
+        ptrdiff_t plane = task / bands, oh_start = (task - plane * bands) * band;
+        ptrdiff_t oh_stop = oh_start + band < out_h ? oh_start + band : out_h;
+        const float *plane_in = src + plane * in_h * n;
+        float *plane_out = dst + plane * out_h * out_w;
+        __m512 ra = _mm512_setzero_ps(), rb = _mm512_setzero_ps();     /* row h0: lo, hi */
+        __m512 qa = _mm512_setzero_ps(), qb = _mm512_setzero_ps();     /* row h1 */
+        __m512 swap;
+        ptrdiff_t row_r = -1, row_q = -1, row_swap;
+        for (ptrdiff_t oh = oh_start; oh < oh_stop; oh++) {
+            if (row_q == h0[oh]) {
+                swap = ra; ra = qa; qa = swap;
+                swap = rb; rb = qb; qb = swap;
+                row_swap = row_r; row_r = row_q; row_q = row_swap;
+            }
+            if (row_r != h0[oh]) {
+                SUITE_NARROW_HROW(h0[oh], ra, rb);
+                row_r = h0[oh];
+            }
+            if (row_q != h1[oh]) {
+                SUITE_NARROW_HROW(h1[oh], qa, qb);
+                row_q = h1[oh];
+            }
+            const __m512 a = _mm512_set1_ps(lh0[oh]), b = _mm512_set1_ps(lh1[oh]);
+            float *d = plane_out + oh * out_w;
+            _mm512_mask_storeu_ps(d, out_a, SUITE_ADD512(SUITE_MUL512(a, ra),
+                                                          SUITE_MUL512(b, qa)));
+            if (out_b)
+                _mm512_mask_storeu_ps(d + 16, out_b, SUITE_ADD512(SUITE_MUL512(a, rb),
+                                                                   SUITE_MUL512(b, qb)));
+        }
+    }
+#undef SUITE_NARROW_HROW
+}
+#endif
+
+/* 1 when the tasks ran on the narrow-plane kernel, 0 when the caller runs them (no
+ * AVX-512, or rows wider than SUITE_BILINEAR_NARROW). */
+static inline int suite_bilinear_narrow_f32(
+    const float *src, ptrdiff_t in_h, ptrdiff_t n, float *dst, ptrdiff_t out_h,
+    ptrdiff_t out_w, ptrdiff_t task_start, ptrdiff_t task_stop, ptrdiff_t bands,
+    ptrdiff_t band, const ptrdiff_t *h0, const ptrdiff_t *h1, const float *lh0,
+    const float *lh1, const ptrdiff_t *w0, const ptrdiff_t *w1, const float *lw0,
+    const float *lw1)
+{
+#if defined(SUITE_HAVE_AVX2_DISPATCH)
+    if (n <= SUITE_BILINEAR_NARROW && out_w <= SUITE_BILINEAR_NARROW && suite_cpu_has_avx512()) {
+        suite_bilinear_narrow_avx512_f32(src, in_h, n, dst, out_h, out_w, task_start,
+                                         task_stop, bands, band, h0, h1, lh0, lh1, w0, w1,
+                                         lw0, lw1);
+        return 1;
+    }
+#endif
+    return 0;
 }
 
 /* ---- bilinear x2 row of the fused upsample + convolution ---------------------------- */

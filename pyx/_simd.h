@@ -47,9 +47,22 @@ static inline int suite_cpu_has_avx2(void)
     const __m256i i0 = SUITE_INDEX(K, 0), i1 = SUITE_INDEX(K, 1), i2 = SUITE_INDEX(K, 2), \
                   i3 = SUITE_INDEX(K, 3), i4 = SUITE_INDEX(K, 4), i5 = SUITE_INDEX(K, 5), \
                   i6 = SUITE_INDEX(K, 6)
+/* The kernels written for AVX-512 (float32 bilinear rows of narrow planes,
+ * _bilinear_rows.h) run where the CPU has AVX-512F and both switches allow it. */
+static int suite_avx512_known = -1;
+static int suite_avx512_allowed = 1;    /* the tests turn it off to run the AVX2 path */
+
+static inline int suite_cpu_has_avx512(void)
+{
+    if (suite_avx512_known < 0)
+        suite_avx512_known = __builtin_cpu_supports("avx512f") ? 1 : 0;
+    return suite_avx512_known && suite_avx512_allowed && suite_cpu_has_avx2();
+}
 #else
 static int suite_avx2_allowed = 0;
+static int suite_avx512_allowed = 0;
 static inline int suite_cpu_has_avx2(void) { return 0; }
+static inline int suite_cpu_has_avx512(void) { return 0; }
 #endif
 
 #endif

@@ -48,29 +48,55 @@ cdef extern from "_nearest_rows.h" nogil:
                                        const int32_t* perm, const Py_ssize_t* index)
 
 
+cdef extern from "_simd.h" nogil:
+    int suite_cpu_has_avx512()
+    int suite_avx512_allowed
+
+
 cdef extern from "_bilinear_rows.h" nogil:
     void suite_bilinear_x2_rows_f32(
         const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
         Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
         const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
-        const float* lw1, float* buf)
+        const float* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
+        const int32_t* perm1, float* buf)
     void suite_bilinear_x2_rows_f64(
         const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
         Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
         const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
-        const double* lw1, double* buf)
-    int suite_bilinear_row_gather_f32(const float* s, float* d, Py_ssize_t n,
-                                      const int32_t* base0, const int32_t* perm0,
-                                      const int32_t* base1, const int32_t* perm1,
-                                      const float* lw0, const float* lw1,
-                                      const Py_ssize_t* w0, const Py_ssize_t* w1)
-    void suite_blend_f32(const float* r0, const float* r1, float a, float b, float* d,
-                         Py_ssize_t n)
-    void suite_blend_f64(const double* r0, const double* r1, double a, double b, double* d,
-                         Py_ssize_t n)
+        const double* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
+        const int32_t* perm1, double* buf)
+    void suite_bilinear_rows_f32(
+        const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
+        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
+        const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
+        const float* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
+        const int32_t* perm1, float* buf)
+    int suite_bilinear_narrow_f32(
+        const float* src, Py_ssize_t in_h, Py_ssize_t n, float* dst, Py_ssize_t out_h,
+        Py_ssize_t out_w, Py_ssize_t task_start, Py_ssize_t task_stop, Py_ssize_t bands,
+        Py_ssize_t band, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
+        const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
+        const float* lw1)
+    void suite_bilinear_rows_f64(
+        const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
+        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
+        const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
+        const double* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
+        const int32_t* perm1, double* buf)
 
 
 include "_rows.pxi"
+
+
+def narrow_rows_isa(allow_avx512=None):
+    """"avx512" where float32 bilinear rows of narrow planes run on their AVX-512 kernel
+    (_bilinear_rows.h, suite_bilinear_narrow_f32), else ``vector_isa()``. Tests:
+    allow_avx512=False runs the row kernels there, True restores the kernel."""
+    global suite_avx512_allowed
+    if allow_avx512 is not None:
+        suite_avx512_allowed = 1 if allow_avx512 else 0
+    return "avx512" if suite_cpu_has_avx512() else vector_isa()
 
 
 cdef inline void nearest_x2_rows(const floating* src, Py_ssize_t rows, Py_ssize_t n,
@@ -323,33 +349,12 @@ def nearest_backward(const floating[:, :, ::1] grad_out, floating[:, :, ::1] gra
             suite_stage_stop(call, SUITE_STAGE_GRADIENT_ROWS, t0)
 
 
-cdef inline void horizontal_row(const floating* src, floating* dst, Py_ssize_t out_w,
-                                const Py_ssize_t* w0, const Py_ssize_t* w1,
-                                const floating* lw0, const floating* lw1) noexcept nogil:
-    cdef Py_ssize_t ow
-    for ow in range(out_w):
-        dst[ow] = lw0[ow] * src[w0[ow]] + lw1[ow] * src[w1[ow]]
-
-
 cdef struct RowGather:
     # the tables of a row's horizontal pass by blocks of 8 (float32, AVX2), or base0 NULL
     const int32_t* base0
     const int32_t* perm0
     const int32_t* base1
     const int32_t* perm1
-
-
-cdef inline void horizontal(const floating* src, floating* dst, Py_ssize_t out_w,
-                            const Py_ssize_t* w0, const Py_ssize_t* w1,
-                            const floating* lw0, const floating* lw1,
-                            const RowGather* g) noexcept nogil:
-    """horizontal_row, by blocks of 8 where g has tables (suite_bilinear_row_gather_f32)."""
-    if floating is float:
-        if g.base0 != NULL and suite_bilinear_row_gather_f32(src, dst, out_w, g.base0,
-                                                             g.perm0, g.base1, g.perm1, lw0,
-                                                             lw1, w0, w1):
-            return
-    horizontal_row(src, dst, out_w, w0, w1, lw0, lw1)
 
 
 cdef enum:
@@ -367,17 +372,14 @@ cdef int bilinear_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
     cdef Py_ssize_t planes = x.shape[0], out_h = out.shape[1], out_w = out.shape[2]
     cdef Py_ssize_t in_w = x.shape[2]
     cdef Py_ssize_t bands = (out_h + BILINEAR_BAND - 1) // BILINEAR_BAND
-    cdef Py_ssize_t task, plane, band, oh, row_a, row_b, swap_row, part
+    cdef Py_ssize_t task, plane, band, oh_start, oh_stop, part, task_start, task_stop
+    cdef Py_ssize_t in_h = x.shape[1]
     cdef Py_ssize_t tasks = planes * bands, parts = parts_for(tasks, n_threads)
     cdef int64_t call = suite_profile_call(), t0
     cdef floating* buffers
     cdef void* block
     cdef Py_ssize_t stride
-    cdef floating* buf_a
-    cdef floating* buf_b
-    cdef floating* swap_buf
-    cdef floating* dst
-    cdef floating a, b
+    cdef floating* buf
     if planes == 0:
         return 0
     suite_cpu_has_avx2()        # asked once, before the threads
@@ -393,53 +395,42 @@ cdef int bilinear_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
         with nogil:
             for part in prange(parts, schedule="static", num_threads=n_threads):
                 t0 = suite_stage_start(call)
-                for task in range(part_start(part, parts, tasks),
-                                  part_start(part + 1, parts, tasks)):
+                task_start = part_start(part, parts, tasks)
+                task_stop = part_start(part + 1, parts, tasks)
+                if floating is float:
+                    if suite_bilinear_narrow_f32(&x[0, 0, 0], in_h, in_w, &out[0, 0, 0], out_h,
+                                                 out_w, task_start, task_stop, bands,
+                                                 BILINEAR_BAND, h0, h1, lh0, lh1, w0, w1, lw0,
+                                                 lw1):
+                        task_stop = task_start      # done
+                for task in range(task_start, task_stop):
                     plane = task // bands
                     band = task - plane * bands
-                    buf_a = buffers + omp_get_thread_num() * stride
-                    buf_b = buf_a + out_w
-                    if x2_columns:
-                        if floating is float:
+                    buf = buffers + omp_get_thread_num() * stride
+                    oh_start = band * BILINEAR_BAND
+                    oh_stop = min(out_h, (band + 1) * BILINEAR_BAND)
+                    if floating is float:
+                        if x2_columns:
                             suite_bilinear_x2_rows_f32(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
-                                band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
-                                h0, h1, lh0, lh1, w0, w1, lw0,
-                                lw1, buf_a)
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
+                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, g.base0, g.perm0,
+                                g.base1, g.perm1, buf)
                         else:
+                            suite_bilinear_rows_f32(
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
+                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, g.base0, g.perm0,
+                                g.base1, g.perm1, buf)
+                    else:
+                        if x2_columns:
                             suite_bilinear_x2_rows_f64(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
-                                band * BILINEAR_BAND, min(out_h, (band + 1) * BILINEAR_BAND),
-                                h0, h1, lh0, lh1, w0, w1, lw0,
-                                lw1, buf_a)
-                        continue
-                    row_a = -1
-                    row_b = -1
-                    for oh in range(band * BILINEAR_BAND,
-                                    min(out_h, (band + 1) * BILINEAR_BAND)):
-                        # buf_a must hold row h0[oh] and buf_b row h1[oh].
-                        if row_b == h0[oh]:
-                            swap_buf = buf_a
-                            buf_a = buf_b
-                            buf_b = swap_buf
-                            swap_row = row_a
-                            row_a = row_b
-                            row_b = swap_row
-                        if row_a != h0[oh]:
-                            horizontal(&x[plane, h0[oh], 0], buf_a, out_w, w0, w1,
-                                       lw0, lw1, &g)
-                            row_a = h0[oh]
-                        if row_b != h1[oh]:
-                            horizontal(&x[plane, h1[oh], 0], buf_b, out_w, w0, w1,
-                                       lw0, lw1, &g)
-                            row_b = h1[oh]
-                        a = lh0[oh]
-                        b = lh1[oh]
-                        dst = &out[plane, oh, 0]
-                        if floating is float:
-                            suite_blend_f32(buf_a, buf_b, a, b, dst, out_w)
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
+                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, NULL, NULL, NULL,
+                                NULL, buf)
                         else:
-                            suite_blend_f64(buf_a, buf_b, a, b, dst, out_w)
+                            suite_bilinear_rows_f64(
+                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
+                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, NULL, NULL, NULL,
+                                NULL, buf)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
     finally:
         free(block)

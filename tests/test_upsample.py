@@ -407,6 +407,73 @@ def test_bilinear_horizontal_pass_by_blocks_is_the_scalar_loop(width, scale, ali
         np.testing.assert_array_equal(y, results["sse2"])
 
 
+# Bilinear float32 planes of narrow rows (input and output rows of at most 32 values) on
+# their AVX-512 kernel (pyx/_bilinear_rows.h, suite_bilinear_narrow_f32: the rows'
+# horizontal passes in registers): equal, bit for bit, to the row kernels (AVX2) and to the
+# portable path, at 1-3 threads, with infinities and NaNs, at widths across one and two
+# vectors of 16 and past 32 (the row kernels again), x2 and other scales both ways, sizes
+# given; and close to the reference.
+@pytest.mark.parametrize("scale,size", [((2.0, 2.0), None), ((1.25, 1.25), None),
+                                        ((1.5, 3.0), None), ((0.75, 0.6), None),
+                                        ((3.0, 1.0), None), (None, (23, 31)),
+                                        (None, (7, 17)), (None, (5, 33))])
+@pytest.mark.parametrize("width", [1, 5, 8, 15, 16, 17, 31, 32, 33])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_bilinear_narrow_planes_are_the_row_kernels(width, scale, size, align_corners):
+    kernels = sys.modules["suite._upsample"]
+    rng = seeded_rng("bilinear-narrow", width, scale, size, align_corners)
+    x = randn(rng, (2, 5, 19, width), np.float32)
+    clean = x.copy()
+    flat = x.reshape(-1)
+    flat[rng.choice(flat.size, size=3, replace=False)] = [np.inf, -np.inf, np.nan]
+    x_before = x.copy()
+    kwargs = dict(mode="bilinear", align_corners=align_corners)
+    kwargs.update({"size": size} if size else {"scale_factor": scale})
+    if not size and int(width * scale[1]) < 1:
+        with pytest.raises(ValueError, match="empty output"):
+            suite.upsample(x, **kwargs)
+        return
+    isas = ["sse2"]
+    if kernels.vector_isa() == "avx2":
+        isas.append("avx2")
+    if kernels.narrow_rows_isa() == "avx512":
+        isas.append("avx512")
+    results = {}
+    try:
+        for isa in isas:
+            kernels.vector_isa(allow_avx2=isa != "sse2")
+            kernels.narrow_rows_isa(allow_avx512=isa == "avx512")
+            assert kernels.narrow_rows_isa() == isa
+            for threads in (1, 2, 3):
+                y = suite.upsample(x, **kwargs, num_threads=threads)
+                results.setdefault(isa, y)
+                np.testing.assert_array_equal(y, results[isa], err_msg=f"{isa} {threads}")
+            results[isa + " clean"] = suite.upsample(clean, **kwargs, num_threads=1)
+    finally:
+        kernels.vector_isa(allow_avx2=True)
+        kernels.narrow_rows_isa(allow_avx512=True)
+    for isa in isas:
+        np.testing.assert_array_equal(results[isa], results["sse2"], err_msg=isa)
+        np.testing.assert_array_equal(results[isa + " clean"], results["sse2 clean"])
+    assert_close(results["sse2 clean"], R.upsample(clean.astype(np.float64), **kwargs),
+                 np.float32)
+    np.testing.assert_array_equal(x, x_before)
+
+
+@pytest.mark.skipif(sys.modules["suite._upsample"].narrow_rows_isa() != "avx512",
+                    reason="this CPU has no AVX-512F: the narrow-plane kernel never runs")
+def test_bilinear_narrow_kernel_switch():
+    kernels = sys.modules["suite._upsample"]
+    try:
+        assert kernels.narrow_rows_isa(allow_avx512=False) == kernels.vector_isa()
+        assert kernels.narrow_rows_isa(allow_avx512=True) == "avx512"
+        kernels.vector_isa(allow_avx2=False)
+        assert kernels.narrow_rows_isa() == "sse2", "the portable path means no AVX-512"
+    finally:
+        kernels.vector_isa(allow_avx2=True)
+        kernels.narrow_rows_isa(allow_avx512=True)
+
+
 def test_bilinear_tables_are_checked_once_and_each_call_against_them():
     # The plan keeps its bilinear tables' data (suite._upsample.BilinearTables): tables
     # that do not fit are refused when made, and planes or a dtype that do not fit the
