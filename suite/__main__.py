@@ -29,7 +29,8 @@ def info():
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "
-          f"{_upsample.vector_isa().upper()}")
+          f"{_upsample.vector_isa().upper()}; float32 bilinear of rows <= 32 values: "
+          f"{_upsample.narrow_rows_isa().upper()}")
     own = ("suite's own AVX-512 kernels" if _im2col.gemm_kernel() == "avx512"
            else "BLAS (suite's own kernels need AVX-512F and VL and no SUITE_OWN_GEMM=0)")
     print(f"float32 GEMMs of col2im (<= {_im2col.NARROW_GEMM_COLUMNS} columns or "
