@@ -422,6 +422,8 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
             blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (n * groups)))
         if n * groups * blocks_per_group < n_threads:
             return 1, 0, rows
+        blocks_per_group = spread_blocks(n * groups, blocks_per_group, c_out_per_group,
+                                         n_threads)
         return 1, math.ceil(c_out_per_group / blocks_per_group), rows
     per_channel = taps * columns * itemsize
     blocks_per_group = max(1, math.ceil(c_out_per_group * per_channel / COLUMN_BLOCK_BYTES))
@@ -432,7 +434,27 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
         blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (chunks * groups)))
     if chunks * groups * blocks_per_group < n_threads:
         return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0, height
+    blocks_per_group = spread_blocks(chunks * groups, blocks_per_group, c_out_per_group,
+                                     n_threads)
     return nb, math.ceil(c_out_per_group / blocks_per_group), height
+
+
+def spread_blocks(units, blocks, most, n_threads):
+    """Blocks per unit (``blocks`` to ``min(most, 2*blocks)``, the fewest of the best) of
+    ``most`` output channels, ``units`` units, on ``n_threads`` threads: the call takes
+    ceil(tasks / n_threads) tasks of the largest block's time, so 3 blocks on 2 threads
+    take 2/3 of a unit where 4 take 1/2 (one image of 384 -> 56 channels k2x5 s2 on 41x19:
+    3 blocks of channels, one thread idle a third of the call; docs/performance.md, item
+    91). Blocks of output channels are independent sums: the bits do not depend on them."""
+    def span(b):
+        size = math.ceil(most / b)      # the blocks the kernel makes: ceil(most / size)
+        return math.ceil(units * math.ceil(most / size) / n_threads) * size
+    best = blocks
+    if n_threads > 1:
+        for b in range(blocks + 1, min(most, 2 * blocks) + 1):
+            if span(b) < 0.95 * span(best):     # not for a channel less per block
+                best = b
+    return best
 
 
 #: Taps per phase (kH*kW / (sH*sW)) from which the phase method's GEMMs are wide enough to

@@ -108,3 +108,43 @@ def test_banded_workspace_is_what_the_cost_model_says(case, n_threads):
     whole = 4 * n * cog * case[6] * kh * kw * h * wd
     assert abs(peak - expected) <= 0.1 * expected + 4096, (peak, expected)
     assert expected < whole / 2
+
+
+# Blocks of output channels spread over the threads (suite._plan.spread_blocks): a call
+# takes ceil(tasks / threads) tasks of its largest block, so 3 blocks on 2 threads leave one
+# idle a third of the call where 4 do not. Hand values, then layers whose blocking it
+# changes: the same bits at 1-3 threads and the reference's values.
+def test_spread_blocks_hand_values():
+    assert _plan.spread_blocks(1, 3, 56, 1) == 3        # one thread: as the cache says
+    assert _plan.spread_blocks(1, 3, 56, 2) == 4        # 19 + 19 + 18 -> 4 x 14
+    assert _plan.spread_blocks(3, 1, 96, 2) == 2        # 3 images: 6 tasks of 48
+    assert _plan.spread_blocks(2, 3, 60, 2) == 3        # 6 tasks already even
+    assert _plan.spread_blocks(1, 1, 1, 2) == 1         # no channel to split
+    assert _plan.spread_blocks(1, 3, 5, 2) == 5         # blocks of 2, 2, 1 -> 1 each
+    assert _plan.spread_blocks(5, 2, 64, 4) == 4        # 10 -> 20 tasks on 4 threads
+    for units in range(1, 6):
+        for blocks in range(1, 6):
+            for n_threads in range(1, 5):
+                b = _plan.spread_blocks(units, blocks, 40, n_threads)
+                assert blocks <= b <= 2 * blocks
+
+
+SPREAD = [((1, 40, 41, 19), (40, 56, 2, 5), 2, (0, 2), 0, 1, 1),
+          ((3, 48, 6, 6), (48, 96, 4, 4), 2, 1, 0, 1, 1),
+          ((1, 24, 16, 16), (24, 256, 3, 3), 4, 0, 0, 1, 1)]
+
+
+@pytest.mark.parametrize("case", SPREAD, ids=[str(c[:2]) for c in SPREAD])
+def test_spread_blocks_keep_the_bits(case):
+    (n, c_in, h, w), (_, cog, kh, kw), *_, g = case
+    plans = {t: _plan.col2im_blocking(n, c_in, h, w, cog, kh * kw, g, 4, t) for t in (1, 2)}
+    assert plans[1][1] and plans[2][1] and plans[1][1] != plans[2][1], plans
+    x, wt, b = data(case, np.float32)
+    one = suite.deconv2d(x, wt, b, **geometry(case), algorithm="col2im", num_threads=1)
+    for n_threads in (2, 3):
+        y = suite.deconv2d(x, wt, b, **geometry(case), algorithm="col2im",
+                           num_threads=n_threads)
+        np.testing.assert_array_equal(y, one)
+    expected = R.deconv2d(x.astype(np.float64), wt.astype(np.float64), b.astype(np.float64),
+                          **geometry(case))
+    assert_close(one, expected, np.float32)
