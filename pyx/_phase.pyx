@@ -257,7 +257,9 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
                             order[p * kk + pos] = t
                             pos += 1
                 first[p * (most + 1) + th * tw] = pos
-        scratch = <floating*> malloc(n_threads * (kk + most) * cig * sizeof(floating))
+        # per thread its rows and sums, then 16 values no thread writes: two threads' sums,
+        # written for every tap, never share a cache line (docs/performance.md, item 92)
+        scratch = <floating*> malloc(n_threads * ((kk + most) * cig + 16) * sizeof(floating))
         if scratch == NULL:
             raise MemoryError()
         with nogil:
@@ -273,7 +275,7 @@ def pack_collapsed_weights(const floating[:, :, :, ::1] weight,
                 t0 = suite_stage_start(call)
                 grp = task // cog
                 co = task - grp * cog
-                rows = scratch + omp_get_thread_num() * (kk + most) * cig
+                rows = scratch + omp_get_thread_num() * ((kk + most) * cig + 16)
                 sums = rows + kk * cig
                 src = &weight[task, 0, 0, 0]
                 for ci in range(cig):

@@ -91,8 +91,11 @@ cdef inline Py_ssize_t winograd_scratch_values(Py_ssize_t s_co, Py_ssize_t s_ci,
                                                Py_ssize_t co_block, Py_ssize_t cig,
                                                Py_ssize_t kk) noexcept nogil:
     """Values of winograd_phase_weights' scratch per thread: the task's copy of the kernels,
-    then the rows they are transposed into and the sub-kernels summed from them."""
-    return winograd_copy_size(s_co, s_ci, co_block, cig, kk) + 16 * kk + 64
+    then the rows they are transposed into and the sub-kernels summed from them, then 16
+    values no thread writes, so that two threads' sub-kernels and rows, written for every
+    tap, never share a cache line (they did: the transform of 128 x 256 x 3x3 took 1.0 ms
+    on one thread and 5.1 ms of two threads' time; docs/performance.md, item 92)."""
+    return winograd_copy_size(s_co, s_ci, co_block, cig, kk) + 16 * kk + 64 + 16
 
 
 cdef inline Py_ssize_t winograd_copy_block(Py_ssize_t cig, Py_ssize_t kk,

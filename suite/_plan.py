@@ -743,7 +743,7 @@ def winograd_workspace(cig, cog, groups, kernel_taps, phases_h, phases_w, blocki
         copy = co_block * cig * kernel_taps
     tiles = skewed(max(1, block // most_tw) * most_tw)
     rows = -(-3 * (2 * most_tw + 1) // 16) * 16 + 16     # on cache lines of their own
-    per_thread = 9 * (cig + cog) * tiles + rows + copy + 16 * kernel_taps + 64
+    per_thread = 9 * (cig + cog) * tiles + rows + copy + 16 * kernel_taps + 64 + 16
     return phases_per_pass * winograd_phase_values(cig, cog, groups) + n_threads * per_thread
 
 

@@ -82,8 +82,9 @@ def test_deconv_hand_count_dcgan_block():
     # then the one thread's block of 2 images x 2x2 tiles = 8 tiles (row pitch 16): 9 x 16
     # transformed inputs per input and per output channel, 3 rows of 5 inputs (on cache
     # lines of their own: 15 values rounded up to 16, then 16 spare), its copy of 16 output
-    # channels' kernels (16 x 3 x 16), 16 x 16 transform values and 64 spare
-    per_thread = 9 * (3 + 5) * 16 + (16 + 16) + 16 * 3 * 16 + 16 * 16 + 64
+    # channels' kernels (16 x 3 x 16), 16 x 16 transform values and 64 spare, and 16 values
+    # between threads
+    per_thread = 9 * (3 + 5) * 16 + (16 + 16) + 16 * 3 * 16 + 16 * 16 + 64 + 16
     assert c.workspace_bytes["winograd"] == (4 * 720 + per_thread) * 4
 
 
@@ -187,8 +188,10 @@ def test_upsample_conv2d_hand_count():
     # one phase's transformed weights (9 rows of 3 output channels of 2 inputs padded to
     # 16: 432 values), then the thread's block of 4 tiles (pitch 16): 9 x 16 values per
     # input and output channel, 3 rows of 5 inputs (15 values rounded up to a cache line,
-    # and one spare line), 16 x 9 transform values and 64 spare
-    assert c.workspace_bytes["fused"] == (432 + 9 * 5 * 16 + (16 + 16) + 16 * 9 + 64) * 4
+    # and one spare line), 16 x 9 transform values and 64 spare, and 16 values between
+    # threads
+    assert c.workspace_bytes["fused"] == (432 + 9 * 5 * 16 + (16 + 16) + 16 * 9 + 64
+                                          + 16) * 4
     assert c.parameters == 54 + 3
     assert c.min_bytes == (32 + 57 + 192) * 4
     # x3: the phases' collapsed kernels are 2, 1 and 2 taps wide, so the collapsed kernel
