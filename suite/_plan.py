@@ -462,6 +462,22 @@ def spread_blocks(units, blocks, most, n_threads):
 #: docs/performance.md, item 30).
 PHASE_MIN_TAPS = 4
 
+#: Shallow groups (5 to this many input channels per group) whose output channels are at
+#: least PHASE_MIN_WIDENING times as many take the phase method where its phases have
+#: PHASE_MIN_TAPS taps or more. col2im's product then has K = C_in/groups, a thin GEMM
+#: (BLAS below K 32), and its scatter moves C_out/groups x taps values a pixel for 2 x
+#: C_in/groups FLOPs of product each; phase's im2col moves C_in/groups x taps values a
+#: pixel for a GEMM of K = C_in/groups x the phase's taps: per FLOP, col2im's extra traffic
+#: falls as 1/C_in and phase's as 1/C_out. Measured on 72 random layers of two draws (one
+#: thread): where the rule moves a layer to phase, 0.93-3.65x (22 of 24 faster, median
+#: 1.5x); on 80 layers of two draws never measured before, 1.02-2.51x on the 18 it moves
+#: (geometric mean 1.48x). Deeper groups lost to the output's border work and the per-call
+#: pack. One thread only: at two threads phase's four parallel regions a call ran 0.28-2.3x
+#: col2im's one from run to run minutes apart on this shared machine (docs/performance.md,
+#: item 93).
+PHASE_MAX_DEPTH = 16
+PHASE_MIN_WIDENING = 3
+
 #: ... and input x output channels per group from which they beat the direct kernel by
 #: column phase, which reads every input row once per output channel: below it direct ran
 #: 1.1-5.3x faster than phase on 12 of 14 such layers of three draws, above it phase 1.1-1.6x
@@ -498,6 +514,13 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     * else ``"direct"`` with long kernel rows (kW >= 8: FCN-32s x32: 4.8x PyTorch, 3.9x
       col2im at one thread);
     * else ``"col2im"``.
+
+    On one thread, with 5 to ``PHASE_MAX_DEPTH`` (16) input channels per group and at least
+    ``PHASE_MIN_WIDENING`` (3) times as many output channels, where each phase has
+    ``PHASE_MIN_TAPS`` taps or more, ``"phase"`` (after Winograd): col2im's product is thin
+    (K = C_in/groups) and its scatter moves C_out/groups x taps values a pixel; phase's
+    im2col moves C_in/groups x taps (item 93: 1.02-2.51x on the 18 of 80 random layers it
+    moves, never measured before).
 
     ``"winograd"`` where every phase has a 2x2 sub-kernel (k = 2*stride, dilation 1), both
     channel counts per group are 16 or more (smaller GEMMs leave the transforms dominant:
@@ -574,6 +597,12 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             return "winograd"
         if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:
             return "winograd"
+    if (num_threads == 1 and cig <= PHASE_MAX_DEPTH
+            and c_out_per_group >= PHASE_MIN_WIDENING * cig
+            and kh * kw >= PHASE_MIN_TAPS * phases and phases <= 64):
+        # shallow groups widened, one thread: phase's deep GEMM and im2col against col2im's
+        # thin GEMM and its scatter of C_out/groups x taps values a pixel (item 93)
+        return "phase"
     return "col2im"
 
 

@@ -849,3 +849,30 @@ def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
     y = suite.deconv2d(x, w, stride=stride, dilation=dilation, groups=92)
     assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64), stride=stride,
                                dilation=dilation, groups=92), np.float32)
+
+
+@pytest.mark.parametrize("x_shape, weight_shape, stride, groups, threads, expected", [
+    ((1, 10, 38, 21), (10, 39, 6, 6), 1, 2, 1, "phase"),     # 5 in, 39 out a group
+    ((1, 10, 38, 21), (10, 39, 6, 6), 1, 2, 2, "col2im"),    # one thread only
+    ((1, 16, 20, 20), (16, 48, 3, 3), 1, 1, 1, "phase"),     # 16 in, 3 x 16 out: the edges
+    ((1, 17, 20, 20), (17, 60, 3, 3), 1, 1, 1, "col2im"),    # 17 in: deeper than 16
+    ((1, 16, 20, 20), (16, 47, 3, 3), 1, 1, 1, "col2im"),    # fewer than 3 x 16 out
+    ((1, 8, 9, 10), (8, 51, 6, 6), 2, 1, 1, "phase"),        # 9 taps a phase
+    ((1, 8, 9, 10), (8, 51, 3, 3), 2, 1, 1, "col2im"),       # 2.25 taps a phase
+    ((1, 12, 9, 9), (12, 54, 10, 10), 3, 1, 1, "phase"),     # 11.1 taps a phase
+    ((1, 5, 12, 12), (5, 80, 1, 1), 1, 1, 1, "col2im"),      # one tap
+])
+def test_shallow_widening_groups_take_the_phase_method(x_shape, weight_shape, stride,
+                                                       groups, threads, expected):
+    # 5-16 input channels per group and at least 3 times as many output channels, phases of
+    # 4 taps or more, one thread: phase's deep GEMM instead of col2im's thin one and its
+    # scatter (docs/performance.md, item 93); the answer is the reference's either way
+    assert suite.choose_algorithm(x_shape, weight_shape, stride, groups=groups,
+                                  num_threads=threads) == expected
+    rng = seeded_rng("phase-rule", x_shape, weight_shape, stride, groups)
+    x, w = randn(rng, x_shape, np.float32), randn(rng, weight_shape, np.float32)
+    b = randn(rng, (weight_shape[1] * groups,), np.float32)
+    y = suite.deconv2d(x, w, b, stride=stride, groups=groups, num_threads=threads)
+    assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
+                               b.astype(np.float64), stride=stride, groups=groups),
+                 np.float32)
