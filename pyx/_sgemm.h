@@ -246,6 +246,8 @@ static int suite_sgemm_tn(int m, int n, int k, const float* a, ptrdiff_t lda, co
  * OpenBLAS runs faster (K 7-24: OpenBLAS 55-93 GFLOP/s, this kernel 50-82) */
 #define SUITE_SGEMM_WIDE_MIN_K 32
 #define SUITE_SGEMM_WIDE_PACK_M 96
+/* The widest last panel: a last panel of at most 32 columns joins the one before it. */
+#define SUITE_SGEMM_WIDE_MERGED 96
 
 /* One block of C, MR rows x NV vectors of 16 columns (MR * NV = 24 accumulators), from
  * panel b (ldb floats a row; the columns past nr are zero or ignored): rows past mr repeat
@@ -267,7 +269,7 @@ static void NAME(int kc, const float* a, ptrdiff_t asi, ptrdiff_t lda, const flo
         row[i] = i < mr ? i : mr - 1;                                                       \
         __m512 first = start && !accumulate ? _mm512_set1_ps(start[row[i]])                 \
                                             : _mm512_setzero_ps();                          \
-        _Pragma("GCC unroll 4")                                                             \
+        _Pragma("GCC unroll 8")                                                             \
         for (int v = 0; v < NV; v++)                                                        \
             acc[i][v] = !accumulate || i >= mr ? first                                      \
                       : v < NV - 1 ? _mm512_loadu_ps(c + i * ldc + 16 * v)                  \
@@ -275,13 +277,13 @@ static void NAME(int kc, const float* a, ptrdiff_t asi, ptrdiff_t lda, const flo
     }                                                                                       \
     for (int p = 0; p < kc; p++, a += lda, b += ldb) {                                      \
         __m512 bv[NV];                                                                      \
-        _Pragma("GCC unroll 4")                                                             \
+        _Pragma("GCC unroll 8")                                                             \
         for (int v = 0; v < NV; v++)                                                        \
             bv[v] = _mm512_loadu_ps(b + 16 * v);                                            \
         _Pragma("GCC unroll 24")                                                            \
         for (int i = 0; i < MR; i++) {                                                      \
             __m512 ai = _mm512_set1_ps(a[row[i] * (ASI)]);                                  \
-            _Pragma("GCC unroll 4")                                                         \
+            _Pragma("GCC unroll 8")                                                         \
             for (int v = 0; v < NV; v++)                                                    \
                 acc[i][v] = _mm512_fmadd_ps(bv[v], ai, acc[i][v]);                          \
         }                                                                                   \
@@ -305,6 +307,13 @@ SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_6x4, 6, 4, asi)
 SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_8x3, 8, 3, asi)
 SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_12x2, 12, 2, asi)
 SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_24x1, 24, 1, asi)
+/* The last two panels as one when the last has at most 32 columns (item 94): 4 x 80 and
+ * 4 x 96, where a last panel of 1-16 columns took the 24 x 1 block (24 rows of A read at
+ * once: 67 GFLOP/s on 256 x 16 x 4608 against 108 for the 6 x 64). */
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_4x5, 4, 5, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_4x6, 4, 6, 1)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_4x5, 4, 5, asi)
+SUITE_SGEMM_WIDE_BLOCK(suite_sgemm_wide_nn_4x6, 4, 6, asi)
 
 /* Rows [0, kc) of nr columns of b into a panel `width` (>= nr) wide, zero past nr. */
 static void suite_sgemm_wide_copy(int kc, int nr, int width, const float* b, ptrdiff_t ldb,
@@ -324,7 +333,7 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
                                    ptrdiff_t ldc, int mc, int nr, int accumulate,
                                    const float* start)
 {
-    static const int block_rows[4] = {24, 12, 8, SUITE_SGEMM_WIDE_MR};
+    static const int block_rows[6] = {24, 12, 8, SUITE_SGEMM_WIDE_MR, 4, 4};
     const int rows = block_rows[vectors - 1];
     for (int ic = 0; ic < mc; ic += rows) {
         int mr = mc - ic < rows ? mc - ic : rows;
@@ -332,14 +341,18 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
         float* ci = c + ic * ldc;
 #define SUITE_SGEMM_WIDE_CALL(NAME) NAME(kc, ai, asi, lda, b, ldb, ci, ldc, mr, nr, accumulate, \
                                          start ? start + ic : NULL)
-        switch (vectors + (asi == 1 ? 0 : 4)) {
+        switch (vectors + (asi == 1 ? 0 : 8)) {
+        case 6: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_4x6); break;
+        case 5: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_4x5); break;
         case 4: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_6x4); break;
         case 3: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_8x3); break;
         case 2: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_12x2); break;
         case 1: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_24x1); break;
-        case 8: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_6x4); break;
-        case 7: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_8x3); break;
-        case 6: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_12x2); break;
+        case 14: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_4x6); break;
+        case 13: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_4x5); break;
+        case 12: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_6x4); break;
+        case 11: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_8x3); break;
+        case 10: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_12x2); break;
         default: SUITE_SGEMM_WIDE_CALL(suite_sgemm_wide_nn_24x1);
         }
 #undef SUITE_SGEMM_WIDE_CALL
@@ -362,7 +375,8 @@ static void suite_sgemm_wide_panel(int vectors, int kc, const float* a, ptrdiff_
  * The last panel, of nr < 64 columns, is always copied, zero past nr, and run by the block
  * of ceil(nr / 16) vectors (docs/performance.md, item 42): a 6 x 64 block recomputing
  * columns of the panel before it wasted up to 63 columns' work (144 columns computed as
- * 192), and a 6 x 64 block with masked loads ran at half the rate. */
+ * 192), and a 6 x 64 block with masked loads ran at half the rate. A last panel of at
+ * most 32 columns joins the one before it (4 x 80 and 4 x 96 blocks, item 94). */
 static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
                             ptrdiff_t lda, const float* b, ptrdiff_t ldb, float* c,
                             ptrdiff_t ldc, int add, const float* start)
@@ -374,18 +388,21 @@ static int suite_sgemm_wide(int m, int n, int k, const float* a, ptrdiff_t asi,
     float* panel = NULL;
     if ((m >= SUITE_SGEMM_WIDE_PACK_M || n % SUITE_SGEMM_WIDE_NR != 0)
             && posix_memalign((void**) &panel, 64,
-                              (size_t) SUITE_SGEMM_KC * SUITE_SGEMM_WIDE_NR * sizeof(float)))
+                              (size_t) SUITE_SGEMM_KC * SUITE_SGEMM_WIDE_MERGED
+                              * sizeof(float)))
         return 0;
     for (int i0 = 0; i0 < m; i0 += SUITE_SGEMM_WIDE_MC) {
         int mc = m - i0 < SUITE_SGEMM_WIDE_MC ? m - i0 : SUITE_SGEMM_WIDE_MC;
         for (int pc = 0; pc < k; pc += SUITE_SGEMM_KC) {
             int kc = k - pc < SUITE_SGEMM_KC ? k - pc : SUITE_SGEMM_KC;
-            for (int jc = 0; jc < n; jc += SUITE_SGEMM_WIDE_NR) {
-                int nr = n - jc < SUITE_SGEMM_WIDE_NR ? n - jc : SUITE_SGEMM_WIDE_NR;
+            for (int jc = 0, nr = 0; jc < n; jc += nr) {
+                nr = n - jc < SUITE_SGEMM_WIDE_NR ? n - jc : SUITE_SGEMM_WIDE_NR;
+                if (n - jc > SUITE_SGEMM_WIDE_NR && n - jc <= SUITE_SGEMM_WIDE_MERGED)
+                    nr = n - jc;        /* the last two panels as one of 5 or 6 vectors */
                 int vectors = (nr + 15) / 16;
                 const float* src = b + (ptrdiff_t) pc * ldb + jc;
                 ptrdiff_t ld = ldb;
-                if (nr < SUITE_SGEMM_WIDE_NR || m >= SUITE_SGEMM_WIDE_PACK_M) {
+                if (nr != SUITE_SGEMM_WIDE_NR || m >= SUITE_SGEMM_WIDE_PACK_M) {
                     suite_sgemm_wide_copy(kc, nr, 16 * vectors, src, ldb, panel);
                     src = panel;
                     ld = 16 * vectors;

@@ -9,7 +9,7 @@ under test (narrow: rows of C not a multiple of its 48-row block, columns not a 
 of its 8-column panel, 1 to 64 columns, K over several of its 256-row blocks, maps narrower
 than a panel batched; wide: rows not a multiple of its blocks' rows, columns not a multiple
 of 64, whose last panel of 1 to 63 columns runs on the block of its width in vectors, 16 to
-64; groups, images batched into one product, more rows than one pass and more K than one
+64, or of 1 to 32 joins the panel before it (80 or 96 columns); groups, images batched into one product, more rows than one pass and more K than one
 block, and a K too shallow for the wide kernel, which BLAS runs), each against the NumPy
 reference, against the same call on BLAS, exactly against integer arithmetic, and across
 thread counts.
@@ -46,14 +46,17 @@ WIDE = [
     ((3, 250, 9, 10), (250, 5, 3, 3), 2, 0, 1),     # 45 rows, K 250, 3 images batched
     ((1, 64, 13, 11), (64, 24, 4, 4), 2, 1, 2),     # groups: 384 rows, K 32
     ((1, 40, 9, 11), (40, 7, 3, 3), 2, 1, 1),       # 99 columns: a last panel of 35 (8 x 48)
-    ((1, 48, 5, 19), (48, 3, 5, 5), 2, 2, 1),       # 95: of 31 (12 x 32), 75 rows
-    ((1, 36, 10, 8), (36, 11, 3, 3), 1, 1, 1),      # 80: of 16 (24 x 16), 99 rows
+    ((1, 48, 5, 19), (48, 3, 5, 5), 2, 2, 1),       # 95: one panel of 6 vectors (4 x 96)
+    ((1, 36, 10, 8), (36, 11, 3, 3), 1, 1, 1),      # 80: one of 5 (4 x 80), 99 rows
+    ((1, 34, 5, 13), (34, 6, 3, 3), 1, 1, 1),       # 65: 4 x 80, one column in the last
+    ((1, 64, 6, 16), (64, 5, 3, 3), 1, 1, 1),       # 96: 4 x 96 without a mask, 45 rows
+    ((1, 40, 12, 12), (40, 9, 3, 3), 1, 1, 1),      # 144: 64 then 80 as one panel
     ((1, 33, 3, 59), (33, 2, 4, 4), 2, 1, 1),       # 177: of 49 (6 x 64, zero past 49)
     ((1, 32, 13, 11), (32, 32, 4, 4), 2, 1, 32),    # depthwise, K 1: too shallow, BLAS
     ((1, 32, 11, 13), (32, 57, 3, 3), 1, 1, 1),     # 513 rows: a second pass of one row
     ((1, 257, 9, 9), (257, 4, 3, 3), 1, 1, 1),      # K 257: a second block of k, of one row
     ((1, 600, 9, 9), (600, 40, 4, 4), 2, 1, 1),     # 640 rows, K 600 (3 blocks), 81 columns
-    ((2, 1030, 5, 14), (1030, 36, 3, 3), 1, 1, 1),  # 324 rows, K 1030, 2 x 70 columns
+    ((2, 1030, 5, 14), (1030, 36, 3, 3), 1, 1, 1),  # 324 rows, K 1030, 2 x 70: 64 + 76
 ]
 CASES = NARROW + WIDE
 IDS = [f"{x}->{w[1]}x{w[2]}x{w[3]} s{s} p{p} g{g}" for x, w, s, p, g in CASES]
