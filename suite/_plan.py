@@ -207,6 +207,18 @@ def collapse_pays(saved_flops, pack_additions):
     return saved_flops > PACK_ADDITION_FLOPS * pack_additions
 
 
+#: upsample_conv2d's rule takes the collapsed kernel before Winograd on a call that
+#: transforms its weights with fewer than this many 2x2 tiles a phase (the batch's) when a
+#: phase's transformed weights are more than UPSAMPLE_WINOGRAD_CACHED_BYTES: Winograd saves
+#: 14 FLOPs a tile and channel pair (~0.14 ns) for 16 transformed weights a pair, ~1 ns
+#: each past the cache (even at ~115 tiles), ~0.1 ns in it (even at ~12). Measured on 62
+#: random layers and 2 of the sweep's: past 1 MiB and below 64 tiles collapsed ran
+#: 1.23-1.37x faster on all 3; in the cache Winograd stayed ahead on most (docs/
+#: performance.md, item 96).
+UPSAMPLE_WINOGRAD_MIN_TILES = 64
+UPSAMPLE_WINOGRAD_CACHED_BYTES = 2**20
+
+
 #: deconv2d and upsample_conv2d give each thread at least this many FLOPs: 20-100 us of
 #: work at the 20-100 GFLOP/s that small layers reach, several times what waking a second
 #: thread costs. (It was 10 MFLOP, set when FCN-8s upscore2, 14 MFLOP, ran 0.33 ms on one

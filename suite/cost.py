@@ -104,6 +104,8 @@ from ._plan import (
     DECONV_METHODS,
     band_rows,
     banded_upsample_workspace,
+    UPSAMPLE_WINOGRAD_CACHED_BYTES,
+    UPSAMPLE_WINOGRAD_MIN_TILES,
     collapse_pays,
     col2im_deconv_workspace,
     direct_workspace,
@@ -612,10 +614,13 @@ def upsample_backward_cost(input_shape, size=None, scale_factor=None, mode="near
 
 
 def upsample_conv2d_order(executed_flops, unfused_flops, collapse_additions,
-                          winograd_values=0, prepared=False):
+                          winograd_values=0, prepared=False, winograd_tiles=None):
     """The methods of ``suite.upsample_conv2d`` that apply (the keys of ``executed_flops``,
     method -> FLOPs it executes), in the order ``algorithm="auto"`` takes the first:
-    Winograd, the collapsed kernel, banded, except that a call which prepares its weights
+    Winograd, the collapsed kernel, banded (Winograd after the collapsed kernel on fewer
+    than ``UPSAMPLE_WINOGRAD_MIN_TILES`` tiles a phase whose transformed weights pass
+    ``UPSAMPLE_WINOGRAD_CACHED_BYTES``: ``winograd_tiles`` = (tiles, bytes), for a call that
+    prepares its weights), except that a call which prepares its weights
     (not ``prepared`` once by a layer object) puts a method after banded when preparing them
     costs more than it saves against the unfused arithmetic (``suite._plan.collapse_pays``):
     the collapse adds every tap into its phase's kernel (``collapse_additions``), and
@@ -624,13 +629,23 @@ def upsample_conv2d_order(executed_flops, unfused_flops, collapse_additions,
     -> 512 channels on a 5x4 map: Winograd's transform took 9.7 of its 15.4 ms, banded ran
     in 5.1; docs/performance.md items 27 and 39)."""
     late = set()
+    few_tiles = False
     if not prepared:
         for method, extra in (("winograd", winograd_values), ("collapsed", 0)):
             if method in executed_flops and not collapse_pays(
                     unfused_flops - executed_flops[method], collapse_additions + extra):
                 late.add(method)
-    return tuple(sorted((m for m in ("winograd", "collapsed", "banded")
-                         if m in executed_flops), key=lambda m: m in late))
+        # Winograd after the collapsed kernel on few tiles a phase (``winograd_tiles``,
+        # the batch's) where a phase's transformed weights (``winograd_tiles[1]`` bytes)
+        # are past the cache: it saves 14 FLOPs a tile and channel pair, ~0.14 ns, for 16
+        # transformed weights a pair, ~0.1 ns each in the cache, ~1 ns past it: even at 12
+        # and 115 tiles (docs/performance.md, item 96)
+        few_tiles = (winograd_tiles is not None
+                     and winograd_tiles[0] < UPSAMPLE_WINOGRAD_MIN_TILES
+                     and winograd_tiles[1] > UPSAMPLE_WINOGRAD_CACHED_BYTES)
+    order = (("collapsed", "winograd", "banded") if few_tiles
+             else ("winograd", "collapsed", "banded"))
+    return tuple(sorted((m for m in order if m in executed_flops), key=lambda m: m in late))
 
 
 def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_corners,
@@ -700,8 +715,14 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
                          banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads))
     additions = c_out * cig * int(collapse[0]) * int(collapse[1]) * kh * kw if collapse else 0
     winograd_values = 16 * c_out * cig * int(collapse[0]) * int(collapse[1]) if collapse else 0
+    # the batch's 2x2 tiles a phase (the tiles of all phases over their count), and the
+    # bytes of a phase's transformed weights
+    winograd_tiles = None
+    if tiles is not None:
+        winograd_tiles = (n * tiles / (int(collapse[0]) * int(collapse[1])),
+                          16 * c_out * cig * itemsize)
     return dict(conv=conv, methods=methods, useful=useful, macs=macs, additions=additions,
-                winograd_values=winograd_values, upsampled_map=upsampled_map, n=n, c_in=c_in,
+                winograd_values=winograd_values, winograd_tiles=winograd_tiles, upsampled_map=upsampled_map, n=n, c_in=c_in,
                 h=h, w=w, c_out=c_out, ho=ho, wo=wo, itemsize=itemsize)
 
 
@@ -715,7 +736,7 @@ def upsample_conv2d_methods(input_shape, weight_shape, scale_factor=2, mode="nea
                                    1)
     return upsample_conv2d_order({m: f for m, (f, _) in parts["methods"].items()},
                                  parts["useful"], parts["additions"],
-                                 parts["winograd_values"], prepared)
+                                 parts["winograd_values"], prepared, parts["winograd_tiles"])
 
 
 def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="nearest",
@@ -760,7 +781,8 @@ def upsample_conv2d_cost(input_shape, weight_shape, scale_factor=2, mode="neares
     c_in, h, w, c_out, ho, wo = (parts[k] for k in ("c_in", "h", "w", "c_out", "ho", "wo"))
     macs, useful, upsampled_map = parts["macs"], parts["useful"], parts["upsampled_map"]
     order = upsample_conv2d_order({m: f for m, (f, _) in parts["methods"].items()}, useful,
-                                  parts["additions"], parts["winograd_values"], prepared)
+                                  parts["additions"], parts["winograd_values"], prepared,
+                                  parts["winograd_tiles"])
     fused, fused_ws = parts["methods"][order[0]]
     fused_ws = fused_ws * itemsize if n else 0
     return Cost(

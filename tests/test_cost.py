@@ -229,6 +229,24 @@ def test_upsample_conv2d_hand_count():
     assert C.upsample_conv2d_order({"winograd": 1920, "collapsed": 3264, "banded": 7104},
                                    7104, 216, 384, prepared=True) == \
         ("winograd", "collapsed", "banded")
+    # few tiles a phase and a phase's transformed weights past the cache: collapsed
+    # before Winograd (16 x 128 x 256 x 4 bytes = 2 MiB, 36 tiles), unless prepared; in
+    # the cache (16 x 8 x 200 x 4 = 100 KiB) or with 64 tiles or more, Winograd first
+    flops = {"winograd": 10**6, "collapsed": 2 * 10**6, "banded": 4 * 10**6}
+    assert C.upsample_conv2d_order(flops, 4 * 10**6, 10, 20, False, (36, 2**21)) == \
+        ("collapsed", "winograd", "banded")
+    assert C.upsample_conv2d_order(flops, 4 * 10**6, 10, 20, True, (36, 2**21)) == \
+        ("winograd", "collapsed", "banded")
+    assert C.upsample_conv2d_order(flops, 4 * 10**6, 10, 20, False, (36, 102400)) == \
+        ("winograd", "collapsed", "banded")
+    assert C.upsample_conv2d_order(flops, 4 * 10**6, 10, 20, False, (64, 2**21)) == \
+        ("winograd", "collapsed", "banded")
+    assert C.upsample_conv2d_methods((1, 256, 11, 11), (128, 256, 3, 3), 2, padding=1)[0] \
+        == "collapsed"
+    assert C.upsample_conv2d_methods((1, 96, 47, 47), (18, 96, 3, 3), 2, padding=1)[0] \
+        == "winograd"
+    assert C.upsample_conv2d_methods((1, 256, 11, 11), (128, 256, 3, 3), 2, padding=1,
+                                     prepared=True)[0] == "winograd"
 
 
 # ----------------------------------------------------------------------------------------
