@@ -211,10 +211,10 @@ def collapse_pays(saved_flops, pack_additions):
 #: transforms its weights with fewer than this many 2x2 tiles a phase (the batch's) when a
 #: phase's transformed weights are more than UPSAMPLE_WINOGRAD_CACHED_BYTES: Winograd saves
 #: 14 FLOPs a tile and channel pair (~0.14 ns) for 16 transformed weights a pair, ~1 ns
-#: each past the cache (even at ~115 tiles), ~0.1 ns in it (even at ~12). Measured on 62
-#: random layers and 2 of the sweep's: past 1 MiB and below 64 tiles collapsed ran
-#: 1.23-1.37x faster on all 3; in the cache Winograd stayed ahead on most (docs/
-#: performance.md, item 96).
+#: each past the cache (even at ~115 tiles), ~0.1 ns in it (even at ~12). Measured on 110
+#: random layers and 2 of the sweeps': past 1 MiB and below 64 tiles collapsed ran
+#: 1.23-1.37x faster on all 3; below 64 tiles in the cache Winograd stayed ahead on 5 of 15
+#: (docs/performance.md, item 96).
 UPSAMPLE_WINOGRAD_MIN_TILES = 64
 UPSAMPLE_WINOGRAD_CACHED_BYTES = 2**20
 
