@@ -521,8 +521,9 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
       most 64 phases), ``"phase"`` with ``PHASE_MIN_CHANNEL_PRODUCT`` (16) input x output
       channels per group or more, ``"direct"`` below (item 50); at stride 1 (one phase, an
       im2col convolution) ``"phase"`` only with 2 or more output and at most 2 input
-      channels per group. Phase's GEMMs have K = C_in/groups x taps, where col2im's have K =
-      C_in/groups and an overlapping scatter.
+      channels per group, or on one thread with ``PHASE_MIN_WIDENING`` times as many output
+      as input channels (item 93). Phase's GEMMs have K = C_in/groups x taps, where
+      col2im's have K = C_in/groups and an overlapping scatter.
     * else ``"direct"`` with long kernel rows (kW >= 8: FCN-32s x32: 4.8x PyTorch, 3.9x
       col2im at one thread);
     * else ``"col2im"``.
@@ -594,6 +595,10 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
                 return ("phase" if cig * c_out_per_group >= PHASE_MIN_CHANNEL_PRODUCT
                         else "direct")
             if c_out_per_group >= 2 and cig <= 2:
+                return "phase"
+            if num_threads == 1 and c_out_per_group >= PHASE_MIN_WIDENING * cig:
+                # 3-4 input channels widened, one thread (item 93's rule below: 1.2-3.0x
+                # on 19 of 20 random such layers at stride 1)
                 return "phase"
         if kw >= TAP_MAJOR_BELOW:
             return "direct"

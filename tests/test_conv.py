@@ -861,6 +861,9 @@ def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
     ((1, 8, 9, 10), (8, 51, 3, 3), 2, 1, 1, "col2im"),       # 2.25 taps a phase
     ((1, 12, 9, 9), (12, 54, 10, 10), 3, 1, 1, "phase"),     # 11.1 taps a phase
     ((1, 5, 12, 12), (5, 80, 1, 1), 1, 1, 1, "col2im"),      # one tap
+    ((2, 3, 21, 21), (3, 192, 2, 2), 1, 1, 1, "phase"),      # 3 in: the few-channel branch
+    ((2, 3, 21, 21), (3, 192, 2, 2), 1, 1, 2, "col2im"),
+    ((1, 4, 12, 12), (4, 11, 3, 3), 1, 1, 1, "col2im"),      # 4 in, fewer than 12 out
 ])
 def test_shallow_widening_groups_take_the_phase_method(x_shape, weight_shape, stride,
                                                        groups, threads, expected):
