@@ -421,20 +421,23 @@ SUITE_BILINEAR_ROWS(suite_bilinear_rows_plain_f64, double, , SUITE_TABLE_HROW,
                                       buf);
 #endif
 
-#define SUITE_BILINEAR_BAND(NAME, T, KIND, S)                                               \
-static inline void NAME(const T *src, ptrdiff_t n, T *dst, ptrdiff_t out_w,                 \
+/* A band of rows: bilinear x2 columns (``x2``) or any scale. */
+#define SUITE_BILINEAR_BAND(NAME, T, S)                                                     \
+static inline void NAME(int x2, const T *src, ptrdiff_t n, T *dst, ptrdiff_t out_w,         \
                         ptrdiff_t oh_start, ptrdiff_t oh_stop, const ptrdiff_t *h0,         \
                         const ptrdiff_t *h1, const T *lh0, const T *lh1,                    \
                         const ptrdiff_t *w0, const ptrdiff_t *w1, const T *lw0,             \
                         const T *lw1, const int32_t *base0, const int32_t *perm0,           \
                         const int32_t *base1, const int32_t *perm1, T *buf)                 \
 {                                                                                           \
-    SUITE_BILINEAR_DISPATCH(KIND, S)                                                        \
+    if (x2) {                                                                               \
+        SUITE_BILINEAR_DISPATCH(x2_rows, S)                                                 \
+    } else {                                                                                \
+        SUITE_BILINEAR_DISPATCH(rows, S)                                                    \
+    }                                                                                       \
 }
-SUITE_BILINEAR_BAND(suite_bilinear_x2_rows_f32, float, x2_rows, f32)
-SUITE_BILINEAR_BAND(suite_bilinear_x2_rows_f64, double, x2_rows, f64)
-SUITE_BILINEAR_BAND(suite_bilinear_rows_f32, float, rows, f32)
-SUITE_BILINEAR_BAND(suite_bilinear_rows_f64, double, rows, f64)
+SUITE_BILINEAR_BAND(suite_bilinear_band_f32, float, f32)
+SUITE_BILINEAR_BAND(suite_bilinear_band_f64, double, f64)
 
 /* ---- bilinear rows of narrow planes (float32, AVX-512) ------------------------------ */
 

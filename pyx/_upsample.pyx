@@ -54,36 +54,24 @@ cdef extern from "_simd.h" nogil:
 
 
 cdef extern from "_bilinear_rows.h" nogil:
-    void suite_bilinear_x2_rows_f32(
-        const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
-        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
-        const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
-        const float* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
-        const int32_t* perm1, float* buf)
-    void suite_bilinear_x2_rows_f64(
-        const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
-        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
-        const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
-        const double* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
-        const int32_t* perm1, double* buf)
-    void suite_bilinear_rows_f32(
-        const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
-        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
-        const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
-        const float* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
-        const int32_t* perm1, float* buf)
+    void suite_bilinear_band_f32(
+        int x2, const float* src, Py_ssize_t n, float* dst, Py_ssize_t out_w,
+        Py_ssize_t oh_start, Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1,
+        const float* lh0, const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1,
+        const float* lw0, const float* lw1, const int32_t* base0, const int32_t* perm0,
+        const int32_t* base1, const int32_t* perm1, float* buf)
+    void suite_bilinear_band_f64(
+        int x2, const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w,
+        Py_ssize_t oh_start, Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1,
+        const double* lh0, const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1,
+        const double* lw0, const double* lw1, const int32_t* base0, const int32_t* perm0,
+        const int32_t* base1, const int32_t* perm1, double* buf)
     int suite_bilinear_narrow_f32(
         const float* src, Py_ssize_t in_h, Py_ssize_t n, float* dst, Py_ssize_t out_h,
         Py_ssize_t out_w, Py_ssize_t task_start, Py_ssize_t task_stop, Py_ssize_t bands,
         Py_ssize_t band, const Py_ssize_t* h0, const Py_ssize_t* h1, const float* lh0,
         const float* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const float* lw0,
         const float* lw1)
-    void suite_bilinear_rows_f64(
-        const double* src, Py_ssize_t n, double* dst, Py_ssize_t out_w, Py_ssize_t oh_start,
-        Py_ssize_t oh_stop, const Py_ssize_t* h0, const Py_ssize_t* h1, const double* lh0,
-        const double* lh1, const Py_ssize_t* w0, const Py_ssize_t* w1, const double* lw0,
-        const double* lw1, const int32_t* base0, const int32_t* perm0, const int32_t* base1,
-        const int32_t* perm1, double* buf)
 
 
 include "_rows.pxi"
@@ -410,27 +398,15 @@ cdef int bilinear_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     oh_start = band * BILINEAR_BAND
                     oh_stop = min(out_h, (band + 1) * BILINEAR_BAND)
                     if floating is float:
-                        if x2_columns:
-                            suite_bilinear_x2_rows_f32(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
-                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, g.base0, g.perm0,
-                                g.base1, g.perm1, buf)
-                        else:
-                            suite_bilinear_rows_f32(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
-                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, g.base0, g.perm0,
-                                g.base1, g.perm1, buf)
+                        suite_bilinear_band_f32(
+                            x2_columns, &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
+                            oh_start, oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, g.base0,
+                            g.perm0, g.base1, g.perm1, buf)
                     else:
-                        if x2_columns:
-                            suite_bilinear_x2_rows_f64(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
-                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, NULL, NULL, NULL,
-                                NULL, buf)
-                        else:
-                            suite_bilinear_rows_f64(
-                                &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w, oh_start,
-                                oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, NULL, NULL, NULL,
-                                NULL, buf)
+                        suite_bilinear_band_f64(
+                            x2_columns, &x[plane, 0, 0], in_w, &out[plane, 0, 0], out_w,
+                            oh_start, oh_stop, h0, h1, lh0, lh1, w0, w1, lw0, lw1, NULL, NULL,
+                            NULL, NULL, buf)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
     finally:
         free(block)
