@@ -160,7 +160,7 @@ def pack_deconv_phase_weights(const floating[:, :, :, ::1] weight,
             for rw in range(sw):
                 offsets[rh * sw + rw] = per_group
                 counts[rh * sw + rw] = table_h[rh].taps * table_w[rw].taps
-                per_group += cog * cig * table_h[rh].taps * table_w[rw].taps
+                per_group += cog * cig * counts[rh * sw + rw]
         if per_group == 0:
             return
         # where tap (a, b) of each phase sits in a (kh x kw) kernel

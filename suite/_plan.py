@@ -474,18 +474,13 @@ def spread_blocks(units, blocks, most, n_threads):
 #: docs/performance.md, item 30).
 PHASE_MIN_TAPS = 4
 
-#: Shallow groups (5 to this many input channels per group) whose output channels are at
-#: least PHASE_MIN_WIDENING times as many take the phase method where its phases have
-#: PHASE_MIN_TAPS taps or more. col2im's product then has K = C_in/groups, a thin GEMM
-#: (BLAS below K 32), and its scatter moves C_out/groups x taps values a pixel for 2 x
-#: C_in/groups FLOPs of product each; phase's im2col moves C_in/groups x taps values a
-#: pixel for a GEMM of K = C_in/groups x the phase's taps: per FLOP, col2im's extra traffic
-#: falls as 1/C_in and phase's as 1/C_out. Measured on 72 random layers of two draws (one
-#: thread): where the rule moves a layer to phase, 0.93-3.65x (22 of 24 faster, median
-#: 1.5x); on 80 layers of two draws never measured before, 1.02-2.51x on the 18 it moves
-#: (geometric mean 1.48x). Deeper groups lost to the output's border work and the per-call
-#: pack. One thread only: at two threads phase's four parallel regions a call ran 0.28-2.3x
-#: col2im's one from run to run minutes apart on this shared machine (docs/performance.md,
+#: Shallow groups (3 to this many input channels per group) with at least
+#: PHASE_MIN_WIDENING times as many output channels take the phase method on one thread
+#: (``widened_for_phase``): col2im's product has K = C_in/groups (thin) and its scatter
+#: moves C_out/groups x taps values a pixel; phase's im2col moves C_in/groups x taps: per
+#: FLOP one falls as 1/C_in, the other as 1/C_out. On layers never measured before, 1.02-
+#: 3.30x on the 38 of 100 it moved; deeper groups lost to the border work and the per-call
+#: pack; at two threads phase ran 0.28-2.3x col2im from run to run (docs/performance.md,
 #: item 93).
 PHASE_MAX_DEPTH = 16
 PHASE_MIN_WIDENING = 3
@@ -596,9 +591,9 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
                         else "direct")
             if c_out_per_group >= 2 and cig <= 2:
                 return "phase"
-            if num_threads == 1 and c_out_per_group >= PHASE_MIN_WIDENING * cig:
-                # 3-4 input channels widened, one thread (item 93's rule below: 1.2-3.0x
-                # on 19 of 20 random such layers at stride 1)
+            if widened_for_phase(cig, c_out_per_group, taps, phases, num_threads):
+                # 3-4 input channels widened, one thread (1.2-3.0x on 19 of 20 random such
+                # layers at stride 1: item 93)
                 return "phase"
         if kw >= TAP_MAJOR_BELOW:
             return "direct"
@@ -614,13 +609,16 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             return "winograd"
         if prepared and c_out_per_group >= 64 and 4 * c_out_per_group >= cig:
             return "winograd"
-    if (num_threads == 1 and cig <= PHASE_MAX_DEPTH
-            and c_out_per_group >= PHASE_MIN_WIDENING * cig
-            and kh * kw >= PHASE_MIN_TAPS * phases and phases <= 64):
-        # shallow groups widened, one thread: phase's deep GEMM and im2col against col2im's
-        # thin GEMM and its scatter of C_out/groups x taps values a pixel (item 93)
+    if widened_for_phase(cig, c_out_per_group, kh * kw, phases, num_threads):
         return "phase"
     return "col2im"
+
+
+def widened_for_phase(cig, c_out_per_group, taps, phases, num_threads):
+    """Shallow groups widened, one thread, phases of PHASE_MIN_TAPS taps: phase's rule."""
+    return (num_threads == 1 and cig <= PHASE_MAX_DEPTH
+            and c_out_per_group >= PHASE_MIN_WIDENING * cig
+            and taps >= PHASE_MIN_TAPS * phases and phases <= 64)
 
 
 

@@ -286,13 +286,19 @@ def _plain_pair(value):
                                   and type(value[0]) is int and type(value[1]) is int)
 
 
+def _plain_geometry(stride, padding, output_padding, dilation, groups):
+    """Whether every geometry argument is plain (``_plain_pair``; groups an int): then equal
+    arguments mean the same checks and the same result, and a cache may key on them."""
+    return (type(groups) is int and _plain_pair(stride) and _plain_pair(padding)
+            and _plain_pair(output_padding) and _plain_pair(dilation))
+
+
 def deconv_geometry(stride, padding, output_padding, dilation, groups):
     """Check a transposed convolution's geometry arguments once (:class:`DeconvGeometry`):
-    cached when every argument is plain (``_plain_pair``; groups an int), whose equality then
-    means the same checks and the same result; checked afresh otherwise, so that every bad
-    argument still gets its error (3.7 of a 1x24x5x5 call's 11 us were these checks)."""
-    if (type(groups) is int and _plain_pair(stride) and _plain_pair(padding)
-            and _plain_pair(output_padding) and _plain_pair(dilation)):
+    cached when every argument is plain (``_plain_geometry``); checked afresh otherwise, so
+    that every bad argument still gets its error (3.7 of a 1x24x5x5 call's 11 us were these
+    checks)."""
+    if _plain_geometry(stride, padding, output_padding, dilation, groups):
         return _deconv_geometry_cached(stride, padding, output_padding, dilation, groups)
     return _deconv_geometry(stride, padding, output_padding, dilation, groups)
 
@@ -652,12 +658,11 @@ def _deconv_plan(input_shape, weight_shape, dtype, stride, padding, output_paddi
                  groups, algorithm, n_threads):
     """deconv2d's (plan, measure) after its checks of the geometry and the weight's shape
     (:func:`plan_call`): one cache lookup where every geometry argument is plain
-    (``_plain_pair``), whose equality then means the same checks and the same plan (the
-    wisdom's generation in the key, as ``_choice`` has it), instead of three (the geometry,
-    the choice, the plan: 1.3 of a 1 x 11 x 5x5 call's 7.9 us; docs/performance.md, item
-    95); checked afresh otherwise, so that every bad argument still gets its error."""
-    if (type(groups) is int and _plain_pair(stride) and _plain_pair(padding)
-            and _plain_pair(output_padding) and _plain_pair(dilation)):
+    (``_plain_geometry``; the wisdom's generation in the key, as ``_choice`` has it),
+    instead of three (the geometry, the choice, the plan: 1.3 of a 1 x 11 x 5x5 call's 7.9
+    us; docs/performance.md, item 95); checked afresh otherwise, so that every bad argument
+    still gets its error."""
+    if _plain_geometry(stride, padding, output_padding, dilation, groups):
         return _deconv_plan_cached(input_shape, weight_shape, dtype, stride, padding,
                                    output_padding, dilation, groups, algorithm, n_threads,
                                    wisdom.generation())
