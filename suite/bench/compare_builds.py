@@ -12,7 +12,9 @@ rounds and the median and quartiles of the per-round ratios new / base.
 A case is ``layer:op:threads`` with the layer from the catalogue and op ``deconv`` (the
 layer's ``suite.deconv2d``, ``algorithm="auto"``) or a counterpart (``nearest``,
 ``bilinear``: ``suite.upsample``; ``nearest+conv3x3``, ``bilinear+conv3x3``: the fused
-``suite.upsample_conv2d``; ``nearest+add``: ``suite.upsample_add``).
+``suite.upsample_conv2d``; ``nearest+add``: ``suite.upsample_add``). ``--sweep N --seed S
+--threads T`` adds the first N configurations that ``suite.bench.sweep.draw(N, S)`` draws,
+as cases ``sweep:S:i:T`` (layers the catalogue never named; each its ``suite_call``).
 """
 
 import argparse
@@ -41,6 +43,11 @@ if not suite.__file__.startswith(sys.argv[1]):
     raise SystemExit(f"suite imported from {suite.__file__}, not from {sys.argv[1]}")
 
 def make(case):
+    if case.startswith("sweep:"):
+        from suite.bench.sweep import draw
+        _, seed, index, threads = case.split(":")
+        config = draw(int(index) + 1, int(seed))[int(index)]
+        return config.suite_call(*config.make_inputs(), num_threads=int(threads))
     name, op, threads = case.split(":")
     layer, threads = get_layer(name), int(threads)
     if op == "deconv":
@@ -107,10 +114,17 @@ def main(argv=None):
     p.add_argument("new", help="source tree of the new build")
     p.add_argument("--cases", default=",".join(DEFAULT_CASES),
                    help="comma-separated layer:op:threads (default: %(default)s)")
+    p.add_argument("--sweep", type=int, default=0, metavar="N",
+                   help="also N configurations drawn at random (suite.bench.sweep)")
+    p.add_argument("--seed", type=int, default=1, help="the sweep's seed")
+    p.add_argument("--threads", default="1",
+                   help="comma-separated thread counts of the sweep's cases")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--budget", type=float, default=0.2, help="seconds per case and round")
     args = p.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
+    cases += [f"sweep:{args.seed}:{i}:{t}" for i in range(args.sweep)
+              for t in args.threads.split(",")]
     base, new = Worker(args.base), Worker(args.new)
     times = {c: ([], []) for c in cases}
     try:
@@ -119,10 +133,15 @@ def main(argv=None):
                 order = ((0, base), (1, new)) if r % 2 == 0 else ((1, new), (0, base))
                 for side, worker in order:
                     times[case][side].append(worker.seconds(case, args.budget))
+            print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
     finally:
         base.close()
         new.close()
     print(f"{'case':32} {'base':>11} {'new':>11} {'new/base':>9}  quartiles")
+    if args.sweep:
+        from suite.bench.sweep import draw
+        names = {f"sweep:{args.seed}:{i}": c.name for i, c in enumerate(draw(args.sweep,
+                                                                            args.seed))}
     medians = []
     for case in cases:
         a, b = times[case]
@@ -130,7 +149,8 @@ def main(argv=None):
         medians.append(statistics.median(ratios))
         q1, q3 = _quartiles(ratios)
         print(f"{case:32} {statistics.median(a) * 1e3:8.3f} ms {statistics.median(b) * 1e3:8.3f}"
-              f" ms {medians[-1]:9.3f}  {q1:.3f}-{q3:.3f}")
+              f" ms {medians[-1]:9.3f}  {q1:.3f}-{q3:.3f}"
+              + (f"  {names[case.rsplit(':', 1)[0]]}" if case.startswith("sweep:") else ""))
     print(f"geometric mean of the cases' new/base: {statistics.geometric_mean(medians):.3f}")
     return 0
 
