@@ -12,13 +12,16 @@
 #
 # parallel_gemm splits one GEMM into blocks of C, each a single-threaded BLAS call on its
 # own OpenMP thread: one level of parallelism, BLAS held at one thread by the caller
-# (suite._threads.single_threaded_blas).
+# (suite._threads.single_threaded_blas). The blocks are planned for the planning width
+# (_openmp_helpers.pxd), not the call's threads: BLAS rounds an element of a block as the
+# block's shape says, so the split must not move with the thread count.
 
 from cython cimport floating
 from cython.parallel cimport prange
 from libc.stdint cimport int64_t, uintptr_t
 
 from _cython_blas cimport gemm
+from _openmp_helpers cimport suite_planning_width
 from _profile cimport SUITE_STAGE_GEMM, suite_profile_call, suite_stage_start, suite_stage_stop
 
 
@@ -27,16 +30,17 @@ cdef inline void parallel_gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssiz
                                const floating* b, Py_ssize_t ldb, floating beta, floating* c,
                                Py_ssize_t ldc, int n_threads,
                                const floating* start=NULL) noexcept nogil:
-    """C = op(A) op(B) + beta*C (row-major), split into n_threads blocks of C's rows or columns,
-    each a single-threaded BLAS call on its own OpenMP thread (BLAS is held at one thread by
-    the caller). One thread pool for the whole kernel: no hand-over between OpenMP's threads
+    """C = op(A) op(B) + beta*C (row-major), split into as many blocks of C's rows or columns
+    as the planning width (at least 16 rows or columns each), each a single-threaded BLAS
+    call, shared among n_threads OpenMP threads (BLAS is held at one thread by the caller):
+    the same products, so the same bits, for every thread count. One thread pool for the whole kernel: no hand-over between OpenMP's threads
     and BLAS's, and no nesting. ``start`` (beta 0): a bias per row of C that the sums start
     from (``gemm``)."""
     cdef Py_ssize_t t, lo, hi, blocks
     cdef floating one = 1
     cdef bint split_rows = m >= n
     cdef int64_t call = suite_profile_call(), t0
-    blocks = n_threads
+    blocks = suite_planning_width()
     if blocks > (m if split_rows else n) // 16:
         blocks = (m if split_rows else n) // 16
     if blocks <= 1:

@@ -11,8 +11,9 @@ Threading: one level of parallelism, on ``n_threads`` OpenMP threads. Either ind
 tasks of (image batch, group, phase), each running its im2col, a single-threaded BLAS call
 and its writes on one thread, or, with too few tasks, each phase's im2col and writes parallel
 over (image, channel, row) and its GEMM split into blocks, one single-threaded BLAS call per
-OpenMP thread (the caller holds BLAS at one thread). Every output element is written by one
-thread in a fixed order: the results do not depend on the thread count.
+block (the caller holds BLAS at one thread). Which of the two, and the blocks, follow the
+planning width (``_openmp_helpers.pxd``), not the call's threads; every output element is
+written by one thread in a fixed order: the results do not depend on the thread count.
 """
 
 from cython cimport floating
@@ -25,7 +26,7 @@ from _bias cimport bias_value
 from _columns cimport Window, im2col_images, im2col_planes, make_window
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
-from _openmp_helpers cimport omp_get_thread_num
+from _openmp_helpers cimport omp_get_thread_num, suite_planning_width
 from _phase_table cimport PhaseRow
 from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL, SUITE_STAGE_PHASE_WRITE,
                        SUITE_STAGE_WEIGHT_PACK, TaskIndex, attach_profiler, next_task,
@@ -341,7 +342,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * out_h * out_w
     cdef Py_ssize_t nb = images_per_gemm, n0, cur, grp, rh, rw, th, tw, qh, qw, K, ld
     cdef Py_ssize_t offset, max_col = 0, max_y = 0, q, n_chunks, task, chunk, tid, per_group
-    cdef Py_ssize_t copies
+    cdef Py_ssize_t copies, planned
     cdef Py_ssize_t* offsets = NULL
     cdef const floating* w_base
     cdef bint as_tasks
@@ -363,7 +364,10 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
             max_col = max(max_col, cig * table_h[rh].taps * table_w[rw].taps * q)
             max_y = max(max_y, cog * q)
     n_chunks = (N + nb - 1) // nb
-    as_tasks = n_threads > 1 and n_chunks * groups * sh * sw >= 2 * n_threads
+    # Whole phases as tasks or each phase's GEMM split in blocks: chosen for the planning
+    # width, not n_threads, as the two round differently (_gemm.pxd, parallel_gemm).
+    planned = suite_planning_width()
+    as_tasks = planned > 1 and n_chunks * groups * sh * sw >= 2 * planned
     copies = n_threads if as_tasks else 1
     try:    # sizes restated in suite._plan.phase_workspace
         col = allocate(copies * max_col * nb, col)

@@ -26,6 +26,9 @@ def info():
     openmp = "yes" if _buildinfo.openmp_enabled() else "NO (serial build: one thread)"
     print(f"OpenMP compiled in: {openmp}")
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
+    print(f"work split into products as for {_buildinfo.planning_width()} threads at any thread"
+          f" count (the planning width: the CPUs OpenMP may use, at most "
+          f"{_buildinfo.PLANNING_MAX})")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "

@@ -3,8 +3,11 @@ threads) and which deconvolution algorithm ``"auto"`` runs.
 
 Every rule here is a function of the shapes, the itemsize, the thread count and the machine
 (its cache; whether suite's own GEMM kernel runs on its CPU) only, so the planned work, and
-hence the result, never depends on anything else. The budgets are sized
-from the cache and the BLAS behaviour measured in docs/performance.md (cited by number).
+hence the result, never depends on anything else. The split of a layer into GEMMs (images,
+blocks, bands, parts) follows the planning width (:func:`planning_width`), not the call's
+thread count: BLAS rounds each product as its shape says, so a split that moved with the
+threads would move the bits. The budgets are sized from the cache and the BLAS behaviour
+measured in docs/performance.md (cited by number).
 """
 
 import functools
@@ -14,6 +17,7 @@ import os
 
 import numpy as np
 
+from ._buildinfo import planning_width
 from ._validation import check_blas_dims, check_int, check_pair, check_size
 from .geometry import PHASE_COUNT, PHASE_TAPS, check_shape
 
@@ -140,17 +144,18 @@ BAND_BYTES = 512 * 2**10
 BAND_MIN_COLUMNS = 512
 
 
-def band_rows(planes, out_h, out_w, column_rows, itemsize, n_threads):
+def band_rows(planes, out_h, out_w, column_rows, itemsize, planned):
     """Output rows per task of the banded convolution (``planes`` = images x groups).
 
     Sized by BAND_BYTES and BAND_MIN_COLUMNS; cut further only when the tasks would be fewer
-    than the threads.
+    than ``planned`` threads (:func:`planning_width`: a band is a product's width, so it
+    must not follow the call's threads).
     """
     rows = max(math.ceil(BAND_MIN_COLUMNS / out_w),
                BAND_BYTES // max(1, column_rows * out_w * itemsize))
     rows = min(rows, out_h)
-    if planes * math.ceil(out_h / rows) < n_threads:
-        rows = max(1, math.ceil(out_h / math.ceil(n_threads / planes)))
+    if planes * math.ceil(out_h / rows) < planned:
+        rows = max(1, math.ceil(out_h / math.ceil(planned / planes)))
     check_size((column_rows, rows * out_w), "the column workspace")
     return int(rows)
 
@@ -391,14 +396,15 @@ def narrow_batch(n, per_image, narrow):
 
 
 def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, itemsize,
-                    n_threads):
+                    planned):
     """(images per GEMM, output channels per block, input rows per band) of the col2im
     deconvolution.
 
-    Blocks are sized by the cache alone, so the result does not depend on the thread count;
-    they are split further only when there are fewer tasks than threads. 0 channels per
-    block selects the unblocked method (one GEMM per group split across threads), for
-    layers too small to give every thread a task (one image, one output channel). Images
+    Blocks are sized by the cache, then split further only when there are fewer tasks than
+    ``planned`` threads (:func:`planning_width`, whatever the call runs on: the blocks set
+    the products' shapes, hence their rounding). 0 channels per block selects the unblocked
+    method (one GEMM per group split in blocks), for layers too small to give every planned
+    thread a task (one image, one output channel). Images
     are batched to give BLAS wide products, except maps narrow enough for suite's own kernel
     (``narrow_gemm_columns``), which multiplies them at full rate one image at a time: there
     batching only adds the packing of the images, unless the weight, read once per batch,
@@ -430,39 +436,41 @@ def col2im_blocking(n, c_in, height, width, c_out_per_group, taps, groups, items
         rows = int(min(height, max(1, math.ceil(COL2IM_BAND_MIN_COLUMNS / width))))
         channels = max(1, COLUMN_BLOCK_BYTES // (taps * rows * width * itemsize))
         blocks_per_group = math.ceil(c_out_per_group / channels)
-        if n * groups * blocks_per_group < n_threads:
-            blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (n * groups)))
-        if n * groups * blocks_per_group < n_threads:
+        if n * groups * blocks_per_group < planned:
+            blocks_per_group = min(c_out_per_group, math.ceil(planned / (n * groups)))
+        if n * groups * blocks_per_group < planned:
             return 1, 0, rows
         blocks_per_group = spread_blocks(n * groups, blocks_per_group, c_out_per_group,
-                                         n_threads)
+                                         planned)
         return 1, math.ceil(c_out_per_group / blocks_per_group), rows
     per_channel = taps * columns * itemsize
     blocks_per_group = max(1, math.ceil(c_out_per_group * per_channel / COLUMN_BLOCK_BYTES))
     blocks_per_group = min(blocks_per_group,
                            max(1, c_out_per_group * taps // BLOCK_MIN_ROWS))
     chunks = math.ceil(n / nb)
-    if chunks * groups * blocks_per_group < n_threads:
-        blocks_per_group = min(c_out_per_group, math.ceil(n_threads / (chunks * groups)))
-    if chunks * groups * blocks_per_group < n_threads:
+    if chunks * groups * blocks_per_group < planned:
+        blocks_per_group = min(c_out_per_group, math.ceil(planned / (chunks * groups)))
+    if chunks * groups * blocks_per_group < planned:
         return images_per_gemm(n, per_image, c_out_per_group * taps, itemsize), 0, height
     blocks_per_group = spread_blocks(chunks * groups, blocks_per_group, c_out_per_group,
-                                     n_threads)
+                                     planned)
     return nb, math.ceil(c_out_per_group / blocks_per_group), height
 
 
-def spread_blocks(units, blocks, most, n_threads):
+def spread_blocks(units, blocks, most, planned):
     """Blocks per unit (``blocks`` to ``min(most, 2*blocks)``, the fewest of the best) of
-    ``most`` output channels, ``units`` units, on ``n_threads`` threads: the call takes
-    ceil(tasks / n_threads) tasks of the largest block's time, so 3 blocks on 2 threads
+    ``most`` output channels, ``units`` units, on ``planned`` threads: the call takes
+    ceil(tasks / planned) tasks of the largest block's time, so 3 blocks on 2 threads
     take 2/3 of a unit where 4 take 1/2 (one image of 384 -> 56 channels k2x5 s2 on 41x19:
     3 blocks of channels, one thread idle a third of the call; docs/performance.md, item
-    91). Blocks of output channels are independent sums: the bits do not depend on them."""
+    91). A block's channels are a product's rows, and BLAS may round a row of a 14-row
+    product unlike the same row of a 19-row one: hence the planning width, never the call's
+    threads (docs/performance.md, item 98)."""
     def span(b):
         size = math.ceil(most / b)      # the blocks the kernel makes: ceil(most / size)
-        return math.ceil(units * math.ceil(most / size) / n_threads) * size
+        return math.ceil(units * math.ceil(most / size) / planned) * size
     best = blocks
-    if n_threads > 1:
+    if planned > 1:
         for b in range(blocks + 1, min(most, 2 * blocks) + 1):
             if span(b) < 0.95 * span(best):     # not for a channel less per block
                 best = b
@@ -623,11 +631,12 @@ def widened_for_phase(cig, c_out_per_group, taps, phases, num_threads):
 
 
 def winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w, n_phases,
-                      transposed_weight, n_threads):
+                      transposed_weight, planned):
     """(tiles per block, output-channel parts, phases per weight pass) of the Winograd
     kernel, for n images of cig -> cog channels per group; ``transposed_weight``: the weight
     is a transposed convolution's (output channels inner), which is transformed for several
-    phases in one sweep. The block depends on the shapes only."""
+    phases in one sweep. The block depends on the shapes only, the parts on them and the
+    ``planned`` threads (:func:`planning_width`)."""
     per_tile = 9 * (cig + cog) * itemsize
     # Each block's 9 GEMMs repack the phase's transformed weights: blocks may hold half as
     # much as those weights, so that repacking stays a small share for wide layers.
@@ -643,9 +652,9 @@ def winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w, n_phase
     block = rows_per_block * tiles_w
     co_parts = 1
     tasks = groups * math.ceil(tiles / block)
-    if tasks < n_threads:
+    if tasks < planned:
         # fewer tasks than threads (as the blocked col2im): split the output channels
-        co_parts = max(1, min(math.ceil(n_threads / tasks), cog // 16))
+        co_parts = max(1, min(math.ceil(planned / tasks), cog // 16))
     phases_per_pass = 1
     if transposed_weight:
         phases_per_pass = int(max(1, min(n_phases, WINOGRAD_PASS_BYTES
@@ -689,7 +698,7 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     cig = c_in // groups
     per_image = out_h * out_w
     if per_image >= BAND_MIN_COLUMNS and not pointwise:
-        rows = band_rows(n * groups, out_h, out_w, cig * kh * kw, itemsize, n_threads)
+        rows = band_rows(n * groups, out_h, out_w, cig * kh * kw, itemsize, planning_width())
         return n_threads * cig * kh * kw * rows * out_w
     if pointwise:
         nb = pointwise_images(n, per_image, cig, c_out // groups, c_out, itemsize, transposed)
@@ -730,7 +739,7 @@ def col2im_deconv_workspace(n, c_in, height, width, cog, taps, groups, itemsize,
     if one_pixel:
         return n * c_in
     nb, channels_per_block, rows = col2im_blocking(n, c_in, height, width, cog, taps, groups,
-                                                   itemsize, n_threads)
+                                                   itemsize, planning_width())
     packed = math.ceil(n / nb) * c_in * nb * height * width if nb > 1 else 0
     if channels_per_block:
         return packed + n_threads * channels_per_block * taps * nb * rows * width
@@ -764,7 +773,8 @@ def phase_workspace(n, cig, cog, groups, phases_h, phases_w, itemsize, n_threads
     most_columns = int((cig * taps * outputs).max())
     most_products = cog * int(outputs.max())
     tasks = math.ceil(n / nb) * groups * len(phases_h) * len(phases_w)
-    copies = n_threads if n_threads > 1 and tasks >= 2 * n_threads else 1
+    planned = planning_width()
+    copies = n_threads if planned > 1 and tasks >= 2 * planned else 1
     return copies * (most_columns + most_products) * nb
 
 

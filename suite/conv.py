@@ -28,6 +28,7 @@ from ._plan import (
     pointwise_deconv,
     pointwise_images,
     phase_gemm_images,
+    planning_width,
     streams_past_cache,
     threads_for_work,
     winograd_blocking,
@@ -193,7 +194,7 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
     # a 1x1 convolution's columns are x itself: no bands (their columns a copy of x)
     if per_image >= BAND_MIN_COLUMNS and not pointwise_conv((kh, kw), stride, padding):
         rows = band_rows(n * groups, out_h, out_w, c_in_per_group * kh * kw, x.itemsize,
-                         n_threads)
+                         planning_width())
         check_blas_dims(M=c_out // groups, N=rows * out_w, K=c_in_per_group * kh * kw,
                         ldc=per_image)
         if note:
@@ -234,7 +235,8 @@ class WinogradPhases:
         n, c_in = input_shape[:2]
         cig, cog = c_in // groups, c_out // groups
         self.blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
-                                          len(taps), strides[1] < strides[2], n_threads)
+                                          len(taps), strides[1] < strides[2],
+                                          planning_width())
         block, _, phases_per_pass = self.blocking
         per_phase = winograd_phase_values(cig, cog, groups)
         check_size((phases_per_pass, per_phase), "the transformed weights")
@@ -441,7 +443,7 @@ class DeconvPlan(KernelPlan):
                 self._kernel = self._pointwise
         else:
             nb, blocks, rows = col2im_blocking(n, c_in, h, w, cog, kh * kw, groups, itemsize,
-                                               self.n_threads)
+                                               planning_width())
             check_size((cog * kh * kw, nb * rows * w), "the column workspace")
             check_blas_dims(M=cog * kh * kw, N=nb * rows * w, K=c_in // groups)
             self._geometry = (stride, padding, dilation, groups)

@@ -114,6 +114,7 @@ from ._plan import (
     pointwise_conv,
     pointwise_deconv,
     phase_workspace,
+    planning_width,
     threads_for_work,
     winograd_blocking,
     winograd_workspace,
@@ -267,7 +268,7 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
         if tiles is not None:
             # the kernel copies a transposed convolution's kernels when C_out/g > 1
             blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
-                                         s[0] * s[1], cog > 1, threads)
+                                         s[0] * s[1], cog > 1, planning_width())
             workspace["winograd"] = winograd_workspace(cig, cog, groups, kh * kw, phases_h,
                                                        phases_w, blocking, cog > 1, itemsize,
                                                        threads)
@@ -530,7 +531,8 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
         workspace = 0
         if n:
             blocking = winograd_blocking(n, cig, cog, groups, itemsize, phases_h, phases_w,
-                                         len(phases_h) * len(phases_w), False, threads)
+                                         len(phases_h) * len(phases_w), False,
+                                         planning_width())
             workspace = winograd_workspace(cig, cog, groups, kh * kw, phases_h, phases_w,
                                            blocking, False, itemsize, threads)
         methods["winograd"] = (2 * 9 * n * c_out * cig * tiles + conv.adds, workspace)
@@ -551,7 +553,7 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
             methods["collapsed"] = (2 * small.macs + small.adds,
                                     n * c_out * h * w
                                     + small.workspace_bytes["im2col"] // itemsize)
-    rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, threads)
+    rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, planning_width())
     span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
     methods["banded"] = (useful,
                          banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads))

@@ -12,6 +12,7 @@ from ._plan import (
     UPSAMPLE_CONV_METHODS,
     band_rows,
     phase_gemm_images,
+    planning_width,
     streams_past_cache,
     threads_for_bytes,
     threads_for_work,
@@ -167,7 +168,7 @@ class UpsampleConvPlan(KernelPlan):
         plan = upsample_plan(tuple(input_shape[2:]), (up_h, up_w), scales, mode,
                              align_corners, np.dtype(dtype).str)
         rows = band_rows(n * groups, self.shape[2], self.shape[3], cig * kh * kw, itemsize,
-                         self.n_threads)
+                         planning_width())
         check_blas_dims(M=c_out // groups, N=rows * self.shape[3], K=cig * kh * kw,
                         ldc=self.shape[2] * self.shape[3])
         # Each thread keeps the upsampled rows one band reads, for every input channel of a

@@ -4,11 +4,12 @@ summed band after band, and rows no band reaches still get the bias.
 
 The maps below are just large enough to be cut into bands (the plan is checked, so a change
 of the budgets cannot quietly leave this file testing the unbanded path); each is compared
-with the NumPy reference, across thread counts (1 thread runs the blocked tasks, 2 and 3 may
-run the unblocked path: the bits must not change), with and without bias, and its traced
-workspace with the cost model's figure.
+with the NumPy reference, across thread counts (every count runs the plan made for the
+planning width, ``suite._plan.planning_width``: the bits must not change), with and without
+bias, and its traced workspace with the cost model's figure.
 """
 
+import importlib
 import tracemalloc
 
 import numpy as np
@@ -81,8 +82,8 @@ def test_banded_col2im_does_not_depend_on_threads(case):
 
 
 def test_the_unblocked_path_is_banded_too():
-    """One image, one group, one output channel: no blocks for two threads, so the GEMM is
-    split across them; the bands, and so the bits, stay those of one thread."""
+    """One image, one group, one output channel: no blocks when planned for two threads, so
+    the GEMM is split in blocks; the bands stay those planned for one."""
     case = BANDED[3]
     assert plan(case, np.float32, 2)[1] == 0 and plan(case, np.float32, 1)[1] > 0
     assert plan(case, np.float32, 2)[2] == plan(case, np.float32, 1)[2] < case[0][2]
@@ -118,7 +119,8 @@ def test_banded_workspace_is_what_the_cost_model_says(case, n_threads):
 # Blocks of output channels spread over the threads (suite._plan.spread_blocks): a call
 # takes ceil(tasks / threads) tasks of its largest block, so 3 blocks on 2 threads leave one
 # idle a third of the call where 4 do not. Hand values, then layers whose blocking it
-# changes: the same bits at 1-3 threads and the reference's values.
+# changes when planned for two threads: the same bits at 1-3 threads and the reference's
+# values.
 def test_spread_blocks_hand_values():
     assert _plan.spread_blocks(1, 3, 56, 1) == 3        # one thread: as the cache says
     assert _plan.spread_blocks(1, 3, 56, 2) == 4        # 19 + 19 + 18 -> 4 x 14
@@ -135,12 +137,23 @@ def test_spread_blocks_hand_values():
 
 
 SPREAD = [((1, 40, 41, 19), (40, 56, 2, 5), 2, (0, 2), 0, 1, 1),
-          ((3, 48, 6, 6), (48, 96, 4, 4), 2, 1, 0, 1, 1),
+          ((3, 48, 6, 6), (48, 96, 3, 3), 2, 1, 0, 1, 1),
           ((1, 24, 16, 16), (24, 256, 3, 3), 4, 0, 0, 1, 1)]
 
 
+@pytest.fixture
+def planned_for_two(monkeypatch):
+    """deconv2d's plans made for two threads, whatever this machine's planning width (the
+    kernels split the work as the plan says; GEMMs they split themselves keep theirs)."""
+    conv = importlib.import_module("suite.conv")
+    monkeypatch.setattr(conv, "planning_width", lambda: 2)
+    conv._deconv_plan_cached.cache_clear()
+    yield
+    conv._deconv_plan_cached.cache_clear()
+
+
 @pytest.mark.parametrize("case", SPREAD, ids=[str(c[:2]) for c in SPREAD])
-def test_spread_blocks_keep_the_bits(case):
+def test_spread_blocks_keep_the_bits(case, planned_for_two):
     (n, c_in, h, w), (_, cog, kh, kw), *_, g = case
     plans = {t: _plan.col2im_blocking(n, c_in, h, w, cog, kh * kw, g, 4, t) for t in (1, 2)}
     assert plans[1][1] and plans[2][1] and plans[1][1] != plans[2][1], plans
