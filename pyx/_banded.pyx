@@ -219,7 +219,7 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
         x2_columns = up.x2_columns
     if bias is not None:
         b_ptr = &bias[0]
-    try:    # sizes restated in suite._plan.conv2d_workspace, banded_upsample_workspace
+    try:    # sizes restated in suite._workspaces.conv2d_workspace, banded_upsample_workspace
         cols = allocate(n_threads * col_size, cols)
         if source != SOURCE_INPUT:
             sources = allocate(n_threads * src_size, cols)

@@ -265,7 +265,7 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
         return
     if bias is not None:
         b_ptr = &bias[0]
-    try:    # sizes restated in suite._plan.conv2d_workspace
+    try:    # sizes restated in suite._workspaces.conv2d_workspace
         if nb > 1 or not pointwise:     # a 1x1 convolution of one image multiplies x itself
             col = allocate(K * nb * L, col)
         if nb > 1:
@@ -395,7 +395,7 @@ def deconv2d_col2im(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1]
         b_ptr = &bias[0]
     n_chunks = (N + nb - 1) // nb
     suite_cpu_has_avx2()        # asked once, before the threads
-    try:    # sizes restated in suite._plan.col2im_deconv_workspace
+    try:    # sizes restated in suite._workspaces.col2im_deconv_workspace
         if nb > 1:
             packed = allocate(n_chunks * c_in * nb * HW, col)
         if cb > 0:
@@ -562,7 +562,7 @@ def deconv2d_backward_col2im(const floating[:, :, :, ::1] grad_out,
     cdef int64_t call = suite_profile_call(), t0
     if N == 0:
         return
-    try:    # sizes restated in suite._plan.deconv_backward_workspace
+    try:    # sizes restated in suite._workspaces.deconv_backward_workspace
         col = allocate(M * nb * HW, col)
         if nb > 1:
             packed = allocate(c_in * nb * HW, col)

@@ -369,7 +369,7 @@ def phase_correlation(const floating[:, :, :, ::1] x, const floating[::1] packed
     planned = suite_planning_width()
     as_tasks = planned > 1 and n_chunks * groups * sh * sw >= 2 * planned
     copies = n_threads if as_tasks else 1
-    try:    # sizes restated in suite._plan.phase_workspace
+    try:    # sizes restated in suite._workspaces.phase_workspace
         col = allocate(copies * max_col * nb, col)
         y = allocate(copies * max_y * nb, col)
         offsets = <Py_ssize_t*> malloc(sh * sw * sizeof(Py_ssize_t))

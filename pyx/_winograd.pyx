@@ -101,7 +101,7 @@ cdef inline Py_ssize_t winograd_scratch_values(Py_ssize_t s_co, Py_ssize_t s_ci,
 cdef inline Py_ssize_t winograd_copy_block(Py_ssize_t cig, Py_ssize_t kk,
                                            Py_ssize_t itemsize) noexcept nogil:
     """Output channels per task of winograd_phase_weights: a transposed convolution's
-    kernels of the task copied within L2 (suite._plan.WINOGRAD_COPY_BYTES)."""
+    kernels of the task copied within L2 (suite._workspaces.WINOGRAD_COPY_BYTES)."""
     cdef Py_ssize_t co_block = 16
     while co_block > 1 and co_block * cig * kk * itemsize > 512 * 1024:
         co_block //= 2
@@ -452,7 +452,7 @@ def winograd_phases(const floating[:, :, :, ::1] x, const floating[::1] weight,
     # spare): on small maps they are a few values, and threads writing into one line made
     # the input transform 2.7x slower a channel at two threads than at one
     rows_pitch = (3 * span + 15) // 16 * 16 + 16
-    try:    # sizes restated in suite._plan.winograd_workspace
+    try:    # sizes restated in suite._workspaces.winograd_workspace
         v = allocate(n_threads * 9 * cig * max_nt, v)
         m = allocate(n_threads * 9 * cog * max_nt, v)
         rows = allocate(n_threads * rows_pitch, v)

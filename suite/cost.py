@@ -60,7 +60,7 @@ With ``M = N*C_in*(C_out/g)*kH*kW*H*W`` (the definition's multiply-adds) and
   Elsewhere it runs, and costs, ``"phase"``.
 * ``"direct"``: ``2*M + B`` like ``"phase"`` (each output row gathers the definition's
   products that land on it); workspace at most one output row's column phases and its
-  source rows per thread (``suite._plan.direct_workspace``).
+  source rows per thread (``suite._workspaces.direct_workspace``).
 * ``"zero_insertion"``: a dense stride-1 correlation (dilation d, flipped kernel) over the
   zero-inserted, padded map: ``2*N*C_out*(C_in/g)*kH*kW*H_out*W_out + B``, about ``sH*sW``
   times ``2*M`` (exactly when ``H_out = sH*H``); workspace the zero-inserted map
@@ -102,21 +102,23 @@ import math
 from ._plan import (
     DECONV_METHODS,
     band_rows,
-    banded_upsample_workspace,
     UPSAMPLE_WINOGRAD_CACHED_BYTES,
     UPSAMPLE_WINOGRAD_MIN_TILES,
     collapse_pays,
-    col2im_deconv_workspace,
-    direct_workspace,
-    conv2d_workspace,
-    deconv_backward_workspace,
     one_pixel_deconv,
     pointwise_conv,
     pointwise_deconv,
-    phase_workspace,
     planning_width,
     threads_for_work,
     winograd_blocking,
+)
+from ._workspaces import (
+    banded_upsample_workspace,
+    col2im_deconv_workspace,
+    conv2d_workspace,
+    deconv_backward_workspace,
+    direct_workspace,
+    phase_workspace,
     winograd_workspace,
 )
 from ._cost_base import (

@@ -29,6 +29,7 @@ LAYERS = {
     "suite.checkerboard": 2,
     "suite.collapse": 2.5,
     "suite._plan": 3,
+    "suite._workspaces": 3.25,
     "suite._cost_base": 3.5,
     "suite.cost": 4,
     "suite.reference": 0,
