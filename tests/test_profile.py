@@ -607,13 +607,17 @@ def test_two_builds_are_compared_case_by_case(capsys):
     from suite.bench import compare_builds
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    assert compare_builds.main([root, root, "--cases", "yolov3-up:nearest:1,fcn8s-up2:deconv:1",
+    # a random layer named in --cases, as the table's lines print it, is a case too
+    assert compare_builds.main([root, root, "--cases",
+                                "yolov3-up:nearest:1,fcn8s-up2:deconv:1,sweep:5:2:1",
                                 "--rounds", "2", "--budget", "0.01"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    rows = {line.split()[0]: line.split() for line in lines[1:3]}
-    assert set(rows) == {"yolov3-up:nearest:1", "fcn8s-up2:deconv:1"}
+    rows = {line.split()[0]: line.split() for line in lines[1:4]}
+    assert set(rows) == {"yolov3-up:nearest:1", "fcn8s-up2:deconv:1", "sweep:5:2:1"}
     for row in rows.values():
         assert float(row[1]) > 0 and float(row[3]) > 0 and float(row[5]) > 0
+    from suite.bench.sweep import draw
+    assert lines[3].endswith(draw(3, 5)[2].name)
     assert lines[-1].startswith("geometric mean")
 
 

@@ -107,6 +107,17 @@ def _quartiles(values):
     return values[len(values) // 4], values[(3 * len(values)) // 4]
 
 
+def _sweep_names(cases):
+    """The layer each ``sweep:S:i:T`` case stands for, by case (from --sweep or --cases)."""
+    from suite.bench.sweep import draw
+    names = {}
+    for case in cases:
+        if case.startswith("sweep:"):
+            _, seed, index, _ = case.split(":")
+            names[case] = draw(int(index) + 1, int(seed))[int(index)].name
+    return names
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m suite.bench.compare_builds",
                                 description=__doc__.split("\n\n")[0])
@@ -138,10 +149,7 @@ def main(argv=None):
         base.close()
         new.close()
     print(f"{'case':32} {'base':>11} {'new':>11} {'new/base':>9}  quartiles")
-    if args.sweep:
-        from suite.bench.sweep import draw
-        names = {f"sweep:{args.seed}:{i}": c.name for i, c in enumerate(draw(args.sweep,
-                                                                            args.seed))}
+    names = _sweep_names(cases)
     medians = []
     for case in cases:
         a, b = times[case]
@@ -150,7 +158,7 @@ def main(argv=None):
         q1, q3 = _quartiles(ratios)
         print(f"{case:32} {statistics.median(a) * 1e3:8.3f} ms {statistics.median(b) * 1e3:8.3f}"
               f" ms {medians[-1]:9.3f}  {q1:.3f}-{q3:.3f}"
-              + (f"  {names[case.rsplit(':', 1)[0]]}" if case.startswith("sweep:") else ""))
+              + (f"  {names[case]}" if case in names else ""))
     print(f"geometric mean of the cases' new/base: {statistics.geometric_mean(medians):.3f}")
     return 0
 
