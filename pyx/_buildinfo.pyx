@@ -1,5 +1,7 @@
 """What this build of the compiled core is: OpenMP or not, compile flags, bounds checks."""
 
+import os
+
 from _openmp_helpers cimport (SUITE_OPENMP_ENABLED, SUITE_PLANNING_MAX, omp_get_max_threads,
                               suite_planning_width)
 
@@ -24,14 +26,29 @@ def omp_max_threads():
 
 def planning_width():
     """The threads every split of a layer into GEMMs is planned for, whatever thread count a
-    call runs on: the CPUs OpenMP may use when first asked (1 in a serial build), at most
-    PLANNING_MAX. The kernels' GEMMs round as their shapes say, so a split that followed
-    the call's thread count would change the result's bits with it."""
+    call runs on: ``SUITE_PLANNING_WIDTH`` if set, else the CPUs OpenMP may use (fewer if
+    ``OMP_NUM_THREADS`` asks for fewer; 1 in a serial build), at most PLANNING_MAX; read
+    once, as suite is imported. The kernels' GEMMs round as their shapes say, so a split
+    that followed the call's thread count would change the result's bits with it."""
     return suite_planning_width()
 
 
 #: The most threads a split is planned for (beyond them, a call's threads share the tasks).
 PLANNING_MAX = SUITE_PLANNING_MAX
+
+
+def _check_planning_setting():
+    """SUITE_PLANNING_WIDTH, when set, is a whole number of threads from 1 to PLANNING_MAX:
+    anything else stops the import with the variable, its value and what it takes (the
+    kernels would otherwise fall back to the CPUs without a word)."""
+    value = os.environ.get("SUITE_PLANNING_WIDTH", "")
+    if value and not (value.isascii() and value.isdigit() and 1 <= int(value) <= PLANNING_MAX):
+        raise ValueError(f"SUITE_PLANNING_WIDTH={value!r}: expected a whole number of threads"
+                         f" from 1 to {PLANNING_MAX}, or unset for the CPUs OpenMP may use")
+
+
+_check_planning_setting()
+suite_planning_width()   # the planning width read at import, as in every module that plans
 
 
 def compile_flags():

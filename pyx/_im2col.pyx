@@ -27,13 +27,14 @@ from _columns cimport (RANGES_MAX_KW, RowPlan, SPREAD_MAX, Window, band_end, ban
                       make_window, row_plan)
 from _cython_blas cimport gemm
 from _gemm cimport allocate, release, parallel_gemm
-from _openmp_helpers cimport omp_get_thread_num
+from _openmp_helpers cimport omp_get_thread_num, suite_planning_width
 from _profile cimport (SUITE_STAGE_BIAS, SUITE_STAGE_BIAS_GRADIENT, SUITE_STAGE_COL2IM,
                        SUITE_STAGE_GEMM, SUITE_STAGE_PACK, SUITE_STAGE_UNPACK, TaskIndex,
                        attach_profiler, next_task, part_start, parts_for, suite_profile_call,
                        suite_stage_start, suite_stage_stop, task_index)
 
 attach_profiler()
+suite_planning_width()   # the planning width read at import, as in every module that plans
 
 
 include "_rows.pxi"

@@ -34,6 +34,7 @@ from _profile cimport (SUITE_STAGE_GEMM, SUITE_STAGE_IM2COL, SUITE_STAGE_PHASE_W
                        suite_stage_stop, task_index)
 
 attach_profiler()
+suite_planning_width()   # the planning width read at import, as in every module that plans
 
 
 include "_own_gemm.pxi"

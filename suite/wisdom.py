@@ -93,7 +93,8 @@ def machine_key():
     """The machine a measurement describes, as one line: CPU model, SIMD instruction sets,
     the BLAS the kernels' GEMMs call (library, version, kernel family, and any variable that
     pins it; ``suite._environment`` describes each), what runs col2im's narrow products
-    (suite's own kernel or BLAS), the package's version and compile flags.
+    (suite's own kernel or BLAS), the planning width (the products a layer is cut into
+    follow it), the package's version and compile flags.
     Computed once per process (the BLAS reads its pinning variables when it loads)."""
     global _machine_key
     if _machine_key is None:
@@ -102,6 +103,7 @@ def machine_key():
             f"isa={','.join(vector_extensions(cpu_flags())) or '?'}",
             f"blas={blas_description()}",
             f"narrow-gemm={_im2col.gemm_kernel()}",
+            f"planning-width={_buildinfo.planning_width()}",
             f"suite={__version__} ({_buildinfo.compile_flags().strip() or 'default flags'})",
         ])
     return _machine_key

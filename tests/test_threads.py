@@ -6,12 +6,17 @@ threads and never reorder a sum, so they are bit-for-bit identical for any ``num
 (conv2d, deconv2d with each method, deconv2d_backward, upsample_conv2d) split their work into
 BLAS products as planned for the planning width (``suite._plan.planning_width``), never for
 the call's threads, since BLAS rounds an element as the shape of its product says: they too
-are bit for bit identical. ``deconv2d(algorithm="auto")`` may choose another method for
-another thread count, so it is compared within the dtype's tolerance. At a fixed thread
-count every kernel is deterministic: repeated runs are bit for bit identical.
+are bit for bit identical, here and in processes planning for widths 1 and 3
+(``SUITE_PLANNING_WIDTH``, read once at import, like ``OMP_NUM_THREADS``'s part in the default).
+``deconv2d(algorithm="auto")`` may choose another method for another thread count, so it is
+compared within the dtype's tolerance. At a fixed thread count every kernel is
+deterministic: repeated runs are bit for bit identical.
 """
 
 import importlib
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -293,3 +298,64 @@ def test_small_maps_upsample_on_fewer_threads(monkeypatch):
     assert plan.threads_for_bytes(8, 3 * 256 * 2**10) == 3
     monkeypatch.setattr(plan, "MIN_BYTES_PER_THREAD", 0)
     assert plan.threads_for_bytes(4, 16) == 4
+
+
+# ---- the planning width: read once, at import, from the environment ----
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _child(env, code="", args=None):
+    """A fresh interpreter in the project root under ``env`` (SUITE_PLANNING_WIDTH and
+    OMP_NUM_THREADS as given, unset otherwise)."""
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("SUITE_PLANNING_WIDTH", "OMP_NUM_THREADS")}
+    full.update(env)
+    return subprocess.run([sys.executable, *(args or ["-c", code])], cwd=ROOT,
+                          env=full, capture_output=True, text=True, timeout=600)
+
+
+WIDTHS = ("import os, suite, suite._buildinfo as b, suite._plan as p; "
+          "os.environ['SUITE_PLANNING_WIDTH'] = '5'; "
+          "print(b.planning_width(), p.planning_width())")
+
+
+@pytest.mark.parametrize("env, width", [
+    ({"SUITE_PLANNING_WIDTH": "3"}, 3),
+    ({"SUITE_PLANNING_WIDTH": "1", "OMP_NUM_THREADS": "2"}, 1),
+    ({"SUITE_PLANNING_WIDTH": "16", "OMP_NUM_THREADS": "1"}, 16),
+    ({"OMP_NUM_THREADS": "1"}, 1),
+], ids=["set", "set-below-omp", "set-above-omp", "omp-only"])
+def test_the_planning_width_comes_from_the_environment_once(env, width):
+    # a change after the import reaches nothing: every module read it as suite was imported
+    child = _child(env, WIDTHS)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split() == [str(width), str(width)]
+
+
+def test_the_planning_width_defaults_to_the_cpus():
+    child = _child({}, WIDTHS)
+    assert child.returncode == 0, child.stderr
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    expected = min(max(1, cpus), 16) if suite.openmp_enabled() else 1
+    assert child.stdout.split() == [str(expected)] * 2
+
+
+@pytest.mark.parametrize("value", ["0", "17", "two", " 3", "-1", "2.0"])
+def test_a_planning_width_out_of_range_stops_the_import(value):
+    child = _child({"SUITE_PLANNING_WIDTH": value}, "import suite")
+    assert child.returncode != 0
+    assert f"SUITE_PLANNING_WIDTH={value!r}" in child.stderr
+    assert "expected a whole number of threads from 1 to 16" in child.stderr
+
+
+@pytest.mark.skipif(not suite.openmp_enabled(), reason="a serial build runs one thread")
+@pytest.mark.parametrize("width", ["1", "3"])
+def test_other_planning_widths_keep_the_bits(width):
+    # the convolutions' checks above, in a process planning for another width
+    child = _child({"SUITE_PLANNING_WIDTH": width}, args=[
+        "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "tests/test_threads.py", "-k",
+        "(conv2d_thread_invariant or deconv2d_thread_invariant or backward_thread_invariant)"
+        " and not planning"])
+    assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-2000:]
+    assert " passed" in child.stdout and "skipped" not in child.stdout.splitlines()[-1]

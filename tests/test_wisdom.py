@@ -338,8 +338,10 @@ def test_where_the_file_lives(monkeypatch, tmp_path):
 def test_the_machine_key_names_cpu_isa_blas_and_version():
     key = W.machine_key()
     fields = dict(part.split("=", 1) for part in key.split("; "))
-    assert set(fields) == {"cpu", "isa", "blas", "narrow-gemm", "suite"}
+    assert set(fields) == {"cpu", "isa", "blas", "narrow-gemm", "planning-width", "suite"}
     assert fields["narrow-gemm"] in ("avx512", "blas")
+    # another width cuts layers into other products: its measurements are another machine's
+    assert fields["planning-width"] == str(suite._plan.planning_width())
     assert fields["suite"].startswith(suite.__version__ + " ")
     assert "kernels" in fields["blas"]
     if os.path.exists("/proc/cpuinfo") and " avx2" in open("/proc/cpuinfo").read():
