@@ -621,6 +621,25 @@ def test_two_builds_are_compared_case_by_case(capsys):
     assert lines[-1].startswith("geometric mean")
 
 
+def test_one_tree_is_compared_under_two_settings(capsys):
+    """--base-env / --new-env reach their own worker only: a planning width suite refuses
+    stops the worker it was given to, and the run with it; valid ones run."""
+    import os
+
+    from suite.bench import compare_builds
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    case = ["--cases", "yolov3-up:nearest:1", "--rounds", "1", "--budget", "0.01"]
+    assert compare_builds.main([root, root, *case, "--base-env", "SUITE_PLANNING_WIDTH=1",
+                                "--new-env", "SUITE_PLANNING_WIDTH=3"]) == 0
+    for option in ("--base-env", "--new-env"):
+        with pytest.raises(RuntimeError, match="the worker stopped"):
+            compare_builds.main([root, root, *case, option, "SUITE_PLANNING_WIDTH=0"])
+    with pytest.raises(SystemExit):
+        compare_builds.main([root, root, "--base-env", "SUITE_PLANNING_WIDTH"])
+    assert "expected NAME=VALUE" in capsys.readouterr().err
+
+
 def test_the_json_keeps_the_thread_count_asked_for_and_the_one_run(tmp_path, monkeypatch):
     require_module("pandas")
     from suite import _plan

@@ -15,6 +15,9 @@ layer's ``suite.deconv2d``, ``algorithm="auto"``) or a counterpart (``nearest``,
 ``suite.upsample_conv2d``; ``nearest+add``: ``suite.upsample_add``). ``--sweep N --seed S
 --threads T`` adds the first N configurations that ``suite.bench.sweep.draw(N, S)`` draws,
 as cases ``sweep:S:i:T`` (layers the catalogue never named; each its ``suite_call``).
+``--base-env NAME=VALUE`` and ``--new-env NAME=VALUE`` set a variable in one worker only: BASE
+and NEW may then be the same tree, under two settings (``SUITE_PLANNING_WIDTH``, a BLAS
+variable).
 """
 
 import argparse
@@ -83,28 +86,46 @@ for line in sys.stdin:
 class Worker:
     """One tree's worker process."""
 
-    def __init__(self, tree):
+    def __init__(self, tree, settings=()):
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env.update(settings)
         self.process = subprocess.Popen([sys.executable, "-c", WORKER, os.path.abspath(tree)],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, env=env)
 
     def seconds(self, case, budget):
-        self.process.stdin.write(f"{case} {budget}\n")
-        self.process.stdin.flush()
-        answer = self.process.stdout.readline()
+        try:
+            self.process.stdin.write(f"{case} {budget}\n")
+            self.process.stdin.flush()
+            answer = self.process.stdout.readline()
+        except BrokenPipeError:     # it stopped before reading (its error is on stderr)
+            answer = ""
         if not answer:
             raise RuntimeError(f"the worker stopped on {case} (exit {self.process.wait()})")
         return float(answer.split()[0])
 
     def close(self):
-        self.process.stdin.close()
+        try:
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass
         self.process.wait()
 
 
 def _quartiles(values):
     values = sorted(values)
     return values[len(values) // 4], values[(3 * len(values)) // 4]
+
+
+def _settings(parser, option, assignments):
+    """NAME=VALUE strings as pairs; anything else stops with the option and the string."""
+    pairs = []
+    for text in assignments:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            parser.error(f"{option} {text!r}: expected NAME=VALUE")
+        pairs.append((name, value))
+    return pairs
 
 
 def _sweep_names(cases):
@@ -130,13 +151,19 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1, help="the sweep's seed")
     p.add_argument("--threads", default="1",
                    help="comma-separated thread counts of the sweep's cases")
+    p.add_argument("--base-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="an environment variable of the base worker only (repeatable)")
+    p.add_argument("--new-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="an environment variable of the new worker only (repeatable): one"
+                        " tree under two settings, e.g. SUITE_PLANNING_WIDTH")
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--budget", type=float, default=0.2, help="seconds per case and round")
     args = p.parse_args(argv)
     cases = [c for c in args.cases.split(",") if c]
     cases += [f"sweep:{args.seed}:{i}:{t}" for i in range(args.sweep)
               for t in args.threads.split(",")]
-    base, new = Worker(args.base), Worker(args.new)
+    base = Worker(args.base, _settings(p, "--base-env", args.base_env))
+    new = Worker(args.new, _settings(p, "--new-env", args.new_env))
     times = {c: ([], []) for c in cases}
     try:
         for r in range(args.rounds):
