@@ -42,6 +42,14 @@ include "_rows.pxi"
 
 include "_own_gemm.pxi"
 
+cdef extern from "_thin_rows.h" nogil:
+    enum: SUITE_THIN_CHUNK
+    int suite_avx512_allowed
+    int suite_cpu_has_avx512()
+    void suite_thin_rows_f32(const float* x, Py_ssize_t ldx, Py_ssize_t depth, const float* w,
+                             Py_ssize_t ldw, Py_ssize_t rows, const float* b, float* d,
+                             Py_ssize_t ldd, Py_ssize_t n)
+
 cdef extern from "_sgemm.h" nogil:
     enum: SUITE_SGEMM_MAX_N
     enum: SUITE_SGEMM_NR
@@ -337,6 +345,54 @@ def scale_planes(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] we
                 b = bias_value(b_ptr, c)
                 for q in range(L):
                     dst[q] = b + w * src[q]
+            suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+
+
+def thin_rows_isa(allow_avx512=None):
+    """The vectors of thin_planes: "avx512" where the CPU has AVX-512F and the switches
+    allow it, else this module's row vectors (its portable loop). Tests: allow_avx512=False
+    runs the portable loop on an AVX-512 machine, True restores the kernel."""
+    global suite_avx512_allowed
+    if allow_avx512 is not None:
+        suite_avx512_allowed = 1 if allow_avx512 else 0
+    return "avx512" if suite_cpu_has_avx512() else vector_isa()
+
+
+def thin_planes(const float[:, :, :, ::1] x, const float[:, :, :, ::1] weight,
+                const float[::1] bias, float[:, :, :, ::1] out, Py_ssize_t groups,
+                int n_threads):
+    """out[n, g*cog + o] = bias[g*cog + o] + sum over k of weight[g*cig + k, o] * x[n, g*cig
+    + k]: a 1x1 transposed convolution at stride 1 (weight (C_in, C_out/groups, 1, 1)) whose
+    groups have few output channels, x read once, row by row, in chunks of SUITE_THIN_CHUNK
+    columns whose output rows stay in L1 (_thin_rows.h); parallel over images x groups x
+    chunks. Each sum runs in k's order, whatever the threads. Recorded as the GEMM stage."""
+    cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], L = x.shape[2] * x.shape[3]
+    cdef Py_ssize_t c_out = out.shape[1], cig = c_in // groups, cog = c_out // groups
+    cdef Py_ssize_t chunks = (L + SUITE_THIN_CHUNK - 1) // SUITE_THIN_CHUNK
+    cdef Py_ssize_t total = N * groups * chunks, part, parts, t, n, g, q0
+    cdef const float* b_ptr = NULL
+    cdef int64_t call = suite_profile_call(), t0
+    if total == 0 or cog == 0:
+        return
+    if bias is not None:
+        b_ptr = &bias[0]
+    cdef const float* x_ptr = &x[0, 0, 0, 0]
+    cdef const float* w_ptr = &weight[0, 0, 0, 0]
+    cdef float* out_ptr = &out[0, 0, 0, 0]
+    suite_cpu_has_avx512()      # asked once, before the threads start
+    parts = parts_for(total, n_threads)
+    with nogil:
+        for part in prange(parts, schedule="static", num_threads=n_threads):
+            t0 = suite_stage_start(call)
+            for t in range(part_start(part, parts, total), part_start(part + 1, parts, total)):
+                n = t // (groups * chunks)
+                g = (t // chunks) % groups
+                q0 = (t % chunks) * SUITE_THIN_CHUNK
+                suite_thin_rows_f32(x_ptr + (n * c_in + g * cig) * L + q0, L, cig,
+                                    w_ptr + g * cig * cog, cog, cog,
+                                    NULL if b_ptr == NULL else b_ptr + g * cog,
+                                    out_ptr + (n * c_out + g * cog) * L + q0, L,
+                                    min(SUITE_THIN_CHUNK, L - q0))
             suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
 
 

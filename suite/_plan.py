@@ -690,7 +690,28 @@ def one_pixel_deconv(input_size, padding, output_padding, dilation):
 
 def pointwise_deconv(kernel, stride, padding, output_padding):
     """Whether deconv2d's col2im method runs a transposed convolution as the 1x1 convolution
-    with each group's weight read as its transpose where it lies (``suite._workspaces.conv2d_workspace``'s
-    kernels): 1x1 kernels at stride 1 with no padding, whose columns would be the output
-    itself."""
+    with each group's weight read as its transpose where it lies (the kernels of
+    ``suite._workspaces.conv2d_workspace``), or one of its special forms (planes scaled,
+    rows streamed: :func:`thin_pointwise`): 1x1 kernels at stride 1 with no padding, whose
+    columns would be the output itself."""
     return pointwise_conv(kernel, stride, padding) and tuple(output_padding) == (0, 0)
+
+
+#: A 1x1 transposed convolution at stride 1 whose groups have at most this many output
+#: channels runs as rows streamed (``_im2col.thin_planes``), float32 on CPUs with AVX-512:
+#: over random layers of 2-512 input channels a group on maps of 4x4 to 80x80, 1-16
+#: images, streaming ran 1.06-3.9x as fast as the product at 1-2 output channels a group
+#: on one thread (geometric mean 1.73x), 1.15-9.3x on two (2.16x); at 3, 0.80-5.7x (1.47x:
+#: slower where x stays in L2, the product's fused multiply-adds against the stream's
+#: separate products and sums); on the portable loop against OpenBLAS, 0.42-3.4x at 1-3. A product of so few rows fills a third of the own kernel's 6-row
+#: micro-tile or less (docs/performance.md, item 100).
+THIN_MAX_ROWS = 2
+
+
+def thin_pointwise(c_in, groups, c_out_per_group, itemsize):
+    """Whether :func:`pointwise_deconv`'s layer streams its rows (``_im2col.thin_planes``):
+    float32, more than one input channel a group (one: planes scaled), at most
+    THIN_MAX_ROWS output channels a group, and the stream's AVX-512 loop on this CPU."""
+    from . import _im2col
+    return (itemsize == 4 and c_in > groups and c_out_per_group <= THIN_MAX_ROWS
+            and _im2col.thin_rows_isa() == "avx512")

@@ -27,6 +27,7 @@ from ._plan import (
     pointwise_conv,
     pointwise_deconv,
     pointwise_images,
+    thin_pointwise,
     phase_gemm_images,
     planning_width,
     streams_past_cache,
@@ -432,6 +433,10 @@ class DeconvPlan(KernelPlan):
                 # plane scaled (no GEMM)
                 self._geometry = (groups,)
                 self._kernel = self._scaled
+            elif thin_pointwise(c_in, groups, cog, itemsize):
+                # a product of so few rows runs faster as x's rows streamed into them
+                self._geometry = (groups,)
+                self._kernel = self._thin
             else:
                 # the columns would be the output itself: the 1x1 convolution with each
                 # group's weight read as its transpose where it lies
@@ -487,6 +492,10 @@ class DeconvPlan(KernelPlan):
     def _scaled(self, x, weight, bias, out):
         _im2col.scale_planes(contiguous(x), weight, bias, out, self._geometry[0],
                              self.n_threads)
+
+    def _thin(self, x, weight, bias, out):
+        _im2col.thin_planes(contiguous(x), weight, bias, out, self._geometry[0],
+                            self.n_threads)
 
     def _pointwise(self, x, weight, bias, out):
         groups, images = self._geometry

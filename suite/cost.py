@@ -109,6 +109,7 @@ from ._plan import (
     pointwise_conv,
     pointwise_deconv,
     planning_width,
+    thin_pointwise,
     threads_for_work,
     winograd_blocking,
 )
@@ -260,8 +261,10 @@ def deconv2d_cost(input_shape, weight_shape, stride=1, padding=0, output_padding
                                                       itemsize, threads, one_pixel)
         if not one_pixel and pointwise_deconv((kh, kw), s, p, op):
             # the 1x1 convolution, its weight read as its transpose where it lies (one input
-            # channel per group: planes scaled, no workspace)
-            workspace["col2im"] = 0 if c_in == groups else conv2d_workspace(
+            # channel per group: planes scaled; few output channels a group: rows
+            # streamed; neither has a workspace)
+            thin = thin_pointwise(c_in, groups, cog, itemsize)
+            workspace["col2im"] = 0 if c_in == groups or thin else conv2d_workspace(
                 n, c_in, c_out, groups, 1, 1, h, w, True, itemsize, threads, transposed=True)
         workspace["direct"] = direct_workspace(wo, cig, kh, s[1], itemsize, threads)
         workspace["phase"] = weights + phase_workspace(n, cig, cog, groups, phases_h, phases_w,

@@ -436,6 +436,11 @@ POINTWISE = [
     Deconv(4, 96, 50, 7, 7, 1, groups=2),                # 49 outputs, one image a product
     Deconv(3, 64, 100, 10, 10, 1),                       # 100 outputs: one image a product
     Deconv(2, 48, 30, 9, 13, 1, bias=False),
+    # at most THIN_MAX_ROWS output channels a group (float32, AVX-512): rows streamed
+    Deconv(4, 29, 2, 9, 13, 1),                          # K 29: 4 rows a pass, then 1
+    Deconv(2, 18, 2, 17, 19, 1, groups=2, bias=False),   # 323 outputs: chunks of 256 + 67
+    Deconv(3, 7, 1, 16, 16, 1),                          # 256 outputs: one whole chunk
+    Deconv(1, 40, 4, 5, 3, 1, groups=2),                 # 15 outputs: the masked tail only
     # not the 1x1 convolution: strides (with and without output padding)
     Deconv(2, 10, 6, 5, 5, 1, s=2),
     Deconv(2, 10, 6, 5, 5, 1, s=(1, 2), op=(0, 1)),
@@ -453,8 +458,11 @@ def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
     # NaN, at 1-3 threads; on integer data (every sum exact, whatever its order) equal to
     # suite's conv2d of the transposed weight; a layer's output equal to the function's
     pointwise = cfg.k == cfg.s == (1, 1)
-    # one input channel per group: each output plane an input plane scaled, no product
-    kernel = "_scaled" if cfg.C_in == cfg.groups else "_pointwise"
+    # one input channel per group: each output plane an input plane scaled, no product;
+    # few output channels a group: x's rows streamed into them, no product
+    thin = importlib.import_module("suite._plan").thin_pointwise(
+        cfg.C_in, cfg.groups, cfg.C_out // cfg.groups, np.dtype(dtype).itemsize)
+    kernel = "_scaled" if cfg.C_in == cfg.groups else "_thin" if thin else "_pointwise"
     x, w, b, y = col2im_path_checked(cfg, dtype, num_threads, kernel, pointwise)
     if pointwise:
         g = cfg.groups
@@ -472,6 +480,61 @@ def test_deconv2d_of_1x1_kernels_at_stride_1_is_the_transposed_1x1_convolution(
         np.testing.assert_array_equal(
             suite.deconv2d(x, w, b, groups=g, dilation=cfg.d, algorithm="col2im",
                            num_threads=num_threads), expected)
+
+
+THIN = [
+    Deconv(2, 29, 2, 9, 13, 1),                          # K 29: 4 rows a pass, then 1
+    Deconv(3, 12, 9, 17, 19, 1, groups=3),               # 3 out a group, 323 outputs
+    Deconv(1, 8, 5, 16, 16, 1),                          # 256 outputs: one whole chunk
+    Deconv(2, 40, 8, 5, 3, 1, groups=2, bias=False),     # 15 outputs: the masked tail only
+    Deconv(1, 4, 1, 1, 531, 1),                          # one row, three chunks
+]
+
+
+@pytest.mark.parametrize("cfg", THIN, ids=lambda c: c.id)
+def test_streamed_rows_are_the_1x1_transposed_convolution_on_every_path(cfg):
+    # _im2col.thin_planes, the few-output-channel form of the 1x1 transposed convolution,
+    # whatever the plan's rule: against the reference, into NaN, on its AVX-512 loop
+    # (where the CPU has one) and on its portable loop, the same bits on both and at 1-3
+    # threads (each sum in k's order); the inputs left alone
+    im2col = importlib.import_module("suite._im2col")
+    x, w, b = cfg.data(np.float32)
+    copies = snapshot(x, w, b)
+    expected = R.deconv2d(*[None if a is None else a.astype(np.float64) for a in (x, w, b)],
+                          **cfg.kwargs)
+    paths = ["avx512", "portable"] if im2col.thin_rows_isa() == "avx512" else ["portable"]
+    first = None
+    try:
+        for path in paths:
+            im2col.thin_rows_isa(allow_avx512=path == "avx512")
+            for threads in (1, 2, 3):
+                out = np.full(cfg.y_shape, np.nan, np.float32)
+                im2col.thin_planes(x, w, b, out, cfg.groups, threads)
+                assert_close(out, expected, np.float32)
+                if first is None:
+                    first = out
+                np.testing.assert_array_equal(out, first)
+    finally:
+        im2col.thin_rows_isa(allow_avx512=True)
+    assert_unchanged((x, w, b), copies)
+
+
+def test_streamed_rows_only_for_float32_layers_of_few_output_channels():
+    plan = importlib.import_module("suite._plan")
+    im2col = importlib.import_module("suite._im2col")
+    if im2col.thin_rows_isa() != "avx512":
+        assert not plan.thin_pointwise(8, 1, 1, 4)           # the portable loop: the product
+        return
+    most = plan.THIN_MAX_ROWS
+    assert plan.thin_pointwise(8, 1, most, 4) and plan.thin_pointwise(8, 2, 1, 4)
+    assert not plan.thin_pointwise(8, 1, most + 1, 4)       # more rows: the product
+    assert not plan.thin_pointwise(8, 1, 1, 8)               # float64: the product
+    assert not plan.thin_pointwise(4, 4, 1, 4)               # one input a group: scaled
+    try:
+        im2col.thin_rows_isa(allow_avx512=False)
+        assert not plan.thin_pointwise(8, 1, 1, 4)
+    finally:
+        im2col.thin_rows_isa(allow_avx512=True)
 
 
 STREAMED = [
