@@ -3,6 +3,7 @@
 ``python -m suite report [--results DIR] [--out DIR]``."""
 
 import argparse
+import os
 import platform
 import sys
 
@@ -26,9 +27,12 @@ def info():
     openmp = "yes" if _buildinfo.openmp_enabled() else "NO (serial build: one thread)"
     print(f"OpenMP compiled in: {openmp}")
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
-    print(f"work split into products as for {_buildinfo.planning_width()} threads at any thread"
-          f" count (the planning width: the CPUs OpenMP may use, at most "
-          f"{_buildinfo.PLANNING_MAX})")
+    source = ("SUITE_PLANNING_WIDTH" if os.environ.get("SUITE_PLANNING_WIDTH") else
+              "the CPUs OpenMP may use, fewer if OMP_NUM_THREADS says so")
+    width = _buildinfo.planning_width()
+    print(f"work split into products as for {width} thread{'s' if width != 1 else ''} at any"
+          f" thread count (the planning width: {source}, at most {_buildinfo.PLANNING_MAX};"
+          f" read at import)")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "

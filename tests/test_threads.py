@@ -359,3 +359,13 @@ def test_other_planning_widths_keep_the_bits(width):
         " and not planning"])
     assert child.returncode == 0, child.stdout[-3000:] + child.stderr[-2000:]
     assert " passed" in child.stdout and "skipped" not in child.stdout.splitlines()[-1]
+
+
+def test_info_names_the_planning_width_and_where_it_came_from():
+    child = _child({"SUITE_PLANNING_WIDTH": "3"}, args=["-m", "suite", "info"])
+    assert child.returncode == 0, child.stderr
+    assert "as for 3 threads at any thread count (the planning width: SUITE_PLANNING_WIDTH" \
+        in child.stdout
+    child = _child({"OMP_NUM_THREADS": "1"}, args=["-m", "suite", "info"])
+    assert child.returncode == 0, child.stderr
+    assert "as for 1 thread at" in child.stdout and "OMP_NUM_THREADS" in child.stdout
