@@ -37,17 +37,22 @@ def planning_width():
 PLANNING_MAX = SUITE_PLANNING_MAX
 
 
-def _check_planning_setting():
-    """SUITE_PLANNING_WIDTH, when set, is a whole number of threads from 1 to PLANNING_MAX:
-    anything else stops the import with the variable, its value and what it takes (the
-    kernels would otherwise fall back to the CPUs without a word)."""
+def _planning_setting():
+    """Where the planning width comes from, as ``python -m suite info`` names it, after
+    checking SUITE_PLANNING_WIDTH: when set, a whole number of threads from 1 to
+    PLANNING_MAX, anything else stopping the import with the variable, its value and what
+    it takes (the kernels would otherwise fall back to the CPUs without a word)."""
     value = os.environ.get("SUITE_PLANNING_WIDTH", "")
-    if value and not (value.isascii() and value.isdigit() and 1 <= int(value) <= PLANNING_MAX):
+    if not value:
+        return "the CPUs OpenMP may use, fewer if OMP_NUM_THREADS says so"
+    if not (value.isascii() and value.isdigit() and 1 <= int(value) <= PLANNING_MAX):
         raise ValueError(f"SUITE_PLANNING_WIDTH={value!r}: expected a whole number of threads"
                          f" from 1 to {PLANNING_MAX}, or unset for the CPUs OpenMP may use")
+    return "SUITE_PLANNING_WIDTH"
 
 
-_check_planning_setting()
+#: Where the planning width came from: the environment as suite was imported.
+PLANNING_SOURCE = _planning_setting()
 suite_planning_width()   # the planning width read at import, as in every module that plans
 
 

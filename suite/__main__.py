@@ -3,7 +3,6 @@
 ``python -m suite report [--results DIR] [--out DIR]``."""
 
 import argparse
-import os
 import platform
 import sys
 
@@ -27,11 +26,9 @@ def info():
     openmp = "yes" if _buildinfo.openmp_enabled() else "NO (serial build: one thread)"
     print(f"OpenMP compiled in: {openmp}")
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
-    source = ("SUITE_PLANNING_WIDTH" if os.environ.get("SUITE_PLANNING_WIDTH") else
-              "the CPUs OpenMP may use, fewer if OMP_NUM_THREADS says so")
     width = _buildinfo.planning_width()
     print(f"work split into products as for {width} thread{'s' if width != 1 else ''} at any"
-          f" thread count (the planning width: {source}, at most {_buildinfo.PLANNING_MAX};"
+          f" thread count (the planning width: {_buildinfo.PLANNING_SOURCE}, at most {_buildinfo.PLANNING_MAX};"
           f" read at import)")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")

@@ -315,9 +315,15 @@ def _child(env, code="", args=None):
                           env=full, capture_output=True, text=True, timeout=600)
 
 
-WIDTHS = ("import os, suite, suite._buildinfo as b, suite._plan as p; "
+# the width in Python and in _im2col's own copy of it: a 1x1 conv2d of one 4x4 image to 64
+# channels is one product, which parallel_gemm cuts into min(width, 64 // 16) blocks of rows,
+# each a GEMM stage of the profile, at any thread count
+WIDTHS = ("import os, numpy as np, suite, suite._buildinfo as b, suite._plan as p; "
           "os.environ['SUITE_PLANNING_WIDTH'] = '5'; "
-          "print(b.planning_width(), p.planning_width())")
+          "x, w = np.ones((1, 32, 4, 4), np.float32), np.ones((64, 32, 1, 1), np.float32)\n"
+          "with suite.profile() as prof: suite.conv2d(x, w, num_threads=1)\n"
+          "f = prof.frame(); blocks = len(f[f.stage == 'gemm'])\n"
+          "print(b.planning_width(), p.planning_width(), min(b.planning_width(), 4) == blocks)")
 
 
 @pytest.mark.parametrize("env, width", [
@@ -330,7 +336,7 @@ def test_the_planning_width_comes_from_the_environment_once(env, width):
     # a change after the import reaches nothing: every module read it as suite was imported
     child = _child(env, WIDTHS)
     assert child.returncode == 0, child.stderr
-    assert child.stdout.split() == [str(width), str(width)]
+    assert child.stdout.split() == [str(width), str(width), "True"]
 
 
 def test_the_planning_width_defaults_to_the_cpus():
@@ -338,7 +344,7 @@ def test_the_planning_width_defaults_to_the_cpus():
     assert child.returncode == 0, child.stderr
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     expected = min(max(1, cpus), 16) if suite.openmp_enabled() else 1
-    assert child.stdout.split() == [str(expected)] * 2
+    assert child.stdout.split() == [str(expected)] * 2 + ["True"]
 
 
 @pytest.mark.parametrize("value", ["0", "17", "two", " 3", "-1", "2.0"])

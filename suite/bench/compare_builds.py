@@ -129,13 +129,18 @@ def _settings(parser, option, assignments):
 
 
 def _sweep_names(cases):
-    """The layer each ``sweep:S:i:T`` case stands for, by case (from --sweep or --cases)."""
+    """The layer each ``sweep:S:i:T`` case stands for, by case (from --sweep or --cases):
+    each seed's configurations drawn once, as many as its highest index needs."""
     from suite.bench.sweep import draw
-    names = {}
+    wanted = {}
     for case in cases:
         if case.startswith("sweep:"):
             _, seed, index, _ = case.split(":")
-            names[case] = draw(int(index) + 1, int(seed))[int(index)].name
+            wanted.setdefault(int(seed), []).append((case, int(index)))
+    names = {}
+    for seed, indexed in wanted.items():
+        drawn = draw(max(i for _, i in indexed) + 1, seed)
+        names.update((case, drawn[i].name) for case, i in indexed)
     return names
 
 
