@@ -5,6 +5,11 @@
 from cython cimport floating
 
 
+cdef extern from "_fill.h" nogil:
+    void suite_fill_f32(float* dst, Py_ssize_t n, float value)
+    void suite_fill_f64(double* dst, Py_ssize_t n, double value)
+
+
 cdef inline floating bias_value(const floating* bias, Py_ssize_t c) noexcept nogil:
     """bias[c], or 0 when bias is NULL."""
     if bias == NULL:
@@ -13,10 +18,11 @@ cdef inline floating bias_value(const floating* bias, Py_ssize_t c) noexcept nog
 
 
 cdef inline void fill_value(floating* dst, Py_ssize_t count, floating value) noexcept nogil:
-    """dst[0:count] = value."""
-    cdef Py_ssize_t q
-    for q in range(count):
-        dst[q] = value
+    """dst[0:count] = value (_fill.h: wide stores where the CPU has them)."""
+    if floating is float:
+        suite_fill_f32(dst, count, value)
+    else:
+        suite_fill_f64(dst, count, value)
 
 
 cdef inline void fill_bias(floating* dst, Py_ssize_t count, const floating* bias,

@@ -770,6 +770,41 @@ def test_col2im_of_disjoint_rows_spread(kw, sw, kh, sh, ph, pw, op, width, dtype
             np.testing.assert_array_equal(z, both[0][1])
 
 
+# The rows a kernel shorter than the stride leaves at the bias (k1 s3: two rows and two
+# columns in three), filled by _fill.h: 32-byte stores for runs of 16 values or more on AVX2
+# (a last, overlapping vector where the run is not a multiple of 8), the plain loop below 16
+# and on the portable path. Output rows of 15-36 values and whole planes, into NaN: every
+# value no kernel tap reaches is exactly its channel's bias (or zero without one), every
+# other one matches the reference, on both paths and at 1-2 threads.
+@dtypes
+@pytest.mark.parametrize("width", [5, 6, 7, 8, 9, 11, 12])
+@pytest.mark.parametrize("bias", [True, False])
+def test_bias_rows_filled_exactly(width, bias, dtype):
+    kernels = importlib.import_module("suite._im2col")
+    rng = seeded_rng("fill", width, bias)
+    x = randn(rng, (2, 3, 4, width), dtype)
+    w = randn(rng, (3, 5, 1, 1), dtype)
+    b = randn(rng, (5,), dtype) if bias else None
+    geometry = dict(stride=3, output_padding=2)
+    expected = R.deconv2d(x, w, b, **geometry)
+    start = np.zeros((5,), dtype) if b is None else b
+    gap = np.ones(expected.shape[2:], bool)
+    gap[::3, ::3] = False
+
+    def run(t):
+        out = np.full(expected.shape, np.nan, dtype)
+        suite.deconv2d(x, w, b, **geometry, algorithm="col2im", num_threads=t, out=out)
+        return out
+
+    results = on_every_isa(kernels, lambda: [run(t) for t in (1, 2)])
+    for out in results:
+        assert out.shape[3] == 3 * width
+        np.testing.assert_array_equal(out[:, :, gap], np.broadcast_to(
+            start[None, :, None], (2, 5, int(gap.sum()))))
+        assert_close(out, expected, dtype)
+        np.testing.assert_array_equal(out, results[0])
+
+
 def _gathered_rows():
     # (sw, kw, pw, dw, width, op) for col2im's rows summed by output vectors: column strides
     # 1 and 2, 3 and 4 by interleaved layers (5: the strided passes beside them), kernel
