@@ -351,6 +351,18 @@ cdef inline void disjoint_rows_add(const floating* krow, Py_ssize_t ld_col, Py_s
             dst[ow * g.sw + offset] += src[ow]
 
 
+cdef inline void fill_rows(floating* plane, Py_ssize_t h0, Py_ssize_t h1, Py_ssize_t width,
+                           floating value, bint stream) noexcept nogil:
+    """The rows [h0, h1) of a plane (rows of ``width``) at value: one run, streamed or not;
+    nothing where h1 <= h0."""
+    if h0 >= h1:
+        return
+    if stream:
+        stream_fill(plane + h0 * width, value, (h1 - h0) * width)
+    else:
+        fill_value(plane + h0 * width, (h1 - h0) * width, value)
+
+
 cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize_t oh_lo,
                                 Py_ssize_t oh_hi, Py_ssize_t width, const Window* g,
                                 Py_ssize_t first, Py_ssize_t row_end, Py_ssize_t filled,
@@ -371,7 +383,8 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     kernel rows added where they land. lo_j, hi_j: column_ranges of this width, or NULL
     (computed here). ``stream``: the spread rows from ``filled`` on are written with
     non-temporal stores (outputs past the cache; stream_copy, stream_fill)."""
-    cdef Py_ssize_t f0 = max(first, filled), oh, i, h, t, q, r0, r1, n_rows, span, keep
+    cdef Py_ssize_t f0 = max(first, filled), oh, i, h, t, r0, r1, n_rows, span, keep
+    cdef Py_ssize_t above, below, h0
     cdef floating buffer[SPREAD_MAX]
     cdef const floating* krow
     cdef floating* dst
@@ -385,25 +398,32 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
                     disjoint_rows_add(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w, ld_col,
                                       width, g, plane + h * width, lo_j, hi_j)
         return
-    # the one grid row oh and kernel row i that could reach h, counted along
-    i = (f0 + g.ph) % g.sh
-    oh = (f0 + g.ph) // g.sh
-    for h in range(f0, row_end):
-        if i >= g.kh or oh < oh_lo or oh >= oh_hi:
-            if stream:
-                stream_fill(plane + h * width, value, width)
-            else:
-                fill_value(plane + h * width, width, value)
-        i += 1
-        if i == g.sh:
-            i = 0
-            oh += 1
     span = g.sw * g.col_w
     keep = max(0, min(width, span - g.pw))      # the output columns a spread row covers
     n_rows = SPREAD_MAX // (g.kh * span)
     # grid rows whose output rows may lie in [first, row_end); each row checked below
     r0 = max(oh_lo, (first + g.ph) // g.sh - 1)
     r1 = min(oh_hi, (row_end + g.ph) // g.sh + 1)
+    # Rows of grid rows outside [r0, r1) (no grid row of this band reaches them): the rows
+    # above the first and below the last, filled here. The rows between kernel rows
+    # (kernels shorter than the stride: k2 s4 leaves two rows in four at the value) filled
+    # below with the rows the kernel rows reach, one pass down the plane (k2 s4, 4 x 23
+    # planes of 144x144: 1.1-1.6x the call against a pass of fills and then one of
+    # copies); streamed outputs fill them here (the one pass did not help k1 s2 of 65 MB,
+    # whose stores bypass the cache). i: the kernel row that could reach h.
+    above = min(row_end, r0 * g.sh - g.ph)
+    below = max(f0, r1 * g.sh - g.ph)
+    fill_rows(plane, f0, above, width, value, stream)
+    fill_rows(plane, below, row_end, width, value, stream)
+    if stream and g.kh < g.sh:
+        h0 = max(f0, above)
+        i = (h0 + g.ph) % g.sh
+        for h in range(h0, min(row_end, below)):
+            if i >= g.kh:
+                stream_fill(plane + h * width, value, width)
+            i += 1
+            if i == g.sh:
+                i = 0
     while r0 < r1:
         # a run of t grid rows, each kernel row's spread at buffer + i*t*span, then the
         # output rows they reach in order (the stores stream through the plane)
@@ -412,19 +432,21 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
             spread(col + i * g.kw * ld_col + (r0 - oh_lo) * g.col_w, ld_col, t * g.col_w,
                    g.kw, g.sw, value, buffer + i * t * span)
         for oh in range(r0, r0 + t):
-            for i in range(g.kh):
+            for i in range(g.sh):
                 h = oh * g.sh - g.ph + i
                 if h < first or h >= row_end:
                     continue
                 dst = plane + h * width
-                if h >= filled and stream:
+                if i >= g.kh:
+                    if h >= filled and not stream:
+                        fill_value(dst, width, value)
+                elif h >= filled and stream:
                     stream_copy(dst, buffer + (i * t + oh - r0) * span + g.pw, keep)
                     stream_fill(dst + keep, value, width - keep)
                 elif h >= filled:
                     memcpy(dst, buffer + (i * t + oh - r0) * span + g.pw,
                            keep * sizeof(floating))
-                    for q in range(keep, width):
-                        dst[q] = value
+                    fill_value(dst + keep, width - keep, value)
                 else:
                     disjoint_rows_add(col + i * g.kw * ld_col + (oh - oh_lo) * g.col_w,
                                       ld_col, width, g, dst, lo_j, hi_j)
