@@ -499,10 +499,11 @@ PHASE_MIN_CHANNEL_PRODUCT = 16
 
 
 def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, *,
-                     prepared=False, num_threads=1):
+                     padding=0, itemsize=4, prepared=False, num_threads=1):
     """The deconvolution algorithm ``algorithm="auto"`` runs for this configuration
-    (``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights prepared;
-    ``num_threads``: the threads the call runs on, after the work floor of
+    (``padding``: the transposed convolution's; ``itemsize``: bytes a value, 4 for
+    float32; ``prepared``: for a layer object, ``suite.Deconv2d``, which keeps its weights
+    prepared; ``num_threads``: the threads the call runs on, after the work floor of
     ``threads_for_work``).
 
     Layers with at most 4 input channels per group (depthwise upsampling filters, grouped
@@ -514,10 +515,17 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
       scaled, no product: 3-6x the direct kernel's speed, item 88);
     * ``"direct"`` with one channel in and out per group (depthwise), computed by column
       phase (item 48: 1.3x the previous direct kernel on 24 random depthwise layers, 3.5x
-      with kernels of 8 columns or more), unless the kernel rows are shorter than the stride (k1 s2,
-      k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x faster there),
-      but for kernel columns (kW 1, undilated) of more rows than the stride, whose col2im
-      rows overlap (item 85: the direct kernel 1.26x faster on 14 random such layers);
+      with kernels of 8 columns or more), unless the kernel rows are shorter than the
+      stride (k1 s2, k2 s3, ...: output columns no tap reaches): ``"col2im"`` (1.05-1.9x
+      faster there), but for kernel columns (kW 1, undilated) of more rows than the
+      stride, whose col2im rows overlap (item 85: the direct kernel 1.26x faster on 14
+      random such layers), and for layers whose input and output do not stay in the
+      call's share of the last-level cache (``streams_past_cache``: the direct kernel
+      writes each output row once, col2im writes its columns and then spreads and copies
+      them into the rows; item 104: 1.2-2.6x faster past it, 0.35-0.98x inside); and
+      ``"col2im"`` also for padded kernels as long as the stride (k3 s3 p1: no overlap,
+      but the direct kernel's whole-row path needs padding 0; item 104: col2im 1.1-4x
+      faster on 33 of 40 random such layers);
     * else, where each phase has ``PHASE_MIN_TAPS`` taps or more (kH*kW >= 4*sH*sW, at
       most 64 phases), ``"phase"`` with ``PHASE_MIN_CHANNEL_PRODUCT`` (16) input x output
       channels per group or more, ``"direct"`` below (item 50); at stride 1 (one phase, an
@@ -587,9 +595,20 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             # tap or two for the others): col2im then writes the row's few products in one
             # scatter where the direct kernel builds and interleaves each row's phases. But
             # kernel columns (kW 1) of more rows than the stride: col2im's rows overlap
-            # there, and the direct kernel ran 1.26x faster (item 85)
+            # there, and the direct kernel ran 1.26x faster (item 85); and past the cache
+            # the direct kernel's one write of each row beat col2im's columns written,
+            # spread and copied (item 104). Padded kernels as long as the stride, undilated:
+            # the direct kernel cannot add whole kernel rows (its path for k = s needs
+            # padding 0), and col2im's disjoint planes ran faster (item 104)
             column = kw == 1 and kh > stride[0] and dilation[0] == 1
-            return "col2im" if kw < stride[1] and not column else "direct"
+            if kw < stride[1] and not column:
+                moved = math.prod(input_shape) * (1 + stride[0] * stride[1]) * itemsize
+                return "direct" if streams_past_cache(moved, num_threads) else "col2im"
+            padding = check_pair(padding, "padding", 0)
+            if (kw == stride[1] and kh <= stride[0] and padding[1] > 0
+                    and dilation == (1, 1)):
+                return "col2im"
+            return "direct"
         taps = kh * kw
         if taps >= PHASE_MIN_TAPS * phases and phases <= 64:
             if phases > 1:

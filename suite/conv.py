@@ -533,7 +533,7 @@ class DeconvPlan(KernelPlan):
         shape = deconv2d_output_shape(input_shape, weight_shape, *geometry)
         check_size(shape, "the output")     # before any table of stride rows
         rule = choose_algorithm(input_shape, weight_shape, stride, dilation, groups,
-                                prepared=prepared,
+                                padding=padding, itemsize=itemsize, prepared=prepared,
                                 num_threads=DeconvPlan.call_threads(
                                     input_shape, weight_shape, shape, itemsize, n_threads))
         kh, kw = weight_shape[2:]

@@ -949,6 +949,46 @@ def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
                                dilation=dilation, groups=92), np.float32)
 
 
+@pytest.mark.parametrize("x_shape, weight_shape, stride, padding, dilation, threads, "
+                         "itemsize, expected", [
+    # kernel rows shorter than the stride: col2im while input and output (~1 + s*s times
+    # the input) stay in the call's share of a 1 MiB cache shared by 2 CPUs, else direct
+    ((1, 92, 12, 12), (92, 1, 1, 1), 2, 0, 1, 1, 4, "col2im"),      # 0.25 MiB moved
+    ((1, 92, 17, 17), (92, 1, 1, 1), 2, 0, 1, 1, 4, "direct"),      # 0.507 MiB > 0.5
+    ((1, 92, 17, 17), (92, 1, 1, 1), 2, 0, 1, 2, 4, "col2im"),      # two threads: 1 MiB
+    ((1, 92, 12, 12), (92, 1, 1, 1), 2, 0, 1, 1, 8, "direct"),      # float64: 0.505 MiB
+    ((1, 92, 12, 12), (92, 1, 2, 2), 3, 0, 1, 1, 4, "direct"),      # 0.505 MiB
+    ((1, 92, 6, 6), (92, 1, 2, 2), 3, 0, 1, 1, 4, "col2im"),
+    # kernels as long as the stride: direct's whole-row path at padding 0, else col2im
+    ((1, 92, 6, 6), (92, 1, 3, 3), 3, 0, 1, 1, 4, "direct"),
+    ((1, 92, 6, 6), (92, 1, 3, 3), 3, 1, 1, 1, 4, "col2im"),
+    ((1, 92, 6, 6), (92, 1, 3, 3), 3, (1, 0), 1, 1, 4, "direct"),   # columns unpadded
+    ((1, 92, 6, 6), (92, 1, 3, 3), (2, 3), 1, 1, 1, 4, "direct"),   # kernel rows overlap
+    ((1, 92, 6, 6), (92, 1, 3, 3), 3, 1, 2, 1, 4, "direct"),        # dilated
+])
+def test_depthwise_rule_past_the_cache_and_padded_rows_as_long_as_the_stride(
+        monkeypatch, x_shape, weight_shape, stride, padding, dilation, threads, itemsize,
+        expected):
+    # depthwise layers: past the call's share of the last-level cache, the direct kernel's
+    # one write of each output row beat col2im's columns spread and copied; padded kernels
+    # as long as the stride leave the direct kernel without its whole-row path, and col2im's
+    # disjoint planes ran faster (docs/performance.md, item 104). The cache is set here (1
+    # MiB shared by 2 CPUs: a share of 0.5 MiB for one thread, 1 MiB for two)
+    plan = importlib.import_module("suite._plan")
+    monkeypatch.setattr(plan, "last_level_cache_bytes", lambda: 2**20)
+    monkeypatch.setattr(plan, "last_level_cache_sharing", lambda: 2)
+    assert suite.choose_algorithm(x_shape, weight_shape, stride, dilation, groups=92,
+                                  padding=padding, itemsize=itemsize,
+                                  num_threads=threads) == expected
+    rng = seeded_rng("depthwise-cache-rule", x_shape, weight_shape, stride, padding, dilation)
+    dtype = np.float32 if itemsize == 4 else np.float64
+    x, w = randn(rng, x_shape, dtype), randn(rng, weight_shape, dtype)
+    b = randn(rng, (92,), dtype)
+    geometry = dict(stride=stride, padding=padding, dilation=dilation, groups=92)
+    y = suite.deconv2d(x, w, b, **geometry, num_threads=threads)
+    assert_close(y, R.deconv2d(x, w, b, **geometry), dtype)
+
+
 @pytest.mark.parametrize("x_shape, weight_shape, stride, groups, threads, expected", [
     ((1, 10, 38, 21), (10, 39, 6, 6), 1, 2, 1, "phase"),     # 5 in, 39 out a group
     ((1, 10, 38, 21), (10, 39, 6, 6), 1, 2, 2, "col2im"),    # one thread only

@@ -41,7 +41,7 @@ def _upsample_arguments(layer, mode, **override):
 def auto_algorithm(layer):
     try:
         return suite.choose_algorithm(layer.input_shape, layer.weight_shape, layer.stride, 1,
-                                layer.groups)
+                                      layer.groups, padding=layer.padding)
     except Exception:
         return None
 
