@@ -425,17 +425,32 @@ static void suite_nearest_k_rows_avx2_f64(const double *s, ptrdiff_t n, ptrdiff_
  * s[base[b] .. base[b] + 7], permutes it by perm[8b .. 8b + 7] (index - base[b], each in
  * [0, 8)) and stores the vector into every row (none is read back: on small maps a copy
  * call a row cost more than the row); base[b] < 0 (the block reads more than 8 consecutive
- * inputs) gathers its values one by one. The tables are made once per plan
- * (suite/upsample.py, _gather_blocks). A copy of values: the bits of the scalar loop.
- * Returns 0 (the caller gathers) without AVX2. */
+ * inputs) gathers its values one by one. Rows of fewer than 8 inputs (in_w < 8: maps of
+ * 7 columns or fewer, base 0 for every block) are loaded once, masked to in_w values (no
+ * read past the row), and every block permuted from that vector. The tables are made once
+ * per plan (suite/upsample.py, _gather_blocks). A copy of values: the bits of the scalar
+ * loop. Returns 0 (the caller gathers) without AVX2. */
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
 __attribute__((target("avx2")))
-static void suite_nearest_gather_avx2_f32(const float *s, float *d, ptrdiff_t out_w,
-                                          const int32_t *base, const int32_t *perm,
-                                          const ptrdiff_t *index, ptrdiff_t rows,
-                                          ptrdiff_t pitch)
+static void suite_nearest_gather_avx2_f32(const float *s, ptrdiff_t in_w, float *d,
+                                          ptrdiff_t out_w, const int32_t *base,
+                                          const int32_t *perm, const ptrdiff_t *index,
+                                          ptrdiff_t rows, ptrdiff_t pitch)
 {
     ptrdiff_t blocks = (out_w + 7) / 8;
+    if (in_w < 8) {
+        const __m256i lanes = _mm256_cmpgt_epi32(_mm256_set1_epi32((int) in_w),
+                                                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256 row = _mm256_maskload_ps(s, lanes);
+        for (ptrdiff_t b = 0; b < blocks; b++) {
+            ptrdiff_t o = b < blocks - 1 ? 8 * b : out_w - 8;
+            const __m256 v = _mm256_permutevar8x32_ps(
+                row, _mm256_loadu_si256((const __m256i *) (perm + 8 * b)));
+            for (ptrdiff_t r = 0; r < rows; r++)
+                _mm256_storeu_ps(d + r * pitch + o, v);
+        }
+        return;
+    }
     for (ptrdiff_t b = 0; b < blocks; b++) {
         ptrdiff_t o = b < blocks - 1 ? 8 * b : out_w - 8;
         __m256 v;
@@ -454,14 +469,14 @@ static void suite_nearest_gather_avx2_f32(const float *s, float *d, ptrdiff_t ou
 }
 #endif
 
-static inline int suite_nearest_gather_f32(const float *s, float *d, ptrdiff_t out_w,
-                                           const int32_t *base, const int32_t *perm,
-                                           const ptrdiff_t *index, ptrdiff_t rows,
-                                           ptrdiff_t pitch)
+static inline int suite_nearest_gather_f32(const float *s, ptrdiff_t in_w, float *d,
+                                           ptrdiff_t out_w, const int32_t *base,
+                                           const int32_t *perm, const ptrdiff_t *index,
+                                           ptrdiff_t rows, ptrdiff_t pitch)
 {
 #if defined(SUITE_HAVE_AVX2_DISPATCH)
     if (out_w >= 8 && suite_cpu_has_avx2()) {
-        suite_nearest_gather_avx2_f32(s, d, out_w, base, perm, index, rows, pitch);
+        suite_nearest_gather_avx2_f32(s, in_w, d, out_w, base, perm, index, rows, pitch);
         return 1;
     }
 #endif
@@ -482,9 +497,9 @@ static void suite_nearest_gather_plane_avx2_f32(const float *s, ptrdiff_t in_h, 
 {
     for (ptrdiff_t ih = 0; ih < in_h; ih++)
         if (row_start[ih] < row_stop[ih])
-            suite_nearest_gather_avx2_f32(s + ih * in_w, d + row_start[ih] * out_w, out_w,
-                                          base, perm, index, row_stop[ih] - row_start[ih],
-                                          out_w);
+            suite_nearest_gather_avx2_f32(s + ih * in_w, in_w, d + row_start[ih] * out_w,
+                                          out_w, base, perm, index,
+                                          row_stop[ih] - row_start[ih], out_w);
 }
 #endif
 

@@ -39,7 +39,7 @@ cdef extern from "_nearest_rows.h" nogil:
                                   Py_ssize_t rows, Py_ssize_t pitch)
     void suite_nearest_k_rows_f64(const double* s, Py_ssize_t n, Py_ssize_t k, double* d,
                                   Py_ssize_t rows, Py_ssize_t pitch)
-    int suite_nearest_gather_f32(const float* s, float* d, Py_ssize_t out_w,
+    int suite_nearest_gather_f32(const float* s, Py_ssize_t in_w, float* d, Py_ssize_t out_w,
                                  const int32_t* base, const int32_t* perm,
                                  const Py_ssize_t* index, Py_ssize_t rows, Py_ssize_t pitch)
     int suite_nearest_gather_plane_f32(const float* s, Py_ssize_t in_h, Py_ssize_t in_w,
@@ -126,16 +126,28 @@ def nearest_x2(const floating[:, :, ::1] x, floating[:, :, ::1] out, int n_threa
 
 cdef int gather_tables(const int32_t[::1] base, const int32_t[::1] perm, Py_ssize_t in_w,
                        Py_ssize_t out_w, const int32_t** base_data,
-                       const int32_t** perm_data) except -1:
+                       const int32_t** perm_data, bint short_rows=False) except -1:
     """The data of the tables of a row kernel by blocks of 8 outputs (suite/upsample.py,
-    _gather_blocks), checked against rows of in_w -> out_w values; NULL when not given."""
-    cdef Py_ssize_t blocks = (out_w + 7) // 8
+    _gather_blocks), checked against rows of in_w -> out_w values; NULL when not given.
+    ``short_rows``: the kernel takes rows of fewer than 8 inputs (nearest's: one masked
+    load a row), whose tables load from the row's start (base 0) and permute within it."""
+    cdef Py_ssize_t blocks = (out_w + 7) // 8, b, j
     base_data[0] = perm_data[0] = NULL
     if base is None or perm is None:
         return 0
-    if base.shape[0] != blocks or perm.shape[0] != 8 * blocks or out_w < 8 or in_w < 8:
+    if (base.shape[0] != blocks or perm.shape[0] != 8 * blocks or out_w < 8
+            or in_w < (1 if short_rows else 8)):
         raise ValueError(f"gather tables of {base.shape[0]} blocks and {perm.shape[0]} "
                          f"lanes do not fit rows of {in_w} -> {out_w} values")
+    if in_w < 8:
+        for b in range(blocks):
+            if base[b] != 0:
+                raise ValueError(f"gather tables of rows of {in_w} < 8 values must load "
+                                 f"from the row's start (base 0), block {b} has {base[b]}")
+            for j in range(8):
+                if not 0 <= perm[8 * b + j] < in_w:
+                    raise ValueError(f"gather tables of rows of {in_w} values: lane {j} of "
+                                     f"block {b} takes value {perm[8 * b + j]}")
     base_data[0] = &base[0]
     perm_data[0] = &perm[0]
     return 0
@@ -179,8 +191,9 @@ cdef int nearest_rows(const floating[:, :, ::1] x, floating[:, :, ::1] out,
                     ih = at.i
                     at = next_task(at, planes, in_h)
                     if row_start[ih] < row_stop[ih]:
-                        suite_nearest_gather_f32(&x[plane, ih, 0], &out[plane, row_start[ih], 0],
-                                                 out_w, g_base, g_perm, w_index,
+                        suite_nearest_gather_f32(&x[plane, ih, 0], in_w,
+                                                 &out[plane, row_start[ih], 0], out_w, g_base,
+                                                 g_perm, w_index,
                                                  row_stop[ih] - row_start[ih], out_w)
                 suite_stage_stop(call, SUITE_STAGE_UPSAMPLE_ROWS, t0)
         return 0
@@ -278,7 +291,7 @@ cdef class NearestTables:
         self.w_index = &view[0]
         if gather:
             base, perm = gather
-            gather_tables(base, perm, in_w, self.out_w, &self.g_base, &self.g_perm)
+            gather_tables(base, perm, in_w, self.out_w, &self.g_base, &self.g_perm, True)
 
 
 def nearest_planned(const floating[:, :, ::1] x, floating[:, :, ::1] out,

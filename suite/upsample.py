@@ -121,7 +121,7 @@ def _x2_columns(w0, w1, lw0, lw1):
                 and (lw0[even] == 0.25).all() and (lw1[even] == 0.75).all())
 
 
-def _gather_blocks(w_index, in_w):
+def _gather_blocks(w_index, in_w, short_rows=False):
     """Tables of the row kernels that take 8 outputs at a time from one load of 8
     consecutive inputs: nearest at a fractional width scale, and each tap of bilinear's
     horizontal pass (w_index: the tap's input columns); float32, rows of at least 8 values
@@ -131,10 +131,19 @@ def _gather_blocks(w_index, in_w):
     suite_nearest_gather_f32; pyx/_bilinear_rows.h, suite_bilinear_row_gather_f32); -1
     where the block reads inputs more than 8 apart, which it then gathers one by one. ()
     when fewer than half the blocks fit (downscaling by more than 8/7: the scalar loop is
-    faster than blocks that mostly fall back to it: 0.88x at x0.7)."""
+    faster than blocks that mostly fall back to it: 0.88x at x0.7). ``short_rows``
+    (nearest's kernel, which loads a row of fewer than 8 inputs once, masked): tables also
+    for rows of 1-7 inputs, every block from the row's start (docs/performance.md, item
+    105: 6x6 -> 21x21 planes ~3x faster than the scalar loop)."""
     out_w = len(w_index)
-    if in_w < 8 or out_w < 8:
+    if out_w < 8 or in_w < 1:
         return ()
+    if in_w < 8:
+        if not short_rows:
+            return ()
+        starts = np.minimum(np.arange(0, out_w, 8), out_w - 8)
+        perm = w_index[starts[:, None] + np.arange(8)].astype(np.int32)
+        return np.zeros(len(starts), np.int32), perm.reshape(-1)
     starts = np.minimum(np.arange(0, out_w, 8), out_w - 8)
     index = w_index[starts[:, None] + np.arange(8)]
     base = np.minimum(index.min(axis=1), in_w - 8)
@@ -177,7 +186,7 @@ class _Plan:
             self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
-            self.gather = (_gather_blocks(self.w_index, in_w)
+            self.gather = (_gather_blocks(self.w_index, in_w, short_rows=True)
                            if self.w_repeat == 0 and np.dtype(dtype) == np.float32 else ())
             # x2 in both directions (PyTorch's rule takes dst // 2 whatever the scale
             # factor): the row kernel that writes both output rows of an input row at once

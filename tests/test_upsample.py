@@ -329,25 +329,39 @@ def test_nearest_integer_width_scales(monkeypatch, row_isa, k, width, dtype, str
         assert np.isnan(buffer[:offset]).all() and np.isnan(buffer[offset + size:]).all()
 
 
-# Nearest at a fractional width scale, float32 rows of 8 values or more: blocks of 8 outputs,
-# each one load of 8 consecutive inputs and a permute, stored into every output row that
-# reads the input row (pyx/_nearest_rows.h, suite_nearest_gather_f32; tables from
-# suite.upsample._gather_blocks); blocks that read further apart gather value by value, and
+# Nearest at a fractional width scale, float32 rows of 8 outputs or more: blocks of 8
+# outputs, each one load of 8 consecutive inputs and a permute, stored into every output row
+# that reads the input row (pyx/_nearest_rows.h, suite_nearest_gather_f32; tables from
+# suite.upsample._gather_blocks); rows of 1-7 inputs loaded once, masked to the row, every
+# block permuted from it; blocks that read further apart gather value by value, and
 # downscaling past 8/7 keeps the scalar loop. Against the reference (a copy of values: the
 # same bits), with AVX2 and without, 1-3 threads, into out= inside a NaN-filled buffer
-# whose elements around the output stay untouched.
+# whose elements around the output stay untouched (the last plane's last row of fewer than
+# 8 inputs ends the input array: a load past it would read outside x).
 @pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
 @pytest.mark.parametrize("scale", [1.1, 1.25, 1.5, 1.75, 2.5, 3.3, 7.9, 0.95, 0.6])
-@pytest.mark.parametrize("width", [7, 8, 9, 13, 16, 21, 33, 64])
+@pytest.mark.parametrize("width", [1, 2, 3, 5, 7, 8, 9, 13, 16, 21, 33, 64])
 def test_nearest_fractional_width_scales(row_isa, width, scale, mode):
     upsample_module = sys.modules["suite.upsample"]
     shape = (2, 3, 5, width)
     x = randn(seeded_rng("nearest-fraction", width, scale, mode), shape, np.float32)
+    if int(width * scale) < 1:
+        with pytest.raises(ValueError, match="empty output"):
+            suite.upsample(x, scale_factor=(1.5, scale), mode=mode)
+        return
     expected = R.upsample(x, scale_factor=(1.5, scale), mode=mode)
     out_w = expected.shape[3]
-    base, perm = upsample_module._gather_blocks(
-        upsample_module._nearest_index(width, out_w, scale, mode == "nearest-exact"),
-        width) or (None, None)
+    index = upsample_module._nearest_index(width, out_w, scale, mode == "nearest-exact")
+    base, perm = upsample_module._gather_blocks(index, width, short_rows=True) or (None, None)
+    assert (base is not None) == (out_w >= 8 and (width < 8 or base is not None))
+    if width < 8 and out_w >= 8:
+        # one load of the whole row, masked: every block from its start, lanes inside it
+        assert (base == 0).all() and ((perm >= 0) & (perm < width)).all()
+        np.testing.assert_array_equal(
+            perm.reshape(-1, 8), index[np.minimum(np.arange(0, out_w, 8), out_w - 8)[:, None]
+                                       + np.arange(8)])
+        assert upsample_module._gather_blocks(index, width) == ()     # not bilinear's
+        base = None
     if width >= 8 and out_w >= 8 and scale > 1:
         assert base is not None and (base >= 0).all() and ((perm >= 0) & (perm < 8)).all()
     if base is not None:
@@ -549,6 +563,20 @@ def test_nearest_tables_are_checked_once_and_each_call_against_them():
     direct = np.full((2, 7, 15), np.nan, np.float32)    # the tables as arrays: the same
     _upsample.nearest_forward(x, direct, starts, stops, index, 0, 1, *plan.gather)
     np.testing.assert_array_equal(direct, out)
+    # tables of rows of fewer than 8 inputs: every block loads the row from its start, and
+    # permutes lanes inside it
+    short = up.upsample_plan((4, 5), (7, 12), (1.75, 2.4), "nearest", None,
+                             np.dtype(np.float32).str)
+    base, perm = short.gather
+    assert (base == 0).all() and (perm < 5).all()
+    Tables(short.row_start, short.row_stop, short.w_index, 0, 5, 7, short.gather)
+    with pytest.raises(ValueError, match="must load from the row's start"):
+        Tables(short.row_start, short.row_stop, short.w_index, 0, 5, 7,
+               (base + np.arange(len(base), dtype=np.int32), perm))
+    bad = perm.copy()
+    bad[3] = 5
+    with pytest.raises(ValueError, match="lane 3 of block 0 takes value 5"):
+        Tables(short.row_start, short.row_stop, short.w_index, 0, 5, 7, (base, bad))
     out64 = np.full((2, 7, 15), np.nan)      # float64: the blocks-of-8 tables are not read
     planned(x.astype(np.float64), out64, ok, 1)
     np.testing.assert_array_equal(out64, out)
