@@ -186,8 +186,12 @@ class _Plan:
             self.w_index = _nearest_index(in_w, out_w, scales[1], exact)
             self.w_repeat = _repeat_factor(self.w_index, in_w, out_w)
             self.row_start, self.row_stop = _row_ranges(h_index, in_h)
+            # fractional width scales, and integer ones of rows under 8 inputs (the
+            # repeating kernel's vectors take 8 inputs; below, one masked load a row and
+            # a permute a block: item 105)
             self.gather = (_gather_blocks(self.w_index, in_w, short_rows=True)
-                           if self.w_repeat == 0 and np.dtype(dtype) == np.float32 else ())
+                           if ((self.w_repeat == 0 or in_w < 8)
+                               and np.dtype(dtype) == np.float32) else ())
             # x2 in both directions (PyTorch's rule takes dst // 2 whatever the scale
             # factor): the row kernel that writes both output rows of an input row at once
             self.x2 = (out_h == 2 * in_h and out_w == 2 * in_w

@@ -300,9 +300,10 @@ def test_bilinear_x2_columns_rule(in_w, out_w, scale, align_corners, x2):
 
 # Nearest at an integer width scale k other than x2 in both directions writes every output row
 # from registers (pyx/_nearest_rows.h): permuted blocks of 8 inputs for k < 8 (float32), broadcast
-# stores otherwise, the row's last values one by one. Against np.repeat with AVX2 and SSE2,
-# widths below and across 8, every k from 2 to 9 and a height scale of its own, both dtypes,
-# 1-3 threads, the elements around the output untouched.
+# stores otherwise, the row's last values one by one; float32 rows of fewer than 8 inputs
+# (and 8 outputs or more) by the fractional scales' kernel, one masked load a row. Against
+# np.repeat with AVX2 and SSE2, widths below and across 8, every k from 2 to 9 and a height
+# scale of its own, both dtypes, 1-3 threads, the elements around the output untouched.
 @pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
 @dtypes
 @pytest.mark.parametrize("k", [2, 3, 4, 5, 6, 7, 8, 9, 16])
@@ -322,6 +323,11 @@ def test_nearest_integer_width_scales(monkeypatch, row_isa, k, width, dtype, str
         start = (-raw.ctypes.data % 32) // raw.itemsize       # 32-byte aligned
         buffer = raw[start:start + size + 9]
         out = buffer[offset:offset + size].reshape(expected.shape)
+        plan = sys.modules["suite.upsample"].upsample_plan(
+            (4, width), expected.shape[2:], (float(kh), float(k)), "nearest", None,
+            np.dtype(dtype).str)
+        if not plan.x2:     # (x2 both ways: its own kernel, whatever the plan holds)
+            assert bool(plan.gather) == (dtype == np.float32 and width < 8 and width * k >= 8)
         for threads in (1, 2, 3):
             out[...] = np.nan
             suite.upsample(x, scale_factor=(kh, k), out=out, num_threads=threads)
