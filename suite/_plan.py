@@ -574,6 +574,8 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
     check_shape(input_shape, "input_shape", (0, 1))
     c_in, c_out_per_group = check_shape(weight_shape, "weight_shape", (1, 1))[:2]
     groups = check_int(groups, "groups", minimum=1)
+    padding = check_pair(padding, "padding", 0)
+    itemsize = check_int(itemsize, "itemsize", minimum=1)
     kh, kw = weight_shape[2:]
     phases = stride[0] * stride[1]
     cig = c_in // groups
@@ -604,7 +606,6 @@ def choose_algorithm(input_shape, weight_shape, stride=1, dilation=1, groups=1, 
             if kw < stride[1] and not column:
                 moved = math.prod(input_shape) * (1 + stride[0] * stride[1]) * itemsize
                 return "direct" if streams_past_cache(moved, num_threads) else "col2im"
-            padding = check_pair(padding, "padding", 0)
             if (kw == stride[1] and kh <= stride[0] and padding[1] > 0
                     and dilation == (1, 1)):
                 return "col2im"
