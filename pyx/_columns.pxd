@@ -389,8 +389,7 @@ cdef inline void disjoint_plane(const floating* col, Py_ssize_t ld_col, Py_ssize
     cdef const floating* krow
     cdef floating* dst
     if not spreads(g, floating is float):
-        if f0 < row_end:
-            fill_value(plane + f0 * width, (row_end - f0) * width, value)
+        fill_rows(plane, f0, row_end, width, value, False)
         for oh in range(oh_lo, oh_hi):
             for i in range(g.kh):
                 h = oh * g.sh - g.ph + i

@@ -28,8 +28,8 @@ def info():
     print(f"OpenMP thread limit now: {_buildinfo.omp_max_threads()}")
     width = _buildinfo.planning_width()
     print(f"work split into products as for {width} thread{'s' if width != 1 else ''} at any"
-          f" thread count (the planning width: {_buildinfo.PLANNING_SOURCE}, at most {_buildinfo.PLANNING_MAX};"
-          f" read at import)")
+          f" thread count (the planning width: {_buildinfo.PLANNING_SOURCE}, at most"
+          f" {_buildinfo.PLANNING_MAX}; read at import)")
     print(f"compile flags: {_buildinfo.compile_flags()}")
     print(f"bounds checks: {'on' if _buildinfo.boundscheck() else 'off'}")
     print(f"vectors of the row kernels (resize, direct, fused bilinear; chosen at run time): "

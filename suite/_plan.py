@@ -723,8 +723,9 @@ def pointwise_deconv(kernel, stride, padding, output_padding):
 #: images, streaming ran 1.06-3.9x as fast as the product at 1-2 output channels a group
 #: on one thread (geometric mean 1.73x), 1.15-9.3x on two (2.16x); at 3, 0.80-5.7x (1.47x:
 #: slower where x stays in L2, the product's fused multiply-adds against the stream's
-#: separate products and sums); on the portable loop against OpenBLAS, 0.42-3.4x at 1-3. A product of so few rows fills a third of the own kernel's 6-row
-#: micro-tile or less (docs/performance.md, item 100).
+#: separate products and sums); on the portable loop against OpenBLAS, 0.42-3.4x at 1-3.
+#: A product of so few rows fills a third of the own kernel's 6-row micro-tile or less
+#: (docs/performance.md, item 100).
 THIN_MAX_ROWS = 2
 
 

@@ -949,6 +949,19 @@ def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
                                dilation=dilation, groups=92), np.float32)
 
 
+@pytest.fixture
+def fresh_plans():
+    """deconv2d's cached plans and choices dropped before and after a test that changes what
+    they are made from (the cache size): none made under it outlives it."""
+    conv = importlib.import_module("suite.conv")
+    caches = (conv._deconv_plan_cached, conv._plan, conv._choice)
+    for cache in caches:
+        cache.cache_clear()
+    yield
+    for cache in caches:
+        cache.cache_clear()
+
+
 @pytest.mark.parametrize("x_shape, weight_shape, stride, padding, dilation, threads, "
                          "itemsize, expected", [
     # kernel rows shorter than the stride: col2im while input and output (~1 + s*s times
@@ -967,8 +980,8 @@ def test_depthwise_rule_takes_the_direct_kernel_for_overlapping_kernel_columns(
     ((1, 92, 6, 6), (92, 1, 3, 3), 3, 1, 2, 1, 4, "direct"),        # dilated
 ])
 def test_depthwise_rule_past_the_cache_and_padded_rows_as_long_as_the_stride(
-        monkeypatch, x_shape, weight_shape, stride, padding, dilation, threads, itemsize,
-        expected):
+        monkeypatch, fresh_plans, x_shape, weight_shape, stride, padding, dilation, threads,
+        itemsize, expected):
     # depthwise layers: past the call's share of the last-level cache, the direct kernel's
     # one write of each output row beat col2im's columns spread and copied; padded kernels
     # as long as the stride leave the direct kernel without its whole-row path, and col2im's
