@@ -48,8 +48,9 @@ cdef enum SourceKind:
 
 
 cdef struct Banding:
-    # The convolution's stride, padding, dilation and groups, and the rows in one band.
-    Py_ssize_t sh, sw, ph, pw, dh, dw, groups, band_rows
+    # The convolution's stride, padding, dilation and groups, the rows in one band and the
+    # input channels whose columns are packed and multiplied at a time (band_channels).
+    Py_ssize_t sh, sw, ph, pw, dh, dw, groups, band_rows, band_channels
 
 
 cdef struct Upsampling:
@@ -77,10 +78,10 @@ def banded_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                   const floating[::1] bias, floating[:, :, :, ::1] out,
                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                  Py_ssize_t band_rows, int n_threads):
-    """out = conv2d(x, weight) + bias in bands of band_rows output rows
-    (see banded_correlation)."""
-    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+                  Py_ssize_t band_rows, Py_ssize_t band_channels, int n_threads):
+    """out = conv2d(x, weight) + bias in bands of band_rows output rows, band_channels
+    input channels at a time (see banded_correlation)."""
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows, band_channels)
     banded_correlation(x, weight, bias, out, &geo, NULL, n_threads)
 
 
@@ -90,14 +91,14 @@ def banded_nearest_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, :
                           Py_ssize_t w_repeat,
                           Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                           Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                          Py_ssize_t band_rows, int n_threads):
+                          Py_ssize_t band_rows, Py_ssize_t band_channels, int n_threads):
     """out = conv2d(nearest upsampling of x, weight) + bias in bands of band_rows output rows,
     the upsampled rows made on the fly (see banded_correlation).
 
     h_index, w_index: the input row and column of each upsampled row and column (their
     lengths are the upsampled size); w_repeat as for suite.upsample's nearest kernel.
     """
-    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows, band_channels)
     cdef Upsampling up
     memset(&up, 0, sizeof(up))
     up.kind = SOURCE_NEAREST
@@ -117,7 +118,8 @@ def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, 
                            const floating[::1] lw0, const floating[::1] lw1,
                            Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                            Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                           Py_ssize_t band_rows, int n_threads, bint x2_columns=False):
+                           Py_ssize_t band_rows, Py_ssize_t band_channels, int n_threads,
+                           bint x2_columns=False):
     """out = conv2d(bilinear upsampling of x, weight) + bias in bands of band_rows output
     rows, the upsampled rows made on the fly (see banded_correlation).
 
@@ -126,7 +128,7 @@ def banded_bilinear_conv2d(const floating[:, :, :, ::1] x, const floating[:, :, 
     column tables are x2's with align_corners=False (suite.upsample's plan), whose interior
     rows are then made from vectors (_bilinear_rows.h; the same bits).
     """
-    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows)
+    cdef Banding geo = Banding(sh, sw, ph, pw, dh, dw, groups, band_rows, band_channels)
     cdef Upsampling up
     memset(&up, 0, sizeof(up))
     up.kind = SOURCE_BILINEAR
@@ -155,9 +157,11 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     """out = conv2d(source, weight) + bias in independent tasks of (image, group, band of
     band_rows output rows); the source is x itself (up NULL) or its upsampling.
 
-    A task packs the columns of its band only (C_in/groups*kh*kw x band_rows*W_out, sized to
-    stay in cache) and multiplies them by the group's weights with a single-threaded GEMM
-    that writes straight into the band's output rows. When the source is an upsampling of x
+    A task packs the columns of its band only (C_in/groups*kh*kw x band_rows*W_out), a slice
+    of band_channels input channels at a time (0: all of them), so that they stay in the
+    cache, and multiplies each slice by the group's weights with a single-threaded GEMM that
+    writes straight into the band's output rows (the first slice from the bias, the others
+    adding to the sums: the same order for every thread count). When the source is an upsampling of x
     (up.kind nearest or bilinear, with its tables; up.src_h x up.src_w the upsampled size),
     the task first interpolates the few source rows its band reads into a buffer of its
     thread: the upsampled map never exists. A thread that takes the next band of the same
@@ -188,9 +192,10 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     cdef Py_ssize_t L = out_h * out_w, R = band_rows
     cdef Py_ssize_t bands = (out_h + R - 1) // R
     cdef Py_ssize_t span = (R - 1) * sh + (kh - 1) * dh + 1
-    cdef Py_ssize_t col_size = K * R * out_w, src_size = cig * span * src_w
+    cdef Py_ssize_t CH = geo.band_channels if 0 < geo.band_channels < cig else cig
+    cdef Py_ssize_t col_size = CH * kk * R * out_w, src_size = cig * span * src_w
     cdef Py_ssize_t task, n, grp, band, r0, r1, rows, u_first, u0, u1, n_src, ci, u, c
-    cdef Py_ssize_t ld, tid, first_new, kept, shift
+    cdef Py_ssize_t ld, tid, first_new, kept, shift, c0, c1
     cdef Py_ssize_t* held = NULL     # per thread: image, group, first and last row in its buffer
     cdef Window g
     cdef const floating* b_ptr = NULL
@@ -241,15 +246,9 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                 ld = rows * out_w
                 u_first = r0 * sh - ph
                 if source == SOURCE_INPUT:
-                    t0 = suite_stage_start(call)
                     g = make_window(kh, kw, sh, sw, ph - r0 * sh, pw, dh, dw, rows, out_w)
-                    im2col_planes(&x[n, grp * cig, 0, 0], cig, height, width, &g, col, ld)
-                    suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)
                 else:
-                    # Interpolation and im2col alternate per input channel: when profiled,
-                    # recorded as two consecutive stages, the im2col's time summed.
                     t0 = suite_stage_start(call)
-                    packed = 0
                     # The source rows this band reads, clipped to the upsampled map.
                     u0 = max(u_first, 0)
                     u1 = min(u_first + (rows - 1) * sh + (kh - 1) * dh, src_h - 1)
@@ -275,46 +274,72 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                     held[4 * tid + 1] = grp
                     held[4 * tid + 2] = u0
                     held[4 * tid + 3] = u0 + n_src - 1
-                    for ci in range(cig):
-                        xp = &x[n, grp * cig + ci, 0, 0]
-                        for u in range(first_new, n_src):
-                            dst = src_rows + (ci * span + u) * src_w
-                            if source == SOURCE_BILINEAR and x2_columns:
-                                if floating is float:
-                                    suite_bilinear_x2_blend_row_f32(
-                                        xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
-                                        lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1, lw0,
-                                        lw1)
+                    suite_stage_stop(call, SUITE_STAGE_INTERPOLATION, t0)
+                # A slice of band_channels input channels at a time: its columns (at most
+                # about BAND_BYTES, suite._plan.band_channels) stay in the cache for the
+                # product that adds them into the band's rows.
+                c0 = 0
+                while c0 < cig:
+                    c1 = min(cig, c0 + CH)
+                    if source == SOURCE_INPUT:
+                        t0 = suite_stage_start(call)
+                        im2col_planes(&x[n, grp * cig + c0, 0, 0], c1 - c0, height, width,
+                                      &g, col, ld)
+                        suite_stage_stop(call, SUITE_STAGE_IM2COL, t0)
+                    else:
+                        # Interpolation and im2col alternate per input channel: when
+                        # profiled, recorded as two consecutive stages, the im2col's time
+                        # summed.
+                        t0 = suite_stage_start(call)
+                        packed = 0
+                        for ci in range(c0, c1):
+                            xp = &x[n, grp * cig + ci, 0, 0]
+                            for u in range(first_new, n_src):
+                                dst = src_rows + (ci * span + u) * src_w
+                                if source == SOURCE_BILINEAR and x2_columns:
+                                    if floating is float:
+                                        suite_bilinear_x2_blend_row_f32(
+                                            xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                            lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1,
+                                            lw0, lw1)
+                                    else:
+                                        suite_bilinear_x2_blend_row_f64(
+                                            xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
+                                            lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1,
+                                            lw0, lw1)
+                                elif source == SOURCE_BILINEAR:
+                                    bilinear_row(xp + h0[u0 + u] * width,
+                                                 xp + h1[u0 + u] * width, lh0[u0 + u],
+                                                 lh1[u0 + u], dst, src_w, w0, w1, lw0, lw1)
+                                elif u > 0 and h_index[u0 + u] == h_index[u0 + u - 1]:
+                                    memcpy(dst, dst - src_w, src_w * sizeof(floating))
                                 else:
-                                    suite_bilinear_x2_blend_row_f64(
-                                        xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
-                                        lh0[u0 + u], lh1[u0 + u], width, dst, w0, w1, lw0,
-                                        lw1)
-                            elif source == SOURCE_BILINEAR:
-                                bilinear_row(xp + h0[u0 + u] * width, xp + h1[u0 + u] * width,
-                                             lh0[u0 + u], lh1[u0 + u], dst, src_w,
-                                             w0, w1, lw0, lw1)
-                            elif u > 0 and h_index[u0 + u] == h_index[u0 + u - 1]:
-                                memcpy(dst, dst - src_w, src_w * sizeof(floating))
-                            else:
-                                nearest_row(xp + h_index[u0 + u] * width, width, dst, src_w,
-                                            w_index, w_repeat)
-                        t1 = suite_stage_start(call)
-                        im2col_planes(src_rows + ci * span * src_w, 1, n_src, src_w, &g,
-                                      col + ci * kk * ld, ld)
+                                    nearest_row(xp + h_index[u0 + u] * width, width, dst,
+                                                src_w, w_index, w_repeat)
+                            t1 = suite_stage_start(call)
+                            im2col_planes(src_rows + ci * span * src_w, 1, n_src, src_w, &g,
+                                          col + (ci - c0) * kk * ld, ld)
+                            if call:
+                                packed = packed + (suite_now_ns() - t1)
                         if call:
-                            packed = packed + (suite_now_ns() - t1)
-                    if call:
-                        t1 = suite_now_ns()
-                        suite_stage_record(call, SUITE_STAGE_INTERPOLATION, t0, t1 - packed)
-                        suite_stage_record(call, SUITE_STAGE_IM2COL, t1 - packed, t1)
-                t0 = suite_stage_start(call)
-                # the bias is where the sums start (no pass over the band before the product)
-                gemm(False, False, <int> cog, <int> ld, <int> K, one,
-                     &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
-                     zero, &out[n, grp * cog, r0, 0], <int> L, True,
-                     NULL if b_ptr == NULL else b_ptr + grp * cog)
-                suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+                            t1 = suite_now_ns()
+                            suite_stage_record(call, SUITE_STAGE_INTERPOLATION, t0,
+                                               t1 - packed)
+                            suite_stage_record(call, SUITE_STAGE_IM2COL, t1 - packed, t1)
+                    t0 = suite_stage_start(call)
+                    if c0 == 0:
+                        # the bias is where the sums start (no pass over the band before
+                        # the product)
+                        gemm(False, False, <int> cog, <int> ld, <int> ((c1 - c0) * kk), one,
+                             &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
+                             zero, &out[n, grp * cog, r0, 0], <int> L, True,
+                             NULL if b_ptr == NULL else b_ptr + grp * cog)
+                    else:
+                        gemm(False, False, <int> cog, <int> ld, <int> ((c1 - c0) * kk), one,
+                             &weight[grp * cog, c0, 0, 0], <int> K, col, <int> ld,
+                             one, &out[n, grp * cog, r0, 0], <int> L, True, NULL)
+                    suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
+                    c0 = c1
     finally:
         release(cols)
         release(sources)

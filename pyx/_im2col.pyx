@@ -245,12 +245,16 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                   const floating[::1] bias, floating[:, :, :, ::1] out,
                   Py_ssize_t sh, Py_ssize_t sw, Py_ssize_t ph, Py_ssize_t pw,
                   Py_ssize_t dh, Py_ssize_t dw, Py_ssize_t groups,
-                  Py_ssize_t images_per_gemm, int n_threads, bint transposed=False):
-    """out = conv2d(x, weight) + bias: per batch of images and group, im2col then one GEMM.
+                  Py_ssize_t images_per_gemm, int n_threads, bint transposed=False,
+                  Py_ssize_t slice_channels=0):
+    """out = conv2d(x, weight) + bias: per batch of images and group, im2col then one GEMM,
+    or, with ``slice_channels`` (0 < it < C_in/groups), im2col and a GEMM per slice of that
+    many input channels, each product adding into the sums of the slices before it (the
+    columns of a slice stay in the cache: suite._plan.band_channels).
 
     weight (C_out, C_in/groups, kh, kw); bias None or (C_out,). ``transposed``: weight is a
     transposed convolution's (C_in, C_out/groups, 1, 1), multiplied as its transpose where it
-    lies (a 1x1 transposed convolution at stride 1 is this 1x1 convolution).
+    lies (a 1x1 transposed convolution at stride 1 is this 1x1 convolution; not sliced).
     """
     cdef Py_ssize_t N = x.shape[0], c_in = x.shape[1], height = x.shape[2], width = x.shape[3]
     cdef Py_ssize_t c_out = out.shape[1], out_h = out.shape[2], out_w = out.shape[3]
@@ -259,24 +263,26 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
     # each group's A: (cog x K) rows of K, or its transpose where it lies (rows of cog)
     cdef Py_ssize_t a_group = cig * cog if transposed else cog * K
     cdef Py_ssize_t lda = cog if transposed else K
-    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld
+    cdef Py_ssize_t L = out_h * out_w, nb = images_per_gemm, n0, cur, grp, ld, c0, c1
     cdef Py_ssize_t in_image = c_in * height * width, out_image = c_out * L
     cdef Window g = make_window(kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
     cdef bint pointwise = (kk == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0
                            and L == height * width)
+    cdef Py_ssize_t CH = (slice_channels if 0 < slice_channels < cig and not pointwise
+                          and not transposed else cig)
     cdef const floating* b_ptr = NULL
     cdef const floating* operand
     cdef const floating* start
     cdef floating* col = NULL
     cdef floating* packed_out = NULL
-    cdef floating zero = 0
+    cdef floating zero = 0, one = 1
     if N == 0:
         return
     if bias is not None:
         b_ptr = &bias[0]
     try:    # sizes restated in suite._workspaces.conv2d_workspace
         if nb > 1 or not pointwise:     # a 1x1 convolution of one image multiplies x itself
-            col = allocate(K * nb * L, col)
+            col = allocate(CH * kk * nb * L, col)
         if nb > 1:
             packed_out = allocate(c_out * nb * L, col)
         with nogil:
@@ -285,22 +291,28 @@ def conv2d_im2col(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] w
                 cur = min(nb, N - n0)
                 ld = cur * L
                 for grp in range(groups):
-                    if pointwise and cur == 1:
-                        operand = &x[n0, grp * cig, 0, 0]
-                    else:
-                        im2col_images(&x[n0, grp * cig, 0, 0], in_image, cur, cig,
-                                      height, width, &g, col, L, ld, n_threads)
-                        operand = col
-                    if cur == 1:
-                        # the bias is where the sums start: no pass over the output
-                        start = NULL if b_ptr == NULL else b_ptr + grp * cog
-                        parallel_gemm(transposed, False, cog, L, K,
-                                      &weight[0, 0, 0, 0] + grp * a_group, lda, operand, ld,
-                                      zero, &out[n0, grp * cog, 0, 0], L, n_threads, start)
-                    else:
-                        parallel_gemm(transposed, False, cog, ld, K,
-                                      &weight[0, 0, 0, 0] + grp * a_group, lda, operand, ld,
-                                      zero, packed_out + grp * cog * ld, ld, n_threads)
+                    c0 = 0
+                    while c0 < cig:
+                        c1 = min(cig, c0 + CH)
+                        if pointwise and cur == 1:
+                            operand = &x[n0, grp * cig, 0, 0]
+                        else:
+                            im2col_images(&x[n0, grp * cig + c0, 0, 0], in_image, cur,
+                                          c1 - c0, height, width, &g, col, L, ld, n_threads)
+                            operand = col
+                        if cur == 1:
+                            # the bias is where the sums start: no pass over the output
+                            start = NULL if b_ptr == NULL or c0 > 0 else b_ptr + grp * cog
+                            parallel_gemm(transposed, False, cog, L, (c1 - c0) * kk,
+                                          &weight[0, 0, 0, 0] + grp * a_group + c0 * kk, lda,
+                                          operand, ld, zero if c0 == 0 else one,
+                                          &out[n0, grp * cog, 0, 0], L, n_threads, start)
+                        else:
+                            parallel_gemm(transposed, False, cog, ld, (c1 - c0) * kk,
+                                          &weight[0, 0, 0, 0] + grp * a_group + c0 * kk, lda,
+                                          operand, ld, zero if c0 == 0 else one,
+                                          packed_out + grp * cog * ld, ld, n_threads)
+                        c0 = c1
                 if cur > 1:
                     unpack_images(packed_out, cur, c_out, L, b_ptr, &out[n0, 0, 0, 0],
                                   n_threads)

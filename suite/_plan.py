@@ -158,6 +158,23 @@ def band_rows(planes, out_h, out_w, column_rows, itemsize, planned):
     return int(rows)
 
 
+#: ... and where a band's columns of all its input channels would pass BAND_BYTES (deep
+#: layers: 3x3 kernels over more than 28 channels at 512 columns), it packs and multiplies
+#: them a slice of input channels at a time, each slice's product adding into the band's
+#: sums: a slice holds at most BAND_BYTES of columns but at least this many rows of the
+#: product's depth (K), which BLAS blocks by 256 to 384 itself, so the slices cost the
+#: product one more pass over its output band each (docs/performance.md, item 106).
+BAND_MIN_DEPTH = 256
+
+
+def band_channels(channels, taps, columns, itemsize):
+    """Input channels per slice of a band's columns (:data:`BAND_MIN_DEPTH`):
+    ``channels`` per group, ``taps`` = kh*kw columns rows per channel, ``columns`` = the
+    band's output values (rows x W_out)."""
+    depth = max(BAND_MIN_DEPTH, BAND_BYTES // max(1, columns * itemsize))
+    return int(min(channels, max(1, depth // max(1, taps))))
+
+
 
 #: Winograd blocks of tiles keep one block's transformed input and products (9 values per
 #: tile and input or output channel) within about this many bytes, or half the phase's

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._plan import (
     BAND_MIN_COLUMNS,
+    band_channels,
     band_rows,
     col2im_blocking,
     images_per_gemm,
@@ -40,12 +41,15 @@ def conv2d_workspace(n, c_in, c_out, groups, kh, kw, out_h, out_w, pointwise, it
     per_image = out_h * out_w
     if per_image >= BAND_MIN_COLUMNS and not pointwise:
         rows = band_rows(n * groups, out_h, out_w, cig * kh * kw, itemsize, planning_width())
-        return n_threads * cig * kh * kw * rows * out_w
+        channels = band_channels(cig, kh * kw, rows * out_w, itemsize)
+        return n_threads * channels * kh * kw * rows * out_w
     if pointwise:
         nb = pointwise_images(n, per_image, cig, c_out // groups, c_out, itemsize, transposed)
+        channels = cig
     else:
         nb = images_per_gemm(n, per_image, cig * kh * kw + c_out, itemsize)
-    columns = 0 if nb == 1 and pointwise else cig * kh * kw * nb * per_image
+        channels = band_channels(cig, kh * kw, nb * per_image, itemsize)
+    columns = 0 if nb == 1 and pointwise else channels * kh * kw * nb * per_image
     return columns + (c_out * nb * per_image if nb > 1 else 0)
 
 
@@ -120,7 +124,9 @@ def winograd_workspace(cig, cog, groups, kernel_taps, phases_h, phases_w, blocki
     return phases_per_pass * winograd_phase_values(cig, cog, groups) + n_threads * per_thread
 
 
-def banded_upsample_workspace(cig, kh, kw, rows, out_w, span, up_w, n_threads):
-    """banded_nearest_conv2d / banded_bilinear_conv2d (pyx/_banded.pyx): per thread a band
-    of columns and the upsampled rows the band reads, for every input channel of a group."""
-    return n_threads * cig * (kh * kw * rows * out_w + span * up_w)
+def banded_upsample_workspace(cig, kh, kw, rows, out_w, span, up_w, n_threads, itemsize):
+    """banded_nearest_conv2d / banded_bilinear_conv2d (pyx/_banded.pyx): per thread the
+    columns of a band's slice of input channels (:func:`suite._plan.band_channels`) and the
+    upsampled rows the band reads, for every input channel of a group."""
+    channels = band_channels(cig, kh * kw, rows * out_w, itemsize)
+    return n_threads * (channels * kh * kw * rows * out_w + cig * span * up_w)

@@ -18,6 +18,7 @@ from ._plan import (
     DECONV_METHODS,
     DIRECT_MAX_CHANNELS,
     TAP_MAJOR_BELOW,
+    band_channels,
     band_rows,
     choose_algorithm,
     col2im_blocking,
@@ -170,9 +171,11 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, *, o
     (N, C_out, H_out, W_out), ``H_out = (H + 2*pH - dH*(kH - 1) - 1)//sH + 1``.
 
     Method: im2col, then one GEMM per group for a batch of images (several small images share
-    one GEMM). Cost: 2*C_out*(C_in/groups)*kH*kW*H_out*W_out FLOPs per image; a column
-    workspace of C_in*kH*kW*H_out*W_out values per batched image (none for a 1x1, stride-1,
-    unpadded convolution of one image).
+    one GEMM), or per band of output rows on larger maps; deep layers pack and multiply
+    their columns a slice of input channels at a time, so that a slice stays in the cache
+    for its product. Cost: 2*C_out*(C_in/groups)*kH*kW*H_out*W_out FLOPs per image; a
+    column workspace of at most C_in*kH*kW*H_out*W_out values per batched image (none for
+    a 1x1, stride-1, unpadded convolution of one image; see suite.cost.conv2d_cost).
     """
     x, weight, bias, groups = check_conv_arguments(x, weight, bias, groups)
     stride, padding, dilation = check_geometry(stride, padding, dilation)
@@ -200,16 +203,19 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
                         ldc=per_image)
         if note:
             note_call("banded", n_threads)
+        channels = band_channels(c_in_per_group, kh * kw, rows * out_w, x.itemsize)
         with single_threaded_blas():
             _banded.banded_conv2d(contiguous(x), contiguous(weight), bias, out,
                                   stride[0], stride[1], padding[0], padding[1],
-                                  dilation[0], dilation[1], groups, rows, n_threads)
+                                  dilation[0], dilation[1], groups, rows, channels, n_threads)
         return out
+    channels = 0        # the columns of every input channel at once
     if pointwise_conv((kh, kw), stride, padding):
         nb = pointwise_images(n, per_image, c_in_per_group, c_out // groups, c_out, x.itemsize,
                               False)
     else:
         nb = images_per_gemm(n, per_image, c_in_per_group * kh * kw + c_out, x.itemsize)
+        channels = band_channels(c_in_per_group, kh * kw, nb * per_image, x.itemsize)
     check_size((c_in_per_group * kh * kw, nb * per_image), "the column workspace")
     check_blas_dims(M=c_out // groups, N=nb * per_image, K=c_in_per_group * kh * kw)
     if note:
@@ -217,7 +223,7 @@ def conv2d_into(x, weight, bias, out, stride, padding, dilation, groups, n_threa
     with single_threaded_blas():
         _im2col.conv2d_im2col(contiguous(x), contiguous(weight), bias, out, stride[0], stride[1],
                               padding[0], padding[1], dilation[0], dilation[1], groups, nb,
-                              n_threads)
+                              n_threads, False, channels)
     return out
 
 

@@ -330,7 +330,9 @@ def conv2d_cost(input_shape, weight_shape, stride=1, padding=0, dilation=1, grou
     zero padding too, as the definition does); workspace the columns,
     ``(C_in/g)*kH*kW*H_out*W_out`` values per image of a GEMM (none for a 1x1, stride-1,
     unpadded convolution of one image, which multiplies x in place) and the batch's packed
-    products, or, for maps of at least 256 outputs, a band of columns per thread.
+    products, or, for maps of at least 512 outputs, a band of columns per thread; deep
+    layers' columns a slice of input channels at a time (``suite._plan.band_channels``:
+    about 512 KiB of them).
     """
     itemsize = _itemsize(itemsize)
     bias = _bias_flag(bias)
@@ -561,7 +563,8 @@ def _upsample_conv2d_parts(input_shape, weight_shape, scale_factor, mode, align_
     rows = band_rows(n * groups, ho, wo, cig * kh * kw, itemsize, planning_width())
     span = (rows - 1) * s[0] + (kh - 1) * d[0] + 1
     methods["banded"] = (useful,
-                         banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads))
+                         banded_upsample_workspace(cig, kh, kw, rows, wo, span, wu, threads,
+                                                   itemsize))
     additions = c_out * cig * int(collapse[0]) * int(collapse[1]) * kh * kw if collapse else 0
     winograd_values = 16 * c_out * cig * int(collapse[0]) * int(collapse[1]) if collapse else 0
     # the batch's 2x2 tiles a phase (the tiles of all phases over their count), and the

@@ -10,6 +10,7 @@ from . import _banded, _outputs, _phase, _upsample
 from ._plan import (
     UPSAMPLE_CONV_ALGORITHMS,
     UPSAMPLE_CONV_METHODS,
+    band_channels,
     band_rows,
     phase_gemm_images,
     planning_width,
@@ -175,8 +176,9 @@ class UpsampleConvPlan(KernelPlan):
         # group.
         span = (rows - 1) * stride[0] + (kh - 1) * dilation[0] + 1
         check_size((self.n_threads, cig, span, up_w), "the upsampled-rows workspace")
+        channels = band_channels(cig, kh * kw, rows * self.shape[3], itemsize)
         conv_args = (stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1],
-                     groups, rows, self.n_threads)
+                     groups, rows, channels, self.n_threads)
         if mode == "bilinear":
             self._banded = (_banded.banded_bilinear_conv2d, (*plan.h, *plan.w),
                             conv_args + (plan.x2_columns,))

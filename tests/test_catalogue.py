@@ -256,10 +256,12 @@ def test_compare_memory_section(capsys):
     for row in rows:
         output, intermediate, fused, unfused = (float(v) for v in row[1:5])
         assert (output, intermediate) == (1.0, 2.0)
-        # the unfused pair holds the map; the fused call less than the pair (Winograd's
-        # transformed weights, 9/4 of a 4.5 MiB weight, can outweigh the 2 MiB map itself
-        # when the warm-up, on a 3x3 map, ran banded and left no block to reuse)
-        assert unfused >= intermediate and unfused > fused
+        # the unfused pair holds the map and its output; the banded bilinear kernel less
+        # than the pair (no map). Nearest x2 + 3x3 runs Winograd, whose transformed weights
+        # (9/4 of a 4.5 MiB weight, in passes) can outweigh the 2 MiB map itself.
+        assert unfused >= intermediate + output
+        if row[0].endswith("bilinear"):
+            assert fused < unfused
         if peer_installed("torch"):
             assert row[5] != "n/a"
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import (require_torch, DTYPE_IDS, DTYPES, Conv, Deconv, assert_adjoint, assert_close,
                       assert_close_nonfinite,
                       conv_configs, deconv_configs, load_reference, load_suite, noncontiguous,
-                      randn, seeded_rng)
+                      peer_installed, randn, seeded_rng)
 
 suite = load_suite()
 R = load_reference()
@@ -1030,3 +1030,69 @@ def test_shallow_widening_groups_take_the_phase_method(x_shape, weight_shape, st
     assert_close(y, R.deconv2d(x.astype(np.float64), w.astype(np.float64),
                                b.astype(np.float64), stride=stride, groups=groups),
                  np.float32)
+
+
+# ----------------------------------------------------------------------------------------
+# the columns packed a slice of input channels at a time
+# ----------------------------------------------------------------------------------------
+
+def _sliced(cig, taps, columns, itemsize):
+    plan = importlib.import_module("suite._plan")
+    return plan.band_channels(cig, taps, columns, itemsize) < cig
+
+
+# Deep layers pack and multiply their columns a slice of input channels at a time
+# (suite._plan.band_channels), each slice's product adding into the sums: the one-GEMM
+# path (one image, batched images, groups) and the banded path (bands of rows of a larger
+# map), against the NumPy reference and, where installed, PyTorch, at 1 and 2 threads.
+@dtypes
+@pytest.mark.parametrize("shape,c_out,groups,path", [
+    ((1, 96, 12, 15), 40, 1, "im2col"),
+    ((1, 160, 14, 14), 22, 2, "im2col"),
+    ((3, 64, 13, 13), 17, 1, "im2col"),
+    ((1, 64, 24, 24), 24, 1, "banded"),
+    ((2, 70, 23, 25), 9, 1, "banded")])
+def test_conv2d_channel_slices(shape, c_out, groups, path, dtype, rng):
+    plan = importlib.import_module("suite._plan")
+    n, c_in, h, w = shape
+    cig, itemsize = c_in // groups, np.dtype(dtype).itemsize
+    if path == "banded":
+        assert h * w >= plan.BAND_MIN_COLUMNS
+        rows = plan.band_rows(n * groups, h, w, cig * 9, itemsize, plan.planning_width())
+        assert _sliced(cig, 9, rows * w, itemsize)
+    else:
+        assert h * w < plan.BAND_MIN_COLUMNS
+        nb = plan.images_per_gemm(n, h * w, cig * 9 + c_out, itemsize)
+        assert _sliced(cig, 9, nb * h * w, itemsize)
+    x = randn(rng, shape, dtype)
+    weight = randn(rng, (c_out, cig, 3, 3), dtype)
+    bias = randn(rng, (c_out,), dtype)
+    expected = R.conv2d(x, weight, bias, padding=1, groups=groups)
+    results = [suite.conv2d(x, weight, bias, padding=1, groups=groups, num_threads=t)
+               for t in (1, 2)]
+    np.testing.assert_array_equal(results[0], results[1])
+    assert_close(results[0], expected, dtype, scale=np.abs(weight).sum() / c_out * 4)
+    if peer_installed("torch"):
+        torch = require_torch()
+        theirs = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
+                                            torch.from_numpy(bias), padding=1, groups=groups)
+        assert_close(results[0], theirs.numpy(), dtype,
+                     scale=np.abs(weight).sum() / c_out * 4)
+
+
+@dtypes
+@pytest.mark.parametrize("mode,scale", [("nearest", 2.5), ("bilinear", 2), ("nearest", 3)])
+def test_banded_upsample_conv2d_channel_slices(mode, scale, dtype, rng):
+    x = randn(rng, (1, 160, 8, 6), dtype)
+    weight = randn(rng, (8, 160, 3, 3), dtype)
+    bias = randn(rng, (8,), dtype)
+    plan = importlib.import_module("suite._plan")
+    up_h, up_w, itemsize = int(8 * scale), int(6 * scale), np.dtype(dtype).itemsize
+    rows = plan.band_rows(1, up_h, up_w, 160 * 9, itemsize, plan.planning_width())
+    assert _sliced(160, 9, rows * up_w, itemsize)
+    expected = R.upsample_conv2d(x, weight, bias, scale_factor=scale, mode=mode, padding=1)
+    results = [suite.upsample_conv2d(x, weight, bias, scale_factor=scale, mode=mode,
+                                     padding=1, algorithm="banded", num_threads=t)
+               for t in (1, 2)]
+    np.testing.assert_array_equal(results[0], results[1])
+    assert_close(results[0], expected, dtype, scale=np.abs(weight).sum() / 8 * 4)

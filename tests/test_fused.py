@@ -417,7 +417,8 @@ def test_auto_weighs_the_weight_preparation_against_the_flops_it_saves(scale, ti
 
 # The banded kernel makes bilinear x2 rows (align_corners=False) from vectors (pyx/_bilinear_rows.h:
 # both input rows' horizontal values and their blend in registers): the same bits as the
-# table formula, with AVX2 and the portable path, bands of 1-4 rows, 1-3 threads; and
+# table formula, with AVX2 and the portable path, bands of 1-4 rows, slices of one input
+# channel or all of them, 1-3 threads; and
 # suite.upsample_conv2d takes that path against the reference.
 @dtypes
 @pytest.mark.parametrize("shape,kernel,padding", [
@@ -435,19 +436,20 @@ def test_banded_bilinear_x2_rows_are_the_table_formula(shape, kernel, padding, d
                                          False, np.dtype(dtype).str)
     assert plan.x2_columns
     out_hw = (2 * h + 2 * padding - kernel + 1, 2 * wd + 2 * padding - kernel + 1)
-    results = {1: [], 4: []}     # per band height: the GEMMs' shapes differ between them
+    # per band height and slice of input channels (0: all): the GEMMs' shapes differ
+    results = {(rows, channels): [] for rows in (1, 4) for channels in (0, 1)}
     isas = ["avx2", "sse2"] if banded.vector_isa() == "avx2" else ["sse2"]
     try:
         for isa in isas:
             banded.vector_isa(allow_avx2=isa == "avx2")
             for x2 in (True, False):
-                for rows in results:
+                for rows, channels in results:
                     for threads in (1, 3):
                         out = np.empty((n, 3) + out_hw, dtype=dtype)
                         banded.banded_bilinear_conv2d(x, w, b, out, *plan.h, *plan.w, 1, 1,
                                                       padding, padding, 1, 1, 1, rows,
-                                                      threads, x2)
-                        results[rows].append(out)
+                                                      channels, threads, x2)
+                        results[rows, channels].append(out)
     finally:
         banded.vector_isa(allow_avx2=True)
     expected = R.upsample_conv2d(x, w, b, scale_factor=2, mode="bilinear", padding=padding)

@@ -447,6 +447,20 @@ def _status_kib(field):
     raise OSError(f"no {field} in /proc/self/status")
 
 
+def _release_free_memory():
+    """Give the C heap's free memory back to the system (glibc's ``malloc_trim``; nothing
+    elsewhere): what the setup freed but the allocator kept resident would otherwise serve
+    the call's allocations without raising the resident set, hiding them."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def peak_worker(layer_name, mode, who, dtype, threads):
     """In this (fresh) process: warm ``who`` up on a small input, then return how far one
     call on the layer's fused case raises the resident set above where it started: Linux's
@@ -465,6 +479,7 @@ def peak_worker(layer_name, mode, who, dtype, threads):
     _fused_call(who, small, w, b, layer.scale_factor, mode, threads)()
     call = _fused_call(who, x, w, b, layer.scale_factor, mode, threads)
     gc.collect()
+    _release_free_memory()
     with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
         f.write("5")                      # reset the peak resident set to the current one
     before = _status_kib("VmRSS")
