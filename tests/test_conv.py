@@ -1033,8 +1033,25 @@ def test_shallow_widening_groups_take_the_phase_method(x_shape, weight_shape, st
 
 
 # ----------------------------------------------------------------------------------------
-# the columns packed a slice of input channels at a time
+# im2col's block copies and the columns packed a slice of input channels at a time
 # ----------------------------------------------------------------------------------------
+
+# At unit strides with "same" padding in width, im2col copies each kernel column's rows
+# inside the plane as one shifted block (pyx/_columns.pxd): kernels wider than the plane,
+# dilations, rows of the kernel that fall wholly in the padding.
+@dtypes
+@pytest.mark.parametrize("kernel,dilation", [((1, 3), 1), ((3, 3), 1), ((2, 5), 2),
+                                             ((5, 3), 3), ((4, 7), (1, 2))])
+@pytest.mark.parametrize("hw", [(1, 1), (2, 2), (3, 5), (6, 2), (7, 9)])
+def test_im2col_same_width_blocks_match_reference(kernel, dilation, hw, dtype, rng):
+    kh, kw = kernel
+    dh, dw = (dilation, dilation) if isinstance(dilation, int) else dilation
+    padding = (dh * (kh - 1) // 2 + 1, dw * (kw - 1) // 2)    # rows: any padding
+    x = randn(rng, (2, 3) + hw, dtype)
+    cols = suite.im2col(x, kernel, padding=padding, dilation=(dh, dw))
+    np.testing.assert_array_equal(cols, R.im2col(x, kernel, padding=padding,
+                                                 dilation=(dh, dw)))
+
 
 def _sliced(cig, taps, columns, itemsize):
     plan = importlib.import_module("suite._plan")
