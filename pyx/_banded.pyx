@@ -161,10 +161,10 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
     of band_channels input channels at a time (0: all of them), so that they stay in the
     cache, and multiplies each slice by the group's weights with a single-threaded GEMM that
     writes straight into the band's output rows (the first slice from the bias, the others
-    adding to the sums: the same order for every thread count). When the source is an upsampling of x
-    (up.kind nearest or bilinear, with its tables; up.src_h x up.src_w the upsampled size),
-    the task first interpolates the few source rows its band reads into a buffer of its
-    thread: the upsampled map never exists. A thread that takes the next band of the same
+    adding to the sums: the same order for every thread count). When the source is an
+    upsampling of x (up.kind nearest or bilinear, with its tables; up.src_h x up.src_w the
+    upsampled size), the task first interpolates the few source rows its band reads into a
+    buffer of its thread: the upsampled map never exists. A thread that takes the next band of the same
     image and group keeps the rows the two bands share (the kernel's halo) and interpolates
     only the new ones. The result does not depend on the thread count.
     """
@@ -327,17 +327,12 @@ cdef int banded_correlation(const floating[:, :, :, ::1] x,
                                                t1 - packed)
                             suite_stage_record(call, SUITE_STAGE_IM2COL, t1 - packed, t1)
                     t0 = suite_stage_start(call)
-                    if c0 == 0:
-                        # the bias is where the sums start (no pass over the band before
-                        # the product)
-                        gemm(False, False, <int> cog, <int> ld, <int> ((c1 - c0) * kk), one,
-                             &weight[grp * cog, 0, 0, 0], <int> K, col, <int> ld,
-                             zero, &out[n, grp * cog, r0, 0], <int> L, True,
-                             NULL if b_ptr == NULL else b_ptr + grp * cog)
-                    else:
-                        gemm(False, False, <int> cog, <int> ld, <int> ((c1 - c0) * kk), one,
-                             &weight[grp * cog, c0, 0, 0], <int> K, col, <int> ld,
-                             one, &out[n, grp * cog, r0, 0], <int> L, True, NULL)
+                    # the first slice's sums start from the bias (no pass over the band
+                    # before the product), the others' from the sums before them
+                    gemm(False, False, <int> cog, <int> ld, <int> ((c1 - c0) * kk), one,
+                         &weight[grp * cog, c0, 0, 0], <int> K, col, <int> ld,
+                         zero if c0 == 0 else one, &out[n, grp * cog, r0, 0], <int> L, True,
+                         NULL if b_ptr == NULL or c0 > 0 else b_ptr + grp * cog)
                     suite_stage_stop(call, SUITE_STAGE_GEMM, t0)
                     c0 = c1
     finally:

@@ -124,14 +124,14 @@ cdef inline void im2col_kernel_row_blocks(const floating* im, Py_ssize_t height,
     """im2col_kernel_row where im2col_blocks(g, width): a kernel column's rows inside the
     plane are one shifted block of it, copied at once, then its padding columns zeroed
     (narrow maps spent most of their im2col on the per-row loops)."""
-    cdef Py_ssize_t j, oh, ow, offset, lo, hi, col_w = g.col_w, sw = g.sw
+    cdef Py_ssize_t j, oh, ow, offset, lo, hi, col_w = g.col_w
     cdef Py_ssize_t oh_lo, oh_hi, skip_lo, skip_hi, count
     cdef floating* dst
     oh_lo = max(0, min(g.col_h, g.ph - i * g.dh))
     oh_hi = max(oh_lo, min(g.col_h, height + g.ph - i * g.dh))
     for j in range(g.kw):
         offset = j * g.dw - g.pw
-        valid_columns(offset, sw, width, col_w, &lo, &hi)
+        valid_columns(offset, 1, width, col_w, &lo, &hi)
         dst = col + (i * g.kw + j) * ld_col
         memset(dst, 0, oh_lo * col_w * sizeof(floating))
         memset(dst + oh_hi * col_w, 0, (g.col_h - oh_hi) * col_w * sizeof(floating))

@@ -168,9 +168,9 @@ BAND_MIN_DEPTH = 256
 
 
 def band_channels(channels, taps, columns, itemsize):
-    """Input channels per slice of a band's columns (:data:`BAND_MIN_DEPTH`):
-    ``channels`` per group, ``taps`` = kh*kw columns rows per channel, ``columns`` = the
-    band's output values (rows x W_out)."""
+    """Input channels per slice of a band's columns (:data:`BAND_MIN_DEPTH`), at most
+    ``channels`` (a group's): ``taps`` = kh*kw column rows per channel, ``columns`` = the
+    band's output values (rows x W_out, or a batch's)."""
     depth = max(BAND_MIN_DEPTH, BAND_BYTES // max(1, columns * itemsize))
     return int(min(channels, max(1, depth // max(1, taps))))
 

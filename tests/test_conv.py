@@ -1058,6 +1058,14 @@ def _sliced(cig, taps, columns, itemsize):
     return plan.band_channels(cig, taps, columns, itemsize) < cig
 
 
+def _at_one_and_two_threads(run):
+    """run(num_threads) at 1 and 2 threads: the same bits (the slices follow the planning
+    width, not the threads); the one result."""
+    one, two = run(1), run(2)
+    np.testing.assert_array_equal(one, two)
+    return one
+
+
 # Deep layers pack and multiply their columns a slice of input channels at a time
 # (suite._plan.band_channels), each slice's product adding into the sums: the one-GEMM
 # path (one image, batched images, groups) and the banded path (bands of rows of a larger
@@ -1085,16 +1093,15 @@ def test_conv2d_channel_slices(shape, c_out, groups, path, dtype, rng):
     weight = randn(rng, (c_out, cig, 3, 3), dtype)
     bias = randn(rng, (c_out,), dtype)
     expected = R.conv2d(x, weight, bias, padding=1, groups=groups)
-    results = [suite.conv2d(x, weight, bias, padding=1, groups=groups, num_threads=t)
-               for t in (1, 2)]
-    np.testing.assert_array_equal(results[0], results[1])
-    assert_close(results[0], expected, dtype, scale=np.abs(weight).sum() / c_out * 4)
+    result = _at_one_and_two_threads(lambda t: suite.conv2d(x, weight, bias, padding=1,
+                                                            groups=groups, num_threads=t))
+    terms = np.abs(weight).sum() / c_out * 4     # the size of an output's terms
+    assert_close(result, expected, dtype, scale=terms)
     if peer_installed("torch"):
         torch = require_torch()
         theirs = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(weight),
                                             torch.from_numpy(bias), padding=1, groups=groups)
-        assert_close(results[0], theirs.numpy(), dtype,
-                     scale=np.abs(weight).sum() / c_out * 4)
+        assert_close(result, theirs.numpy(), dtype, scale=terms)
 
 
 @dtypes
@@ -1108,8 +1115,7 @@ def test_banded_upsample_conv2d_channel_slices(mode, scale, dtype, rng):
     rows = plan.band_rows(1, up_h, up_w, 160 * 9, itemsize, plan.planning_width())
     assert _sliced(160, 9, rows * up_w, itemsize)
     expected = R.upsample_conv2d(x, weight, bias, scale_factor=scale, mode=mode, padding=1)
-    results = [suite.upsample_conv2d(x, weight, bias, scale_factor=scale, mode=mode,
-                                     padding=1, algorithm="banded", num_threads=t)
-               for t in (1, 2)]
-    np.testing.assert_array_equal(results[0], results[1])
-    assert_close(results[0], expected, dtype, scale=np.abs(weight).sum() / 8 * 4)
+    result = _at_one_and_two_threads(lambda t: suite.upsample_conv2d(
+        x, weight, bias, scale_factor=scale, mode=mode, padding=1, algorithm="banded",
+        num_threads=t))
+    assert_close(result, expected, dtype, scale=np.abs(weight).sum() / 8 * 4)
